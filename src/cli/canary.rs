@@ -1,0 +1,1 @@
+//! `canary_required` flags and glue. (Being built: see issue 3.)

@@ -1,0 +1,1 @@
+//! `lint_workflows` flags and glue. (Being built: see issue 4.)

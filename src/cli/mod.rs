@@ -1,0 +1,141 @@
+//! What the binaries share: common flags, and turning a decision (or an error) into output,
+//! step outputs, a record line and an exit code. Nothing here prints: it returns the text.
+
+pub mod canary;
+pub mod lint;
+pub mod one_shot;
+pub mod scope;
+
+use crate::env::{Env, runner_var};
+use crate::render::json::DecisionV1;
+use crate::render::{Format, github_output, text};
+use crate::report::{Decision, Gate, GateError, Outcome, exit};
+use std::path::PathBuf;
+
+/// Flags every gate takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommonArgs {
+    /// Output format; never changes the exit code.
+    #[arg(long, value_name = "text|json", default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
+    /// Policy file [default: .forgejo/gates.yml when present, else the built-in policy].
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// The clock, as RFC 3339 (for tests and replays) [default: the system clock].
+    #[arg(long, value_name = "RFC3339", allow_hyphen_values = true)]
+    pub now: Option<String>,
+    /// Append the decision to this hash-chained log.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+}
+
+/// What a binary prints and how it exits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emitted {
+    pub stdout: String,
+    pub stderr: String,
+    pub exit: u8,
+}
+
+/// Render, write step outputs, record, and pick the exit code. `report_only` turns a
+/// `blocked` into exit 0 (and only that).
+pub fn finish(
+    gate: Gate,
+    result: Result<Decision, GateError>,
+    common: &CommonArgs,
+    report_only: bool,
+    env: &dyn Env,
+) -> Emitted {
+    let format = Format::parse(&common.format).unwrap_or(Format::Text);
+    let now = match &result {
+        Ok(d) => d.now,
+        Err(_) => time::OffsetDateTime::now_utc(),
+    };
+    let (doc, mut body, mut code, to_stderr) = match &result {
+        Ok(d) => {
+            let mut code = exit::code_for(d.outcome);
+            if report_only && d.outcome == Outcome::Blocked {
+                code = exit::PASS;
+            }
+            (
+                DecisionV1::from_decision(d, code),
+                text::decision(d),
+                code,
+                false,
+            )
+        }
+        Err(e) => (
+            DecisionV1::from_error(gate.name(), e, now),
+            text::error(gate.name(), e),
+            exit::COULD_NOT_EVALUATE,
+            true,
+        ),
+    };
+    let mut stderr = String::new();
+    // A decision that cannot be recorded or handed to the workflow is not acted on.
+    if let Some(path) = &common.record
+        && let Err(e) = crate::record::append(path, &doc)
+    {
+        stderr.push_str(&text::error(gate.name(), &e));
+        code = exit::COULD_NOT_EVALUATE;
+    }
+    match runner_var(env, "OUTPUT") {
+        Ok(Some(path)) => {
+            let mut out_doc = doc.clone();
+            out_doc.exit_code = code;
+            if let Err(e) = github_output::append(std::path::Path::new(&path), &out_doc) {
+                stderr.push_str(&text::error(gate.name(), &e));
+                code = exit::COULD_NOT_EVALUATE;
+            }
+        }
+        Ok(None) => {}
+        Err(e) => {
+            stderr.push_str(&text::error(gate.name(), &e));
+            code = exit::COULD_NOT_EVALUATE;
+        }
+    }
+    if format == Format::Json {
+        let mut doc = doc;
+        doc.exit_code = code;
+        body = doc.to_pretty();
+        body.push('\n');
+        return Emitted {
+            stdout: body,
+            stderr,
+            exit: code,
+        };
+    }
+    if report_only
+        && let Ok(d) = &result
+        && d.outcome == Outcome::Blocked
+    {
+        body.push_str("  (--report-only: exit 0 although the outcome is blocked)\n");
+    }
+    if to_stderr {
+        stderr.insert_str(0, &body);
+        Emitted {
+            stdout: String::new(),
+            stderr,
+            exit: code,
+        }
+    } else {
+        Emitted {
+            stdout: body,
+            stderr,
+            exit: code,
+        }
+    }
+}
+
+/// Usage error from our own validation (clap handles its own, also with exit 2).
+pub fn usage(gate: Gate, message: &str, common: &CommonArgs, env: &dyn Env) -> Emitted {
+    finish(
+        gate,
+        Err(GateError::new(&crate::report::general::USAGE, message)),
+        common,
+        false,
+        env,
+    )
+}
+
+pub const AFTER_HELP: &str = crate::report::exit::TABLE;

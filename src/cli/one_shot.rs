@@ -1,0 +1,55 @@
+//! `allow_one_shot_stateful_apply`: the plan, plus the same module, backup and confirm inputs.
+
+use super::scope::DispatchArgs;
+use super::{CommonArgs, Emitted, finish};
+use crate::env::Env;
+use crate::gates::one_shot;
+use crate::model::plan;
+use crate::report::{Decision, Gate, GateError, InputDigest};
+use clap::Parser;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "allow_one_shot_stateful_apply",
+    version = crate::version::LONG,
+    about = "May this plan really be applied to this stateful module? allow (0), deny (1), could not evaluate (2), noop (3).",
+    after_help = super::AFTER_HELP
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub dispatch: DispatchArgs,
+    /// The plan JSON from `platformctl plan --json` (`-` for stdin).
+    #[arg(long, value_name = "FILE|-")]
+    pub plan: PathBuf,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+pub fn run(args: &Args, env: &dyn Env) -> Emitted {
+    let result = evaluate(args, env);
+    finish(Gate::OneShotStatefulApply, result, &args.common, false, env)
+}
+
+fn evaluate(args: &Args, env: &dyn Env) -> Result<Decision, GateError> {
+    let now = crate::clock::now_or(args.common.now.as_deref())?;
+    let policy = crate::policy::load(args.common.policy.as_deref(), std::path::Path::new("."))?;
+    let (inputs, event) = args.dispatch.resolve(env)?;
+    let bytes = crate::input::read_limited(&args.plan, policy.policy.plan.max_bytes, "plan")?;
+    let plan_digest = InputDigest {
+        name: "plan".into(),
+        source: args.plan.display().to_string(),
+        sha256: crate::digest::sha256_hex(&bytes),
+        bytes: bytes.len() as u64,
+    };
+    let plan = plan::parse(&bytes)?;
+    one_shot::evaluate(&one_shot::Request {
+        policy: &policy,
+        modules_dir: &args.dispatch.modules_dir,
+        inputs: &inputs,
+        plan: &plan,
+        plan_digest,
+        now,
+        event,
+    })
+}

@@ -1,0 +1,146 @@
+//! `auto_apply_scope`: dispatch mode (flags and/or the event payload) and pull-request mode
+//! (`--changed-files`).
+
+use super::{CommonArgs, Emitted, finish, usage};
+use crate::env::Env;
+use crate::gates::{pr_scope, scope};
+use crate::model::{dispatch, event};
+use crate::report::{Gate, GateError, InputDigest};
+use clap::Parser;
+use std::path::PathBuf;
+
+/// The four dispatch inputs, as flags, plus where modules live.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DispatchArgs {
+    /// Module id (directory name under --modules-dir).
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    pub module: Option<String>,
+    /// `--allow-stateful` alone means true; `--allow-stateful=true|false` is accepted too.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", allow_hyphen_values = true)]
+    pub allow_stateful: Option<String>,
+    /// Absolute path of the backup taken for this change.
+    #[arg(long, value_name = "PATH", allow_hyphen_values = true)]
+    pub backup_ref: Option<String>,
+    /// The confirm phrase (default policy: BACKUP_DONE_F3).
+    #[arg(long, value_name = "PHRASE", allow_hyphen_values = true)]
+    pub stateful_confirm: Option<String>,
+    /// Read the dispatch inputs from the workflow_dispatch event payload
+    /// [default path: $GITHUB_EVENT_PATH, else $FORGEJO_EVENT_PATH].
+    #[arg(long, value_name = "PATH", num_args = 0..=1, require_equals = false, default_missing_value = "")]
+    pub from_event: Option<PathBuf>,
+    /// Where module directories live.
+    #[arg(long, value_name = "DIR", default_value = "modules")]
+    pub modules_dir: PathBuf,
+}
+
+impl DispatchArgs {
+    pub fn raw(&self) -> dispatch::RawInputs {
+        dispatch::RawInputs {
+            module: self.module.clone(),
+            allow_stateful: self.allow_stateful.clone(),
+            backup_ref: self.backup_ref.clone(),
+            stateful_confirm: self.stateful_confirm.clone(),
+        }
+    }
+
+    fn any_input_flag(&self) -> bool {
+        self.module.is_some()
+            || self.allow_stateful.is_some()
+            || self.backup_ref.is_some()
+            || self.stateful_confirm.is_some()
+            || self.from_event.is_some()
+    }
+
+    /// Resolve inputs from flags and, with --from-event, the event payload.
+    pub fn resolve(
+        &self,
+        env: &dyn Env,
+    ) -> Result<(dispatch::DispatchInputs, Option<InputDigest>), GateError> {
+        let event = match &self.from_event {
+            None => None,
+            Some(p) => {
+                let explicit = (!p.as_os_str().is_empty()).then_some(p.as_path());
+                let path = event::resolve_path(explicit, env)?;
+                Some(event::load(&path)?)
+            }
+        };
+        let event_inputs = match &event {
+            Some(e) => Some(e.dispatch_inputs()?),
+            None => None,
+        };
+        let inputs = dispatch::resolve(&self.raw(), event_inputs.as_ref())?;
+        Ok((inputs, event.map(|e| e.digest)))
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "auto_apply_scope",
+    version = crate::version::LONG,
+    about = "May this module be auto-applied with these dispatch inputs? On a pull request: which modules does it touch, in which scope?",
+    after_help = super::AFTER_HELP
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub dispatch: DispatchArgs,
+    /// Pull-request mode: the changed files, one path per line (`-` for stdin).
+    #[arg(long, value_name = "FILE|-")]
+    pub changed_files: Option<PathBuf>,
+    /// Exit 0 on `blocked` (for reporting on pull requests). Never turns an error into 0.
+    #[arg(long, conflicts_with = "fail_on_blocked")]
+    pub report_only: bool,
+    /// Exit 1 on `blocked` (the default; accepted for the existing workflow).
+    #[arg(long)]
+    pub fail_on_blocked: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+pub fn run(args: &Args, env: &dyn Env) -> Emitted {
+    let gate = Gate::AutoApplyScope;
+    if args.changed_files.is_some() && args.dispatch.any_input_flag() {
+        return usage(
+            gate,
+            "--changed-files (pull-request mode) cannot be combined with dispatch inputs",
+            &args.common,
+            env,
+        );
+    }
+    let result = evaluate(args, env);
+    finish(gate, result, &args.common, args.report_only, env)
+}
+
+fn evaluate(args: &Args, env: &dyn Env) -> Result<crate::report::Decision, GateError> {
+    let now = crate::clock::now_or(args.common.now.as_deref())?;
+    let policy = crate::policy::load(args.common.policy.as_deref(), std::path::Path::new("."))?;
+    if let Some(path) = &args.changed_files {
+        let bytes = crate::input::read_limited(
+            path,
+            pr_scope::MAX_CHANGED_FILES_BYTES,
+            "changed-files list",
+        )?;
+        let digest = InputDigest {
+            name: "changed_files".into(),
+            source: path.display().to_string(),
+            sha256: crate::digest::sha256_hex(&bytes),
+            bytes: bytes.len() as u64,
+        };
+        let text = crate::input::utf8(bytes, "changed-files list", &path.display().to_string())?;
+        let files = pr_scope::parse_changed_files(&text)?;
+        return pr_scope::evaluate(&pr_scope::Request {
+            policy: &policy,
+            modules_dir: &args.dispatch.modules_dir,
+            changed_files: &files,
+            files_digest: digest,
+            now,
+        });
+    }
+    let (inputs, event) = args.dispatch.resolve(env)?;
+    scope::evaluate(&scope::Request {
+        policy: &policy,
+        modules_dir: &args.dispatch.modules_dir,
+        inputs: &inputs,
+        now,
+        event,
+    })
+}

@@ -1,0 +1,68 @@
+//! The backup file itself, on the runner host: regular, private, root-owned, non-empty and
+//! readable as its format; its sha256 goes into the decision.
+
+use crate::backup::{self, artifact, reference};
+use crate::gates::{Check, Context, Ran};
+use crate::report::{Code, Decision, InputDigest, Reason};
+
+pub struct BackupArtifact;
+
+impl Check for BackupArtifact {
+    fn id(&self) -> &'static str {
+        "backup-artifact"
+    }
+    fn summary(&self) -> &'static str {
+        "the backup file exists on this host, private and owned right, and reads as its format"
+    }
+    fn codes(&self) -> &'static [&'static Code] {
+        static CODES: &[&Code] = &[
+            &backup::ROOT_UNREADABLE,
+            &backup::ARTIFACT_MISSING,
+            &backup::SYMLINK,
+            &backup::NOT_REGULAR,
+            &backup::EMPTY,
+            &backup::MODE,
+            &backup::OWNER,
+            &backup::FORMAT,
+            &backup::ARTIFACT_OK,
+        ];
+        CODES
+    }
+    fn run(&self, ctx: &Context, d: &mut Decision) -> Ran {
+        if !ctx.manifest.is_stateful() {
+            return Ran::NotApplicable;
+        }
+        let Some(raw) = &ctx.inputs.backup_ref else {
+            return Ran::NotApplicable;
+        };
+        // A reference that fails the grammar is never opened: its path is not trusted.
+        let Ok(r) = reference::check(raw, ctx.manifest, &ctx.policy.backup, ctx.now) else {
+            return Ran::NotApplicable;
+        };
+        let mut reasons = Vec::new();
+        if let Some(facts) = artifact::check(&r, &ctx.policy.backup, &mut reasons) {
+            d.push(
+                Reason::new(
+                    &backup::ARTIFACT_OK,
+                    format!(
+                        "{}: regular file, {} bytes, mode {:04o}, uid {}, {}; sha256 {}",
+                        r.path, facts.size, facts.mode, facts.uid, facts.detail, facts.sha256
+                    ),
+                )
+                .subject("backup_ref"),
+            );
+            d.fact("backup_sha256", facts.sha256.clone());
+            d.fact("backup_bytes", facts.size.to_string());
+            d.inputs.push(InputDigest {
+                name: "backup".into(),
+                source: r.path.clone(),
+                sha256: facts.sha256,
+                bytes: facts.size,
+            });
+        }
+        for reason in reasons {
+            d.push(reason);
+        }
+        Ran::Yes
+    }
+}

@@ -1,0 +1,9 @@
+//! Checks shared by the two dispatch gates (`auto_apply_scope`, `allow_one_shot_stateful_apply`).
+
+pub mod backup_artifact;
+pub mod backup_reference;
+pub mod confirm_phrase;
+pub mod policy_exceptions;
+pub mod restore_path;
+pub mod risk_class;
+pub mod statefulness;

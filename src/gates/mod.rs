@@ -1,0 +1,59 @@
+//! The gates. Each gate is an ordered, explicit list of checks; each check lives in its own
+//! file with the codes it may emit. A check reports whether it evaluated anything, and a gate
+//! whose checks evaluated nothing cannot say yes.
+
+pub mod checks;
+pub mod one_shot;
+pub mod pr_scope;
+pub mod scope;
+
+use crate::model::{DispatchInputs, Manifest, Plan};
+use crate::policy::Policy;
+use crate::report::{Code, Decision};
+use std::path::Path;
+use time::OffsetDateTime;
+
+/// Everything a dispatch check may look at.
+pub struct Context<'a> {
+    pub policy: &'a Policy,
+    pub manifest: &'a Manifest,
+    pub inputs: &'a DispatchInputs,
+    pub now: OffsetDateTime,
+    pub modules_dir: &'a Path,
+    /// Only for `allow_one_shot_stateful_apply`.
+    pub plan: Option<&'a Plan>,
+}
+
+/// Whether a check evaluated anything for this input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ran {
+    Yes,
+    NotApplicable,
+}
+
+pub trait Check: Sync {
+    /// Stable id, e.g. `backup-reference`.
+    fn id(&self) -> &'static str;
+    /// One line: what the check makes sure of.
+    fn summary(&self) -> &'static str;
+    /// Every code the check may emit.
+    fn codes(&self) -> &'static [&'static Code];
+    fn run(&self, ctx: &Context, decision: &mut Decision) -> Ran;
+}
+
+/// Run checks in order, counting those that evaluated something.
+pub fn run_checks(checks: &[&dyn Check], ctx: &Context, decision: &mut Decision) {
+    for check in checks {
+        if check.run(ctx, decision) == Ran::Yes {
+            decision.checks_run += 1;
+        }
+    }
+}
+
+/// The codes of a list of checks, for the code registry.
+pub fn codes_of(checks: &[&dyn Check]) -> Vec<&'static Code> {
+    checks
+        .iter()
+        .flat_map(|c| c.codes().iter().copied())
+        .collect()
+}

@@ -1,0 +1,207 @@
+//! `auto_apply_scope` on a pull request: which modules the change touches, in which scope,
+//! and which platform-wide paths it changes.
+
+use super::scope::{Scope, scope_of};
+use crate::model::{ModuleId, manifest};
+use crate::paths::Globs;
+use crate::policy::LoadedPolicy;
+use crate::report::code::code;
+use crate::report::{Code, Decision, Gate, GateError, InputDigest, Outcome, Reason, general};
+use std::collections::BTreeSet;
+use std::path::Path;
+use time::OffsetDateTime;
+
+code!(
+    AUTO,
+    "pr.module.auto",
+    Info,
+    "A touched module may be auto-applied after merge.",
+    "Nothing to do."
+);
+code!(
+    STATEFUL,
+    "pr.module.stateful",
+    Error,
+    "A touched module is stateful: applying it needs a backup and the confirm phrase, and only a no-op plan may run.",
+    "After merge, take a backup and dispatch with allow_stateful, backup_ref and stateful_confirm; apply real changes by hand."
+);
+code!(
+    ONE_SHOT,
+    "pr.module.one_shot",
+    Error,
+    "A touched module is a stateful one-shot: it needs a backup and the confirm phrase to re-run.",
+    "After merge, take a backup of its backup_ref_modules and dispatch with allow_stateful, backup_ref and stateful_confirm."
+);
+code!(
+    MANUAL,
+    "pr.module.manual",
+    Error,
+    "A touched module carries a risk class the policy keeps manual.",
+    "Apply it by hand after review, or add a dated policy exception."
+);
+code!(
+    PLATFORM,
+    "pr.platform_path",
+    Error,
+    "The change touches a platform-wide path (policy dispatch.platform_paths).",
+    "Platform-wide changes are not auto-applied; roll them out by hand."
+);
+code!(
+    NO_MODULE,
+    "pr.no_module",
+    Info,
+    "The change touches no module and no platform-wide path.",
+    "Nothing to apply."
+);
+code!(
+    FILES_INVALID,
+    "input.changed_files_invalid",
+    Error,
+    "The changed-files list is empty or holds a path that is not a plain relative path.",
+    "Pass one repository-relative path per line (git diff --name-only); an empty list means the diff was not collected."
+);
+
+pub static CODES: &[&Code] = &[
+    &AUTO,
+    &STATEFUL,
+    &ONE_SHOT,
+    &MANUAL,
+    &PLATFORM,
+    &NO_MODULE,
+    &FILES_INVALID,
+];
+
+pub const MAX_CHANGED_FILES_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Parse a changed-files list: one path per line. Blank lines are skipped; anything that is
+/// not a plain relative path is refused.
+pub fn parse_changed_files(text: &str) -> Result<Vec<String>, GateError> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let path = line.strip_suffix('\r').unwrap_or(line);
+        if path.trim().is_empty() {
+            continue;
+        }
+        let bad = path.starts_with('/')
+            || path.chars().any(|c| c.is_control())
+            || path
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..");
+        if bad {
+            return Err(GateError::new(
+                &FILES_INVALID,
+                format!(
+                    "changed-files line {}: {:?} is not a plain relative path",
+                    n + 1,
+                    crate::model::truncate(path)
+                ),
+            ));
+        }
+        out.push(path.to_string());
+    }
+    if out.is_empty() {
+        return Err(GateError::new(
+            &FILES_INVALID,
+            "the changed-files list is empty: nothing to evaluate (was the diff collected?)",
+        ));
+    }
+    Ok(out)
+}
+
+pub struct Request<'a> {
+    pub policy: &'a LoadedPolicy,
+    pub modules_dir: &'a Path,
+    pub changed_files: &'a [String],
+    pub files_digest: InputDigest,
+    pub now: OffsetDateTime,
+}
+
+pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
+    let policy = &req.policy.policy;
+    let platform = Globs::new(&policy.dispatch.platform_paths)
+        .map_err(|e| GateError::new(&general::POLICY_INVALID, e))?;
+    let prefix = format!(
+        "{}/",
+        req.modules_dir
+            .to_string_lossy()
+            .trim_start_matches("./")
+            .trim_end_matches('/')
+    );
+    let mut d = Decision::new(
+        Gate::AutoApplyScope,
+        format!("pull request ({} changed files)", req.changed_files.len()),
+        req.now,
+    );
+    d.inputs.push(req.policy.digest.clone());
+    d.inputs.push(req.files_digest.clone());
+    let mut modules = BTreeSet::new();
+    for path in req.changed_files {
+        d.checks_run += 1;
+        if let Some(rest) = path.strip_prefix(&prefix)
+            && let Some((dir, _)) = rest.split_once('/')
+        {
+            let id = ModuleId::parse(dir).map_err(|e| {
+                GateError::new(
+                    e.code,
+                    format!(
+                        "{path}: touches a module directory whose name is not a valid id: {}",
+                        e.message
+                    ),
+                )
+            })?;
+            modules.insert(id);
+            continue;
+        }
+        if let Some(glob) = platform.first_match(path) {
+            d.push(
+                Reason::new(
+                    &PLATFORM,
+                    format!("{path} is platform-wide (matches {glob})"),
+                )
+                .subject(path.clone()),
+            );
+        }
+    }
+    let mut scopes = Vec::new();
+    for id in &modules {
+        let m = manifest::load(req.modules_dir, id).map_err(|e| {
+            GateError::new(
+                e.code,
+                format!("touched module `{id}` cannot be evaluated: {}", e.message),
+            )
+            .with_details(e.details.clone())
+        })?;
+        d.inputs.push(m.digest.clone());
+        let scope = scope_of(&m, policy, req.now);
+        scopes.push(format!("{id}:{}", scope.as_str()));
+        let (code, what): (&'static Code, &str) = match scope {
+            Scope::Auto => (&AUTO, "auto: may be applied automatically"),
+            Scope::Stateful => (
+                &STATEFUL,
+                "stateful: needs backup + confirm; only a no-op plan may run",
+            ),
+            Scope::OneShot => (&ONE_SHOT, "one-shot: may re-run with backup + confirm"),
+            Scope::Manual => (&MANUAL, "manual: applied by hand"),
+        };
+        d.push(Reason::new(code, format!("`{id}` is {what}")).subject(id.to_string()));
+    }
+    if modules.is_empty() && !d.has_errors() {
+        d.push(Reason::new(
+            &NO_MODULE,
+            format!(
+                "{} changed file(s), none in a module or a platform-wide path",
+                req.changed_files.len()
+            ),
+        ));
+    }
+    d.fact(
+        "modules",
+        modules
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    d.fact("scopes", scopes.join(","));
+    d.settle(Outcome::Eligible, Outcome::Blocked)
+}

@@ -1,0 +1,25 @@
+//! Fail-closed CI gates for a platform deployed through Forgejo Actions.
+//!
+//! One library, thin binaries: every binary parses its flags, calls into [`cli`], prints
+//! what it gets back and exits with the code the [`report::exit`] table gives. The library
+//! never prints.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod backup;
+pub mod canary;
+pub mod cli;
+pub mod clock;
+pub mod digest;
+pub mod env;
+pub mod gates;
+pub mod input;
+pub mod json;
+pub mod lint;
+pub mod model;
+pub mod paths;
+pub mod policy;
+pub mod record;
+pub mod render;
+pub mod report;
+pub mod version;
+pub mod yaml;

@@ -1,0 +1,291 @@
+//! `<modules-dir>/<id>/module.yaml`: only the fields the gates use are read, strictly.
+
+use super::{MANIFEST_INVALID, MANIFEST_MISSING, ModuleId};
+use crate::backup::format::BACKUP_CLASSES;
+use crate::digest::sha256_hex;
+use crate::policy::RISK_CLASSES;
+use crate::report::{GateError, InputDigest};
+use crate::yaml::{self, Fields, Node, Problems};
+use std::path::{Path, PathBuf};
+
+pub const MAX_MANIFEST_BYTES: u64 = 256 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Statefulness {
+    Stateless,
+    Stateful,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedState {
+    Running,
+    ExitedSuccess,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    pub id: ModuleId,
+    pub dir: PathBuf,
+    pub classes: Vec<String>,
+    pub statefulness: Statefulness,
+    /// False when `spec.runtime.statefulness` was absent (and so taken as stateful).
+    pub statefulness_declared: bool,
+    pub expected_state: ExpectedState,
+    pub restart: Option<String>,
+    pub backup_class: Option<String>,
+    pub backup_ref_modules: Vec<String>,
+    pub restore: Option<String>,
+    pub digest: InputDigest,
+}
+
+impl Manifest {
+    pub fn is_stateful(&self) -> bool {
+        self.statefulness == Statefulness::Stateful
+    }
+
+    /// A stateful one-shot: runs to completion once (`exited-success`) and never restarts.
+    pub fn is_one_shot(&self) -> bool {
+        self.expected_state == ExpectedState::ExitedSuccess
+            && self.restart.as_deref().is_none_or(|r| r == "no")
+    }
+
+    /// Modules whose backups cover this one: its `backup_ref_modules`, or itself.
+    pub fn backup_modules(&self) -> Vec<String> {
+        if self.backup_ref_modules.is_empty() {
+            vec![self.id.to_string()]
+        } else {
+            self.backup_ref_modules.clone()
+        }
+    }
+}
+
+pub fn path_for(modules_dir: &Path, id: &ModuleId) -> PathBuf {
+    modules_dir.join(id.as_str()).join("module.yaml")
+}
+
+/// Load and check a module's manifest.
+pub fn load(modules_dir: &Path, id: &ModuleId) -> Result<Manifest, GateError> {
+    let path = path_for(modules_dir, id);
+    let display = path.display().to_string();
+    match std::fs::symlink_metadata(&path) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => {
+            return Err(GateError::new(
+                &MANIFEST_INVALID,
+                format!("{display} is not a regular file"),
+            ));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(GateError::new(
+                &MANIFEST_MISSING,
+                format!("module `{id}` has no manifest at {display}"),
+            ));
+        }
+        Err(e) => {
+            return Err(GateError::new(
+                &MANIFEST_MISSING,
+                format!("cannot read {display}: {e}"),
+            ));
+        }
+    }
+    let bytes = crate::input::read_limited(&path, MAX_MANIFEST_BYTES, "manifest")?;
+    let digest = InputDigest {
+        name: format!("manifest:{id}"),
+        source: display.clone(),
+        sha256: sha256_hex(&bytes),
+        bytes: bytes.len() as u64,
+    };
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| GateError::new(&MANIFEST_INVALID, format!("{display} is not UTF-8")))?;
+    parse(text, &display, id, modules_dir.join(id.as_str()), digest)
+}
+
+const RUNTIME_RESTART: &[&str] = &["no", "always", "on-failure", "unless-stopped"];
+
+pub fn parse(
+    text: &str,
+    display: &str,
+    id: &ModuleId,
+    dir: PathBuf,
+    digest: InputDigest,
+) -> Result<Manifest, GateError> {
+    let doc = yaml::parse(text).map_err(|e| {
+        GateError::new(
+            &MANIFEST_INVALID,
+            format!("{display}:{}:{}: {}", e.pos.line, e.pos.col, e.message),
+        )
+    })?;
+    let mut problems = Problems::default();
+    for dup in &doc.duplicates {
+        problems.push(
+            dup.duplicate.start,
+            format!(
+                "duplicate key `{}` (first at line {})",
+                dup.key, dup.first.start.line
+            ),
+        );
+    }
+    let mut manifest = Manifest {
+        id: id.clone(),
+        dir,
+        classes: Vec::new(),
+        statefulness: Statefulness::Stateful,
+        statefulness_declared: false,
+        expected_state: ExpectedState::Running,
+        restart: None,
+        backup_class: None,
+        backup_ref_modules: Vec::new(),
+        restore: None,
+        digest,
+    };
+    match &doc.root {
+        None => problems.push(Default::default(), "the manifest is empty"),
+        Some(root) => read_root(root, id, &mut manifest, &mut problems),
+    }
+    if problems.is_empty() {
+        Ok(manifest)
+    } else {
+        Err(GateError::new(
+            &MANIFEST_INVALID,
+            format!(
+                "{display}: {} problem(s) in the manifest",
+                problems.items.len()
+            ),
+        )
+        .with_details(problems.render(display).lines().map(String::from).collect()))
+    }
+}
+
+fn read_root(root: &Node, id: &ModuleId, m: &mut Manifest, problems: &mut Problems) {
+    let Some(mut top) = Fields::new(root, "manifest", problems) else {
+        return;
+    };
+    if let Some(mut meta) = top
+        .require("metadata", problems)
+        .and_then(|meta| Fields::new(meta, "metadata", problems))
+    {
+        {
+            if let Some(node) = meta.require("name", problems)
+                && let Some(name) = problems.string(node, "metadata.name")
+                && name != id.as_str()
+            {
+                problems.push(
+                    node.span.start,
+                    format!(
+                        "metadata.name `{}` does not equal the module directory `{id}`",
+                        name.escape_debug()
+                    ),
+                );
+            }
+            meta.ignore_rest();
+        }
+    }
+    let Some(spec_node) = top.take("spec") else {
+        top.ignore_rest();
+        return;
+    };
+    top.ignore_rest();
+    let Some(mut spec) = Fields::new(spec_node, "spec", problems) else {
+        return;
+    };
+    if let Some(node) = spec.take("classes")
+        && let Some(list) = node.as_seq()
+    {
+        for item in list {
+            if let Some(c) = problems.one_of(item, "spec.classes", RISK_CLASSES)
+                && !m.classes.contains(&c)
+            {
+                m.classes.push(c);
+            }
+        }
+    } else if let Some(node) = spec_node.get("classes").filter(|n| !n.is_null()) {
+        problems.strings(node, "spec.classes");
+    }
+    let Some(runtime_node) = spec.take("runtime") else {
+        spec.ignore_rest();
+        return;
+    };
+    spec.ignore_rest();
+    let Some(mut rt) = Fields::new(runtime_node, "spec.runtime", problems) else {
+        return;
+    };
+    if let Some(node) = rt.take("statefulness")
+        && let Some(s) = problems.one_of(
+            node,
+            "spec.runtime.statefulness",
+            &["stateless", "stateful"],
+        )
+    {
+        m.statefulness_declared = true;
+        m.statefulness = if s == "stateless" {
+            Statefulness::Stateless
+        } else {
+            Statefulness::Stateful
+        };
+    }
+    if let Some(node) = rt.take("expected_state")
+        && let Some(s) = problems.one_of(
+            node,
+            "spec.runtime.expected_state",
+            &["running", "exited-success"],
+        )
+    {
+        m.expected_state = if s == "running" {
+            ExpectedState::Running
+        } else {
+            ExpectedState::ExitedSuccess
+        };
+    }
+    if let Some(node) = rt.take("restart") {
+        if node.as_bool() == Some(false) {
+            problems.push(
+                node.span.start,
+                "spec.runtime.restart: write \"no\" quoted; a bare `false` is not a restart policy",
+            );
+        } else if let Some(s) = problems.string(node, "spec.runtime.restart") {
+            let base = s.split(':').next().unwrap_or_default();
+            if RUNTIME_RESTART.contains(&base) && (base == "on-failure" || s == base) {
+                m.restart = Some(s);
+            } else {
+                problems.push(
+                    node.span.start,
+                    format!(
+                        "spec.runtime.restart: unknown value `{}`; expected one of: {}",
+                        s.escape_debug(),
+                        RUNTIME_RESTART.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(node) = rt.take("backup_class") {
+        m.backup_class = problems.one_of(node, "spec.runtime.backup_class", BACKUP_CLASSES);
+    }
+    if let Some(node) = rt.take("backup_ref_modules")
+        && let Some(list) = problems.strings(node, "spec.runtime.backup_ref_modules")
+    {
+        for item in list {
+            if ModuleId::parse(&item).is_err() {
+                problems.push(
+                    node.span.start,
+                    format!(
+                        "spec.runtime.backup_ref_modules: `{}` is not a valid module id",
+                        item.escape_debug()
+                    ),
+                );
+            } else if !m.backup_ref_modules.contains(&item) {
+                m.backup_ref_modules.push(item);
+            }
+        }
+    }
+    if let Some(node) = rt.take("restore")
+        && let Some(s) = problems.string(node, "spec.runtime.restore")
+    {
+        if s.trim().is_empty() {
+            problems.push(node.span.start, "spec.runtime.restore: must not be empty");
+        } else {
+            m.restore = Some(s);
+        }
+    }
+    rt.ignore_rest();
+}

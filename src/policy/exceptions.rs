@@ -1,0 +1,110 @@
+use super::RISK_CLASSES;
+use crate::yaml::{Fields, Node, Problems};
+use time::Date;
+
+/// A dated, explained permission for one module to auto-apply despite a manual class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exception {
+    pub module: String,
+    pub allow_classes: Vec<String>,
+    pub reason: String,
+    /// Last day (UTC) on which the exception applies.
+    pub expires: Date,
+    /// Line in the policy file, for messages.
+    pub line: usize,
+}
+
+const KEYS: &[&str] = &["module", "allow_classes", "reason", "expires"];
+
+pub(super) fn read(node: &Node, problems: &mut Problems) -> Vec<Exception> {
+    let Some(items) = node.as_seq() else {
+        problems.push(node.span.start, "exceptions: expected a list");
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let Some(mut f) = Fields::new(item, "exceptions[]", problems) else {
+            continue;
+        };
+        let module = f
+            .require("module", problems)
+            .and_then(|v| problems.string(v, "exceptions[].module"));
+        if let Some(m) = &module
+            && crate::model::ModuleId::parse(m).is_err()
+        {
+            problems.push(
+                item.span.start,
+                format!(
+                    "exceptions[].module: `{}` is not a valid module id",
+                    m.escape_debug()
+                ),
+            );
+        }
+        let classes = f.require("allow_classes", problems).and_then(|v| {
+            let list = problems.strings(v, "exceptions[].allow_classes")?;
+            let mut ok = !list.is_empty();
+            if list.is_empty() {
+                problems.push(
+                    v.span.start,
+                    "exceptions[].allow_classes: must name at least one class",
+                );
+            }
+            for c in &list {
+                if !RISK_CLASSES.contains(&c.as_str()) {
+                    ok = false;
+                    problems.push(
+                        v.span.start,
+                        format!(
+                            "exceptions[].allow_classes: unknown class `{}`; known: {}",
+                            c.escape_debug(),
+                            RISK_CLASSES.join(", ")
+                        ),
+                    );
+                }
+            }
+            ok.then_some(list)
+        });
+        let reason = f.require("reason", problems).and_then(|v| {
+            let s = problems.string(v, "exceptions[].reason")?;
+            if s.trim().len() < 10 {
+                problems.push(
+                    v.span.start,
+                    "exceptions[].reason: say why, in at least 10 characters",
+                );
+                None
+            } else {
+                Some(s)
+            }
+        });
+        let expires = f.require("expires", problems).and_then(|v| {
+            let s = problems.string(v, "exceptions[].expires")?;
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            match Date::parse(&s, &format) {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    problems.push(
+                        v.span.start,
+                        format!(
+                            "exceptions[].expires: `{}` is not a date like 2026-12-31",
+                            s.escape_debug()
+                        ),
+                    );
+                    None
+                }
+            }
+        });
+        f.finish(problems, KEYS);
+        if let (Some(module), Some(allow_classes), Some(reason), Some(expires)) =
+            (module, classes, reason, expires)
+        {
+            out.push(Exception {
+                module,
+                allow_classes,
+                reason,
+                expires,
+                line: item.span.start.line,
+            });
+        }
+    }
+    out
+}

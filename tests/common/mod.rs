@@ -1,0 +1,58 @@
+//! Shared helpers for CLI tests: run a binary with a clean environment (no inherited
+//! `GITHUB_*`/`FORGEJO_*`), capture its output and exit code.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// A command for one of the package's binaries, with the runner environment cleared.
+pub fn gate(bin: &str) -> Command {
+    let path = match bin {
+        "auto_apply_scope" => env!("CARGO_BIN_EXE_auto_apply_scope"),
+        "allow_one_shot_stateful_apply" => env!("CARGO_BIN_EXE_allow_one_shot_stateful_apply"),
+        "canary_required" => env!("CARGO_BIN_EXE_canary_required"),
+        "lint_workflows" => env!("CARGO_BIN_EXE_lint_workflows"),
+        other => panic!("unknown binary {other}"),
+    };
+    let mut cmd = Command::new(path);
+    cmd.env_clear();
+    for keep in ["PATH", "HOME", "TMPDIR", "LANG"] {
+        if let Ok(v) = std::env::var(keep) {
+            cmd.env(keep, v);
+        }
+    }
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// The result of a run, with text decoded.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("binary runs");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// Run with the working directory set.
+pub fn run_in(dir: &Path, cmd: &mut Command) -> Run {
+    cmd.current_dir(dir);
+    run(cmd)
+}
