@@ -26,8 +26,8 @@ pub struct DispatchArgs {
     pub stateful_confirm: Option<String>,
     /// Read the dispatch inputs from the workflow_dispatch event payload
     /// [default path: $GITHUB_EVENT_PATH, else $FORGEJO_EVENT_PATH].
-    #[arg(long, value_name = "PATH", num_args = 0..=1, require_equals = false, default_missing_value = "")]
-    pub from_event: Option<PathBuf>,
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
+    pub from_event: Option<String>,
     /// Where module directories live.
     #[arg(long, value_name = "DIR", default_value = "modules")]
     pub modules_dir: PathBuf,
@@ -59,7 +59,7 @@ impl DispatchArgs {
         let event = match &self.from_event {
             None => None,
             Some(p) => {
-                let explicit = (!p.as_os_str().is_empty()).then_some(p.as_path());
+                let explicit = (!p.is_empty()).then_some(std::path::Path::new(p.as_str()));
                 let path = event::resolve_path(explicit, env)?;
                 Some(event::load(&path)?)
             }

@@ -2,6 +2,9 @@
 //! `GITHUB_*`/`FORGEJO_*`), capture its output and exit code.
 #![allow(dead_code)]
 
+pub mod backup;
+pub mod platform;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 

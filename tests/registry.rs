@@ -1,0 +1,77 @@
+//! The registries keep their promises: every reason code is documented once, ids are unique
+//! and dotted, every documented code exists, and the example policy is the built-in policy.
+
+use forgejo_gates::report::all_codes;
+use std::collections::BTreeMap;
+
+fn documented() -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/reasons");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("md") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for line in text.lines() {
+            if let Some(id) = line.strip_prefix("### `").and_then(|l| l.strip_suffix('`')) {
+                let file = path.file_name().unwrap().to_string_lossy().into_owned();
+                if let Some(first) = out.insert(id.to_string(), file.clone()) {
+                    panic!("`{id}` is documented twice: {first} and {file}");
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_code_has_one_doc_entry_and_every_entry_a_code() {
+    let docs = documented();
+    let codes = all_codes();
+    assert!(codes.len() > 50, "the registry lists {} codes", codes.len());
+    for code in &codes {
+        assert!(docs.contains_key(code.id), "`{}` has no entry in docs/reasons/", code.id);
+        assert!(!code.summary.is_empty() && !code.help.is_empty(), "`{}` lacks text", code.id);
+    }
+    for (id, file) in &docs {
+        assert!(codes.iter().any(|c| c.id == id), "docs/reasons/{file} documents `{id}`, which no gate emits");
+    }
+}
+
+#[test]
+fn code_ids_are_unique_and_dotted() {
+    let mut seen = BTreeMap::new();
+    for code in all_codes() {
+        if let Some(prev) = seen.insert(code.id, code) {
+            panic!("two different codes share the id `{}`: {prev:?}", code.id);
+        }
+        let parts: Vec<&str> = code.id.split('.').collect();
+        assert!(parts.len() >= 2, "`{}` is not dotted", code.id);
+        assert!(
+            parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')),
+            "`{}` has characters outside [a-z0-9_-]",
+            code.id
+        );
+    }
+}
+
+#[test]
+fn check_ids_are_unique_per_gate() {
+    use forgejo_gates::gates::{one_shot, scope};
+    for checks in [scope::CHECKS, one_shot::CHECKS] {
+        assert!(!checks.is_empty());
+        let mut ids: Vec<&str> = checks.iter().map(|c| c.id()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), checks.len());
+    }
+}
+
+#[test]
+fn the_example_policy_is_the_built_in_policy() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policy.example.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let parsed = forgejo_gates::policy::parse(&text, "policy.example.yml").unwrap();
+    assert_eq!(parsed, forgejo_gates::policy::Policy::default());
+}
