@@ -1,11 +1,247 @@
-//! `lint_workflows`: a workflow linter that understands Forgejo Actions. (Being built: see
-//! issue 4.)
+//! `lint_workflows`: a workflow linter that understands Forgejo Actions.
+//!
+//! The driver reads each file (bounded), parses it with positions ([`crate::yaml`]), builds a
+//! [`model::Workflow`] view, runs every rule of the one registry ([`rules::RULES`]) and
+//! applies the policy's levels. Findings are data; a path that cannot be read is a
+//! [`GateError`] (exit 2). Nothing here prints: [`render`] returns text.
 
+pub mod discover;
 pub mod expr;
+pub mod finding;
+pub mod model;
+pub mod render;
+pub mod rules;
+pub mod source;
 
-use crate::report::Code;
+pub use finding::{Finding, Level};
+
+use crate::policy::lint::LintPolicy;
+use crate::report::{Code, GateError, InputDigest, general};
+use rules::invalid_file::CODE as INVALID;
+use std::path::{Path, PathBuf};
 
 /// Every reason code (rule id) this gate can emit (registered in `report::all_codes`).
 pub fn codes() -> Vec<&'static Code> {
-    Vec::new()
+    let mut all: Vec<&'static Code> = vec![&INVALID];
+    all.extend(rules::RULES.iter().map(|r| r.code));
+    all
+}
+
+/// One linted file.
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    pub path: String,
+    pub findings: Vec<Finding>,
+    /// The text, kept for code frames; `None` when the file was not readable as text.
+    pub text: Option<String>,
+    pub digest: InputDigest,
+}
+
+fn file_finding(name: &str, line: usize, col: usize, message: String) -> Finding {
+    Finding {
+        code: &INVALID,
+        level: Level::Error,
+        file: name.to_string(),
+        line: line.max(1),
+        col: col.max(1),
+        len: 1,
+        message,
+        note: None,
+    }
+}
+
+/// Lint workflow text. `name` is how the file is shown.
+pub fn lint_text(name: &str, text: &str, policy: &LintPolicy) -> Vec<Finding> {
+    let doc = match crate::yaml::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let what = match e.kind {
+                crate::yaml::YamlErrorKind::Syntax => "invalid YAML",
+                crate::yaml::YamlErrorKind::TooDeep => "nested too deeply",
+                crate::yaml::YamlErrorKind::TooManyNodes => "too many nodes",
+                crate::yaml::YamlErrorKind::UnknownAlias => "unknown alias",
+            };
+            return vec![file_finding(
+                name,
+                e.pos.line,
+                e.pos.col,
+                format!("{what}: {}", e.message),
+            )];
+        }
+    };
+    let Some(root) = &doc.root else {
+        return vec![file_finding(
+            name,
+            1,
+            1,
+            "the file is empty: a workflow needs `on:` and `jobs:`".into(),
+        )];
+    };
+    let mut findings = Vec::new();
+    if doc.document_count > 1 {
+        findings.push(file_finding(
+            name,
+            1,
+            1,
+            format!(
+                "the file holds {} YAML documents; a workflow is one document",
+                doc.document_count
+            ),
+        ));
+    }
+    let src = source::Source::new(text);
+    let wf = model::Workflow::build(root);
+    let ctx = rules::Ctx {
+        src: &src,
+        doc: &doc,
+        wf: &wf,
+        policy,
+    };
+    let mut sink = rules::Sink::new(name, &src);
+    for rule in rules::RULES {
+        (rule.check)(&ctx, &mut sink);
+    }
+    findings.extend(sink.findings);
+    apply_levels(&mut findings, policy);
+    findings
+}
+
+fn apply_levels(findings: &mut Vec<Finding>, policy: &LintPolicy) {
+    for f in findings.iter_mut() {
+        if let Some(level) = policy
+            .levels
+            .get(f.code.id)
+            .and_then(|l| Level::from_name(l))
+        {
+            f.level = level;
+        }
+    }
+    findings.retain(|f| f.level != Level::Off);
+    findings.sort_by(|a, b| (a.line, a.col, a.code.id).cmp(&(b.line, b.col, b.code.id)));
+    findings.dedup_by(|a, b| {
+        a.line == b.line && a.col == b.col && a.code == b.code && a.message == b.message
+    });
+}
+
+/// Lint raw bytes: binary and non-UTF-8 content are findings.
+pub fn lint_bytes(name: &str, bytes: &[u8], policy: &LintPolicy) -> (Vec<Finding>, Option<String>) {
+    if bytes.contains(&0) {
+        return (
+            vec![file_finding(
+                name,
+                1,
+                1,
+                "this is a binary file (it contains NUL bytes), not a workflow".into(),
+            )],
+            None,
+        );
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (lint_text(name, text, policy), Some(text.to_string())),
+        Err(e) => {
+            let good = &bytes[..e.valid_up_to()];
+            let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+            (
+                vec![file_finding(
+                    name,
+                    line,
+                    1,
+                    format!(
+                        "the file is not UTF-8 text (invalid byte at offset {})",
+                        e.valid_up_to()
+                    ),
+                )],
+                None,
+            )
+        }
+    }
+}
+
+/// Read and lint one file. A file too large is a finding; a file that cannot be read is an
+/// error (exit 2).
+pub fn lint_path(path: &Path, policy: &LintPolicy) -> Result<FileResult, GateError> {
+    let name = path.display().to_string();
+    let (findings, text, digest) = match crate::input::read_limited(
+        path,
+        policy.max_file_bytes,
+        "workflow",
+    ) {
+        Ok(bytes) => {
+            let digest = InputDigest {
+                name: "workflow".into(),
+                source: name.clone(),
+                sha256: crate::digest::sha256_hex(&bytes),
+                bytes: bytes.len() as u64,
+            };
+            let (f, t) = lint_bytes(&name, &bytes, policy);
+            (f, t, digest)
+        }
+        Err(e) if std::ptr::eq(e.code, &general::TOO_LARGE) => {
+            let finding = file_finding(
+                &name,
+                1,
+                1,
+                format!(
+                    "{}; raise `lint.max_file_bytes` in the policy if this is really a workflow",
+                    e.message
+                ),
+            );
+            let digest = InputDigest {
+                name: "workflow".into(),
+                source: name.clone(),
+                sha256: String::new(),
+                bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+            };
+            (vec![finding], None, digest)
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(FileResult {
+        path: name,
+        findings,
+        text,
+        digest,
+    })
+}
+
+/// Lint many files on up to `threads` threads, keeping the input order. The first file that
+/// cannot be read stops the run with its error.
+pub fn lint_paths(
+    paths: &[PathBuf],
+    policy: &LintPolicy,
+    threads: usize,
+) -> Result<Vec<FileResult>, GateError> {
+    let threads = threads.clamp(1, 8).min(paths.len().max(1));
+    if threads == 1 {
+        return paths.iter().map(|p| lint_path(p, policy)).collect();
+    }
+    let chunk = paths.len().div_ceil(threads);
+    let results: Vec<Result<Vec<FileResult>, GateError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = paths
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|p| lint_path(p, policy))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(GateError::new(
+                        &general::IO,
+                        "a linter thread stopped unexpectedly",
+                    ))
+                })
+            })
+            .collect()
+    });
+    let mut all = Vec::with_capacity(paths.len());
+    for r in results {
+        all.extend(r?);
+    }
+    Ok(all)
 }

@@ -1,11 +1,153 @@
-//! The `lint_workflows` section of the policy. Filled in by the workflow linter.
+//! The `lint:` section of the policy: runner labels, rule levels and the gate-wiring names.
 use crate::yaml::{Fields, Node, Problems};
+use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct LintPolicy {}
+#[derive(Debug, Clone, PartialEq)]
+pub struct LintPolicy {
+    /// Runner labels the instance has. Empty: `runs-on` labels are not checked.
+    pub runner_labels: Vec<String>,
+    /// A workflow file larger than this is a finding, not read.
+    pub max_file_bytes: u64,
+    /// Level per rule id (`error`, `warning`, `info`, `off`), overriding the default.
+    pub levels: BTreeMap<String, String>,
+    pub gates: GateNames,
+}
 
-pub(super) fn read(node: &Node, _out: &mut LintPolicy, problems: &mut Problems) {
-    if let Some(f) = Fields::new(node, "lint", problems) {
-        f.finish(problems, &[]);
+/// What the gate-wiring rule looks for in `run:` scripts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateNames {
+    pub apply_command: String,
+    pub scope_gate: String,
+    pub one_shot_gate: String,
+}
+
+impl Default for GateNames {
+    fn default() -> Self {
+        GateNames {
+            apply_command: "platformctl apply".into(),
+            scope_gate: "auto_apply_scope".into(),
+            one_shot_gate: "allow_one_shot_stateful_apply".into(),
+        }
+    }
+}
+
+impl Default for LintPolicy {
+    fn default() -> Self {
+        LintPolicy {
+            runner_labels: Vec::new(),
+            max_file_bytes: 1024 * 1024,
+            levels: BTreeMap::new(),
+            gates: GateNames::default(),
+        }
+    }
+}
+
+const KEYS: &[&str] = &["runner_labels", "max_file_bytes", "rules", "gates"];
+const GATE_KEYS: &[&str] = &["apply_command", "scope_gate", "one_shot_gate"];
+const LEVELS: &[&str] = &["error", "warning", "info", "off"];
+
+pub(super) fn read(node: &Node, out: &mut LintPolicy, problems: &mut Problems) {
+    let Some(mut f) = Fields::new(node, "lint", problems) else {
+        return;
+    };
+    if let Some(v) = f.take("runner_labels")
+        && let Some(list) = problems.strings(v, "lint.runner_labels")
+    {
+        if list.is_empty() || list.iter().any(|l| l.trim().is_empty()) {
+            problems.push(
+                v.span.start,
+                "lint.runner_labels: list the instance's labels (non-empty), or leave the key out to skip the check",
+            );
+        } else {
+            out.runner_labels = list;
+        }
+    }
+    if let Some(v) = f.take("max_file_bytes")
+        && let Some(n) = problems.unsigned(v, "lint.max_file_bytes")
+    {
+        if n == 0 || n > 64 * 1024 * 1024 {
+            problems.push(v.span.start, "lint.max_file_bytes: between 1 and 67108864");
+        } else {
+            out.max_file_bytes = n;
+        }
+    }
+    if let Some(v) = f.take("rules")
+        && let Some(mut rules) = Fields::new(v, "lint.rules", problems)
+    {
+        let codes = crate::lint::codes();
+        for code in &codes {
+            if let Some(level) = rules.take(code.id)
+                && let Some(level) = problems.one_of(level, code.id, LEVELS)
+            {
+                // A file that could not be read is never a pass.
+                if code.id == crate::lint::rules::invalid_file::CODE.id && level != "error" {
+                    problems.push(
+                        v.span.start,
+                        format!("lint.rules: `{}` is always an error", code.id),
+                    );
+                } else {
+                    out.levels.insert(code.id.to_string(), level);
+                }
+            }
+        }
+        let ids: Vec<&str> = codes.iter().map(|c| c.id).collect();
+        rules.finish(problems, &ids);
+    }
+    if let Some(v) = f.take("gates")
+        && let Some(mut g) = Fields::new(v, "lint.gates", problems)
+    {
+        for (key, slot) in [
+            ("apply_command", &mut out.gates.apply_command),
+            ("scope_gate", &mut out.gates.scope_gate),
+            ("one_shot_gate", &mut out.gates.one_shot_gate),
+        ] {
+            if let Some(n) = g.take(key)
+                && let Some(s) = problems.string(n, key)
+            {
+                if s.trim().is_empty() {
+                    problems.push(n.span.start, format!("lint.gates.{key}: must not be empty"));
+                } else {
+                    *slot = s.trim().to_string();
+                }
+            }
+        }
+        g.finish(problems, GATE_KEYS);
+    }
+    f.finish(problems, KEYS);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::policy::parse;
+
+    #[test]
+    fn reads_every_key() {
+        let p = parse(
+            "lint:\n  runner_labels: [docker]\n  max_file_bytes: 1000\n  rules:\n    lint.unpinned-action: error\n  gates:\n    apply_command: pctl apply\n",
+            "p.yml",
+        )
+        .unwrap();
+        assert_eq!(p.lint.runner_labels, vec!["docker".to_string()]);
+        assert_eq!(p.lint.max_file_bytes, 1000);
+        assert_eq!(p.lint.levels["lint.unpinned-action"], "error");
+        assert_eq!(p.lint.gates.apply_command, "pctl apply");
+        assert_eq!(p.lint.gates.scope_gate, "auto_apply_scope");
+    }
+
+    #[test]
+    fn unknown_rule_and_level_are_errors() {
+        let err = parse(
+            "lint:\n  rules:\n    lint.nope: off\n    lint.schema: loud\n",
+            "p.yml",
+        )
+        .unwrap_err();
+        let all = err.details.join("\n");
+        assert!(all.contains("lint.nope"), "{all}");
+        assert!(all.contains("loud"), "{all}");
+    }
+
+    #[test]
+    fn invalid_file_cannot_be_turned_off() {
+        assert!(parse("lint:\n  rules:\n    lint.invalid-file: off\n", "p.yml").is_err());
     }
 }

@@ -1,0 +1,143 @@
+//! A workflow file's text with a line index, and the mapping from an offset inside a YAML
+//! scalar's value back to a line and column in the file.
+//!
+//! saphyr reports where a scalar starts (for `run: |` the indicator line), but an expression
+//! deep inside a block script needs its own line. The value's lines are found again in the
+//! source; when that cannot be done with certainty the scalar's own start is used, so a
+//! position is never invented.
+
+use crate::yaml::{Node, Style, Value};
+
+pub struct Source<'a> {
+    pub text: &'a str,
+    /// Byte offset where each line starts (line 1 at index 0).
+    line_starts: Vec<usize>,
+}
+
+impl<'a> Source<'a> {
+    pub fn new(text: &'a str) -> Source<'a> {
+        let mut line_starts = vec![0];
+        for (i, b) in text.bytes().enumerate() {
+            if b == b'\n' {
+                line_starts.push(i + 1);
+            }
+        }
+        Source { text, line_starts }
+    }
+
+    /// The text of a 1-based line, without its line ending.
+    pub fn line(&self, line: usize) -> Option<&'a str> {
+        let start = *self.line_starts.get(line.checked_sub(1)?)?;
+        let end = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
+        let s = self.text.get(start..end)?;
+        Some(s.trim_end_matches(['\n', '\r']))
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// File line and column (1-based, in characters) of byte `at` inside `node`'s value.
+    pub fn scalar_pos(&self, node: &Node, at: usize) -> (usize, usize) {
+        let fallback = (node.span.start.line, node.span.start.col);
+        let Value::Scalar { text, style } = &node.value else {
+            return fallback;
+        };
+        let Some(prefix) = text.get(..at) else {
+            return fallback;
+        };
+        let k = prefix.matches('\n').count();
+        let line_start = prefix.rfind('\n').map_or(0, |i| i + 1);
+        let col_chars = prefix[line_start..].chars().count();
+        let value_line = text[line_start..].split('\n').next().unwrap_or("");
+        match style {
+            Style::Block => {
+                // saphyr starts a block scalar's span at its first content line; allow for
+                // the indicator line too, and check the text is really there.
+                let first = node.span.start.line;
+                for line in [first + k, first + 1 + k] {
+                    let Some(src) = self.line(line) else { continue };
+                    if value_line.is_empty() {
+                        return (first + k, 1);
+                    }
+                    if let Some(b) = src.find(value_line) {
+                        return (line, src[..b].chars().count() + col_chars + 1);
+                    }
+                }
+                fallback
+            }
+            Style::Plain | Style::Quoted => {
+                if k == 0 {
+                    let quote = usize::from(*style == Style::Quoted);
+                    let line = node.span.start.line;
+                    // Escapes in a quoted scalar would shift columns: check the text is there.
+                    let expect: String = value_line.chars().skip(col_chars).take(8).collect();
+                    let col = node.span.start.col + quote + col_chars;
+                    if let Some(src) = self.line(line) {
+                        let rest: String = src.chars().skip(col - 1).take(8).collect();
+                        if rest == expect {
+                            return (line, col);
+                        }
+                        if let Some(b) = find_fragment(src, value_line, col_chars) {
+                            return (line, b);
+                        }
+                    }
+                    fallback
+                } else {
+                    // A multi-line flow scalar: look for the fragment in the scalar's lines.
+                    let frag: String = value_line.chars().skip(col_chars).take(24).collect();
+                    for line in node.span.start.line..=node.span.end.line {
+                        if let Some(src) = self.line(line)
+                            && let Some(b) = src.find(frag.as_str())
+                            && !frag.is_empty()
+                        {
+                            return (line, src[..b].chars().count() + 1);
+                        }
+                    }
+                    fallback
+                }
+            }
+        }
+    }
+}
+
+fn find_fragment(src: &str, value_line: &str, col_chars: usize) -> Option<usize> {
+    let frag: String = value_line.chars().skip(col_chars).take(24).collect();
+    if frag.is_empty() {
+        return None;
+    }
+    src.find(frag.as_str())
+        .map(|b| src[..b].chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::parse;
+
+    #[test]
+    fn maps_offsets_inside_block_scalars_to_their_line() {
+        let src = "a:\n  run: |\n    echo one\n    echo ${{ x }}\n";
+        let root = parse(src).unwrap().root.unwrap();
+        let run = root.get("a").unwrap().get("run").unwrap();
+        let text = run.as_str().unwrap();
+        let at = text.find("${{").unwrap();
+        let s = Source::new(src);
+        assert_eq!(s.scalar_pos(run, at), (4, 10));
+    }
+
+    #[test]
+    fn maps_offsets_in_plain_and_quoted_scalars() {
+        let src = "a: echo ${{ x }}\nb: \"q ${{ y }}\"\n";
+        let root = parse(src).unwrap().root.unwrap();
+        let s = Source::new(src);
+        let a = root.get("a").unwrap();
+        assert_eq!(s.scalar_pos(a, 5), (1, 9));
+        let b = root.get("b").unwrap();
+        assert_eq!(s.scalar_pos(b, 2), (2, 7));
+    }
+}

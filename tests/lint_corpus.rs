@@ -1,0 +1,132 @@
+//! Conformance on real files: `../shared/corpus/forgejo/` (workflows that ran on Forgejo)
+//! must produce exactly the reviewed list in `tests/corpus/forgejo.expected`, with no
+//! error-level finding on a construct Forgejo accepts; `../shared/corpus/github/` must lint
+//! without a crash. Skipped, saying so, only where the corpus folder is absent.
+use forgejo_gates::lint::{Level, discover::workflows_in, lint_path};
+use forgejo_gates::policy::Policy;
+use std::path::{Path, PathBuf};
+
+fn corpus(kind: &str) -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus")
+        .join(kind);
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("SKIPPED: corpus folder {} is absent", dir.display());
+        None
+    }
+}
+
+fn lint_dir(dir: &Path) -> Vec<forgejo_gates::lint::FileResult> {
+    let policy = Policy::default();
+    workflows_in(dir)
+        .expect("corpus lists")
+        .iter()
+        .map(|p| lint_path(p, &policy.lint).expect("corpus file reads"))
+        .collect()
+}
+
+fn base(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+#[test]
+fn forgejo_corpus_matches_the_reviewed_expected_list() {
+    let Some(dir) = corpus("forgejo") else { return };
+    let results = lint_dir(&dir);
+    assert_eq!(results.len(), 62, "the corpus README says 62 files");
+    let mut got: Vec<String> = results
+        .iter()
+        .flat_map(|r| &r.findings)
+        .map(|f| {
+            format!(
+                "{}\t{}\t{}\t{}",
+                base(&f.file),
+                f.line,
+                f.code.id,
+                f.level.as_str()
+            )
+        })
+        .collect();
+    got.sort();
+    let expected_text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/forgejo.expected"),
+    )
+    .expect("expected list");
+    let mut want: Vec<String> = expected_text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(String::from)
+        .collect();
+    want.sort();
+    let missing: Vec<_> = want.iter().filter(|w| !got.contains(w)).collect();
+    let extra: Vec<_> = got.iter().filter(|g| !want.contains(g)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing: {missing:#?}\nnew: {extra:#?}"
+    );
+}
+
+#[test]
+fn forgejo_corpus_finds_the_known_bug() {
+    let Some(dir) = corpus("forgejo") else { return };
+    let r = lint_path(
+        &dir.join("rohitkumarankam__forgejo__testing.yml"),
+        &Policy::default().lint,
+    )
+    .expect("reads");
+    let bug = r
+        .findings
+        .iter()
+        .find(|f| f.line == 142)
+        .expect("line 142 is found");
+    assert_eq!(bug.code.id, "lint.references");
+    assert_eq!(bug.level, Level::Error);
+    assert!(bug.message.contains("steps.run-all.all"), "{}", bug.message);
+}
+
+#[test]
+fn forgejo_corpus_has_no_error_on_accepted_constructs() {
+    let Some(dir) = corpus("forgejo") else { return };
+    // Rules whose errors would mean "Forgejo rejects this"; on files that ran on Forgejo
+    // they must be silent.
+    let grammar = [
+        "lint.schema",
+        "lint.expression",
+        "lint.invalid-file",
+        "lint.duplicate-key",
+        "lint.dispatch-inputs",
+        "lint.runner-label",
+    ];
+    for r in lint_dir(&dir) {
+        for f in &r.findings {
+            assert!(
+                !grammar.contains(&f.code.id),
+                "{}:{} {} {}",
+                f.file,
+                f.line,
+                f.code.id,
+                f.message
+            );
+            if f.code.id == "lint.unpinned-action" || f.code.id == "lint.ignored-by-forgejo" {
+                assert_eq!(f.level, Level::Warning);
+            }
+        }
+    }
+}
+
+#[test]
+fn github_corpus_lints_without_a_crash() {
+    let Some(dir) = corpus("github") else { return };
+    let results = lint_dir(&dir);
+    assert_eq!(results.len(), 107);
+    // Every file parsed: none is reported unreadable.
+    for r in &results {
+        assert!(
+            r.findings.iter().all(|f| f.code.id != "lint.invalid-file"),
+            "{}",
+            r.path
+        );
+    }
+}
