@@ -11,6 +11,8 @@ pub mod cli;
 pub mod clock;
 pub mod digest;
 pub mod env;
+#[cfg(feature = "forgejo-api")]
+pub mod forgejo;
 pub mod gates;
 pub mod input;
 pub mod json;

@@ -1,0 +1,220 @@
+//! Every reason code `canary_required` emits, in one ordered list. Documented in
+//! `docs/reasons/canary.md`.
+
+use crate::report::Code;
+use crate::report::code::code;
+
+pub use crate::gates::pr_scope::FILES_INVALID;
+
+code!(
+    NOT_REQUIRED,
+    "canary.not_required",
+    Info,
+    "The pull request touches no risky path, so no canary context pack is needed.",
+    "Nothing to do."
+);
+code!(
+    REQUIRED,
+    "canary.required",
+    Info,
+    "The pull request touches risky paths, so it needs a canary context pack.",
+    "Fill in every section the tier needs and the `Canary status:` line."
+);
+code!(
+    TIER,
+    "canary.tier",
+    Info,
+    "Which pack size (lite or full) was required, and why.",
+    "Nothing to do; set the `tier/lite` or `tier/full` label to choose, unless a rule forces full."
+);
+code!(
+    TIER_CONFLICT,
+    "canary.tier.conflict",
+    Error,
+    "Both tier labels are set; the tier is ambiguous.",
+    "Remove one of the `tier/lite` and `tier/full` labels."
+);
+code!(
+    BODY_EMPTY,
+    "canary.body.empty",
+    Error,
+    "The pull-request body is empty.",
+    "Write the canary context pack into the pull-request description (see docs/canary.md for a template)."
+);
+code!(
+    BODY_TOO_LARGE,
+    "canary.body.too_large",
+    Error,
+    "The pull-request body is larger than canary.max_body_bytes; it was not read.",
+    "Shorten the description (move logs to an attachment or a linked file), or raise canary.max_body_bytes on the base branch."
+);
+code!(
+    STATUS_MISSING,
+    "canary.status.missing",
+    Error,
+    "The body has no `Canary status:` line.",
+    "Add a line such as `Canary status: pending - <what will be checked>` at the top of the description."
+);
+code!(
+    STATUS_INVALID,
+    "canary.status.invalid",
+    Error,
+    "The word after `Canary status:` is not one of the policy's allowed values.",
+    "Start the status with one of canary.status_values (default: passed, pending, missing, failed, not-required)."
+);
+code!(
+    STATUS_DUPLICATE,
+    "canary.status.duplicate",
+    Error,
+    "The body has more than one `Canary status:` line; the status is ambiguous.",
+    "Keep exactly one `Canary status:` line."
+);
+code!(
+    STATUS_OK,
+    "canary.status.ok",
+    Info,
+    "The `Canary status:` line is present and its value is allowed.",
+    "Nothing to do."
+);
+code!(
+    SECTION_MISSING,
+    "canary.section.missing",
+    Error,
+    "A section the tier requires is not in the body.",
+    "Add a heading (any level, or a bold line) with the section's name and fill it in."
+);
+code!(
+    SECTION_EMPTY,
+    "canary.section.empty",
+    Error,
+    "A required section is present but empty, a placeholder (TODO, TBD, -, ..., <fill in>) or only a sub-heading.",
+    "Write the real content under the heading; say `none` and why if there is nothing to report."
+);
+code!(
+    SECTION_DUPLICATE,
+    "canary.section.duplicate",
+    Error,
+    "A required section appears more than once; which one counts is ambiguous.",
+    "Merge the copies into one section."
+);
+code!(
+    PACK_COMPLETE,
+    "canary.pack.complete",
+    Info,
+    "Every section the tier requires is present and filled in.",
+    "Nothing to do."
+);
+code!(
+    GIT_FAILED,
+    "canary.git.failed",
+    Error,
+    "A git command the gate needed (diff or show of the base branch) failed.",
+    "Check out with enough history (fetch-depth: 0) so that the base commit is present, and check the ref passed."
+);
+code!(
+    API_CONFIG,
+    "forgejo.config",
+    Error,
+    "The Forgejo API cannot be used: the API URL, repository, pull-request number, head commit or token is missing or malformed.",
+    "Run inside a Forgejo Actions job (GITHUB_API_URL, GITHUB_REPOSITORY set), or pass --api-url and --pr; the token comes only from FORGEJO_TOKEN or GITHUB_TOKEN."
+);
+code!(
+    API_UNAUTHORIZED,
+    "forgejo.unauthorized",
+    Error,
+    "The Forgejo API refused the token (401).",
+    "Check that FORGEJO_TOKEN/GITHUB_TOKEN is set to a valid, unexpired token for this instance."
+);
+code!(
+    API_FORBIDDEN,
+    "forgejo.forbidden",
+    Error,
+    "The token lacks a permission the request needs (403).",
+    "Give the token read access to the repository's pull requests and issues (and write access to commit statuses and issue comments for --post-status/--comment)."
+);
+code!(
+    API_NOT_FOUND,
+    "forgejo.not_found",
+    Error,
+    "The repository, pull request or commit does not exist, or the token cannot see it (404).",
+    "Check GITHUB_REPOSITORY, the pull-request number (--pr or the event) and the API URL."
+);
+code!(
+    API_UNAVAILABLE,
+    "forgejo.unavailable",
+    Error,
+    "The Forgejo API did not answer usefully: a timeout, a connection failure or a server error that persisted after bounded retries.",
+    "Retry the job; if it persists, check the instance's health and the runner's network access to the API URL."
+);
+code!(
+    API_BAD_RESPONSE,
+    "forgejo.bad_response",
+    Error,
+    "The Forgejo API answered with something that is not the JSON the API spec describes.",
+    "Check that the API URL points at Forgejo's /api/v1 and not at a proxy or login page."
+);
+code!(
+    API_INCOMPLETE,
+    "forgejo.incomplete",
+    Error,
+    "The changed-files list from the API does not add up to its X-Total-Count; the list would be incomplete.",
+    "Retry the job; a pull request changing while it is read can cause this. Or pass --changed-files / --git-diff."
+);
+code!(
+    STATUS_POSTED,
+    "canary.report.status_posted",
+    Info,
+    "The result was set as a commit status on the pull request's head commit.",
+    "Nothing to do."
+);
+code!(
+    STATUS_POST_FAILED,
+    "canary.report.status_failed",
+    Warning,
+    "The commit status could not be set (the check's result still stands).",
+    "A pull request from a fork gets a read-only token: read the result in this log. Otherwise give the token write access to commit statuses."
+);
+code!(
+    COMMENT_POSTED,
+    "canary.report.comment_posted",
+    Info,
+    "The gate's pull-request comment was created or brought up to date.",
+    "Nothing to do."
+);
+code!(
+    COMMENT_POST_FAILED,
+    "canary.report.comment_failed",
+    Warning,
+    "The pull-request comment could not be created or edited (the check's result still stands).",
+    "A pull request from a fork gets a read-only token: read the result in this log. Otherwise give the token write access to issue comments."
+);
+
+pub static ALL: &[&Code] = &[
+    &NOT_REQUIRED,
+    &REQUIRED,
+    &TIER,
+    &TIER_CONFLICT,
+    &BODY_EMPTY,
+    &BODY_TOO_LARGE,
+    &STATUS_MISSING,
+    &STATUS_INVALID,
+    &STATUS_DUPLICATE,
+    &STATUS_OK,
+    &SECTION_MISSING,
+    &SECTION_EMPTY,
+    &SECTION_DUPLICATE,
+    &PACK_COMPLETE,
+    &FILES_INVALID,
+    &GIT_FAILED,
+    &API_CONFIG,
+    &API_UNAUTHORIZED,
+    &API_FORBIDDEN,
+    &API_NOT_FOUND,
+    &API_UNAVAILABLE,
+    &API_BAD_RESPONSE,
+    &API_INCOMPLETE,
+    &STATUS_POSTED,
+    &STATUS_POST_FAILED,
+    &COMMENT_POSTED,
+    &COMMENT_POST_FAILED,
+];

@@ -1,0 +1,128 @@
+//! What the gate writes where Forgejo shows it: a commit-status description and one pull-request
+//! comment, found again by a hidden marker and edited, never duplicated.
+
+use crate::report::{Decision, Outcome, Severity};
+use std::fmt::Write;
+
+/// The hidden marker that identifies the gate's own comment.
+pub const MARKER: &str = "<!-- forgejo-gates:canary_required -->";
+
+/// Commit-status descriptions longer than this are cut (Forgejo shows one line).
+pub const MAX_DESCRIPTION_CHARS: usize = 140;
+
+/// `success` or `failure`, as the commit-status API spells them.
+pub fn status_state(d: &Decision) -> &'static str {
+    if d.outcome == Outcome::Pass {
+        "success"
+    } else {
+        "failure"
+    }
+}
+
+/// One line for the commit status: the verdict and what is missing.
+pub fn status_description(d: &Decision) -> String {
+    let errors: Vec<&str> = d
+        .reasons
+        .iter()
+        .filter(|r| r.severity == Severity::Error)
+        .map(|r| r.subject.as_deref().unwrap_or(r.code.id))
+        .collect();
+    let text = if d.outcome == Outcome::Pass {
+        match d.facts.get("tier").map(String::as_str) {
+            Some("none") | None => "pass: no risky path touched".to_string(),
+            Some(t) => format!("pass: {t} canary context pack complete"),
+        }
+    } else {
+        format!("fail: missing or empty: {}", errors.join(", "))
+    };
+    cut(&one_line(&text), MAX_DESCRIPTION_CHARS)
+}
+
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Text from the body or the policy, made inert in Markdown: no HTML, no mentions, no links,
+/// no formatting that could hide or forge parts of the comment.
+pub fn md_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in one_line(s).chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '|' | '!' | '~' | '>' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '&' => out.push_str("&amp;"),
+            '@' => out.push_str("&#64;"),
+            ':' => out.push_str("&#58;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The comment body: the marker, the verdict, every blocking reason with its code and help.
+pub fn comment_body(d: &Decision, target_url: Option<&str>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{MARKER}");
+    let tier = d.facts.get("tier").map(String::as_str).unwrap_or("none");
+    if d.outcome == Outcome::Pass {
+        let _ = writeln!(out, "### ✅ canary_required: pass");
+        let _ = writeln!(out);
+        if tier == "none" {
+            let _ = writeln!(
+                out,
+                "This pull request touches no risky path; no canary context pack is needed."
+            );
+        } else {
+            let _ = writeln!(out, "The {tier} canary context pack is complete.");
+        }
+    } else {
+        let _ = writeln!(out, "### ❌ canary_required: fail ({tier} pack)");
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "This pull request touches risky paths, so its description needs a canary context pack. Fix the items below by editing the description; the check runs again on edit."
+        );
+        let _ = writeln!(out);
+        for r in d.reasons.iter().filter(|r| r.severity == Severity::Error) {
+            let _ = write!(out, "- `{}`: {}", r.code.id, md_escape(&r.message));
+            if let Some(loc) = &r.location {
+                let _ = write!(out, " (line {})", loc.line);
+            }
+            let _ = writeln!(out);
+            let _ = writeln!(out, "  - how to fix: {}", md_escape(r.code.help));
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "Sections are headings of any level or bold lines, in any order; an empty section, a placeholder (TODO, TBD, -, ..., &lt;fill in&gt;) or only a sub-heading counts as missing."
+        );
+    }
+    for r in d.reasons.iter().filter(|r| r.code.id == "canary.tier") {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "_{}_", md_escape(&r.message));
+    }
+    if let Some(url) = target_url
+        && (url.starts_with("https://") || url.starts_with("http://"))
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c == ')' || c == '(')
+    {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "[Job log]({url})");
+    }
+    out
+}

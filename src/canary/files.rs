@@ -1,0 +1,275 @@
+//! Where the changed files come from without the API: a list file, or `git diff -z`. And the
+//! base branch's policy read with `git show`, so a pull request can never relax its own rules.
+
+use super::codes::{FILES_INVALID, GIT_FAILED};
+use crate::digest::sha256_hex;
+use crate::policy::{DEFAULT_LOCATION, LoadedPolicy, MAX_POLICY_BYTES};
+use crate::report::{GateError, InputDigest, general};
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// A `git diff` output larger than this is refused.
+pub const MAX_DIFF_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Is `path` a plain repository-relative path that fits on one line of a list file?
+pub fn check_path(path: &str) -> Result<(), String> {
+    let bad = path.is_empty()
+        || path.starts_with('/')
+        || path.chars().any(|c| c.is_control())
+        || path
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..");
+    if bad {
+        Err(format!(
+            "{:?} is not a plain relative path",
+            path.chars().take(200).collect::<String>()
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Parse a changed-files list (one path per line); an empty list is an error.
+pub fn parse_list(text: &str) -> Result<Vec<String>, GateError> {
+    crate::gates::pr_scope::parse_changed_files(text)
+}
+
+/// The list file format `--changed-files` reads: one path per line.
+pub fn render_list(files: &[String]) -> Result<String, GateError> {
+    let mut out = String::new();
+    for f in files {
+        check_path(f).map_err(|e| GateError::new(&FILES_INVALID, e))?;
+        out.push_str(f);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// A revision argument for git: not an option, no whitespace or control characters.
+fn check_rev(rev: &str, what: &str) -> Result<(), GateError> {
+    if rev.is_empty()
+        || rev.starts_with('-')
+        || rev.len() > 256
+        || rev.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(GateError::new(
+            &general::USAGE,
+            format!(
+                "{what} `{}` is not a git revision",
+                rev.chars().take(80).collect::<String>().escape_debug()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Run git in `dir`, reading at most `limit` bytes of output.
+fn git(dir: &Path, args: &[&str], limit: u64) -> Result<(bool, Vec<u8>, String), GateError> {
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "core.quotepath=off", "--no-pager"])
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| GateError::new(&GIT_FAILED, format!("cannot run git: {e}")))?;
+    let stdout = match child.stdout.take() {
+        Some(s) => crate::input::read_stream(s, limit, "git output", "git"),
+        None => Err(GateError::new(&GIT_FAILED, "git produced no output stream")),
+    };
+    let mut err = String::new();
+    if let Some(s) = child.stderr.take() {
+        let _ = s.take(8192).read_to_string(&mut err);
+    }
+    let status = child
+        .wait()
+        .map_err(|e| GateError::new(&GIT_FAILED, format!("git did not finish: {e}")))?;
+    let stdout = stdout?;
+    Ok((status.success(), stdout, err.trim().to_string()))
+}
+
+/// `git diff -z --name-status BASE...HEAD`: every changed path; a rename or copy counts both
+/// its old and its new path.
+pub fn git_diff(dir: &Path, range: &str) -> Result<(Vec<String>, InputDigest), GateError> {
+    check_rev(range, "--git-diff")?;
+    if !range.contains("..") {
+        return Err(GateError::new(
+            &general::USAGE,
+            "--git-diff takes a range such as BASE...HEAD (three dots: changes since the merge base)",
+        ));
+    }
+    let (ok, out, err) = git(
+        dir,
+        &[
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--name-status",
+            "-z",
+            "-M",
+            range,
+            "--",
+        ],
+        MAX_DIFF_BYTES,
+    )?;
+    if !ok {
+        return Err(GateError::new(
+            &GIT_FAILED,
+            format!(
+                "git diff {range} failed: {}",
+                crate::render::text::clean(&err)
+            ),
+        ));
+    }
+    let files = parse_name_status_z(&out)?;
+    let digest = InputDigest {
+        name: "changed_files".into(),
+        source: format!("git diff {range}"),
+        sha256: sha256_hex(&out),
+        bytes: out.len() as u64,
+    };
+    if files.is_empty() {
+        return Err(GateError::new(
+            &FILES_INVALID,
+            format!("git diff {range} lists no changed files: nothing to evaluate"),
+        ));
+    }
+    Ok((files, digest))
+}
+
+/// Parse `--name-status -z` output: `STATUS\0path\0` or, for renames and copies,
+/// `R100\0old\0new\0`.
+pub fn parse_name_status_z(out: &[u8]) -> Result<Vec<String>, GateError> {
+    let text = std::str::from_utf8(out)
+        .map_err(|_| GateError::new(&GIT_FAILED, "git diff printed a path that is not UTF-8"))?;
+    let mut fields = text.split('\0').filter(|s| !s.is_empty());
+    let mut files: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    while let Some(status) = fields.next() {
+        let n = match status.chars().next() {
+            Some('R' | 'C') => 2,
+            Some('A' | 'M' | 'D' | 'T' | 'U' | 'X' | 'B') => 1,
+            _ => {
+                return Err(GateError::new(
+                    &GIT_FAILED,
+                    format!(
+                        "unexpected git diff status {:?}",
+                        status.chars().take(20).collect::<String>()
+                    ),
+                ));
+            }
+        };
+        for _ in 0..n {
+            let Some(path) = fields.next() else {
+                return Err(GateError::new(
+                    &GIT_FAILED,
+                    "git diff output ends mid-record",
+                ));
+            };
+            check_path(path).map_err(|e| GateError::new(&FILES_INVALID, e))?;
+            if seen.insert(path.to_string()) {
+                files.push(path.to_string());
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// The policy as it is on `rev` (the base branch): `git show REV:.forgejo/gates.yml`. No file
+/// there means the built-in policy, and the source says so.
+pub fn policy_from_ref(dir: &Path, rev: &str) -> Result<LoadedPolicy, GateError> {
+    check_rev(rev, "--policy-from-ref")?;
+    let commit = format!("{rev}^{{commit}}");
+    let (ok, _, err) = git(dir, &["rev-parse", "--verify", "--quiet", &commit], 4096)?;
+    if !ok {
+        return Err(GateError::new(
+            &GIT_FAILED,
+            format!(
+                "--policy-from-ref: `{rev}` is not a commit in this checkout{}; fetch it (fetch-depth: 0) first",
+                if err.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", crate::render::text::clean(&err))
+                }
+            ),
+        ));
+    }
+    let object = format!("{rev}:{DEFAULT_LOCATION}");
+    let (exists, _, _) = git(dir, &["cat-file", "-e", &object], 4096)?;
+    if !exists {
+        let mut builtin = LoadedPolicy::builtin();
+        builtin.digest.source = format!("builtin (no {DEFAULT_LOCATION} at {rev})");
+        return Ok(builtin);
+    }
+    let (ok, bytes, err) = git(dir, &["cat-file", "blob", &object], MAX_POLICY_BYTES)?;
+    if !ok {
+        return Err(GateError::new(
+            &GIT_FAILED,
+            format!(
+                "git cat-file {object} failed: {}",
+                crate::render::text::clean(&err)
+            ),
+        ));
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        GateError::new(
+            &general::POLICY_INVALID,
+            format!("{object}: the policy is not UTF-8 text"),
+        )
+    })?;
+    let policy = crate::policy::parse(text, &object)?;
+    Ok(LoadedPolicy {
+        policy,
+        digest: InputDigest {
+            name: "policy".into(),
+            source: object,
+            sha256: sha256_hex(&bytes),
+            bytes: bytes.len() as u64,
+        },
+    })
+}
+
+/// The raw bytes of the policy at `rev`, for `collect-diff --policy-output` (a missing file
+/// becomes `version: 1`, which is the built-in policy).
+pub fn policy_bytes_from_ref(dir: &Path, rev: &str) -> Result<Vec<u8>, GateError> {
+    let loaded = policy_from_ref(dir, rev)?;
+    if loaded.digest.bytes == 0 {
+        return Ok(
+            b"# no policy file on the base branch: built-in defaults\nversion: 1\n".to_vec(),
+        );
+    }
+    let object = format!("{rev}:{DEFAULT_LOCATION}");
+    let (_, bytes, _) = git(dir, &["cat-file", "blob", &object], MAX_POLICY_BYTES)?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renames_count_both_paths() {
+        let out = b"M\0a.txt\0R087\0old/x.yml\0compose/x.yml\0D\0gone\0";
+        let files = parse_name_status_z(out).unwrap();
+        assert_eq!(files, vec!["a.txt", "old/x.yml", "compose/x.yml", "gone"]);
+    }
+
+    #[test]
+    fn truncated_or_odd_output_is_an_error() {
+        assert!(parse_name_status_z(b"R100\0only-one\0").is_err());
+        assert!(parse_name_status_z(b"?\0x\0").is_err());
+        assert!(parse_name_status_z(b"M\0a\nb\0").is_err());
+    }
+
+    #[test]
+    fn revisions_cannot_be_options() {
+        assert!(check_rev("--output=/tmp/x", "r").is_err());
+        assert!(check_rev("a b", "r").is_err());
+        assert!(check_rev("origin/main...HEAD", "r").is_ok());
+    }
+}
