@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet --release --bins || exit 2
-bin="$PWD/target/release"
+bin="${CARGO_TARGET_DIR:-$PWD/target}/release"
 cd fixtures   # the example platform is a repository root: modules/ lives here
 
 failures=0
