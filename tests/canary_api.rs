@@ -1,0 +1,557 @@
+//! `canary_required --forgejo` against a real HTTP server on 127.0.0.1 (tests/canary_mock.rs),
+//! with answers shaped per Forgejo's swagger: paging, faults, posting, and the token.
+
+mod common;
+#[path = "canary_mock.rs"]
+mod mock;
+
+use common::{gate, run};
+use mock::{Mock, Request, Response, files_page, pull};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+const TOKEN: &str = "tok_9f8e7d6c5b4a39281706SECRET";
+const PR: &str = "/api/v1/repos/o/r/pulls/7";
+
+fn full_body() -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/canary/full-minio-init-one-shot.md"),
+    )
+    .unwrap()
+}
+
+fn names(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("compose/svc-{i:05}.yaml")).collect()
+}
+
+/// Answer a files page from `all`, Forgejo-style (`limit` capped at 50).
+fn page(all: &[String], req: &Request) -> Response {
+    let p: usize = req.query("page").and_then(|v| v.parse().ok()).unwrap_or(1);
+    let limit: usize = req
+        .query("limit")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30)
+        .min(50);
+    let start = (p - 1) * limit;
+    let chunk: Vec<String> = all.iter().skip(start).take(limit).cloned().collect();
+    Response::json(200, files_page(&chunk))
+        .with_header("X-Total-Count", all.len().to_string())
+        .with_header("X-PerPage", limit.to_string())
+}
+
+/// A healthy instance: PR 7 with `body`, `labels` and `n` changed files; statuses and
+/// comments accepted.
+fn healthy(
+    body: String,
+    labels: &'static [&'static str],
+    n: usize,
+) -> impl Fn(&Request) -> Response + Send + Sync + 'static {
+    let all = names(n);
+    move |req| match (req.method.as_str(), req.path()) {
+        ("GET", PR) => Response::json(200, pull(7, &body, labels)),
+        ("GET", p) if p == format!("{PR}/files") => page(&all, req),
+        ("POST", p) if p.starts_with("/api/v1/repos/o/r/statuses/") => {
+            Response::json(201, r#"{"id": 1, "status": "success"}"#)
+        }
+        ("GET", "/api/v1/repos/o/r/issues/7/comments") => Response::json(200, "[]"),
+        ("POST", "/api/v1/repos/o/r/issues/7/comments") => {
+            Response::json(201, r#"{"id": 55, "body": "x"}"#)
+        }
+        _ => Response::json(404, r#"{"message": "not found", "url": ""}"#),
+    }
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    policy: PathBuf,
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yml");
+    std::fs::write(&policy, "version: 1\n").unwrap();
+    Setup { dir, policy }
+}
+
+fn forge(m: &Mock, s: &Setup) -> Command {
+    let mut cmd = gate("canary_required");
+    cmd.current_dir(s.dir.path())
+        .env("GITHUB_API_URL", m.api())
+        .env("GITHUB_REPOSITORY", "o/r")
+        .env("GITHUB_TOKEN", TOKEN)
+        .args(["--forgejo", "--pr", "7"])
+        .arg("--policy")
+        .arg(&s.policy);
+    cmd
+}
+
+fn count(m: &Mock, method: &str, prefix: &str) -> usize {
+    m.requests()
+        .iter()
+        .filter(|r| r.method == method && r.path().starts_with(prefix))
+        .count()
+}
+
+#[test]
+fn reads_the_pr_and_pages_its_files_by_number() {
+    let m = Mock::start(healthy(full_body(), &["tier/full"], 120));
+    let s = setup();
+    let out = run(forge(&m, &s).args(["--format", "json"]));
+    assert_eq!(out.code, 0, "{}", out.all());
+    let reqs = m.requests();
+    assert_eq!(reqs.len(), 4, "{reqs:#?}");
+    assert_eq!(reqs[0].path(), PR);
+    for (i, r) in reqs[1..].iter().enumerate() {
+        assert_eq!(r.path(), format!("{PR}/files"));
+        assert_eq!(r.query("page"), Some((i + 1).to_string().as_str()));
+        assert_eq!(r.query("limit"), Some("50"));
+    }
+    for r in &reqs {
+        assert_eq!(
+            r.header("authorization"),
+            Some(format!("token {TOKEN}").as_str())
+        );
+    }
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["facts"]["changed_files"], "120");
+    assert_eq!(doc["facts"]["tier"], "full");
+}
+
+#[test]
+fn more_than_fifty_files_means_two_pages_and_all_are_checked() {
+    let body = "## What changed\nx\n".to_string();
+    let m = Mock::start(healthy(body, &["tier/lite"], 51));
+    let s = setup();
+    let out = run(forge(&m, &s).args(["--format", "json"]));
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(count(&m, "GET", &format!("{PR}/files")), 2);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["facts"]["changed_files"], "51");
+    assert!(doc["checks_run"].as_u64().unwrap() >= 51);
+}
+
+fn fault(resp: Response) -> (Mock, common::Run) {
+    let m = Mock::start(move |req: &Request| {
+        if req.path() == PR {
+            resp.clone()
+        } else {
+            Response::json(500, "{}")
+        }
+    });
+    let s = setup();
+    let out = run(forge(&m, &s).args(["--api-timeout", "1", "--api-retries", "2"]));
+    (m, out)
+}
+
+#[test]
+fn unauthorized_is_exit_2_naming_the_token() {
+    let (_, out) = fault(Response::json(
+        401,
+        r#"{"message":"token is required","url":""}"#,
+    ));
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("error[forgejo.unauthorized]"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("the token was refused"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn forbidden_is_exit_2_naming_the_permission() {
+    let (_, out) = fault(Response::json(403, r#"{"message":"forbidden","url":""}"#));
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("error[forgejo.forbidden]"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("lacks read access to the repository's pull requests"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn not_found_is_exit_2_naming_the_object() {
+    let (_, out) = fault(Response::json(404, r#"{"message":"not found","url":""}"#));
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("error[forgejo.not_found]"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("pull request #7 in o/r"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_server_error_is_retried_then_succeeds() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let inner = healthy(full_body(), &["tier/full"], 3);
+    let c = calls.clone();
+    let m = Mock::start(move |req: &Request| {
+        if req.path() == PR && c.fetch_add(1, Ordering::SeqCst) == 0 {
+            Response::json(500, r#"{"message":"db locked"}"#)
+        } else {
+            inner(req)
+        }
+    });
+    let s = setup();
+    let out = run(&mut forge(&m, &s));
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        count(&m, "GET", PR),
+        3,
+        "1 failed + 1 good PR read + 1 files page"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_persistent_server_error_gives_up_after_bounded_retries() {
+    let (m, out) = fault(Response::json(502, "bad gateway"));
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("error[forgejo.unavailable]"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("gave up after 3 attempt(s)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(m.requests().len(), 3);
+}
+
+#[test]
+fn a_hang_times_out_with_exit_2() {
+    let started = std::time::Instant::now();
+    let (m, out) = fault(Response::hang(Duration::from_secs(10)));
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("error[forgejo.unavailable]"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("timeout"), "{}", out.stderr);
+    assert_eq!(m.requests().len(), 1, "a timeout is not retried");
+    assert!(started.elapsed() < Duration::from_secs(8));
+}
+
+#[test]
+fn a_non_json_answer_is_exit_2() {
+    let (_, out) = fault(Response {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/html".into())],
+        body: b"<html>Sign in</html>".to_vec(),
+        hang: None,
+    });
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("error[forgejo.bad_response]"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_page_list_shorter_than_the_total_count_is_exit_2() {
+    let all = names(60);
+    let m = Mock::start(move |req: &Request| match req.path() {
+        PR => Response::json(200, pull(7, "x", &[])),
+        _ => {
+            // Claims 75 files but only ever has 60.
+            let mut r = page(&all, req);
+            r.headers.retain(|(k, _)| k != "X-Total-Count");
+            r.with_header("X-Total-Count", "75")
+        }
+    });
+    let s = setup();
+    let out = run(&mut forge(&m, &s));
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("error[forgejo.incomplete]"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("page 2 lists 10 file(s) where 25 were expected"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_missing_total_count_is_exit_2() {
+    let m = Mock::start(move |req: &Request| match req.path() {
+        PR => Response::json(200, pull(7, "x", &[])),
+        _ => Response::json(200, files_page(&names(3))),
+    });
+    let s = setup();
+    let out = run(&mut forge(&m, &s));
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stderr.contains("X-Total-Count"), "{}", out.stderr);
+}
+
+#[test]
+fn a_body_over_the_size_limit_from_the_api_is_exit_2() {
+    let big = format!("Canary status: passed\n\n{}", "word ".repeat(220_000));
+    let m = Mock::start(healthy(big, &["tier/lite"], 2));
+    let s = setup();
+    let out = run(&mut forge(&m, &s));
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("error[canary.body.too_large]"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_fork_token_that_cannot_post_keeps_the_result_and_reports_the_failure() {
+    let inner = healthy(full_body(), &["tier/full"], 2);
+    let m = Mock::start(move |req: &Request| {
+        if req.method == "POST" || req.method == "PATCH" {
+            Response::json(403, r#"{"message":"token does not have write access"}"#)
+        } else {
+            inner(req)
+        }
+    });
+    let s = setup();
+    let out = run(forge(&m, &s).args(["--post-status", "--comment", "--format", "json"]));
+    assert_eq!(
+        out.code,
+        0,
+        "the check passed; posting failed: {}",
+        out.all()
+    );
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["outcome"], "pass");
+    let codes: Vec<&str> = doc["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"canary.report.status_failed"), "{codes:?}");
+    assert_eq!(doc["facts"]["status_posted"], "no");
+
+    // A failing check with a fork token: still exit 1, and the failure is shown in text.
+    let inner = healthy("## What changed\nx\n".into(), &["tier/lite"], 2);
+    let m = Mock::start(move |req: &Request| {
+        if req.method == "POST" {
+            Response::json(403, r#"{"message":"forbidden"}"#)
+        } else {
+            inner(req)
+        }
+    });
+    let out = run(forge(&m, &s).arg("--post-status"));
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout.contains("warning[canary.report.status_failed]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("write access to commit statuses"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn the_status_goes_on_the_head_commit_with_context_and_target_url() {
+    let m = Mock::start(healthy("## What changed\nx\n".into(), &["tier/lite"], 2));
+    let s = setup();
+    let out = run(forge(&m, &s)
+        .env("GITHUB_SERVER_URL", "https://forgejo.example")
+        .env("GITHUB_RUN_NUMBER", "31")
+        .arg("--post-status"));
+    assert_eq!(out.code, 1, "{}", out.all());
+    let post = m
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert_eq!(
+        post.path(),
+        format!("/api/v1/repos/o/r/statuses/{}", "a".repeat(40))
+    );
+    let doc: serde_json::Value = serde_json::from_str(&post.body).unwrap();
+    assert_eq!(doc["state"], "failure");
+    assert_eq!(doc["context"], "canary-required / canary");
+    assert_eq!(
+        doc["target_url"],
+        "https://forgejo.example/o/r/actions/runs/31"
+    );
+    let desc = doc["description"].as_str().unwrap();
+    assert!(desc.chars().count() <= 140, "{desc}");
+    assert!(desc.contains("Product story"), "{desc}");
+}
+
+#[test]
+fn the_comment_is_created_once_then_edited_never_duplicated() {
+    let comments: Arc<std::sync::Mutex<Vec<(u64, String)>>> = Arc::default();
+    let inner = healthy("## What changed\nx\n".into(), &["tier/lite"], 2);
+    let store = comments.clone();
+    let m = Mock::start(move |req: &Request| {
+        let mut c = store.lock().unwrap();
+        match (req.method.as_str(), req.path()) {
+            ("GET", "/api/v1/repos/o/r/issues/7/comments") => {
+                let mut list = vec![
+                    serde_json::json!({"id": 1, "body": "LGTM <!-- forgejo-gates:canary_required --> quoted", "user": {"login": "human"}}),
+                ];
+                for (id, body) in c.iter() {
+                    list.push(
+                        serde_json::json!({"id": id, "body": body, "user": {"login": "bot"}}),
+                    );
+                }
+                Response::json(200, serde_json::Value::Array(list).to_string())
+            }
+            ("POST", "/api/v1/repos/o/r/issues/7/comments") => {
+                let body: serde_json::Value = serde_json::from_str(&req.body).unwrap();
+                let id = 100 + c.len() as u64;
+                c.push((id, body["body"].as_str().unwrap().to_string()));
+                Response::json(201, format!(r#"{{"id": {id}}}"#))
+            }
+            ("PATCH", p) if p.starts_with("/api/v1/repos/o/r/issues/comments/") => {
+                let id: u64 = p.rsplit('/').next().unwrap().parse().unwrap();
+                let body: serde_json::Value = serde_json::from_str(&req.body).unwrap();
+                for (cid, b) in c.iter_mut() {
+                    if *cid == id {
+                        *b = body["body"].as_str().unwrap().to_string();
+                    }
+                }
+                Response::json(200, format!(r#"{{"id": {id}}}"#))
+            }
+            _ => {
+                drop(c);
+                inner(req)
+            }
+        }
+    });
+    let s = setup();
+    for _ in 0..3 {
+        let out = run(forge(&m, &s).arg("--comment"));
+        assert_eq!(out.code, 1, "{}", out.all());
+    }
+    let c = comments.lock().unwrap();
+    assert_eq!(c.len(), 1, "one comment, edited twice");
+    assert_eq!(count(&m, "POST", "/api/v1/repos/o/r/issues/7/comments"), 1);
+    assert_eq!(
+        count(&m, "PATCH", "/api/v1/repos/o/r/issues/comments/100"),
+        2
+    );
+    let body = &c[0].1;
+    assert!(body.starts_with("<!-- forgejo-gates:canary_required -->"));
+    assert!(body.contains("`canary.section.missing`"), "{body}");
+    assert!(body.contains("Product story"), "{body}");
+    assert!(body.contains("how to fix"), "{body}");
+}
+
+#[test]
+fn the_token_never_appears_in_any_output() {
+    // The server echoes the Authorization header back in every error message.
+    let echo = |status: u16| {
+        move |req: &Request| {
+            let auth = req.header("authorization").unwrap_or("").to_string();
+            Response::json(
+                status,
+                serde_json::json!({"message": format!("bad credentials: {auth}"), "url": auth})
+                    .to_string(),
+            )
+        }
+    };
+    let s = setup();
+    let out_file = s.dir.path().join("github_output");
+    let record = s.dir.path().join("record.jsonl");
+    let mut outputs = Vec::new();
+    for status in [401u16, 403, 404, 500, 200] {
+        let m = Mock::start(echo(status));
+        for format in ["text", "json"] {
+            let out = run(forge(&m, &s)
+                .env("GITHUB_OUTPUT", &out_file)
+                .args(["--format", format, "--api-retries", "0", "--record"])
+                .arg(&record));
+            assert_eq!(out.code, 2, "{status}: {}", out.all());
+            assert!(out.all().contains("forgejo."), "{status}: {}", out.all());
+            outputs.push(out.all());
+        }
+    }
+    // Posting failures that echo the token, on a passing check.
+    let inner = healthy(full_body(), &["tier/full"], 2);
+    let m = Mock::start(move |req: &Request| {
+        if req.method == "POST" || req.method == "PATCH" {
+            let auth = req.header("authorization").unwrap_or("").to_string();
+            Response::json(403, serde_json::json!({"message": auth}).to_string())
+        } else {
+            inner(req)
+        }
+    });
+    let out = run(forge(&m, &s)
+        .env("GITHUB_OUTPUT", &out_file)
+        .args(["--post-status", "--comment"]));
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("***"),
+        "the echoed token is masked: {}",
+        out.stdout
+    );
+    outputs.push(out.all());
+    // Unreachable server: the transport error's text.
+    let out = run(gate("canary_required")
+        .env("GITHUB_API_URL", "http://127.0.0.1:9/api/v1")
+        .env("GITHUB_REPOSITORY", "o/r")
+        .env("FORGEJO_TOKEN", TOKEN)
+        .args(["--forgejo", "--pr", "7", "--api-retries", "0"]));
+    assert_eq!(out.code, 2);
+    outputs.push(out.all());
+    outputs.push(std::fs::read_to_string(&out_file).unwrap());
+    outputs.push(std::fs::read_to_string(&record).unwrap());
+    for o in &outputs {
+        assert!(!o.contains(TOKEN), "token leaked: {o}");
+        assert!(!o.contains("SECRET"), "token leaked: {o}");
+    }
+}
+
+#[test]
+fn api_mode_needs_a_token_url_and_repository() {
+    let s = setup();
+    let out = run(gate("canary_required")
+        .current_dir(s.dir.path())
+        .env("GITHUB_API_URL", "http://127.0.0.1:9/api/v1")
+        .env("GITHUB_REPOSITORY", "o/r")
+        .args(["--forgejo", "--pr", "7"]));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("FORGEJO_TOKEN or GITHUB_TOKEN"),
+        "{}",
+        out.stderr
+    );
+    let out = run(gate("canary_required")
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_REPOSITORY", "o/r")
+        .args(["--forgejo", "--pr", "7"]));
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("no API URL"), "{}", out.stderr);
+    // There is no token flag.
+    let out = run(gate("canary_required").args(["--token", TOKEN]));
+    assert_eq!(out.code, 2);
+}
