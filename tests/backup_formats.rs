@@ -26,7 +26,11 @@ fn every_format_reads_in_both_modes() {
     ];
     for (bytes, format) in cases {
         for verify in [Verify::Shallow, Verify::Deep] {
-            assert!(check(&bytes, format, verify).is_ok(), "{format:?} {verify:?}: {:?}", check(&bytes, format, verify));
+            assert!(
+                check(&bytes, format, verify).is_ok(),
+                "{format:?} {verify:?}: {:?}",
+                check(&bytes, format, verify)
+            );
         }
     }
 }
@@ -47,7 +51,10 @@ fn damage_that_shallow_cannot_see_is_found_by_deep() {
     let gz = backup::gzip(&tar);
     assert!(check(&gz, Format::TarGz, Verify::Shallow).is_ok());
     let err = check(&gz, Format::TarGz, Verify::Deep).unwrap_err();
-    assert!(err.contains("ends inside an entry") || err.contains("truncated"), "{err}");
+    assert!(
+        err.contains("ends inside an entry") || err.contains("truncated"),
+        "{err}"
+    );
 
     // A gzip stream whose CRC does not match its content.
     let mut gz = backup::gzip(&backup::tar(&[("a", &[1u8; 5000])]));
@@ -62,16 +69,29 @@ fn damage_that_shallow_cannot_see_is_found_by_deep() {
 
     // Vault snapshots must hold their state.
     let not_vault = backup::gzip(&backup::tar(&[("meta.json", b"{}")]));
-    assert!(check(&not_vault, Format::VaultSnapshot, Verify::Deep).unwrap_err().contains("state.bin"));
+    assert!(
+        check(&not_vault, Format::VaultSnapshot, Verify::Deep)
+            .unwrap_err()
+            .contains("state.bin")
+    );
 }
 
 #[test]
 fn wrong_bytes_for_the_extension_are_refused() {
     let tar = backup::tar(&[("a", b"1")]);
-    assert!(check(&tar, Format::TarGz, Verify::Shallow).is_err(), "plain tar is not .tar.gz");
+    assert!(
+        check(&tar, Format::TarGz, Verify::Shallow).is_err(),
+        "plain tar is not .tar.gz"
+    );
     assert!(check(&backup::gzip(&tar), Format::TarZst, Verify::Shallow).is_err());
-    assert!(check(&backup::gzip(&tar), Format::SqlGz, Verify::Shallow).is_err(), "a tar is not SQL");
+    assert!(
+        check(&backup::gzip(&tar), Format::SqlGz, Verify::Shallow).is_err(),
+        "a tar is not SQL"
+    );
     assert!(check(b"REDIS", Format::RedisRdb, Verify::Shallow).is_err());
     assert!(check(&backup::gzip(b""), Format::TarGz, Verify::Shallow).is_err());
-    assert!(check(&backup::gzip(&[0u8; 1024]), Format::TarGz, Verify::Deep).is_err(), "no entries");
+    assert!(
+        check(&backup::gzip(&[0u8; 1024]), Format::TarGz, Verify::Deep).is_err(),
+        "no entries"
+    );
 }

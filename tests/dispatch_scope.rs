@@ -7,10 +7,14 @@ use common::backup;
 use common::platform::{CONFIRM, NOW, Platform, REAL_BACKUP, refs};
 use std::os::unix::fs::symlink;
 
-
 #[track_caller]
 fn assert_blocked(out: &common::Run, code: &str) {
-    assert_eq!(out.code, 1, "expected blocked (1) with {code}:\n{}", out.all());
+    assert_eq!(
+        out.code,
+        1,
+        "expected blocked (1) with {code}:\n{}",
+        out.all()
+    );
     assert!(
         out.stdout.starts_with("auto_apply_scope: BLOCKED"),
         "{}",
@@ -25,8 +29,17 @@ fn assert_blocked(out: &common::Run, code: &str) {
 
 #[track_caller]
 fn assert_error(out: &common::Run, code: &str) {
-    assert_eq!(out.code, 2, "expected could-not-evaluate (2) with {code}:\n{}", out.all());
-    assert!(out.stderr.contains(&format!("error[{code}]")), "missing {code}:\n{}", out.all());
+    assert_eq!(
+        out.code,
+        2,
+        "expected could-not-evaluate (2) with {code}:\n{}",
+        out.all()
+    );
+    assert!(
+        out.stderr.contains(&format!("error[{code}]")),
+        "missing {code}:\n{}",
+        out.all()
+    );
 }
 
 #[test]
@@ -35,10 +48,25 @@ fn the_real_dispatch_is_eligible() {
     let backup = p.real_backup();
     let out = p.scope(&refs(&Platform::dispatch_args(&backup)));
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.stdout.starts_with("auto_apply_scope: ELIGIBLE — minio-init"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .starts_with("auto_apply_scope: ELIGIBLE — minio-init"),
+        "{}",
+        out.stdout
+    );
     // Why the yes was a yes: each precondition is named.
-    for code in ["scope.stateful.allowed", "backup.ref.ok", "backup.artifact.ok", "scope.confirm.ok", "scope.restore.ok"] {
-        assert!(out.stdout.contains(&format!("info[{code}]")), "{code}:\n{}", out.stdout);
+    for code in [
+        "scope.stateful.allowed",
+        "backup.ref.ok",
+        "backup.artifact.ok",
+        "scope.confirm.ok",
+        "scope.restore.ok",
+    ] {
+        assert!(
+            out.stdout.contains(&format!("info[{code}]")),
+            "{code}:\n{}",
+            out.stdout
+        );
     }
     assert!(out.stdout.contains("scope: one-shot"), "{}", out.stdout);
 }
@@ -59,7 +87,15 @@ fn the_real_dispatch_from_the_event_payload_is_eligible() {
     // The default path comes from GITHUB_EVENT_PATH, as in a workflow.
     let out = common::run(
         common::gate("auto_apply_scope")
-            .args(["--modules-dir", p.modules.to_str().unwrap(), "--policy", p.policy.to_str().unwrap(), "--now", NOW, "--from-event"])
+            .args([
+                "--modules-dir",
+                p.modules.to_str().unwrap(),
+                "--policy",
+                p.policy.to_str().unwrap(),
+                "--now",
+                NOW,
+                "--from-event",
+            ])
             .env("GITHUB_EVENT_PATH", &event),
     );
     assert_eq!(out.code, 0, "{}", out.all());
@@ -78,20 +114,89 @@ fn changing_any_one_input_of_the_real_dispatch_blocks() {
     let p = Platform::new();
     let backup = p.real_backup();
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["--module".into(), "minio-init".into(), "--allow-stateful=false".into(), "--backup-ref".into(), backup.clone(), "--stateful-confirm".into(), CONFIRM.into()], "scope.stateful.not_allowed"),
-        (vec!["--module".into(), "minio-init".into(), "--allow-stateful".into(), "--stateful-confirm".into(), CONFIRM.into()], "backup.ref.missing"),
-        (vec!["--module".into(), "minio-init".into(), "--allow-stateful".into(), "--backup-ref".into(), backup.clone()], "scope.confirm.missing"),
-        (vec!["--module".into(), "postgres".into(), "--allow-stateful".into(), "--backup-ref".into(), backup.clone(), "--stateful-confirm".into(), CONFIRM.into()], "backup.ref.wrong_module"),
-        (vec!["--module".into(), "minio-init".into(), "--allow-stateful".into(), "--backup-ref".into(), backup.replace("010847Z", "010848Z"), "--stateful-confirm".into(), CONFIRM.into()], "backup.artifact.missing"),
-        (vec!["--module".into(), "minio-init".into(), "--allow-stateful".into(), "--backup-ref".into(), backup.clone(), "--stateful-confirm".into(), "BACKUP_DONE_F4".into()], "scope.confirm.mismatch"),
+        (
+            vec![
+                "--module".into(),
+                "minio-init".into(),
+                "--allow-stateful=false".into(),
+                "--backup-ref".into(),
+                backup.clone(),
+                "--stateful-confirm".into(),
+                CONFIRM.into(),
+            ],
+            "scope.stateful.not_allowed",
+        ),
+        (
+            vec![
+                "--module".into(),
+                "minio-init".into(),
+                "--allow-stateful".into(),
+                "--stateful-confirm".into(),
+                CONFIRM.into(),
+            ],
+            "backup.ref.missing",
+        ),
+        (
+            vec![
+                "--module".into(),
+                "minio-init".into(),
+                "--allow-stateful".into(),
+                "--backup-ref".into(),
+                backup.clone(),
+            ],
+            "scope.confirm.missing",
+        ),
+        (
+            vec![
+                "--module".into(),
+                "postgres".into(),
+                "--allow-stateful".into(),
+                "--backup-ref".into(),
+                backup.clone(),
+                "--stateful-confirm".into(),
+                CONFIRM.into(),
+            ],
+            "backup.ref.wrong_module",
+        ),
+        (
+            vec![
+                "--module".into(),
+                "minio-init".into(),
+                "--allow-stateful".into(),
+                "--backup-ref".into(),
+                backup.replace("010847Z", "010848Z"),
+                "--stateful-confirm".into(),
+                CONFIRM.into(),
+            ],
+            "backup.artifact.missing",
+        ),
+        (
+            vec![
+                "--module".into(),
+                "minio-init".into(),
+                "--allow-stateful".into(),
+                "--backup-ref".into(),
+                backup.clone(),
+                "--stateful-confirm".into(),
+                "BACKUP_DONE_F4".into(),
+            ],
+            "scope.confirm.mismatch",
+        ),
     ];
     for (args, code) in cases {
         assert_blocked(&p.scope(&refs(&args)), code);
     }
     // And the clock: the same backup a day later is stale.
     let mut cmd = common::gate("auto_apply_scope");
-    cmd.args(["--modules-dir", p.modules.to_str().unwrap(), "--policy", p.policy.to_str().unwrap(), "--now", "2026-05-18T01:30:00Z"])
-        .args(Platform::dispatch_args(&backup));
+    cmd.args([
+        "--modules-dir",
+        p.modules.to_str().unwrap(),
+        "--policy",
+        p.policy.to_str().unwrap(),
+        "--now",
+        "2026-05-18T01:30:00Z",
+    ])
+    .args(Platform::dispatch_args(&backup));
     assert_blocked(&common::run(&mut cmd), "backup.ref.stale");
 }
 
@@ -101,21 +206,54 @@ fn bad_backup_references_block_with_their_code() {
     let good = p.real_backup();
     let root = p.backups.display().to_string();
     let cases = [
-        (format!("{root}/../backups/{REAL_BACKUP}"), "backup.ref.parent_dir"),
-        (format!("{root}//{REAL_BACKUP}"), "backup.ref.not_normalized"),
+        (
+            format!("{root}/../backups/{REAL_BACKUP}"),
+            "backup.ref.parent_dir",
+        ),
+        (
+            format!("{root}//{REAL_BACKUP}"),
+            "backup.ref.not_normalized",
+        ),
         (format!("{good} "), "backup.ref.invalid_chars"),
         (format!("backups/{REAL_BACKUP}"), "backup.ref.not_absolute"),
         (format!("/tmp/{REAL_BACKUP}"), "backup.ref.outside_root"),
-        (format!("{root}/postgres-20260517T010847Z.sql.gz"), "backup.ref.wrong_module"),
+        (
+            format!("{root}/postgres-20260517T010847Z.sql.gz"),
+            "backup.ref.wrong_module",
+        ),
         // minio-init is bound to minio's backups: a backup of the sidecar itself is not enough.
-        (format!("{root}/minio-init-20260517T010847Z.tar.gz"), "backup.ref.wrong_module"),
-        (format!("{root}/minio-20260517T023000Z.tar.gz"), "backup.ref.future"),
-        (format!("{root}/minio-20260230T000000Z.tar.gz"), "backup.ref.timestamp_invalid"),
-        (format!("{root}/minio-20260510T010847Z.tar.gz"), "backup.ref.stale"),
-        (format!("{root}/minio-20260517T010847Z.sql.gz"), "backup.ref.extension"),
-        (format!("{root}/minio-20260517T010847Z.zip"), "backup.ref.name_invalid"),
-        (format!("{root}/minio-20260517T010847Z.tar.gz\n"), "backup.ref.invalid_chars"),
-        (format!("{root}/mіnio-20260517T010847Z.tar.gz"), "backup.ref.invalid_chars"),
+        (
+            format!("{root}/minio-init-20260517T010847Z.tar.gz"),
+            "backup.ref.wrong_module",
+        ),
+        (
+            format!("{root}/minio-20260517T023000Z.tar.gz"),
+            "backup.ref.future",
+        ),
+        (
+            format!("{root}/minio-20260230T000000Z.tar.gz"),
+            "backup.ref.timestamp_invalid",
+        ),
+        (
+            format!("{root}/minio-20260510T010847Z.tar.gz"),
+            "backup.ref.stale",
+        ),
+        (
+            format!("{root}/minio-20260517T010847Z.sql.gz"),
+            "backup.ref.extension",
+        ),
+        (
+            format!("{root}/minio-20260517T010847Z.zip"),
+            "backup.ref.name_invalid",
+        ),
+        (
+            format!("{root}/minio-20260517T010847Z.tar.gz\n"),
+            "backup.ref.invalid_chars",
+        ),
+        (
+            format!("{root}/mіnio-20260517T010847Z.tar.gz"),
+            "backup.ref.invalid_chars",
+        ),
     ];
     for (backup_ref, code) in cases {
         let out = p.scope(&refs(&Platform::dispatch_args(&backup_ref)));
@@ -126,19 +264,48 @@ fn bad_backup_references_block_with_their_code() {
 #[test]
 fn the_backup_file_itself_must_be_real_private_and_readable() {
     let cases: [(&str, Vec<u8>, u32, &str); 6] = [
-        ("mode 0644", backup::minio_tar_gz(), 0o644, "backup.artifact.mode"),
-        ("mode 0400", backup::minio_tar_gz(), 0o400, "backup.artifact.mode"),
+        (
+            "mode 0644",
+            backup::minio_tar_gz(),
+            0o644,
+            "backup.artifact.mode",
+        ),
+        (
+            "mode 0400",
+            backup::minio_tar_gz(),
+            0o400,
+            "backup.artifact.mode",
+        ),
         ("zero bytes", Vec::new(), 0o600, "backup.artifact.empty"),
-        ("text, not gzip", b"this is not an archive\n".to_vec(), 0o600, "backup.artifact.format"),
-        ("gzip, not tar", backup::gzip(b"plain text inside gzip, no tar header here at all"), 0o600, "backup.artifact.format"),
-        ("zstd bytes named .tar.gz", backup::zstd(&backup::tar(&[("a", b"x")])), 0o600, "backup.artifact.format"),
+        (
+            "text, not gzip",
+            b"this is not an archive\n".to_vec(),
+            0o600,
+            "backup.artifact.format",
+        ),
+        (
+            "gzip, not tar",
+            backup::gzip(b"plain text inside gzip, no tar header here at all"),
+            0o600,
+            "backup.artifact.format",
+        ),
+        (
+            "zstd bytes named .tar.gz",
+            backup::zstd(&backup::tar(&[("a", b"x")])),
+            0o600,
+            "backup.artifact.format",
+        ),
     ];
     for (what, bytes, mode, code) in cases {
         let p = Platform::new();
         let path = p.backup(REAL_BACKUP, &bytes, mode);
         let out = p.scope(&refs(&Platform::dispatch_args(&path)));
         assert_eq!(out.code, 1, "{what}: {}", out.all());
-        assert!(out.stdout.contains(&format!("error[{code}]")), "{what}: {}", out.all());
+        assert!(
+            out.stdout.contains(&format!("error[{code}]")),
+            "{what}: {}",
+            out.all()
+        );
         assert!(!out.stdout.contains("info[backup.artifact.ok]"), "{what}");
     }
 }
@@ -151,7 +318,10 @@ fn symlinks_are_never_followed() {
     std::fs::write(&real, backup::minio_tar_gz()).unwrap();
     let link = p.backups.join(REAL_BACKUP);
     symlink(&real, &link).unwrap();
-    assert_blocked(&p.scope(&refs(&Platform::dispatch_args(link.to_str().unwrap()))), "backup.artifact.symlink");
+    assert_blocked(
+        &p.scope(&refs(&Platform::dispatch_args(link.to_str().unwrap()))),
+        "backup.artifact.symlink",
+    );
 
     // A symlinked backup directory.
     let p = Platform::new();
@@ -160,19 +330,31 @@ fn symlinks_are_never_followed() {
     let linked_root = p.tmp.path().join("linked");
     symlink(&real_dir, &linked_root).unwrap();
     let uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&real_dir).unwrap());
-    std::fs::write(&p.policy, format!("backup:\n  root: {}\n  owner_uid: {uid}\n", linked_root.display())).unwrap();
+    std::fs::write(
+        &p.policy,
+        format!(
+            "backup:\n  root: {}\n  owner_uid: {uid}\n",
+            linked_root.display()
+        ),
+    )
+    .unwrap();
     let file = real_dir.join(REAL_BACKUP);
     std::fs::write(&file, backup::minio_tar_gz()).unwrap();
     std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let via_link = format!("{}/{REAL_BACKUP}", linked_root.display());
-    assert_blocked(&p.scope(&refs(&Platform::dispatch_args(&via_link))), "backup.artifact.symlink");
+    assert_blocked(
+        &p.scope(&refs(&Platform::dispatch_args(&via_link))),
+        "backup.artifact.symlink",
+    );
 }
 
 #[test]
 fn a_runner_that_cannot_see_the_backup_directory_is_told_so() {
     let p = Platform::new();
     std::fs::write(&p.policy, "backup:\n  root: /nonexistent/pdurlej-backups\n").unwrap();
-    let out = p.scope(&refs(&Platform::dispatch_args(&format!("/nonexistent/pdurlej-backups/{REAL_BACKUP}"))));
+    let out = p.scope(&refs(&Platform::dispatch_args(&format!(
+        "/nonexistent/pdurlej-backups/{REAL_BACKUP}"
+    ))));
     assert_blocked(&out, "backup.artifact.root_unreadable");
 }
 
@@ -181,8 +363,18 @@ fn the_backup_owner_is_checked() {
     let p = Platform::new();
     let path = p.real_backup();
     // Require an owner the file cannot have.
-    std::fs::write(&p.policy, format!("backup:\n  root: {}\n  owner_uid: 4242\n", p.backups.display())).unwrap();
-    assert_blocked(&p.scope(&refs(&Platform::dispatch_args(&path))), "backup.artifact.owner");
+    std::fs::write(
+        &p.policy,
+        format!(
+            "backup:\n  root: {}\n  owner_uid: 4242\n",
+            p.backups.display()
+        ),
+    )
+    .unwrap();
+    assert_blocked(
+        &p.scope(&refs(&Platform::dispatch_args(&path))),
+        "backup.artifact.owner",
+    );
 }
 
 #[test]
@@ -211,8 +403,14 @@ fn booleans_are_exactly_true_or_false() {
         assert_error(&p.scope(&refs(&args)), "input.bool_invalid");
     }
     // The same strictness through the event payload.
-    let event = p.file("e.json", br#"{"inputs":{"module":"minio-init","allow_stateful":"True"}}"#);
-    assert_error(&p.scope(&["--from-event", event.to_str().unwrap()]), "input.bool_invalid");
+    let event = p.file(
+        "e.json",
+        br#"{"inputs":{"module":"minio-init","allow_stateful":"True"}}"#,
+    );
+    assert_error(
+        &p.scope(&["--from-event", event.to_str().unwrap()]),
+        "input.bool_invalid",
+    );
 }
 
 #[test]
@@ -221,7 +419,10 @@ fn module_ids_are_checked_before_any_path_is_built() {
     for bad in ["../etc", "Minio", &"a".repeat(64), "minio/../../etc"] {
         assert_error(&p.scope(&["--module", bad]), "input.module_invalid");
     }
-    assert_error(&p.scope(&["--module", "no-such-module"]), "manifest.missing");
+    assert_error(
+        &p.scope(&["--module", "no-such-module"]),
+        "manifest.missing",
+    );
     assert_error(&p.scope(&[]), "input.module_missing");
 }
 
@@ -235,20 +436,32 @@ fn a_misspelt_manifest_value_is_an_error_not_a_default() {
         "metadata:\n  name: cache\nspec:\n  classes: [publc-edge]\n  runtime:\n    statefulness: statefull\n",
     )
     .unwrap();
-    let out = common::run(
-        common::gate("auto_apply_scope")
-            .args(["--modules-dir", modules.to_str().unwrap(), "--module", "cache"]),
-    );
+    let out = common::run(common::gate("auto_apply_scope").args([
+        "--modules-dir",
+        modules.to_str().unwrap(),
+        "--module",
+        "cache",
+    ]));
     assert_error(&out, "manifest.invalid");
     // Both problems, each with its line.
     assert!(out.stderr.contains("module.yaml:4:"), "{}", out.stderr);
-    assert!(out.stderr.contains("module.yaml:6:") && out.stderr.contains("statefull"), "{}", out.stderr);
-
-    std::fs::write(modules.join("cache/module.yaml"), "metadata:\n  name: other\n").unwrap();
-    let out = common::run(
-        common::gate("auto_apply_scope")
-            .args(["--modules-dir", modules.to_str().unwrap(), "--module", "cache"]),
+    assert!(
+        out.stderr.contains("module.yaml:6:") && out.stderr.contains("statefull"),
+        "{}",
+        out.stderr
     );
+
+    std::fs::write(
+        modules.join("cache/module.yaml"),
+        "metadata:\n  name: other\n",
+    )
+    .unwrap();
+    let out = common::run(common::gate("auto_apply_scope").args([
+        "--modules-dir",
+        modules.to_str().unwrap(),
+        "--module",
+        "cache",
+    ]));
     assert_error(&out, "manifest.invalid");
 }
 
@@ -257,7 +470,12 @@ fn an_undeclared_statefulness_is_treated_as_stateful_and_said_so() {
     let p = Platform::new();
     let out = p.scope(&["--module", "legacy-cache"]);
     assert_blocked(&out, "scope.stateful.not_allowed");
-    assert!(out.stdout.contains("warning[scope.statefulness.undeclared]"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("warning[scope.statefulness.undeclared]"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -271,39 +489,70 @@ fn manual_classes_stay_manual_unless_a_live_exception_says_otherwise() {
     );
     let out = p.scope(&["--module", "traefik"]);
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.stdout.contains("warning[scope.class.exception]"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("warning[scope.class.exception]"),
+        "{}",
+        out.stdout
+    );
 
     let p = Platform::with_policy_extra(
         "exceptions:\n  - module: traefik\n    allow_classes: [public-edge]\n    reason: edge config is generated and reviewed upstream\n    expires: 2026-05-01\n",
     );
     let out = p.scope(&["--module", "traefik"]);
     assert_blocked(&out, "scope.class.manual");
-    assert!(out.stdout.contains("warning[policy.exception.expired]"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("warning[policy.exception.expired]"),
+        "{}",
+        out.stdout
+    );
 
     let p = Platform::with_policy_extra(
         "exceptions:\n  - module: web-app\n    allow_classes: [auth]\n    reason: left over from the old auth proxy\n    expires: 2026-12-31\n",
     );
     let out = p.scope(&["--module", "web-app"]);
-    assert!(out.stdout.contains("warning[policy.exception.unused]"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("warning[policy.exception.unused]"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
 fn a_flag_and_the_event_disagreeing_is_an_error() {
     let p = Platform::new();
-    let event = p.file("e.json", br#"{"inputs":{"module":"minio-init","allow_stateful":"true"}}"#);
+    let event = p.file(
+        "e.json",
+        br#"{"inputs":{"module":"minio-init","allow_stateful":"true"}}"#,
+    );
     let out = p.scope(&["--from-event", event.to_str().unwrap(), "--module", "minio"]);
     assert_error(&out, "input.conflict");
-    let out = p.scope(&["--from-event", event.to_str().unwrap(), "--allow-stateful=false"]);
+    let out = p.scope(&[
+        "--from-event",
+        event.to_str().unwrap(),
+        "--allow-stateful=false",
+    ]);
     assert_error(&out, "input.conflict");
 }
 
 #[test]
 fn hostile_inputs_are_data() {
     let p = Platform::new();
-    let out = p.scope(&["--module", "minio-init", "--allow-stateful", "--backup-ref", "x\"; rm -rf / #", "--stateful-confirm", "::error::forged"]);
+    let out = p.scope(&[
+        "--module",
+        "minio-init",
+        "--allow-stateful",
+        "--backup-ref",
+        "x\"; rm -rf / #",
+        "--stateful-confirm",
+        "::error::forged",
+    ]);
     assert_blocked(&out, "backup.ref.invalid_chars");
     // No line of the output starts with a workflow command.
-    assert!(!out.stdout.lines().any(|l| l.starts_with("::")), "{}", out.stdout);
+    assert!(
+        !out.stdout.lines().any(|l| l.starts_with("::")),
+        "{}",
+        out.stdout
+    );
     let out = p.scope(&["--module", "--help"]);
     assert_error(&out, "input.module_invalid");
 }
@@ -334,11 +583,21 @@ fn json_output_is_the_versioned_document_and_keeps_the_exit_code() {
     assert_eq!(doc["outcome"], "eligible");
     assert_eq!(doc["now"], NOW);
     assert!(doc["checks_run"].as_u64().unwrap() >= 5);
-    let names: Vec<&str> = doc["inputs"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = doc["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
     for n in ["policy", "manifest:minio-init", "backup"] {
         assert!(names.contains(&n), "{names:?}");
     }
-    let backup_digest = doc["inputs"].as_array().unwrap().iter().find(|i| i["name"] == "backup").unwrap();
+    let backup_digest = doc["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "backup")
+        .unwrap();
     let expected = {
         use sha2::Digest;
         forgejo_gates::digest::hex(&sha2::Sha256::digest(std::fs::read(&backup).unwrap()))
@@ -364,14 +623,26 @@ fn step_outputs_are_written_under_actions() {
     let output = p.tmp.path().join("github_output");
     let out = common::run(
         common::gate("auto_apply_scope")
-            .args(["--modules-dir", p.modules.to_str().unwrap(), "--policy", p.policy.to_str().unwrap(), "--module", "traefik"])
+            .args([
+                "--modules-dir",
+                p.modules.to_str().unwrap(),
+                "--policy",
+                p.policy.to_str().unwrap(),
+                "--module",
+                "traefik",
+            ])
             .env("GITHUB_OUTPUT", &output),
     );
     assert_eq!(out.code, 1);
     let written = std::fs::read_to_string(&output).unwrap();
     assert!(written.lines().any(|l| l == "outcome=blocked"), "{written}");
     assert!(written.lines().any(|l| l == "exit_code=1"), "{written}");
-    assert!(written.lines().any(|l| l == "blocking_codes=scope.class.manual"), "{written}");
+    assert!(
+        written
+            .lines()
+            .any(|l| l == "blocking_codes=scope.class.manual"),
+        "{written}"
+    );
     assert!(written.lines().any(|l| l == "scope=manual"), "{written}");
 }
 
@@ -384,10 +655,16 @@ fn record_appends_a_hash_chained_line_per_decision() {
     }
     let text = std::fs::read_to_string(&log).unwrap();
     assert_eq!(text.lines().count(), 3);
-    assert_eq!(forgejo_gates::record::verify(&text), forgejo_gates::record::Verification::Intact { lines: 3 });
+    assert_eq!(
+        forgejo_gates::record::verify(&text),
+        forgejo_gates::record::Verification::Intact { lines: 3 }
+    );
     // Editing the middle line breaks the chain at the line after it.
     let edited = text.replacen("\"outcome\":\"blocked\"", "\"outcome\":\"eligible\"", 1);
-    assert!(matches!(forgejo_gates::record::verify(&edited), forgejo_gates::record::Verification::Broken { line: 3, .. }));
+    assert!(matches!(
+        forgejo_gates::record::verify(&edited),
+        forgejo_gates::record::Verification::Broken { line: 3, .. }
+    ));
 }
 
 #[test]
@@ -401,4 +678,3 @@ fn help_and_version_exit_zero_and_show_the_exit_codes() {
     let out = common::run(common::gate("auto_apply_scope").arg("--no-such-flag"));
     assert_eq!(out.code, 2);
 }
-

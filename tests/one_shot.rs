@@ -16,9 +16,24 @@ fn the_real_one_shot_plan_is_allowed() {
     let backup = p.real_backup();
     let out = run(&p, &Platform::plan("minio-init-exited.json"), &backup);
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.stdout.starts_with("allow_one_shot_stateful_apply: ALLOW — minio-init"), "{}", out.stdout);
-    for code in ["oneshot.ok", "plan.drift.ok", "plan.module_ok", "backup.artifact.ok", "scope.confirm.ok"] {
-        assert!(out.stdout.contains(&format!("info[{code}]")), "{code}: {}", out.stdout);
+    assert!(
+        out.stdout
+            .starts_with("allow_one_shot_stateful_apply: ALLOW — minio-init"),
+        "{}",
+        out.stdout
+    );
+    for code in [
+        "oneshot.ok",
+        "plan.drift.ok",
+        "plan.module_ok",
+        "backup.artifact.ok",
+        "scope.confirm.ok",
+    ] {
+        assert!(
+            out.stdout.contains(&format!("info[{code}]")),
+            "{code}: {}",
+            out.stdout
+        );
     }
 }
 
@@ -36,12 +51,28 @@ fn an_empty_plan_is_noop_exit_3() {
 fn a_stateful_non_one_shot_may_only_run_a_noop_plan() {
     let p = Platform::new();
     let root = p.backups.display().to_string();
-    let backup = p.backup("postgres-20260517T010847Z.sql.gz", &common::backup::pg_dumpall_sql_gz(), 0o600);
+    let backup = p.backup(
+        "postgres-20260517T010847Z.sql.gz",
+        &common::backup::pg_dumpall_sql_gz(),
+        0o600,
+    );
     assert!(backup.starts_with(&root));
-    let args = ["--module", "postgres", "--allow-stateful", "--backup-ref", &backup, "--stateful-confirm", "BACKUP_DONE_F3"];
+    let args = [
+        "--module",
+        "postgres",
+        "--allow-stateful",
+        "--backup-ref",
+        &backup,
+        "--stateful-confirm",
+        "BACKUP_DONE_F3",
+    ];
     let out = p.one_shot(&Platform::plan("postgres-drift.json"), &args);
     assert_eq!(out.code, 1, "{}", out.all());
-    assert!(out.stdout.contains("error[oneshot.not_one_shot]"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("error[oneshot.not_one_shot]"),
+        "{}",
+        out.stdout
+    );
     let out = p.one_shot(&Platform::plan("postgres-noop.json"), &args);
     assert_eq!(out.code, 3, "{}", out.all());
 }
@@ -52,11 +83,24 @@ fn every_offending_drift_item_is_listed() {
     let backup = p.real_backup();
     let out = run(&p, &Platform::plan("minio-init-extra-drift.json"), &backup);
     assert_eq!(out.code, 1, "{}", out.all());
-    assert!(out.stdout.contains("error[plan.drift.kind_not_allowed]: drift[1] kind \"image.ref\""), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("error[plan.drift.kind_not_allowed]: drift[1] kind \"image.ref\""),
+        "{}",
+        out.stdout
+    );
 
-    let out = run(&p, &Platform::plan("minio-init-foreign-service.json"), &backup);
+    let out = run(
+        &p,
+        &Platform::plan("minio-init-foreign-service.json"),
+        &backup,
+    );
     assert_eq!(out.code, 1);
-    assert!(out.stdout.contains("error[plan.drift.foreign_service]"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("error[plan.drift.foreign_service]"),
+        "{}",
+        out.stdout
+    );
 
     let plan = p.file(
         "many.json",
@@ -67,9 +111,21 @@ fn every_offending_drift_item_is_listed() {
     );
     let out = run(&p, &plan, &backup);
     assert_eq!(out.code, 1);
-    assert!(out.stdout.contains("drift[0] kind \"volume.delete\""), "{}", out.stdout);
-    assert!(out.stdout.contains("drift[2] kind \"network.attach\""), "{}", out.stdout);
-    assert!(out.stdout.contains("drift[2] targets service \"postgres\""), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("drift[0] kind \"volume.delete\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("drift[2] kind \"network.attach\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("drift[2] targets service \"postgres\""),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -78,20 +134,37 @@ fn a_plan_for_another_module_is_denied() {
     let backup = p.real_backup();
     let out = run(&p, &Platform::plan("postgres-drift.json"), &backup);
     assert_eq!(out.code, 1);
-    assert!(out.stdout.contains("error[plan.module_mismatch]"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("error[plan.module_mismatch]"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
 fn the_backup_and_confirm_are_checked_here_too() {
     let p = Platform::new();
-    let backup = p.backup(common::platform::REAL_BACKUP, &common::backup::minio_tar_gz(), 0o644);
+    let backup = p.backup(
+        common::platform::REAL_BACKUP,
+        &common::backup::minio_tar_gz(),
+        0o644,
+    );
     let out = run(&p, &Platform::plan("minio-init-exited.json"), &backup);
     assert_eq!(out.code, 1);
-    assert!(out.stdout.contains("error[backup.artifact.mode]"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("error[backup.artifact.mode]"),
+        "{}",
+        out.stdout
+    );
     let mut args = Platform::dispatch_args(&backup);
     args[6] = "backup_done_f3".into();
     let out = p.one_shot(&Platform::plan("minio-init-noop.json"), &refs(&args));
-    assert_eq!(out.code, 1, "a deny is never turned into a noop: {}", out.all());
+    assert_eq!(
+        out.code,
+        1,
+        "a deny is never turned into a noop: {}",
+        out.all()
+    );
 }
 
 #[test]
@@ -111,7 +184,11 @@ fn untrustworthy_plans_cannot_be_evaluated() {
         let plan = p.file(&format!("{name}.json"), bytes);
         let out = run(&p, &plan, &backup);
         assert_eq!(out.code, 2, "{name}: {}", out.all());
-        assert!(out.stderr.contains(&format!("error[{code}]")), "{name}: {}", out.all());
+        assert!(
+            out.stderr.contains(&format!("error[{code}]")),
+            "{name}: {}",
+            out.all()
+        );
     }
 }
 
@@ -124,7 +201,11 @@ fn a_100_mb_plan_is_refused_without_reading_it() {
     f.set_len(100 * 1024 * 1024).unwrap();
     let out = run(&p, &plan, &backup);
     assert_eq!(out.code, 2, "{}", out.all());
-    assert!(out.stderr.contains("error[input.too_large]"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("error[input.too_large]"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -133,11 +214,20 @@ fn an_oversized_plan_on_a_pipe_is_refused() {
     let p = Platform::new();
     let backup = p.real_backup();
     let mut cmd = common::gate("allow_one_shot_stateful_apply");
-    cmd.args(["--modules-dir", p.modules.to_str().unwrap(), "--policy", p.policy.to_str().unwrap(), "--now", common::platform::NOW, "--plan", "-"])
-        .args(Platform::dispatch_args(&backup))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
+    cmd.args([
+        "--modules-dir",
+        p.modules.to_str().unwrap(),
+        "--policy",
+        p.policy.to_str().unwrap(),
+        "--now",
+        common::platform::NOW,
+        "--plan",
+        "-",
+    ])
+    .args(Platform::dispatch_args(&backup))
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || {
@@ -157,7 +247,14 @@ fn an_oversized_plan_on_a_pipe_is_refused() {
 #[test]
 fn a_stateless_module_is_not_applied_through_this_gate() {
     let p = Platform::new();
-    let out = p.one_shot(&Platform::plan("web-app-drift.json"), &["--module", "web-app"]);
+    let out = p.one_shot(
+        &Platform::plan("web-app-drift.json"),
+        &["--module", "web-app"],
+    );
     assert_eq!(out.code, 1, "{}", out.all());
-    assert!(out.stdout.contains("error[oneshot.not_stateful]"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("error[oneshot.not_stateful]"),
+        "{}",
+        out.stdout
+    );
 }

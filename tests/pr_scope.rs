@@ -19,10 +19,21 @@ fn scope_pr(list: &str, extra: &[&str]) -> common::Run {
 
 #[test]
 fn a_stateless_only_change_is_eligible() {
-    let out = scope_pr("modules/web-app/compose.yaml\nmodules/web-app/module.yaml\n", &[]);
+    let out = scope_pr(
+        "modules/web-app/compose.yaml\nmodules/web-app/module.yaml\n",
+        &[],
+    );
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.stdout.contains("info[pr.module.auto]"), "{}", out.stdout);
-    assert!(out.stdout.contains("scopes: web-app:auto"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("info[pr.module.auto]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("scopes: web-app:auto"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -32,11 +43,25 @@ fn every_touched_module_is_listed_with_its_scope() {
         &[],
     );
     assert_eq!(out.code, 1, "{}", out.all());
-    for code in ["pr.module.one_shot", "pr.module.manual", "pr.module.stateful", "pr.platform_path"] {
-        assert!(out.stdout.contains(&format!("error[{code}]")), "{code}: {}", out.stdout);
+    for code in [
+        "pr.module.one_shot",
+        "pr.module.manual",
+        "pr.module.stateful",
+        "pr.platform_path",
+    ] {
+        assert!(
+            out.stdout.contains(&format!("error[{code}]")),
+            "{code}: {}",
+            out.stdout
+        );
     }
     assert!(out.stdout.contains("info[pr.module.auto]"));
-    assert!(out.stdout.contains("scopes: minio-init:one-shot,postgres:stateful,traefik:manual,web-app:auto"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("scopes: minio-init:one-shot,postgres:stateful,traefik:manual,web-app:auto"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

@@ -16,15 +16,43 @@ use proptest::prelude::*;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use time::macros::datetime;
 
-const MODULES: &[&str] = &["web-app", "postgres", "redis", "vault", "minio", "minio-init", "traefik", "legacy-cache"];
+const MODULES: &[&str] = &[
+    "web-app",
+    "postgres",
+    "redis",
+    "vault",
+    "minio",
+    "minio-init",
+    "traefik",
+    "legacy-cache",
+];
 const EXTS: &[&str] = &["tar.gz", "sql.gz", "snap", "rdb", "tar.zst", "dump"];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Confirm { Right, Lower, Newline, Missing, LookAlike }
+enum Confirm {
+    Right,
+    Lower,
+    Newline,
+    Missing,
+    LookAlike,
+}
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum PathShape { Plain, DotDot, DoubleSlash, Relative, Outside }
+enum PathShape {
+    Plain,
+    DotDot,
+    DoubleSlash,
+    Relative,
+    Outside,
+}
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum FileState { Valid, Absent, Empty, Mode644, Mode400, WrongBytes }
+enum FileState {
+    Valid,
+    Absent,
+    Empty,
+    Mode644,
+    Mode400,
+    WrongBytes,
+}
 
 #[derive(Debug, Clone)]
 struct Case {
@@ -93,7 +121,10 @@ fn covered_by_static(m: &'static str) -> &'static str {
 }
 
 fn first_fitting(m: &str) -> &'static str {
-    EXTS.iter().copied().find(|e| ext_fits(m, e)).unwrap_or("tar.gz")
+    EXTS.iter()
+        .copied()
+        .find(|e| ext_fits(m, e))
+        .unwrap_or("tar.gz")
 }
 
 // --- The oracle: the contract's preconditions, stated on the generator's choices. ---
@@ -171,9 +202,18 @@ fn world() -> World {
     let text = format!("backup:\n  root: {}\n  owner_uid: {uid}\n", root.display());
     let policy = LoadedPolicy {
         policy: parse(&text, "test").unwrap(),
-        digest: InputDigest { name: "policy".into(), source: "test".into(), sha256: String::new(), bytes: 0 },
+        digest: InputDigest {
+            name: "policy".into(),
+            source: "test".into(),
+            sha256: String::new(),
+            bytes: 0,
+        },
     };
-    World { _tmp: tmp, root, policy }
+    World {
+        _tmp: tmp,
+        root,
+        policy,
+    }
 }
 
 fn prepare(w: &World, c: &Case) -> RawInputs {
@@ -181,7 +221,12 @@ fn prepare(w: &World, c: &Case) -> RawInputs {
     let taken = now - time::Duration::minutes(c.age_minutes);
     let stamp = format!(
         "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        taken.year(), taken.month() as u8, taken.day(), taken.hour(), taken.minute(), taken.second()
+        taken.year(),
+        taken.month() as u8,
+        taken.day(),
+        taken.hour(),
+        taken.minute(),
+        taken.second()
     );
     let name = format!("{}-{stamp}.{}", c.ref_module, c.ext);
     for entry in std::fs::read_dir(&w.root).unwrap() {
@@ -197,7 +242,11 @@ fn prepare(w: &World, c: &Case) -> RawInputs {
                 _ => bytes_for(c.ext),
             };
             std::fs::write(&path, bytes).unwrap();
-            let mode = match other { FileState::Mode644 => 0o644, FileState::Mode400 => 0o400, _ => 0o600 };
+            let mode = match other {
+                FileState::Mode644 => 0o644,
+                FileState::Mode400 => 0o400,
+                _ => 0o600,
+            };
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
         }
     }
@@ -225,14 +274,22 @@ fn prepare(w: &World, c: &Case) -> RawInputs {
 }
 
 fn plan_json(c: &Case) -> Vec<u8> {
-    let module = if c.plan_module_is_dispatched { c.module } else { "other-module" };
+    let module = if c.plan_module_is_dispatched {
+        c.module
+    } else {
+        "other-module"
+    };
     let items: Vec<String> = c
         .drift
         .iter()
         .map(|(kind_ok, own)| {
             format!(
                 r#"{{"kind":"{}","service":"{}"}}"#,
-                if *kind_ok { "container.state.exited_success" } else { "image.ref" },
+                if *kind_ok {
+                    "container.state.exited_success"
+                } else {
+                    "image.ref"
+                },
                 if *own { c.module } else { "someone-else" }
             )
         })

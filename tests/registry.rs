@@ -31,11 +31,22 @@ fn every_code_has_one_doc_entry_and_every_entry_a_code() {
     let codes = all_codes();
     assert!(codes.len() > 50, "the registry lists {} codes", codes.len());
     for code in &codes {
-        assert!(docs.contains_key(code.id), "`{}` has no entry in docs/reasons/", code.id);
-        assert!(!code.summary.is_empty() && !code.help.is_empty(), "`{}` lacks text", code.id);
+        assert!(
+            docs.contains_key(code.id),
+            "`{}` has no entry in docs/reasons/",
+            code.id
+        );
+        assert!(
+            !code.summary.is_empty() && !code.help.is_empty(),
+            "`{}` lacks text",
+            code.id
+        );
     }
     for (id, file) in &docs {
-        assert!(codes.iter().any(|c| c.id == id), "docs/reasons/{file} documents `{id}`, which no gate emits");
+        assert!(
+            codes.iter().any(|c| c.id == id),
+            "docs/reasons/{file} documents `{id}`, which no gate emits"
+        );
     }
 }
 
@@ -49,7 +60,11 @@ fn code_ids_are_unique_and_dotted() {
         let parts: Vec<&str> = code.id.split('.').collect();
         assert!(parts.len() >= 2, "`{}` is not dotted", code.id);
         assert!(
-            parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')),
+            parts.iter().all(|p| !p.is_empty()
+                && p.bytes().all(|b| b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || b == b'_'
+                    || b == b'-')),
             "`{}` has characters outside [a-z0-9_-]",
             code.id
         );

@@ -64,7 +64,9 @@ pub fn vault_snap() -> Vec<u8> {
 
 pub fn redis_rdb() -> Vec<u8> {
     let mut v = b"REDIS0011".to_vec();
-    v.extend_from_slice(&[0xfa, 0x09, b'r', b'e', b'd', b'i', b's', b'-', b'v', b'e', b'r']);
+    v.extend_from_slice(&[
+        0xfa, 0x09, b'r', b'e', b'd', b'i', b's', b'-', b'v', b'e', b'r',
+    ]);
     v.push(0xff);
     v.extend_from_slice(&[0u8; 8]);
     v
