@@ -1,0 +1,128 @@
+//! Benchmark for `canary_required` (run by scripts/bench_canary.sh; prints figures, asserts
+//! only the request count, never a time):
+//! - a pull request with 3,000 changed files read through the Forgejo API from a local mock
+//!   server, with `--post-status`: the requests sent and the tool's own time (wall time minus
+//!   the server's time spent answering);
+//! - parsing a 1 MiB body.
+
+#[path = "../tests/canary_mock.rs"]
+mod mock;
+
+use clap::Parser;
+use forgejo_gates::cli::canary::{Args, run};
+use mock::{Mock, Request, Response, files_page, pull};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 30;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn full_body() -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/canary/full-minio-init-one-shot.md"),
+    )
+    .unwrap()
+}
+
+#[test]
+fn bench_canary() {
+    let all: Vec<String> = (0..3000)
+        .map(|i| format!("modules/m{:04}/compose.yaml", i))
+        .collect();
+    let body = full_body();
+    let m = Mock::start(
+        move |req: &Request| match (req.method.as_str(), req.path()) {
+            ("GET", "/api/v1/repos/o/r/pulls/7") => {
+                Response::json(200, pull(7, &body, &["tier/full"]))
+            }
+            ("GET", "/api/v1/repos/o/r/pulls/7/files") => {
+                let p: usize = req.query("page").and_then(|v| v.parse().ok()).unwrap_or(1);
+                let chunk: Vec<String> = all.iter().skip((p - 1) * 50).take(50).cloned().collect();
+                Response::json(200, files_page(&chunk)).with_header("X-Total-Count", "3000")
+            }
+            ("POST", _) => Response::json(201, r#"{"id": 1}"#),
+            _ => Response::json(404, r#"{"message": "not found"}"#),
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yml");
+    std::fs::write(&policy, "version: 1\n").unwrap();
+    let mut env = BTreeMap::new();
+    env.insert("GITHUB_API_URL".to_string(), m.api());
+    env.insert("GITHUB_REPOSITORY".to_string(), "o/r".to_string());
+    env.insert("GITHUB_TOKEN".to_string(), "bench-token".to_string());
+    let args = Args::parse_from([
+        "canary_required",
+        "--forgejo",
+        "--pr",
+        "7",
+        "--post-status",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--now",
+        "2026-05-17T00:00:00Z",
+    ]);
+    let mut walls = Vec::new();
+    let mut tools = Vec::new();
+    let mut servers = Vec::new();
+    let mut requests = 0;
+    for i in 0..RUNS + 2 {
+        m.reset();
+        let t = Instant::now();
+        let out = run(&args, &env);
+        let wall = t.elapsed();
+        assert_eq!(out.exit, 0, "{}{}", out.stdout, out.stderr);
+        requests = m.requests().len();
+        assert_eq!(requests, 1 + 60 + 1, "1 PR + 60 pages + 1 status");
+        let server = *m.server_time.lock().unwrap();
+        if i >= 2 {
+            walls.push(wall);
+            servers.push(server);
+            tools.push(wall.saturating_sub(server));
+        }
+    }
+    println!(
+        "canary_required API mode, 3,000 changed files, --post-status ({RUNS} runs, medians):"
+    );
+    println!("  requests:            {requests} (1 pull request + 60 file pages + 1 status)");
+    println!("  wall time:           {}", ms(median(walls)));
+    println!("  server time:         {}", ms(median(servers)));
+    println!(
+        "  tool's own time:     {}  (budget 50 ms)",
+        ms(median(tools))
+    );
+
+    // A 1 MiB body: the full example's sections, repeated as sub-headed content.
+    let mut big = full_body();
+    let filler = "- a line of runtime evidence with `code`, **bold** and a [link](https://example.invalid)\n";
+    while big.len() + filler.len() <= 1024 * 1024 {
+        big.push_str(filler);
+    }
+    let policy = forgejo_gates::policy::canary::CanaryPolicy::default();
+    let known = policy.sections(forgejo_gates::policy::canary::Tier::Full);
+    let mut parses = Vec::new();
+    let mut sections = 0;
+    for i in 0..RUNS + 2 {
+        let t = Instant::now();
+        let parsed = forgejo_gates::canary::body::parse(&big, &known, &policy.placeholders);
+        let d = t.elapsed();
+        sections = parsed.sections.len();
+        if i >= 2 {
+            parses.push(d);
+        }
+    }
+    println!(
+        "body parse, {} bytes, {sections} sections found ({RUNS} runs, median): {}  (budget 10 ms)",
+        big.len(),
+        ms(median(parses))
+    );
+}
