@@ -2,6 +2,7 @@
 //! step outputs, a record line and an exit code. Nothing here prints: it returns the text.
 
 pub mod canary;
+pub mod decision_log;
 pub mod lint;
 pub mod one_shot;
 pub mod scope;
@@ -46,6 +47,18 @@ pub fn finish(
     report_only: bool,
     env: &dyn Env,
 ) -> Emitted {
+    finish_with(gate, result, common, report_only, env, None)
+}
+
+/// [`finish`], recording `replay` (what the decision was made from) with the decision.
+pub fn finish_with(
+    gate: Gate,
+    result: Result<Decision, GateError>,
+    common: &CommonArgs,
+    report_only: bool,
+    env: &dyn Env,
+    replay: Option<&crate::gates::replay::ReplayV1>,
+) -> Emitted {
     let format = Format::parse(&common.format).unwrap_or(Format::Text);
     let now = match &result {
         Ok(d) => d.now,
@@ -74,7 +87,7 @@ pub fn finish(
     let mut stderr = String::new();
     // A decision that cannot be recorded or handed to the workflow is not acted on.
     if let Some(path) = &common.record
-        && let Err(e) = crate::record::append(path, &doc)
+        && let Err(e) = crate::record::append_with(path, &doc, replay)
     {
         stderr.push_str(&text::error(gate.name(), &e));
         code = exit::COULD_NOT_EVALUATE;
@@ -136,6 +149,47 @@ pub fn usage(gate: Gate, message: &str, common: &CommonArgs, env: &dyn Env) -> E
         false,
         env,
     )
+}
+
+/// Put the text of a loaded policy file in a record's replay section (none for the built-in
+/// policy). The file is read again and must still have the digest the decision used; a
+/// policy read from standard input cannot be read again and is marked as omitted.
+pub fn record_policy(
+    replay: &mut crate::gates::replay::ReplayV1,
+    policy: &crate::policy::LoadedPolicy,
+) -> Result<(), GateError> {
+    if policy.digest.source == "builtin" && policy.digest.bytes == 0 {
+        return Ok(());
+    }
+    let source = &policy.digest.source;
+    if source == "-" {
+        replay.omitted.push("policy".into());
+        return Ok(());
+    }
+    let bytes = crate::input::read_limited(
+        std::path::Path::new(source),
+        crate::policy::MAX_POLICY_BYTES,
+        "policy",
+    )?;
+    if crate::digest::sha256_hex(&bytes) != policy.digest.sha256 {
+        return Err(GateError::new(
+            &crate::report::general::RECORD_FAILED,
+            format!(
+                "the policy {source} changed while the gate ran; not recording a decision made from a file that is gone"
+            ),
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        GateError::new(
+            &crate::report::general::POLICY_INVALID,
+            format!("{source} is not UTF-8"),
+        )
+    })?;
+    replay.policy = Some(crate::gates::replay::TextV1 {
+        source: source.clone(),
+        text,
+    });
+    Ok(())
 }
 
 pub const AFTER_HELP: &str = crate::report::exit::TABLE;

@@ -1,9 +1,11 @@
 //! `allow_one_shot_stateful_apply`: the plan, plus the same module, backup and confirm inputs.
 
 use super::scope::DispatchArgs;
-use super::{CommonArgs, Emitted, finish};
+use super::{CommonArgs, Emitted, finish_with};
 use crate::env::Env;
+use crate::gates::host::LiveHost;
 use crate::gates::one_shot;
+use crate::gates::replay::ReplayV1;
 use crate::model::plan;
 use crate::report::{Decision, Gate, GateError, InputDigest};
 use clap::Parser;
@@ -27,15 +29,32 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, env: &dyn Env) -> Emitted {
-    let result = evaluate(args, env);
-    finish(Gate::OneShotStatefulApply, result, &args.common, false, env)
+    let gate = Gate::OneShotStatefulApply;
+    let mut replay = args
+        .common
+        .record
+        .is_some()
+        .then(|| ReplayV1::new(gate, &args.dispatch.raw(), &args.dispatch.modules_dir));
+    let result = evaluate(args, env, replay.as_mut());
+    finish_with(gate, result, &args.common, false, env, replay.as_ref())
 }
 
-fn evaluate(args: &Args, env: &dyn Env) -> Result<Decision, GateError> {
+fn evaluate(
+    args: &Args,
+    env: &dyn Env,
+    mut replay: Option<&mut ReplayV1>,
+) -> Result<Decision, GateError> {
     let now = crate::clock::now_or(args.common.now.as_deref())?;
     let policy = crate::policy::load(args.common.policy.as_deref(), std::path::Path::new("."))?;
-    let (inputs, event) = args.dispatch.resolve(env)?;
+    if let Some(r) = replay.as_deref_mut() {
+        r.now = crate::clock::format(now);
+        super::record_policy(r, &policy)?;
+    }
+    let (inputs, event) = args.dispatch.resolve_into(env, replay.as_deref_mut())?;
     let bytes = crate::input::read_limited(&args.plan, policy.policy.plan.max_bytes, "plan")?;
+    if let Some(r) = replay.as_deref_mut() {
+        r.set_plan(&args.plan.display().to_string(), &bytes);
+    }
     let plan_digest = InputDigest {
         name: "plan".into(),
         source: args.plan.display().to_string(),
@@ -43,13 +62,21 @@ fn evaluate(args: &Args, env: &dyn Env) -> Result<Decision, GateError> {
         bytes: bytes.len() as u64,
     };
     let plan = plan::parse(&bytes)?;
-    one_shot::evaluate(&one_shot::Request {
-        policy: &policy,
-        modules_dir: &args.dispatch.modules_dir,
-        inputs: &inputs,
-        plan: &plan,
-        plan_digest,
-        now,
-        event,
-    })
+    let host = LiveHost::new();
+    let result = one_shot::evaluate_on(
+        &one_shot::Request {
+            policy: &policy,
+            modules_dir: &args.dispatch.modules_dir,
+            inputs: &inputs,
+            plan: &plan,
+            plan_digest,
+            now,
+            event,
+        },
+        &host,
+    );
+    if let Some(r) = replay {
+        r.observed = host.observed();
+    }
+    result
 }

@@ -1,8 +1,10 @@
 //! `auto_apply_scope`: dispatch mode (flags and/or the event payload) and pull-request mode
 //! (`--changed-files`).
 
-use super::{CommonArgs, Emitted, finish, usage};
+use super::{CommonArgs, Emitted, finish_with, usage};
 use crate::env::Env;
+use crate::gates::host::LiveHost;
+use crate::gates::replay::{DigestV1, ReplayV1};
 use crate::gates::{pr_scope, scope};
 use crate::model::{dispatch, event};
 use crate::report::{Gate, GateError, InputDigest};
@@ -56,6 +58,15 @@ impl DispatchArgs {
         &self,
         env: &dyn Env,
     ) -> Result<(dispatch::DispatchInputs, Option<InputDigest>), GateError> {
+        self.resolve_into(env, None)
+    }
+
+    /// [`Self::resolve`], keeping the event's inputs in `replay`.
+    pub fn resolve_into(
+        &self,
+        env: &dyn Env,
+        replay: Option<&mut ReplayV1>,
+    ) -> Result<(dispatch::DispatchInputs, Option<InputDigest>), GateError> {
         let event = match &self.from_event {
             None => None,
             Some(p) => {
@@ -68,6 +79,14 @@ impl DispatchArgs {
             Some(e) => Some(e.dispatch_inputs()?),
             None => None,
         };
+        if let Some(r) = replay {
+            r.event_inputs = event_inputs.clone();
+            r.event = event.as_ref().map(|e| DigestV1 {
+                source: e.digest.source.clone(),
+                sha256: e.digest.sha256.clone(),
+                bytes: e.digest.bytes,
+            });
+        }
         let inputs = dispatch::resolve(&self.raw(), event_inputs.as_ref())?;
         Ok((inputs, event.map(|e| e.digest)))
     }
@@ -106,13 +125,30 @@ pub fn run(args: &Args, env: &dyn Env) -> Emitted {
             env,
         );
     }
-    let result = evaluate(args, env);
-    finish(gate, result, &args.common, args.report_only, env)
+    let mut replay = (args.changed_files.is_none() && args.common.record.is_some())
+        .then(|| ReplayV1::new(gate, &args.dispatch.raw(), &args.dispatch.modules_dir));
+    let result = evaluate(args, env, replay.as_mut());
+    finish_with(
+        gate,
+        result,
+        &args.common,
+        args.report_only,
+        env,
+        replay.as_ref(),
+    )
 }
 
-fn evaluate(args: &Args, env: &dyn Env) -> Result<crate::report::Decision, GateError> {
+fn evaluate(
+    args: &Args,
+    env: &dyn Env,
+    mut replay: Option<&mut ReplayV1>,
+) -> Result<crate::report::Decision, GateError> {
     let now = crate::clock::now_or(args.common.now.as_deref())?;
     let policy = crate::policy::load(args.common.policy.as_deref(), std::path::Path::new("."))?;
+    if let Some(r) = replay.as_deref_mut() {
+        r.now = crate::clock::format(now);
+        super::record_policy(r, &policy)?;
+    }
     if let Some(path) = &args.changed_files {
         let bytes = crate::input::read_limited(
             path,
@@ -135,12 +171,20 @@ fn evaluate(args: &Args, env: &dyn Env) -> Result<crate::report::Decision, GateE
             now,
         });
     }
-    let (inputs, event) = args.dispatch.resolve(env)?;
-    scope::evaluate(&scope::Request {
-        policy: &policy,
-        modules_dir: &args.dispatch.modules_dir,
-        inputs: &inputs,
-        now,
-        event,
-    })
+    let (inputs, event) = args.dispatch.resolve_into(env, replay.as_deref_mut())?;
+    let host = LiveHost::new();
+    let result = scope::evaluate_on(
+        &scope::Request {
+            policy: &policy,
+            modules_dir: &args.dispatch.modules_dir,
+            inputs: &inputs,
+            now,
+            event,
+        },
+        &host,
+    );
+    if let Some(r) = replay {
+        r.observed = host.observed();
+    }
+    result
 }

@@ -3,8 +3,10 @@
 //! whose checks evaluated nothing cannot say yes.
 
 pub mod checks;
+pub mod host;
 pub mod one_shot;
 pub mod pr_scope;
+pub mod replay;
 pub mod scope;
 
 use crate::model::{DispatchInputs, Manifest, Plan};
@@ -22,6 +24,8 @@ pub struct Context<'a> {
     pub modules_dir: &'a Path,
     /// Only for `allow_one_shot_stateful_apply`.
     pub plan: Option<&'a Plan>,
+    /// Where manifests, runbooks and the backup are looked at (the filesystem, or a record).
+    pub host: &'a dyn host::Host,
 }
 
 /// Whether a check evaluated anything for this input.

@@ -6,8 +6,9 @@ use super::checks::{
     confirm_phrase::ConfirmPhrase, policy_exceptions::PolicyExceptions, restore_path::RestorePath,
     risk_class::RiskClass, statefulness::Statefulness,
 };
+use super::host::{Host, LiveHost};
 use super::{Check, Context, run_checks};
-use crate::model::{DispatchInputs, Manifest, manifest};
+use crate::model::{DispatchInputs, Manifest};
 use crate::policy::{LoadedPolicy, Policy};
 use crate::report::{Decision, Gate, GateError, InputDigest, Outcome};
 use std::path::Path;
@@ -33,7 +34,12 @@ pub struct Request<'a> {
 }
 
 pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
-    let manifest = manifest::load(req.modules_dir, &req.inputs.module)?;
+    evaluate_on(req, &LiveHost::new())
+}
+
+/// Evaluate against `host`: the live filesystem, or what a record observed.
+pub fn evaluate_on(req: &Request, host: &dyn Host) -> Result<Decision, GateError> {
+    let manifest = host.manifest(req.modules_dir, &req.inputs.module)?;
     let mut d = Decision::new(Gate::AutoApplyScope, req.inputs.module.to_string(), req.now);
     d.inputs.push(req.policy.digest.clone());
     d.inputs.push(manifest.digest.clone());
@@ -47,6 +53,7 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
         now: req.now,
         modules_dir: req.modules_dir,
         plan: None,
+        host,
     };
     run_checks(CHECKS, &ctx, &mut d);
     d.fact("module", manifest.id.to_string());

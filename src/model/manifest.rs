@@ -65,6 +65,13 @@ pub fn path_for(modules_dir: &Path, id: &ModuleId) -> PathBuf {
 
 /// Load and check a module's manifest.
 pub fn load(modules_dir: &Path, id: &ModuleId) -> Result<Manifest, GateError> {
+    let text = read(modules_dir, id)?;
+    from_text(&text, modules_dir, id)
+}
+
+/// Read a module's manifest text: a regular file (not a link), at most `MAX_MANIFEST_BYTES`,
+/// UTF-8. Kept apart from [`from_text`] so that a decision can record what it read.
+pub fn read(modules_dir: &Path, id: &ModuleId) -> Result<String, GateError> {
     let path = path_for(modules_dir, id);
     let display = path.display().to_string();
     match std::fs::symlink_metadata(&path) {
@@ -89,14 +96,19 @@ pub fn load(modules_dir: &Path, id: &ModuleId) -> Result<Manifest, GateError> {
         }
     }
     let bytes = crate::input::read_limited(&path, MAX_MANIFEST_BYTES, "manifest")?;
+    String::from_utf8(bytes)
+        .map_err(|_| GateError::new(&MANIFEST_INVALID, format!("{display} is not UTF-8")))
+}
+
+/// Check manifest text read from `<modules_dir>/<id>/module.yaml`.
+pub fn from_text(text: &str, modules_dir: &Path, id: &ModuleId) -> Result<Manifest, GateError> {
+    let display = path_for(modules_dir, id).display().to_string();
     let digest = InputDigest {
         name: format!("manifest:{id}"),
         source: display.clone(),
-        sha256: sha256_hex(&bytes),
-        bytes: bytes.len() as u64,
+        sha256: sha256_hex(text.as_bytes()),
+        bytes: text.len() as u64,
     };
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| GateError::new(&MANIFEST_INVALID, format!("{display} is not UTF-8")))?;
     parse(text, &display, id, modules_dir.join(id.as_str()), digest)
 }
 

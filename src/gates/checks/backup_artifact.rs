@@ -40,7 +40,8 @@ impl Check for BackupArtifact {
             return Ran::NotApplicable;
         };
         let mut reasons = Vec::new();
-        if let Some(facts) = artifact::check(&r, &ctx.policy.backup, &mut reasons) {
+        let observation = ctx.host.backup(&r, &ctx.policy.backup);
+        if let Some(facts) = artifact::judge(&observation, &ctx.policy.backup, &mut reasons) {
             d.push(
                 Reason::new(
                     &backup::ARTIFACT_OK,

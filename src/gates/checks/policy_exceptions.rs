@@ -2,7 +2,7 @@
 //! are reported so they get cleaned up.
 
 use crate::gates::{Check, Context, Ran};
-use crate::model::{ModuleId, manifest};
+use crate::model::ModuleId;
 use crate::report::code::code;
 use crate::report::{Code, Decision, Reason};
 
@@ -55,7 +55,7 @@ impl Check for PolicyExceptions {
             } else {
                 ModuleId::parse(&e.module)
                     .ok()
-                    .and_then(|id| manifest::load(ctx.modules_dir, &id).ok())
+                    .and_then(|id| ctx.host.manifest(ctx.modules_dir, &id).ok())
                     .map(|m| m.classes)
             };
             match target {

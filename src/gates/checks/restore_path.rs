@@ -2,7 +2,7 @@
 //! restore path of a module in its `backup_ref_modules`. A runbook path must exist.
 
 use crate::gates::{Check, Context, Ran};
-use crate::model::{Manifest, ModuleId, manifest};
+use crate::model::{Manifest, ModuleId};
 use crate::report::code::code;
 use crate::report::{Code, Decision, Reason};
 
@@ -48,17 +48,17 @@ impl Check for RestorePath {
         }
         let subject = m.id.to_string();
         if let Some(restore) = &m.restore {
-            check_exists(m, restore, None, d);
+            check_exists(ctx, m, restore, None, d);
             return Ran::Yes;
         }
         for parent in &m.backup_ref_modules {
             let Ok(id) = ModuleId::parse(parent) else {
                 continue;
             };
-            match manifest::load(ctx.modules_dir, &id) {
+            match ctx.host.manifest(ctx.modules_dir, &id) {
                 Ok(pm) => {
                     if let Some(restore) = &pm.restore {
-                        check_exists(&pm, restore, Some(m), d);
+                        check_exists(ctx, &pm, restore, Some(m), d);
                         return Ran::Yes;
                     }
                 }
@@ -100,6 +100,7 @@ impl Check for RestorePath {
 }
 
 fn check_exists(
+    ctx: &Context,
     owner: &Manifest,
     restore: &str,
     inherited_by: Option<&Manifest>,
@@ -121,10 +122,7 @@ fn check_exists(
     let bad = file.is_empty()
         || file.starts_with('/')
         || file.split('/').any(|c| c == ".." || c.is_empty());
-    let exists = !bad
-        && std::fs::symlink_metadata(owner.dir.join(file))
-            .map(|meta| meta.is_file())
-            .unwrap_or(false);
+    let exists = !bad && ctx.host.is_file(&owner.dir.join(file));
     if exists {
         d.push(Reason::new(&OK, format!("{how}{restore}")).subject(subject));
     } else {

@@ -11,8 +11,9 @@ use super::checks::{
     confirm_phrase::ConfirmPhrase, policy_exceptions::PolicyExceptions, restore_path::RestorePath,
     risk_class::RiskClass, statefulness::Statefulness,
 };
+use super::host::{Host, LiveHost};
 use super::{Check, Context, run_checks};
-use crate::model::{DispatchInputs, Plan, manifest};
+use crate::model::{DispatchInputs, Plan};
 use crate::policy::LoadedPolicy;
 use crate::report::{Decision, Gate, GateError, InputDigest, Outcome};
 use std::path::Path;
@@ -43,7 +44,12 @@ pub struct Request<'a> {
 }
 
 pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
-    let manifest = manifest::load(req.modules_dir, &req.inputs.module)?;
+    evaluate_on(req, &LiveHost::new())
+}
+
+/// Evaluate against `host`: the live filesystem, or what a record observed.
+pub fn evaluate_on(req: &Request, host: &dyn Host) -> Result<Decision, GateError> {
+    let manifest = host.manifest(req.modules_dir, &req.inputs.module)?;
     let mut d = Decision::new(
         Gate::OneShotStatefulApply,
         req.inputs.module.to_string(),
@@ -62,6 +68,7 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
         now: req.now,
         modules_dir: req.modules_dir,
         plan: Some(req.plan),
+        host,
     };
     run_checks(CHECKS, &ctx, &mut d);
     d.fact("module", manifest.id.to_string());

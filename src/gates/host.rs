@@ -1,0 +1,176 @@
+//! What the dispatch gates look at on the runner host: module manifests, restore runbooks and
+//! the backup artifact. The gates ask a [`Host`]; the live host reads the filesystem and keeps
+//! a copy of everything it saw ([`Observed`]), which `--record` embeds in the log line, and
+//! the recorded host answers from such a copy, so `decision_log replay` can run today's checks
+//! on what an old decision was made from.
+
+use crate::backup::artifact::{self, Observation};
+use crate::backup::reference::BackupRef;
+use crate::model::{Manifest, ModuleId, manifest};
+use crate::policy::BackupPolicy;
+use crate::report::{GateError, all_codes, general};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+pub trait Host {
+    /// The manifest of module `id` under `modules_dir`, read and checked.
+    fn manifest(&self, modules_dir: &Path, id: &ModuleId) -> Result<Manifest, GateError>;
+    /// Whether `path` is a regular file (not a link).
+    fn is_file(&self, path: &Path) -> bool;
+    /// What the backup artifact behind `reference` looks like.
+    fn backup(&self, reference: &BackupRef, policy: &BackupPolicy) -> Observation;
+}
+
+/// A manifest read, as recorded: its text, or why it could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestRead {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The error's code and message when the file could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<(String, String)>,
+}
+
+/// Everything the gates saw on the host, keyed by path.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Observed {
+    #[serde(default)]
+    pub manifests: BTreeMap<String, ManifestRead>,
+    #[serde(default)]
+    pub files: BTreeMap<String, bool>,
+    #[serde(default)]
+    pub backups: BTreeMap<String, Observation>,
+}
+
+/// The real filesystem, remembering what it read.
+#[derive(Debug, Default)]
+pub struct LiveHost {
+    seen: Mutex<Observed>,
+}
+
+impl LiveHost {
+    pub fn new() -> LiveHost {
+        LiveHost::default()
+    }
+
+    /// What was seen so far.
+    pub fn observed(&self) -> Observed {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn note(&self, f: impl FnOnce(&mut Observed)) {
+        if let Ok(mut seen) = self.seen.lock() {
+            f(&mut seen);
+        }
+    }
+}
+
+impl Host for LiveHost {
+    fn manifest(&self, modules_dir: &Path, id: &ModuleId) -> Result<Manifest, GateError> {
+        let key = manifest::path_for(modules_dir, id).display().to_string();
+        match manifest::read(modules_dir, id) {
+            Ok(text) => {
+                let parsed = manifest::from_text(&text, modules_dir, id);
+                self.note(|s| {
+                    s.manifests.insert(
+                        key,
+                        ManifestRead {
+                            text: Some(text),
+                            error: None,
+                        },
+                    );
+                });
+                parsed
+            }
+            Err(e) => {
+                self.note(|s| {
+                    s.manifests.insert(
+                        key,
+                        ManifestRead {
+                            text: None,
+                            error: Some((e.code.id.to_string(), e.message.clone())),
+                        },
+                    );
+                });
+                Err(e)
+            }
+        }
+    }
+
+    fn is_file(&self, path: &Path) -> bool {
+        let is_file = std::fs::symlink_metadata(path)
+            .map(|meta| meta.is_file())
+            .unwrap_or(false);
+        self.note(|s| {
+            s.files.insert(path.display().to_string(), is_file);
+        });
+        is_file
+    }
+
+    fn backup(&self, reference: &BackupRef, policy: &BackupPolicy) -> Observation {
+        let observation = artifact::observe(reference, policy);
+        self.note(|s| {
+            s.backups
+                .insert(reference.path.clone(), observation.clone());
+        });
+        observation
+    }
+}
+
+/// Answers from a recording. Anything the recording does not hold is refused, never guessed:
+/// a manifest it lacks is an error, a file it lacks does not exist, a backup it lacks is
+/// unreadable.
+#[derive(Debug, Clone)]
+pub struct RecordedHost {
+    pub observed: Observed,
+}
+
+impl Host for RecordedHost {
+    fn manifest(&self, modules_dir: &Path, id: &ModuleId) -> Result<Manifest, GateError> {
+        let key = manifest::path_for(modules_dir, id).display().to_string();
+        match self.observed.manifests.get(&key) {
+            Some(ManifestRead {
+                text: Some(text), ..
+            }) => manifest::from_text(text, modules_dir, id),
+            Some(ManifestRead {
+                error: Some((code, message)),
+                ..
+            }) => {
+                let code = all_codes()
+                    .into_iter()
+                    .find(|c| c.id == code)
+                    .unwrap_or(&crate::model::MANIFEST_MISSING);
+                Err(GateError::new(code, message.clone()))
+            }
+            _ => Err(GateError::new(
+                &general::IO,
+                format!("the record holds no copy of {key}, which this build reads"),
+            )),
+        }
+    }
+
+    fn is_file(&self, path: &Path) -> bool {
+        self.observed
+            .files
+            .get(&path.display().to_string())
+            .copied()
+            .unwrap_or(false)
+    }
+
+    fn backup(&self, reference: &BackupRef, _policy: &BackupPolicy) -> Observation {
+        match self.observed.backups.get(&reference.path) {
+            Some(o) => o.clone(),
+            None => Observation::Refused {
+                code: crate::backup::ROOT_UNREADABLE.id.into(),
+                message: format!(
+                    "the record holds no observation of {}, which this build examines",
+                    reference.path
+                ),
+            },
+        }
+    }
+}
