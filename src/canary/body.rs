@@ -57,36 +57,47 @@ pub fn key(s: &str) -> String {
 /// True when a block's text is not real content: empty, punctuation only, or a placeholder
 /// (whole text, or a placeholder word followed by `:` such as `TODO: write this`).
 pub fn is_placeholder(text: &str, placeholders: &[String]) -> bool {
+    let normalized: Vec<String> = placeholders.iter().map(|p| norm(p)).collect();
+    is_placeholder_norm(text, &normalized)
+}
+
+/// Lowercase, whitespace collapsed, trailing `:`/`.`/`!` dropped.
+fn norm(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+        .trim_end_matches([':', '.', '!'])
+        .trim()
+        .to_string()
+}
+
+/// A text longer than this cannot be a whole-text placeholder (only the `WORD:` form).
+const MAX_PLACEHOLDER_TEXT: usize = 64;
+
+fn is_placeholder_norm(text: &str, normalized: &[String]) -> bool {
     let t = text.trim();
     if !t.chars().any(|c| c.is_alphanumeric()) {
         return true;
     }
-    let norm = |s: &str| -> String {
-        s.split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .to_lowercase()
-            .trim_end_matches([':', '.', '!'])
-            .trim()
-            .to_string()
-    };
-    let n = norm(t);
-    for p in placeholders {
-        let pn = norm(p);
-        if pn.is_empty() {
-            continue;
-        }
-        if n == pn {
-            return true;
-        }
-        if pn.chars().all(|c| c.is_alphanumeric())
-            && let Some(rest) = n.strip_prefix(&pn)
-            && rest.trim_start().starts_with(':')
-        {
-            return true;
-        }
+    // `TODO: ...`: a placeholder word, then a colon.
+    let word_end = t
+        .char_indices()
+        .find(|(_, c)| !c.is_alphanumeric())
+        .map(|(i, _)| i)
+        .unwrap_or(t.len());
+    let (word, rest) = t.split_at(word_end);
+    if !word.is_empty()
+        && rest.trim_start().starts_with(':')
+        && normalized.iter().any(|p| p.eq_ignore_ascii_case(word))
+    {
+        return true;
     }
-    false
+    if t.len() > MAX_PLACEHOLDER_TEXT {
+        return false;
+    }
+    let n = norm(t);
+    normalized.iter().any(|p| !p.is_empty() && *p == n)
 }
 
 /// Byte offset to 1-based line and column (in characters).
@@ -195,7 +206,7 @@ struct Open {
 struct Builder<'a> {
     lines: Lines<'a>,
     known: Vec<String>,
-    placeholders: &'a [String],
+    placeholders: Vec<String>,
     out: ParsedBody,
     open: Option<Open>,
 }
@@ -203,7 +214,7 @@ struct Builder<'a> {
 impl Builder<'_> {
     fn content(&mut self, text: &str) {
         if let Some(open) = &self.open
-            && !is_placeholder(text, self.placeholders)
+            && !is_placeholder_norm(text, &self.placeholders)
             && let Some(s) = self.out.sections.get_mut(open.index)
         {
             s.filled_blocks += 1;
@@ -239,7 +250,7 @@ impl Builder<'_> {
         let Some((label, rest)) = trimmed.split_once(':') else {
             return false;
         };
-        if key(label) != "canarystatus" || label.len() > 40 {
+        if label.len() > 40 || key(label) != "canarystatus" {
             return false;
         }
         let (line, col) = self.lines.at(offset);
@@ -312,7 +323,7 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
     let mut b = Builder {
         lines: Lines::new(body),
         known: known.iter().map(|k| key(k)).collect(),
-        placeholders,
+        placeholders: placeholders.iter().map(|p| norm(p)).collect(),
         out: ParsedBody::default(),
         open: None,
     };
