@@ -14,6 +14,20 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The platform's two real PR bodies stay in `../shared/examples/pr-bodies` (they are not
+/// ours to copy). `None`, with a message saying so, only where that folder is absent.
+fn shared_example(name: &str) -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/examples/pr-bodies");
+    if !dir.is_dir() {
+        eprintln!(
+            "SKIPPED: {} is absent; the real PR bodies cannot be checked here",
+            dir.display()
+        );
+        return None;
+    }
+    Some(dir.join(name))
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     if let Some(parent) = p.parent() {
@@ -62,8 +76,11 @@ fn check(body: &Path, files: &str, labels: &str) -> common::Run {
 
 #[test]
 fn the_full_example_passes_as_full() {
+    let Some(body) = shared_example("full-minio-init-one-shot.md") else {
+        return;
+    };
     let out = check(
-        &fixture("full-minio-init-one-shot.md"),
+        &body,
         "compose/core/compose.yaml\n.forgejo/workflows/platformctl-auto-apply.yml\ncontrol-plane/platformctl/ci/auto_apply_scope.py\n",
         "tier/full,class/security-sensitive",
     );
@@ -77,8 +94,11 @@ fn the_full_example_passes_as_full() {
 
 #[test]
 fn the_scraped_lite_example_names_exactly_the_three_empty_sections() {
+    let Some(body) = shared_example("lite-backup-before-apply-as-scraped.md") else {
+        return;
+    };
     let out = check(
-        &fixture("lite-backup-before-apply-as-scraped.md"),
+        &body,
         "scripts/cutover/backup-before-apply.sh\nscripts/cutover/README.md\n",
         "tier/lite",
     );
@@ -102,8 +122,29 @@ fn the_scraped_lite_example_names_exactly_the_three_empty_sections() {
 
 #[test]
 fn the_lite_example_filled_in_passes_as_lite() {
+    let Some(scraped) = shared_example("lite-backup-before-apply-as-scraped.md") else {
+        return;
+    };
+    // Fill the three sections the scrape lost, leaving everything else as it was.
+    let mut filled = String::new();
+    for line in std::fs::read_to_string(&scraped).unwrap().lines() {
+        filled.push_str(line);
+        filled.push('\n');
+        if let Some(name) = line.strip_prefix("### ")
+            && [
+                "Known constraints",
+                "Explicit out-of-scope",
+                "Merge blockers",
+            ]
+            .contains(&name)
+        {
+            filled.push_str("\n- Filled in by the author after the scrape.\n");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let body = write(dir.path(), "filled.md", &filled);
     let out = check(
-        &fixture("lite-filled.md"),
+        &body,
         "scripts/cutover/backup-before-apply.sh\n",
         "tier/lite",
     );
@@ -195,7 +236,7 @@ fn a_pr_touching_no_risky_path_passes_and_says_so() {
 #[test]
 fn both_tier_labels_are_a_conflict() {
     let out = check(
-        &fixture("full-minio-init-one-shot.md"),
+        &fixture("full-pack.md"),
         "compose/core/compose.yaml\n",
         "tier/lite,tier/full",
     );
@@ -206,7 +247,7 @@ fn both_tier_labels_are_a_conflict() {
 #[test]
 fn a_forcing_path_overrides_the_lite_label() {
     let out = check(
-        &fixture("lite-filled.md"),
+        &fixture("lite-pack.md"),
         "control-plane/platformctl/ci/auto_apply_scope.py\n",
         "tier/lite",
     );
@@ -222,7 +263,7 @@ fn a_forcing_path_overrides_the_lite_label() {
 #[test]
 fn the_security_label_forces_full() {
     let out = check(
-        &fixture("lite-filled.md"),
+        &fixture("lite-pack.md"),
         "scripts/cutover/x.sh\n",
         "tier/lite,class/security-sensitive",
     );
@@ -232,7 +273,7 @@ fn the_security_label_forces_full() {
 
 #[test]
 fn an_empty_changed_files_list_cannot_be_evaluated() {
-    let out = check(&fixture("lite-filled.md"), "\n\n", "tier/lite");
+    let out = check(&fixture("lite-pack.md"), "\n\n", "tier/lite");
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(
         out.stdout.contains("input.changed_files_invalid"),
