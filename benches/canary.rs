@@ -27,8 +27,7 @@ fn ms(d: Duration) -> String {
 
 fn full_body() -> String {
     std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/canary/full-pack.md"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/canary/full-pack.md"),
     )
     .unwrap()
 }

@@ -18,8 +18,7 @@ const PR: &str = "/api/v1/repos/o/r/pulls/7";
 
 fn full_body() -> String {
     std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/canary/full-pack.md"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/canary/full-pack.md"),
     )
     .unwrap()
 }

@@ -161,8 +161,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn full_body() -> String {
-    std::fs::read_to_string(project().join("tests/fixtures/canary/full-minio-init-one-shot.md"))
-        .unwrap()
+    std::fs::read_to_string(project().join("tests/fixtures/canary/full-pack.md")).unwrap()
 }
 
 #[test]

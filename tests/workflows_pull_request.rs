@@ -156,10 +156,7 @@ fn plan_fails_when_a_touched_module_cannot_be_evaluated() {
 #[test]
 fn canary_passes_a_full_pack_and_posts_nothing_without_a_token() {
     let p = pr(mixed_change);
-    let run = p.run(
-        CANARY,
-        &p.payload(&body("full-minio-init-one-shot.md"), &["tier/full"]),
-    );
+    let run = p.run(CANARY, &p.payload(&body("full-pack.md"), &["tier/full"]));
     assert_eq!(run.code, 0, "{}", run.log);
     assert!(run.log.contains("canary_required: PASS"), "{}", run.log);
     assert!(
