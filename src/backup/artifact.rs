@@ -68,16 +68,6 @@ pub enum Content {
     },
 }
 
-/// Check the artifact behind an already grammar-checked reference. Returns the facts when
-/// every check passed; otherwise pushes the reasons.
-pub fn check(
-    reference: &BackupRef,
-    policy: &BackupPolicy,
-    out: &mut Vec<Reason>,
-) -> Option<ArtifactFacts> {
-    judge(&observe(reference, policy), policy, out)
-}
-
 fn refused(code: &'static Code, message: String) -> Observation {
     Observation::Refused {
         code: code.id.into(),

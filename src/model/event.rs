@@ -34,7 +34,11 @@ pub fn load(path: &Path) -> Result<EventPayload, GateError> {
     let display = path.display().to_string();
     let value = crate::json::parse_strict(&bytes).map_err(|e| {
         GateError::new(
-            &general::EVENT_INVALID,
+            if super::json_too_deep(&e) {
+                &super::TOO_COMPLEX
+            } else {
+                &general::EVENT_INVALID
+            },
             format!("event payload {display} is not valid JSON: {e}"),
         )
     })?;

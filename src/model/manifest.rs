@@ -1,6 +1,6 @@
 //! `<modules-dir>/<id>/module.yaml`: only the fields the gates use are read, strictly.
 
-use super::{MANIFEST_INVALID, MANIFEST_MISSING, ModuleId};
+use super::{MANIFEST_INVALID, MANIFEST_MISSING, ModuleId, TOO_COMPLEX};
 use crate::backup::format::BACKUP_CLASSES;
 use crate::digest::sha256_hex;
 use crate::policy::RISK_CLASSES;
@@ -122,8 +122,12 @@ pub fn parse(
     digest: InputDigest,
 ) -> Result<Manifest, GateError> {
     let doc = yaml::parse(text).map_err(|e| {
+        let code = match e.kind {
+            yaml::YamlErrorKind::TooDeep | yaml::YamlErrorKind::TooManyNodes => &TOO_COMPLEX,
+            _ => &MANIFEST_INVALID,
+        };
         GateError::new(
-            &MANIFEST_INVALID,
+            code,
             format!("{display}:{}:{}: {}", e.pos.line, e.pos.col, e.message),
         )
     })?;

@@ -78,6 +78,19 @@ code!(
     "The plan contradicts itself; re-run `platformctl plan --json` and report the bug to platformctl."
 );
 
+code!(
+    TOO_COMPLEX,
+    "input.too_complex",
+    Error,
+    "An input is nested deeper, or expands to more nodes, than the readers allow (a YAML alias bomb, a JSON document nested thousands deep).",
+    "Inputs this deep are not expected from platformctl, Forgejo or a module manifest; check that the right file was passed."
+);
+
+/// Whether a strict-JSON error is serde_json's nesting limit.
+pub(crate) fn json_too_deep(message: &str) -> bool {
+    message.contains("recursion limit exceeded")
+}
+
 pub static CODES: &[&crate::report::Code] = &[
     &MODULE_MISSING,
     &MODULE_INVALID,
@@ -88,4 +101,5 @@ pub static CODES: &[&crate::report::Code] = &[
     &PLAN_INVALID,
     &PLAN_SCHEMA_UNKNOWN,
     &PLAN_NOOP_WITH_DRIFT,
+    &TOO_COMPLEX,
 ];

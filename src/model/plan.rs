@@ -29,8 +29,14 @@ const ITEM_KEYS: &[&str] = &["kind", "service", "container", "current", "desired
 
 /// Parse plan bytes. Every structural problem is collected; any problem is an error (exit 2).
 pub fn parse(bytes: &[u8]) -> Result<Plan, GateError> {
-    let value = crate::json::parse_strict(bytes)
-        .map_err(|e| GateError::new(&PLAN_INVALID, format!("the plan is not valid JSON: {e}")))?;
+    let value = crate::json::parse_strict(bytes).map_err(|e| {
+        let code = if super::json_too_deep(&e) {
+            &super::TOO_COMPLEX
+        } else {
+            &PLAN_INVALID
+        };
+        GateError::new(code, format!("the plan is not valid JSON: {e}"))
+    })?;
     let Value::Object(top) = &value else {
         return Err(GateError::new(
             &PLAN_INVALID,
