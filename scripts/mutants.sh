@@ -26,4 +26,5 @@ exec cargo mutants \
   --exclude 'src/gates/replay.rs' \
   "$@" \
   -- --lib --test dispatch_scope --test one_shot --test precondition_oracle \
-     --test backup_formats --test pr_scope --test record_chain --test registry
+     --test backup_formats --test pr_scope --test record_chain --test registry \
+     --test mutants_backup --test mutants_decisions

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Fuzz every target in fuzz/ for SECONDS_PER_TARGET (default 60), starting from the committed
+# corpus in fuzz/corpus/<target>/. New inputs go to target/fuzz-corpus/<target>/ (not the
+# committed corpus; run with FUZZ_GROW=1 to grow fuzz/corpus/ and minimise it with cmin).
+# A crash, a leak, a timeout (10 s per input) or more than 2 GiB of memory fails the run, and
+# the reproducer is left in fuzz/artifacts/<target>/.
+#
+# cargo-fuzz needs nightly features; on a stable toolchain RUSTC_BOOTSTRAP=1 enables them.
+# Usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${1:-60}"
+shift || true
+export RUSTC_BOOTSTRAP=1
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+cd fuzz
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  mapfile -t targets < <(cargo fuzz list)
+fi
+echo "== fuzz: building ${#targets[@]} target(s)"
+cargo fuzz build -O
+status=0
+for t in "${targets[@]}"; do
+  mkdir -p "corpus/$t"
+  if [ "${FUZZ_GROW:-0}" = 1 ]; then
+    dirs=("corpus/$t")
+  else
+    work="../target/fuzz-corpus/$t"
+    mkdir -p "$work"
+    dirs=("$work" "corpus/$t")
+  fi
+  echo "== fuzz: $t for ${secs}s"
+  if ! cargo fuzz run -O "$t" "${dirs[@]}" -- \
+      -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+      -print_final_stats=1 2>"../target/fuzz-$t.log"; then
+    echo "!! fuzz: $t FAILED; see target/fuzz-$t.log and fuzz/artifacts/$t/"
+    tail -n 40 "../target/fuzz-$t.log"
+    status=1
+  fi
+  grep -E '^stat::(number_of_executed_units|peak_rss_mb)|cov:' "../target/fuzz-$t.log" | tail -n 3 || true
+  if [ "${FUZZ_GROW:-0}" = 1 ]; then
+    cargo fuzz cmin -O "$t" "corpus/$t" >/dev/null 2>&1 || true
+  fi
+done
+exit "$status"
