@@ -92,3 +92,96 @@ fn a_backup_stamp_with_a_wrong_separator_is_refused_by_the_gate() {
         out.stdout
     );
 }
+
+/// `gates/pr_scope.rs` `parse_changed_files`: each way a path can fail to be plain is refused
+/// on its own.
+#[test]
+fn each_kind_of_non_plain_changed_path_is_refused() {
+    use forgejo_gates::gates::pr_scope::parse_changed_files;
+    for bad in [
+        "/etc/passwd",
+        "modules/web-app/\u{7}bell",
+        "modules//web-app",
+        "modules/./web-app",
+        "modules/../secrets",
+        "modules/web-app/",
+    ] {
+        let err = parse_changed_files(&format!("README.md\n{bad}\n")).unwrap_err();
+        assert_eq!(err.code.id, "input.changed_files_invalid", "{bad:?}");
+    }
+    assert_eq!(
+        parse_changed_files("modules/web-app/module.yaml\r\n\n  \nREADME.md\n").unwrap(),
+        vec!["modules/web-app/module.yaml", "README.md"]
+    );
+}
+
+/// `gates/pr_scope.rs` `MAX_CHANGED_FILES_BYTES` is 8 MiB: a 2 MiB list (a big but real
+/// diff) is read, not refused as too large.
+#[test]
+fn a_two_mib_changed_files_list_is_within_the_limit() {
+    let p = Platform::new();
+    let list = "modules/web-app/compose.yaml\n".repeat(2 * 1024 * 1024 / 29 + 1);
+    assert!(list.len() > 2 * 1024 * 1024);
+    let files = p.file("changed.txt", list.as_bytes());
+    let out = p.scope(&[
+        "--changed-files",
+        files.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        forgejo_gates::gates::pr_scope::MAX_CHANGED_FILES_BYTES,
+        8 * 1024 * 1024
+    );
+}
+
+/// `gates/pr_scope.rs`: a pull request that touches a module gets no `pr.no_module` note.
+#[test]
+fn a_pull_request_touching_a_module_is_not_reported_as_touching_none() {
+    let p = Platform::new();
+    // Paths are matched against --modules-dir as given, relative to the repository root.
+    let pr = |files: &std::path::Path| {
+        common::run(
+            common::gate("auto_apply_scope")
+                .current_dir(common::platform::fixtures())
+                .args(["--modules-dir", "modules", "--format", "json"])
+                .arg("--policy")
+                .arg(&p.policy)
+                .arg("--changed-files")
+                .arg(files),
+        )
+    };
+    let out = pr(&common::platform::fixtures().join("changed-files/pr-web-app.txt"));
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("pr.module.auto"), "{}", out.stdout);
+    assert!(!out.stdout.contains("pr.no_module"), "{}", out.stdout);
+    let out = pr(&p.file("docs-only.txt", b"docs/readme.md\n"));
+    assert!(out.stdout.contains("pr.no_module"), "{}", out.all());
+}
+
+/// `gates/scope.rs`: the `one_shot` fact (a step output the workflow branches on) is true only
+/// for a *stateful* one-shot; a stateless module that exits once is not one.
+#[test]
+fn the_one_shot_fact_needs_a_stateful_module() {
+    let p = Platform::new();
+    let modules = p.tmp.path().join("modules");
+    std::fs::create_dir_all(modules.join("job")).unwrap();
+    std::fs::write(
+        modules.join("job/module.yaml"),
+        "metadata:\n  name: job\nspec:\n  runtime:\n    statefulness: stateless\n    expected_state: exited-success\n    restart: \"no\"\n",
+    )
+    .unwrap();
+    let out = common::run(
+        common::gate("auto_apply_scope")
+            .arg("--modules-dir")
+            .arg(&modules)
+            .arg("--policy")
+            .arg(&p.policy)
+            .args(["--module", "job", "--format", "json"]),
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["facts"]["one_shot"], "false", "{}", out.stdout);
+    assert_eq!(doc["facts"]["stateful"], "false", "{}", out.stdout);
+}
