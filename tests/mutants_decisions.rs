@@ -185,3 +185,55 @@ fn the_one_shot_fact_needs_a_stateful_module() {
     assert_eq!(doc["facts"]["one_shot"], "false", "{}", out.stdout);
     assert_eq!(doc["facts"]["stateful"], "false", "{}", out.stdout);
 }
+
+/// `gates/scope.rs` `scope_of`: an exception lifts a manual class only for its own module, for
+/// the classes it names, and until (and including) its expiry date. The `scope` fact is what
+/// the pull-request report and the step outputs show.
+#[test]
+fn an_exception_lifts_a_manual_class_only_for_its_module_class_and_dates() {
+    let scope_with = |exception: &str, now: &str| {
+        let p = Platform::with_policy_extra(&format!("exceptions:\n{exception}"));
+        let out = common::run(
+            common::gate("auto_apply_scope")
+                .arg("--modules-dir")
+                .arg(&p.modules)
+                .arg("--policy")
+                .arg(&p.policy)
+                .args(["--now", now, "--module", "traefik", "--format", "json"]),
+        );
+        let doc: serde_json::Value =
+            serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.all()));
+        (
+            out.code,
+            doc["facts"]["scope"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    let ex = |module: &str, class: &str, expires: &str| {
+        format!(
+            "  - module: {module}\n    allow_classes: [{class}]\n    reason: reviewed elsewhere\n    expires: {expires}\n"
+        )
+    };
+    let day = "2026-05-17T01:30:00Z";
+    assert_eq!(
+        scope_with(&ex("traefik", "public-edge", "2026-12-31"), day),
+        (0, "auto".into())
+    );
+    // On its expiry date it still holds; the day after it does not.
+    assert_eq!(
+        scope_with(&ex("traefik", "public-edge", "2026-05-17"), day),
+        (0, "auto".into())
+    );
+    assert_eq!(
+        scope_with(&ex("traefik", "public-edge", "2026-05-16"), day),
+        (1, "manual".into())
+    );
+    // Another module's exception, or another class, does not lift it.
+    assert_eq!(
+        scope_with(&ex("web-app", "public-edge", "2026-12-31"), day),
+        (1, "manual".into())
+    );
+    assert_eq!(
+        scope_with(&ex("traefik", "auth", "2026-12-31"), day),
+        (1, "manual".into())
+    );
+}
