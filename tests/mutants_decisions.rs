@@ -237,3 +237,53 @@ fn an_exception_lifts_a_manual_class_only_for_its_module_class_and_dates() {
         (1, "manual".into())
     );
 }
+
+/// `backup/reference.rs` messages: how old or how far ahead a backup is, in days, hours and
+/// minutes, and hostile input shown cut short (`model::truncate`). An operator acts on these.
+#[test]
+fn backup_age_and_hostile_input_are_reported_readably() {
+    let p = Platform::new();
+    let msg = |name: &str| {
+        let path = p.backup(name, &common::backup::minio_tar_gz(), 0o600);
+        let out = p.scope(&refs(&Platform::dispatch_args(&path)));
+        assert_eq!(out.code, 1, "{}", out.all());
+        out.stdout
+    };
+    // NOW is 2026-05-17T01:30:00Z.
+    let days = msg("minio-20260514T223000Z.tar.gz");
+    assert!(days.contains("backup is 2d3h old"), "{days}");
+    let hours = msg("minio-20260516T181500Z.tar.gz");
+    assert!(hours.contains("backup is 7h15m old"), "{hours}");
+    let ahead = msg("minio-20260517T014500Z.tar.gz");
+    assert!(ahead.contains("is 15m0s ahead"), "{ahead}");
+
+    let long = format!("/opt/x/{}\n", "a".repeat(200));
+    let out = p.scope(&refs(&Platform::dispatch_args(&long)));
+    assert_eq!(out.code, 1, "{}", out.all());
+    let shown = format!("{}…", &long[..80].escape_debug());
+    assert!(out.stdout.contains(&shown), "{}", out.stdout);
+    assert!(!out.stdout.contains(&"a".repeat(100)), "{}", out.stdout);
+    // Short hostile input is shown whole, without the ellipsis.
+    let out = p.scope(&refs(&Platform::dispatch_args("/opt/x y")));
+    assert!(
+        out.stdout.contains("\"/opt/x y\"") && !out.stdout.contains("y…"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// `model/plan.rs`: an unknown schema is named in the message (the operator must see which
+/// platformctl version produced it).
+#[test]
+fn an_unknown_plan_schema_is_named() {
+    let err = forgejo_gates::model::plan::parse(
+        br#"{"schema":"platformctl.plan/v9","module":"m","noop":true,"drift":[]}"#,
+    )
+    .unwrap_err();
+    assert_eq!(err.code.id, "plan.schema_unknown");
+    assert!(
+        err.message.contains("platformctl.plan/v9"),
+        "{}",
+        err.message
+    );
+}
