@@ -287,3 +287,69 @@ fn an_unknown_plan_schema_is_named() {
         err.message
     );
 }
+
+/// `model/plan.rs` `read_item`: an empty `kind` or `service` is a broken plan (exit 2), not a
+/// drift item that a later check happens to deny.
+#[test]
+fn a_drift_item_with_an_empty_kind_or_service_is_an_invalid_plan() {
+    for item in [
+        r#"{"kind":"","service":"minio-init"}"#,
+        r#"{"kind":"container.state.exited_success","service":""}"#,
+    ] {
+        let plan = format!(
+            r#"{{"schema":"platformctl.plan/v1","module":"minio-init","noop":false,"drift":[{item}]}}"#
+        );
+        let err = forgejo_gates::model::plan::parse(plan.as_bytes()).unwrap_err();
+        assert_eq!(err.code.id, "plan.invalid", "{item}");
+    }
+}
+
+/// `gates/checks/*`: every dispatch check has the id docs/dispatch.md documents it under, and
+/// a one-line summary that is a sentence.
+#[test]
+fn every_dispatch_check_is_documented_under_its_id() {
+    use forgejo_gates::gates::{one_shot, scope};
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/dispatch.md"),
+    )
+    .unwrap();
+    for check in scope::CHECKS.iter().chain(one_shot::CHECKS.iter()) {
+        let id = check.id();
+        assert!(
+            !id.is_empty() && docs.contains(&format!("`{id}`")),
+            "check id {id:?} is not in docs/dispatch.md"
+        );
+        let summary = check.summary();
+        assert!(
+            summary.len() >= 20 && summary.split_whitespace().count() >= 4,
+            "{id}: summary {summary:?} is not a sentence"
+        );
+    }
+}
+
+/// `gates/checks/confirm_phrase.rs` `hint`: a near miss says why it missed, without showing
+/// the right phrase; a plain wrong phrase gets no hint.
+#[test]
+fn a_near_miss_confirm_phrase_says_why() {
+    let p = Platform::new();
+    let backup = p.real_backup();
+    let with = |confirm: &str| {
+        let mut args = Platform::dispatch_args(&backup);
+        let last = args.len() - 1;
+        args[last] = confirm.to_string();
+        let out = p.scope(&refs(&args));
+        assert_eq!(out.code, 1, "{}", out.all());
+        assert!(out.stdout.contains("confirm"), "{}", out.stdout);
+        out.stdout
+    };
+    assert!(with("backup_done_f3").contains("(the case differs)"));
+    assert!(
+        with("BACKUP_DONE_F3 ").contains("(it has leading or trailing whitespace or a newline)")
+    );
+    assert!(with("BACKUP_DОNE_F3").contains("(it has non-ASCII characters: a look-alike letter?)"));
+    let plain = with("nope");
+    assert!(
+        !plain.contains("(the case differs)") && !plain.contains("(it has"),
+        "{plain}"
+    );
+}
