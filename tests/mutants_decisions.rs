@@ -353,3 +353,55 @@ fn a_near_miss_confirm_phrase_says_why() {
         "{plain}"
     );
 }
+
+/// `gates/checks/restore_path.rs` `check_exists`: a restore runbook must be a file *in the
+/// module directory*. An absolute path, a `..`, an empty component or an empty file part is
+/// refused even when it points at a file that exists.
+#[test]
+fn a_restore_path_outside_the_module_directory_is_not_found_even_if_it_exists() {
+    let p = Platform::new();
+    let modules = p.tmp.path().join("modules");
+    for m in ["db", "other"] {
+        std::fs::create_dir_all(modules.join(m)).unwrap();
+        std::fs::write(modules.join(m).join("runbook.md"), "# restore\n").unwrap();
+    }
+    let restore_of = |restore: &str| {
+        std::fs::write(
+            modules.join("db/module.yaml"),
+            format!(
+                "metadata:\n  name: db\nspec:\n  runtime:\n    statefulness: stateful\n    restore: \"{restore}\"\n"
+            ),
+        )
+        .unwrap();
+        let out = common::run(
+            common::gate("auto_apply_scope")
+                .arg("--modules-dir")
+                .arg(&modules)
+                .arg("--policy")
+                .arg(&p.policy)
+                .args([
+                    "--now",
+                    common::platform::NOW,
+                    "--module",
+                    "db",
+                    "--allow-stateful",
+                ])
+                .args(["--format", "json"]),
+        );
+        assert_eq!(out.code, 1, "{}", out.all());
+        out.stdout
+    };
+    assert!(restore_of("runbook.md#restore").contains("scope.restore.ok"));
+    let abs = modules.join("other/runbook.md");
+    for bad in [
+        abs.to_str().unwrap(),
+        "../other/runbook.md",
+        "sub/../runbook.md",
+        ".//runbook.md",
+        "#restore",
+    ] {
+        let out = restore_of(bad);
+        assert!(out.contains("scope.restore.not_found"), "{bad}: {out}");
+        assert!(!out.contains("scope.restore.ok"), "{bad}: {out}");
+    }
+}
