@@ -405,3 +405,62 @@ fn a_restore_path_outside_the_module_directory_is_not_found_even_if_it_exists() 
         assert!(!out.contains("scope.restore.ok"), "{bad}: {out}");
     }
 }
+
+/// `gates/checks/policy_exceptions.rs`: an exception is expired the day *after* its date, and
+/// an exception for another module is judged against *that* module's classes.
+#[test]
+fn exceptions_expire_after_their_day_and_are_judged_against_their_own_module() {
+    let run = |exception: &str, module: &str| {
+        let p = Platform::with_policy_extra(&format!("exceptions:\n{exception}"));
+        let out = common::run(
+            common::gate("auto_apply_scope")
+                .arg("--modules-dir")
+                .arg(&p.modules)
+                .arg("--policy")
+                .arg(&p.policy)
+                .args(["--now", common::platform::NOW, "--module", module]),
+        );
+        out.all()
+    };
+    let ex = |module: &str, expires: &str| {
+        format!(
+            "  - module: {module}\n    allow_classes: [public-edge]\n    reason: reviewed elsewhere\n    expires: {expires}\n"
+        )
+    };
+    assert!(!run(&ex("traefik", "2026-05-17"), "traefik").contains("policy.exception.expired"));
+    assert!(run(&ex("traefik", "2026-05-16"), "traefik").contains("policy.exception.expired"));
+    // Dispatching traefik (public-edge) with an exception for web-app (no such class).
+    let out = run(&ex("web-app", "2026-12-31"), "traefik");
+    assert!(
+        out.contains("policy.exception.unused")
+            && out.contains("for `web-app`, which is not public-edge"),
+        "{out}"
+    );
+}
+
+/// `gates/checks/statefulness.rs`: backup inputs given for a stateless module are noted as
+/// ignored, whichever of the two was given.
+#[test]
+fn backup_inputs_for_a_stateless_module_are_noted_as_ignored() {
+    let p = Platform::new();
+    for extra in [
+        ["--stateful-confirm", "BACKUP_DONE_F3"],
+        [
+            "--backup-ref",
+            "/opt/pdurlej-platform/backups/web-app-20260517T010847Z.tar.gz",
+        ],
+    ] {
+        let out = p.scope(&[
+            "--module", "web-app", "--format", "json", extra[0], extra[1],
+        ]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(
+            doc["facts"]["note"],
+            "backup inputs ignored for a stateless module"
+        );
+    }
+    let out = p.scope(&["--module", "web-app", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(doc["facts"].get("note").is_none(), "{}", out.stdout);
+}
