@@ -37,13 +37,104 @@ enum Text { Absent, Right, Raw(String) }
 #[derive(Arbitrary, Debug, Clone, PartialEq)]
 enum Artifact {
     Refused,
-    File { size: u8, mode: u16, uid_root: bool, content: Verdict },
+    File { size: Size, mode: Mode, uid_root: bool, content: Verdict },
+}
+
+/// Choices are biased towards the valid value, so that cases with every precondition met
+/// (and with exactly one defect) are common, not one in 65,536.
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
+enum Size { Empty, Bytes(u8) }
+
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
+enum Mode { Private, Other(u16) }
+
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
+enum Age { Fresh(u8), Edge(u8), Any(i16) }
+
+impl Age {
+    fn minutes(self) -> i16 {
+        match self {
+            Age::Fresh(m) => i16::from(m),
+            Age::Edge(i) => [-6, -5, -1, 0, 359, 360, 361][usize::from(i) % 7],
+            Age::Any(m) => m,
+        }
+    }
 }
 
 #[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
 enum Verdict { Readable, Unreadable, NoReader }
 
+/// A choice that is the valid value most of the time (roll < 216, about 85%) and otherwise
+/// the generated alternative, so that cases with every precondition met, and with exactly one
+/// defect, are common (the same spirit as tests/precondition_oracle.rs).
+#[derive(Arbitrary, Debug, Clone)]
+struct Likely<T> {
+    roll: u8,
+    alt: T,
+}
+
+impl<T: Clone> Likely<T> {
+    fn or(&self, valid: T) -> T {
+        if self.roll < 216 { valid } else { self.alt.clone() }
+    }
+}
+
 #[derive(Arbitrary, Debug)]
+struct Input {
+    one_shot_gate: bool,
+    statefulness: Likely<Tri>,
+    expected_state: Likely<Tri>,
+    restart: Likely<Tri>,
+    class: Likely<Class>,
+    backup_class: BackupClass,
+    sidecar: bool,
+    restore: Likely<Restore>,
+    parent_restore_exists: Likely<bool>,
+    allow_stateful: Likely<Text>,
+    backup_ref: Likely<Text>,
+    ref_module_own: Likely<bool>,
+    ext: Likely<u8>,
+    age: Likely<Age>,
+    confirm: Likely<Text>,
+    artifact: Likely<Artifact>,
+    plan_for_module: Likely<bool>,
+    noop_flag_consistent: Likely<bool>,
+    drift: Vec<Likely<(bool, bool)>>,
+}
+
+impl Input {
+    /// Resolve every choice; the oracle and the case builder see only the result.
+    fn case(&self) -> Case {
+        Case {
+            one_shot_gate: self.one_shot_gate,
+            statefulness: self.statefulness.or(Tri::B),
+            expected_state: self.expected_state.or(Tri::B),
+            restart: self.restart.or(Tri::A),
+            class: self.class.or(Class::None),
+            backup_class: self.backup_class,
+            sidecar: self.sidecar,
+            restore: self.restore.or(if self.sidecar { Restore::None } else { Restore::OwnExists }),
+            parent_restore_exists: self.parent_restore_exists.or(true),
+            allow_stateful: self.allow_stateful.or(Text::Right),
+            backup_ref: self.backup_ref.or(Text::Right),
+            ref_module_own: self.ref_module_own.or(!self.sidecar),
+            ext: self.ext.or(0),
+            age: self.age.or(Age::Fresh(90)),
+            confirm: self.confirm.or(Text::Right),
+            artifact: self.artifact.or(Artifact::File {
+                size: Size::Bytes(100),
+                mode: Mode::Private,
+                uid_root: true,
+                content: Verdict::Readable,
+            }),
+            plan_for_module: self.plan_for_module.or(true),
+            noop_flag_consistent: self.noop_flag_consistent.or(true),
+            drift: self.drift.iter().map(|d| d.or((true, true))).collect(),
+        }
+    }
+}
+
+#[derive(Debug)]
 struct Case {
     one_shot_gate: bool,
     statefulness: Tri,     // absent / stateless / stateful
@@ -59,7 +150,7 @@ struct Case {
     backup_ref: Text,      // Right = the generated path; Raw(s) as given
     ref_module_own: bool,
     ext: u8,
-    age_minutes: i16,
+    age: Age,
     confirm: Text,
     artifact: Artifact,
     plan_for_module: bool,
@@ -144,7 +235,7 @@ fn stamp(age_minutes: i16) -> String {
 
 fn valid_ref(c: &Case) -> String {
     let owner = if c.ref_module_own { "app" } else { "base" };
-    format!("{ROOT}/{owner}-{}.{}", stamp(c.age_minutes), EXTS[c.ext as usize % EXTS.len()])
+    format!("{ROOT}/{owner}-{}.{}", stamp(c.age.minutes()), EXTS[c.ext as usize % EXTS.len()])
 }
 
 /// The contract's backup-reference rule, stated on the raw string: directly inside the root,
@@ -178,7 +269,17 @@ fn text_of(t: &Text, right: &str) -> Option<String> {
     }
 }
 
-fuzz_target!(|c: Case| {
+/// With FUZZ_NOTE_OUTCOMES set, print each outcome (to check, over the corpus, that yes
+/// outcomes occur and the oracle is exercised: see docs/fuzzing.md).
+fn note(outcome: &str) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *ON.get_or_init(|| std::env::var_os("FUZZ_NOTE_OUTCOMES").is_some()) {
+        eprintln!("outcome: {outcome}");
+    }
+}
+
+fuzz_target!(|input: Input| {
+    let c = input.case();
     if c.drift.len() > 8 {
         return;
     }
@@ -198,9 +299,18 @@ fuzz_target!(|c: Case| {
     let backup_ref = text_of(&c.backup_ref, &right_ref);
     let (size, mode, uid, verdict) = match &c.artifact {
         Artifact::Refused => (0, 0, 0, None),
-        Artifact::File { size, mode, uid_root, content } => {
-            (u64::from(*size), u32::from(*mode) & 0o7777, if *uid_root { 0 } else { 1000 }, Some(*content))
-        }
+        Artifact::File { size, mode, uid_root, content } => (
+            match size {
+                Size::Empty => 0,
+                Size::Bytes(n) => u64::from(*n) + 1,
+            },
+            match mode {
+                Mode::Private => 0o600,
+                Mode::Other(m) => u32::from(*m) & 0o7777,
+            },
+            if *uid_root { 0 } else { 1000 },
+            Some(*content),
+        ),
     };
     if let Some(r) = &backup_ref {
         let obs = match verdict {
@@ -260,6 +370,7 @@ fuzz_target!(|c: Case| {
             &host,
         );
         if let Ok(d) = d {
+            note(d.outcome.as_str());
             assert!(matches!(d.outcome, Outcome::Eligible | Outcome::Blocked), "{:?}", d.outcome);
             if d.outcome == Outcome::Eligible {
                 assert!(scope_yes_ok, "eligible although a precondition fails: {c:?}\n{:#?}", d.reasons);
@@ -303,6 +414,7 @@ fuzz_target!(|c: Case| {
     let one_shot_manifest = stateful && c.expected_state == Tri::B && c.restart != Tri::B;
     let drift_ok = !c.drift.is_empty() && c.drift.iter().all(|(k, o)| *k && *o);
     if let Ok(d) = d {
+        note(d.outcome.as_str());
         match d.outcome {
             Outcome::Allow => assert!(
                 scope_yes_ok && stateful && one_shot_manifest && c.plan_for_module && drift_ok,
