@@ -347,3 +347,47 @@ fn a_pull_request_decision_is_not_replayable() {
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(out.stdout.contains("not replayable"), "{}", out.stdout);
 }
+
+#[test]
+fn a_decision_that_failed_before_its_inputs_were_read_embeds_nothing_to_replay() {
+    let p = Platform::new();
+    let log = p.tmp.path().join("error.log");
+    let bad = p.file("bad-policy.yml", b"no_such_key: 1\n");
+    let out = common::run(
+        common::gate("auto_apply_scope")
+            .arg("--modules-dir")
+            .arg(&p.modules)
+            .arg("--policy")
+            .arg(&bad)
+            .args(["--module", "web-app", "--record", log.to_str().unwrap()]),
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+    let rec: record::RecordLine = serde_json::from_str(&lines(&log)[0]).unwrap();
+    assert_eq!(rec.decision.outcome, "error");
+    assert!(rec.replay.is_none());
+    let out = decision_log(&["replay", log.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stdout.contains("not replayable"), "{}", out.stdout);
+}
+
+#[test]
+fn an_error_decision_with_its_inputs_replays_to_the_same_error() {
+    let p = Platform::new();
+    let log = p.tmp.path().join("plan-error.log");
+    let plan = p.file(
+        "plan.json",
+        br#"{"schema":"platformctl.plan/v1","module":"minio-init","noop":false,"drift":[],"x":1}"#,
+    );
+    let backup = p.real_backup();
+    let mut args = Platform::dispatch_args(&backup);
+    args.extend(["--record".to_string(), log.display().to_string()]);
+    let out = p.one_shot(&plan, &refs(&args));
+    assert_eq!(out.code, 2, "{}", out.all());
+    let out = decision_log(&["replay", log.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("recorded error, this build says error"),
+        "{}",
+        out.stdout
+    );
+}

@@ -36,7 +36,14 @@ pub fn run(args: &Args, env: &dyn Env) -> Emitted {
         .is_some()
         .then(|| ReplayV1::new(gate, &args.dispatch.raw(), &args.dispatch.modules_dir));
     let result = evaluate(args, env, replay.as_mut());
-    finish_with(gate, result, &args.common, false, env, replay.as_ref())
+    finish_with(
+        gate,
+        result,
+        &args.common,
+        false,
+        env,
+        replay.as_ref().filter(|r| !r.now.is_empty()),
+    )
 }
 
 fn evaluate(
@@ -47,8 +54,9 @@ fn evaluate(
     let now = crate::clock::now_or(args.common.now.as_deref())?;
     let policy = crate::policy::load(args.common.policy.as_deref(), std::path::Path::new("."))?;
     if let Some(r) = replay.as_deref_mut() {
-        r.now = crate::clock::format(now);
         super::record_policy(r, &policy)?;
+        // Set last: a replay section without `now` was not gathered and is not recorded.
+        r.now = crate::clock::format(now);
     }
     let (inputs, event) = args.dispatch.resolve_into(env, replay.as_deref_mut())?;
     let bytes = crate::input::read_limited(&args.plan, policy.policy.plan.max_bytes, "plan")?;

@@ -134,7 +134,7 @@ pub fn run(args: &Args, env: &dyn Env) -> Emitted {
         &args.common,
         args.report_only,
         env,
-        replay.as_ref(),
+        replay.as_ref().filter(|r| !r.now.is_empty()),
     )
 }
 
@@ -146,8 +146,9 @@ fn evaluate(
     let now = crate::clock::now_or(args.common.now.as_deref())?;
     let policy = crate::policy::load(args.common.policy.as_deref(), std::path::Path::new("."))?;
     if let Some(r) = replay.as_deref_mut() {
-        r.now = crate::clock::format(now);
         super::record_policy(r, &policy)?;
+        // Set last: a replay section without `now` was not gathered and is not recorded.
+        r.now = crate::clock::format(now);
     }
     if let Some(path) = &args.changed_files {
         let bytes = crate::input::read_limited(
