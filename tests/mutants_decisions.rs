@@ -67,6 +67,8 @@ fn backup_file_names_are_split_only_when_every_part_has_its_shape() {
         "-20260517T010847Z.tar.gz",      // no module
         "20260517T010847Z.tar.gz",
         "x-1.tar.gz",
+        "a-0517T010847Z.tar.gz", // 14 characters before the extension: shorter than a stamp
+        "ab-0517T010847Z.tar.gz", // 15
         "x.tar.gz",
         ".tar.gz",
         "a20260517T010847Z.tar.gz",
