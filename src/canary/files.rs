@@ -2,7 +2,6 @@
 //! base branch's policy read with `git show`, so a pull request can never relax its own rules.
 
 use super::codes::{FILES_INVALID, GIT_FAILED};
-use crate::digest::sha256_hex;
 use crate::policy::{DEFAULT_LOCATION, LoadedPolicy, MAX_POLICY_BYTES};
 use crate::report::{GateError, InputDigest, general};
 use std::io::Read;
@@ -127,12 +126,7 @@ pub fn git_diff(dir: &Path, range: &str) -> Result<(Vec<String>, InputDigest), G
         ));
     }
     let files = parse_name_status_z(&out)?;
-    let digest = InputDigest {
-        name: "changed_files".into(),
-        source: format!("git diff {range}"),
-        sha256: sha256_hex(&out),
-        bytes: out.len() as u64,
-    };
+    let digest = InputDigest::of("changed_files", format!("git diff {range}"), &out);
     if files.is_empty() {
         return Err(GateError::new(
             &FILES_INVALID,
@@ -225,12 +219,7 @@ pub fn policy_from_ref(dir: &Path, rev: &str) -> Result<LoadedPolicy, GateError>
     let policy = crate::policy::parse(text, &object)?;
     Ok(LoadedPolicy {
         policy,
-        digest: InputDigest {
-            name: "policy".into(),
-            source: object,
-            sha256: sha256_hex(&bytes),
-            bytes: bytes.len() as u64,
-        },
+        digest: InputDigest::of("policy", object, &bytes),
     })
 }
 

@@ -326,12 +326,7 @@ fn read_body(path: &Path, limit: u64) -> Result<(String, InputDigest), GateError
             e
         }
     })?;
-    let digest = InputDigest {
-        name: "body".into(),
-        source: path.display().to_string(),
-        sha256: crate::digest::sha256_hex(&bytes),
-        bytes: bytes.len() as u64,
-    };
+    let digest = InputDigest::of("body", path.display().to_string(), &bytes);
     let text = crate::input::utf8(bytes, "pull-request body", &path.display().to_string())?;
     Ok((text, digest))
 }
@@ -441,12 +436,11 @@ fn evaluate(args: &CheckArgs, env: &dyn Env) -> Result<Decision, GateError> {
             crate::gates::pr_scope::MAX_CHANGED_FILES_BYTES,
             "changed-files list",
         )?;
-        inputs.push(InputDigest {
-            name: "changed_files".into(),
-            source: path.display().to_string(),
-            sha256: crate::digest::sha256_hex(&bytes),
-            bytes: bytes.len() as u64,
-        });
+        inputs.push(InputDigest::of(
+            "changed_files",
+            path.display().to_string(),
+            &bytes,
+        ));
         let text = crate::input::utf8(bytes, "changed-files list", &path.display().to_string())?;
         files::parse_list(&text)?
     } else if let Some(range) = &args.git_diff {

@@ -63,12 +63,7 @@ fn evaluate(
     if let Some(r) = replay.as_deref_mut() {
         r.set_plan(&args.plan.display().to_string(), &bytes);
     }
-    let plan_digest = InputDigest {
-        name: "plan".into(),
-        source: args.plan.display().to_string(),
-        sha256: crate::digest::sha256_hex(&bytes),
-        bytes: bytes.len() as u64,
-    };
+    let plan_digest = InputDigest::of("plan", args.plan.display().to_string(), &bytes);
     let plan = plan::parse(&bytes)?;
     let host = LiveHost::new();
     let result = one_shot::evaluate_on(

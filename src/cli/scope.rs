@@ -156,12 +156,7 @@ fn evaluate(
             pr_scope::MAX_CHANGED_FILES_BYTES,
             "changed-files list",
         )?;
-        let digest = InputDigest {
-            name: "changed_files".into(),
-            source: path.display().to_string(),
-            sha256: crate::digest::sha256_hex(&bytes),
-            bytes: bytes.len() as u64,
-        };
+        let digest = InputDigest::of("changed_files", path.display().to_string(), &bytes);
         let text = crate::input::utf8(bytes, "changed-files list", &path.display().to_string())?;
         let files = pr_scope::parse_changed_files(&text)?;
         return pr_scope::evaluate(&pr_scope::Request {

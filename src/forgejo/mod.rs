@@ -397,12 +397,7 @@ impl Client {
                 head_sha,
                 base_sha,
             },
-            InputDigest {
-                name: "pull_request".into(),
-                source: format!("api:{path}"),
-                sha256: sha256_hex(&a.body),
-                bytes: a.body.len() as u64,
-            },
+            InputDigest::of("pull_request", format!("api:{path}"), &a.body),
         ))
     }
 

@@ -167,12 +167,7 @@ pub fn lint_path(path: &Path, policy: &LintPolicy) -> Result<FileResult, GateErr
         "workflow",
     ) {
         Ok(bytes) => {
-            let digest = InputDigest {
-                name: "workflow".into(),
-                source: name.clone(),
-                sha256: crate::digest::sha256_hex(&bytes),
-                bytes: bytes.len() as u64,
-            };
+            let digest = InputDigest::of("workflow", name.clone(), &bytes);
             let (f, t) = lint_bytes(&name, &bytes, policy);
             (f, t, digest)
         }

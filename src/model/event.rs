@@ -1,6 +1,5 @@
 //! Event payloads (`$GITHUB_EVENT_PATH`), read strictly and with a size limit.
 
-use crate::digest::sha256_hex;
 use crate::env::{Env, runner_var};
 use crate::report::{GateError, InputDigest, general};
 use serde_json::Value;
@@ -50,12 +49,7 @@ pub fn load(path: &Path) -> Result<EventPayload, GateError> {
     }
     Ok(EventPayload {
         value,
-        digest: InputDigest {
-            name: "event".into(),
-            source: display,
-            sha256: sha256_hex(&bytes),
-            bytes: bytes.len() as u64,
-        },
+        digest: InputDigest::of("event", display, &bytes),
     })
 }
 

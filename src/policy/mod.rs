@@ -97,12 +97,7 @@ pub fn load(explicit: Option<&Path>, repo_root: &Path) -> Result<LoadedPolicy, G
     let policy = parse(text, &display)?;
     Ok(LoadedPolicy {
         policy,
-        digest: InputDigest {
-            name: "policy".into(),
-            source: display,
-            sha256: sha256_hex(&bytes),
-            bytes: bytes.len() as u64,
-        },
+        digest: InputDigest::of("policy", display, &bytes),
     })
 }
 

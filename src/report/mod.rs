@@ -144,6 +144,18 @@ pub struct InputDigest {
     pub bytes: u64,
 }
 
+impl InputDigest {
+    /// The digest of `bytes`, read as input `name` from `source`.
+    pub fn of(name: impl Into<String>, source: impl Into<String>, bytes: &[u8]) -> InputDigest {
+        InputDigest {
+            name: name.into(),
+            source: source.into(),
+            sha256: crate::digest::sha256_hex(bytes),
+            bytes: bytes.len() as u64,
+        }
+    }
+}
+
 /// The complete result of one gate run.
 #[derive(Debug, Clone)]
 pub struct Decision {
