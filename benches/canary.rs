@@ -100,28 +100,65 @@ fn bench_canary() {
         ms(median(tools))
     );
 
-    // A 1 MiB body: the full example's sections, repeated as sub-headed content.
-    let mut big = full_body();
-    let filler = "- a line of runtime evidence with `code`, **bold** and a [link](https://example.invalid)\n";
-    while big.len() + filler.len() <= 1024 * 1024 {
-        big.push_str(filler);
-    }
+    // Three 1 MiB bodies: list items (the common shape of evidence), top-level paragraphs
+    // with bold lines, sub-headings and HTML comments (the slowest path of the section
+    // reader), and the real full example repeated (many known sections, many status lines).
     let policy = forgejo_gates::policy::canary::CanaryPolicy::default();
     let known = policy.sections(forgejo_gates::policy::canary::Tier::Full);
-    let mut parses = Vec::new();
-    let mut sections = 0;
-    for i in 0..RUNS + 2 {
-        let t = Instant::now();
-        let parsed = forgejo_gates::canary::body::parse(&big, &known, &policy.placeholders);
-        let d = t.elapsed();
-        sections = parsed.sections.len();
-        if i >= 2 {
-            parses.push(d);
+    let shapes = [
+        (
+            "list items",
+            "- a line of runtime evidence with `code`, **bold** and a [link](https://example.invalid)\n",
+        ),
+        (
+            "paragraphs",
+            "**Detail**\nA paragraph of evidence with **bold**, `code` <!-- a note --> and text.\n\n#### Sub-heading\n\n",
+        ),
+        ("full example repeated", ""),
+    ];
+    println!("body parse, 1 MiB bodies ({RUNS} runs, medians; budget 10 ms):");
+    for (shape, filler) in shapes {
+        let mut big = full_body();
+        let unit = if filler.is_empty() {
+            format!("\n{}", full_body())
+        } else {
+            filler.to_string()
+        };
+        while big.len() + unit.len() <= 1024 * 1024 {
+            big.push_str(&unit);
         }
+        let mut parses = Vec::new();
+        let mut found = (0, 0);
+        for i in 0..RUNS + 2 {
+            let t = Instant::now();
+            let parsed = forgejo_gates::canary::body::parse(&big, &known, &policy.placeholders);
+            let d = t.elapsed();
+            found = (parsed.sections.len(), parsed.status.len());
+            if i >= 2 {
+                parses.push(d);
+            }
+        }
+        // The Markdown parser alone, for scale: what the gate adds on top of it.
+        let mut baseline = Vec::new();
+        for i in 0..RUNS + 2 {
+            let t = Instant::now();
+            let events =
+                pulldown_cmark::Parser::new_ext(&big, forgejo_gates::canary::body::OPTIONS)
+                    .into_offset_iter()
+                    .count();
+            let d = t.elapsed();
+            std::hint::black_box(events);
+            if i >= 2 {
+                baseline.push(d);
+            }
+        }
+        println!(
+            "  {shape:<22} {} bytes, {} sections, {} status lines: {}  (pulldown-cmark alone {})",
+            big.len(),
+            found.0,
+            found.1,
+            ms(median(parses)),
+            ms(median(baseline))
+        );
     }
-    println!(
-        "body parse, {} bytes, {sections} sections found ({RUNS} runs, median): {}  (budget 10 ms)",
-        big.len(),
-        ms(median(parses))
-    );
 }

@@ -48,34 +48,61 @@ impl ParsedBody {
 /// A section name or heading, compared without case, spaces or punctuation:
 /// `Explicit out-of-scope:` and `EXPLICIT OUT OF SCOPE` are the same key.
 pub fn key(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
+    let mut out = String::new();
+    key_into(s, &mut out);
+    out
+}
+
+/// [`key`] into a reused buffer (it runs for every heading and bold line).
+fn key_into(s: &str, out: &mut String) {
+    out.clear();
+    if s.is_ascii() {
+        // The common case, byte by byte: the same result as below, without char decoding.
+        out.extend(
+            s.bytes()
+                .filter(u8::is_ascii_alphanumeric)
+                .map(|b| char::from(b.to_ascii_lowercase())),
+        );
+    } else {
+        out.extend(
+            s.chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase),
+        );
+    }
 }
 
 /// True when a block's text is not real content: empty, punctuation only, or a placeholder
 /// (whole text, or a placeholder word followed by `:` such as `TODO: write this`).
 pub fn is_placeholder(text: &str, placeholders: &[String]) -> bool {
     let normalized: Vec<String> = placeholders.iter().map(|p| norm(p)).collect();
-    is_placeholder_norm(text, &normalized)
+    is_placeholder_norm(text, &normalized, &mut String::new())
 }
 
 /// Lowercase, whitespace collapsed, trailing `:`/`.`/`!` dropped.
 fn norm(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
-        .trim_end_matches([':', '.', '!'])
-        .trim()
-        .to_string()
+    let mut out = String::new();
+    norm_into(s, &mut out);
+    out
+}
+
+/// [`norm`] into a reused buffer: it runs once per content block, so it must not allocate.
+fn norm_into(s: &str, out: &mut String) {
+    out.clear();
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().flat_map(char::to_lowercase));
+    }
+    let kept = out.trim_end_matches([':', '.', '!']).trim_end().len();
+    out.truncate(kept);
 }
 
 /// A text longer than this cannot be a whole-text placeholder (only the `WORD:` form).
 const MAX_PLACEHOLDER_TEXT: usize = 64;
 
-fn is_placeholder_norm(text: &str, normalized: &[String]) -> bool {
+fn is_placeholder_norm(text: &str, normalized: &[String], scratch: &mut String) -> bool {
     let t = text.trim();
     if !t.chars().any(|c| c.is_alphanumeric()) {
         return true;
@@ -96,51 +123,62 @@ fn is_placeholder_norm(text: &str, normalized: &[String]) -> bool {
     if t.len() > MAX_PLACEHOLDER_TEXT {
         return false;
     }
-    let n = norm(t);
-    normalized.iter().any(|p| !p.is_empty() && *p == n)
+    // Normalising never drops a letter or digit and never shortens one, so a text with more
+    // of them than the longest placeholder has bytes cannot match: skip the lowercasing.
+    let longest = normalized.iter().map(String::len).max().unwrap_or(0);
+    if t.bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .take(longest + 1)
+        .count()
+        > longest
+    {
+        return false;
+    }
+    norm_into(t, scratch);
+    normalized.iter().any(|p| !p.is_empty() && p == scratch)
 }
 
-/// Byte offset to 1-based line and column (in characters).
+/// Byte offset to 1-based line and column (in characters). Only headings and status lines
+/// need a position, and they come in body order, so lines are counted forward from the last
+/// answer instead of indexing the whole body up front.
 struct Lines<'a> {
     text: &'a str,
-    starts: Vec<usize>,
+    /// The start of the line holding the last offset asked for, and that line's number.
+    line_start: usize,
+    line: usize,
 }
 
 impl<'a> Lines<'a> {
     fn new(text: &'a str) -> Lines<'a> {
-        let mut starts = vec![0];
-        starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
-        Lines { text, starts }
+        Lines {
+            text,
+            line_start: 0,
+            line: 1,
+        }
     }
 
-    fn at(&self, offset: usize) -> (usize, usize) {
-        let idx = match self.starts.binary_search(&offset) {
-            Ok(i) => i,
-            Err(i) => i.saturating_sub(1),
-        };
-        let start = self.starts.get(idx).copied().unwrap_or(0);
+    fn at(&mut self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        if offset < self.line_start {
+            self.line_start = 0;
+            self.line = 1;
+        }
+        let between = self
+            .text
+            .as_bytes()
+            .get(self.line_start..offset)
+            .unwrap_or_default();
+        if let Some(last) = between.iter().rposition(|b| *b == b'\n') {
+            self.line += between.iter().filter(|b| **b == b'\n').count();
+            self.line_start += last + 1;
+        }
         let col = self
             .text
-            .get(start..offset.min(self.text.len()))
+            .get(self.line_start..offset)
             .map(|s| s.chars().count())
             .unwrap_or(0);
-        (idx + 1, col + 1)
+        (self.line, col + 1)
     }
-}
-
-/// Inline pieces of one paragraph or heading.
-#[derive(Debug)]
-enum Piece {
-    StrongStart,
-    StrongEnd,
-    Text(String),
-    Html(String),
-    Break,
 }
 
 /// Drops HTML comments and tags from a stream of text and HTML pieces.
@@ -203,10 +241,102 @@ struct Open {
     level: u8,
 }
 
+/// The top-level paragraph or heading being read, one inline event at a time. Its buffers
+/// are reused from block to block, so reading a body allocates per section, not per block.
+#[derive(Default)]
+struct Inline {
+    /// Whether a paragraph or heading is being read at all.
+    active: bool,
+    /// `Some(level)` for a heading (`u8::MAX` inside a container), `None` for a paragraph.
+    heading: Option<u8>,
+    /// Source offset of each line's start (headings have one line).
+    line_offsets: Vec<usize>,
+    /// The text, HTML stripped; a paragraph's lines joined by `\n`, a heading's by spaces.
+    text: String,
+    /// Where each paragraph line ends in `text`, but the last.
+    line_ends: Vec<usize>,
+    strip: HtmlStrip,
+    strong: usize,
+    /// Whether the first line has bold text, and nothing but bold text (and `:`).
+    first_has_bold: bool,
+    first_all_bold: bool,
+}
+
+impl Inline {
+    fn start(&mut self, offset: usize, heading: Option<u8>) {
+        self.active = true;
+        self.heading = heading;
+        self.line_offsets.clear();
+        self.line_offsets.push(offset);
+        self.text.clear();
+        self.line_ends.clear();
+        self.strip = HtmlStrip::default();
+        self.strong = 0;
+        self.first_has_bold = false;
+        self.first_all_bold = true;
+    }
+
+    fn on_first_line(&self) -> bool {
+        self.line_ends.is_empty()
+    }
+
+    fn strong(&mut self, start: bool) {
+        if start {
+            self.strong += 1;
+            self.first_has_bold |= self.on_first_line();
+        } else {
+            self.strong = self.strong.saturating_sub(1);
+        }
+    }
+
+    fn text(&mut self, t: &str) {
+        if self.on_first_line()
+            && self.strong == 0
+            && !self.strip.in_comment
+            && t.chars().any(|c| !c.is_whitespace() && c != ':')
+        {
+            self.first_all_bold = false;
+        }
+        self.strip.text(t, &mut self.text);
+    }
+
+    fn html(&mut self, h: &str) {
+        self.strip.html(h, &mut self.text);
+    }
+
+    /// A line break; `next` is the source offset after it.
+    fn line_break(&mut self, next: usize) {
+        if self.heading.is_some() {
+            self.text.push(' ');
+        } else {
+            self.line_ends.push(self.text.len());
+            self.text.push('\n');
+            self.line_offsets.push(next);
+        }
+    }
+
+    /// The paragraph's lines, each with its source offset.
+    fn lines(&self) -> impl Iterator<Item = (&str, usize)> {
+        let mut start = 0;
+        self.line_ends
+            .iter()
+            .copied()
+            .chain(std::iter::once(self.text.len()))
+            .zip(self.line_offsets.iter().copied())
+            .map(move |(end, offset)| {
+                let line = self.text.get(start..end).unwrap_or_default();
+                start = end + 1;
+                (line, offset)
+            })
+    }
+}
+
 struct Builder<'a> {
     lines: Lines<'a>,
     known: Vec<String>,
     placeholders: Vec<String>,
+    /// Reused by the placeholder test and by heading keys.
+    scratch: String,
     out: ParsedBody,
     open: Option<Open>,
 }
@@ -214,7 +344,7 @@ struct Builder<'a> {
 impl Builder<'_> {
     fn content(&mut self, text: &str) {
         if let Some(open) = &self.open
-            && !is_placeholder_norm(text, &self.placeholders)
+            && !is_placeholder_norm(text, &self.placeholders, &mut self.scratch)
             && let Some(s) = self.out.sections.get_mut(open.index)
         {
             s.filled_blocks += 1;
@@ -224,11 +354,11 @@ impl Builder<'_> {
     /// A heading-like line: a known section starts; anything else at the same or a higher
     /// level ends the open section; deeper is a sub-heading (not content).
     fn heading(&mut self, text: &str, level: u8, offset: usize) {
-        let k = key(text);
-        if !k.is_empty() && self.known.contains(&k) {
+        key_into(text, &mut self.scratch);
+        if !self.scratch.is_empty() && self.known.contains(&self.scratch) {
             let (line, col) = self.lines.at(offset);
             self.out.sections.push(Section {
-                key: k,
+                key: self.scratch.clone(),
                 heading: text.trim().to_string(),
                 line,
                 col,
@@ -245,12 +375,16 @@ impl Builder<'_> {
         }
     }
 
-    fn status(&mut self, first_line: &str, offset: usize) -> bool {
-        let trimmed = first_line.trim_start();
+    fn status(&mut self, line_text: &str, offset: usize) -> bool {
+        let trimmed = line_text.trim_start();
         let Some((label, rest)) = trimmed.split_once(':') else {
             return false;
         };
-        if label.len() > 40 || key(label) != "canarystatus" {
+        if label.len() > 40 {
+            return false;
+        }
+        key_into(label, &mut self.scratch);
+        if self.scratch != "canarystatus" {
             return false;
         }
         let (line, col) = self.lines.at(offset);
@@ -262,61 +396,54 @@ impl Builder<'_> {
         true
     }
 
-    /// A finished top-level paragraph.
-    fn paragraph(&mut self, pieces: &[Piece], offset: usize) {
-        let mut strip = HtmlStrip::default();
-        // Split into lines, remembering whether the first line is entirely bold.
-        let mut lines: Vec<String> = vec![String::new()];
-        let mut first_bold = true;
-        let mut first_has_bold = false;
-        let mut strong = 0usize;
-        for p in pieces {
-            let on_first = lines.len() == 1;
-            match p {
-                Piece::StrongStart => {
-                    strong += 1;
-                    if on_first {
-                        first_has_bold = true;
-                    }
-                }
-                Piece::StrongEnd => strong = strong.saturating_sub(1),
-                Piece::Break => lines.push(String::new()),
-                Piece::Text(t) => {
-                    if on_first
-                        && strong == 0
-                        && !strip.in_comment
-                        && t.chars().any(|c| !c.is_whitespace() && c != ':')
-                    {
-                        first_bold = false;
-                    }
-                    if let Some(last) = lines.last_mut() {
-                        strip.text(t, last);
-                    }
-                }
-                Piece::Html(h) => {
-                    if let Some(last) = lines.last_mut() {
-                        strip.html(h, last);
-                    }
+    /// A finished top-level paragraph or heading.
+    fn inline_end(&mut self, inline: &Inline) {
+        let offset = inline.line_offsets.first().copied().unwrap_or(0);
+        match inline.heading {
+            // A heading inside a container is only ever a sub-heading.
+            Some(u8::MAX) => {}
+            Some(level) => {
+                if !self.status(&inline.text, offset) {
+                    self.heading(&inline.text, level, offset);
                 }
             }
+            None => self.paragraph(inline, offset),
         }
+    }
+
+    fn paragraph(&mut self, inline: &Inline, offset: usize) {
         let mut found_status = false;
-        for l in &lines {
-            found_status |= self.status(l, offset);
+        for (line, line_offset) in inline.lines() {
+            found_status |= self.status(line, line_offset);
         }
         if found_status {
             return;
         }
-        let first = lines.first().cloned().unwrap_or_default();
-        if first_has_bold && first_bold && first.chars().any(|c| c.is_alphanumeric()) {
+        let first_end = inline.line_ends.first().copied();
+        let first = inline
+            .text
+            .get(..first_end.unwrap_or(inline.text.len()))
+            .unwrap_or_default();
+        if inline.first_has_bold
+            && inline.first_all_bold
+            && first.chars().any(|c| c.is_alphanumeric())
+        {
             // A bold line: starts a section, ends a bold-started one, or is a sub-heading.
-            self.heading(&first, 7, offset);
-            self.content(&lines.get(1..).unwrap_or_default().join("\n"));
+            self.heading(first, 7, offset);
+            let rest = first_end
+                .and_then(|end| inline.text.get(end + 1..))
+                .unwrap_or_default();
+            self.content(rest);
             return;
         }
-        self.content(&lines.join("\n"));
+        self.content(&inline.text);
     }
 }
+
+/// The Markdown extensions the body is read with (GFM tables, strikethrough, task lists).
+pub const OPTIONS: Options = Options::ENABLE_TABLES
+    .union(Options::ENABLE_STRIKETHROUGH)
+    .union(Options::ENABLE_TASKLISTS);
 
 /// Parse `body`, recognising `known` section names, and judging content with `placeholders`.
 pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBody {
@@ -324,55 +451,30 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
         lines: Lines::new(body),
         known: known.iter().map(|k| key(k)).collect(),
         placeholders: placeholders.iter().map(|p| norm(p)).collect(),
+        scratch: String::new(),
         out: ParsedBody::default(),
         open: None,
     };
-    let opts = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     // Containers (lists, quotes, tables, ...) we are inside; only depth 0 starts sections.
     let mut depth = 0usize;
-    // The paragraph or heading being collected, with where it started.
-    let mut inline: Option<(Vec<Piece>, usize, Option<u8>)> = None;
+    let mut inline = Inline::default();
     // Text of the leaf block being collected inside containers (tight list items, cells).
     let mut leaf = String::new();
     let mut leaf_strip = HtmlStrip::default();
     let mut html_block: Option<String> = None;
 
-    for (event, range) in Parser::new_ext(body, opts).into_offset_iter() {
-        match event {
-            Event::Start(Tag::Paragraph) if depth == 0 => {
-                inline = Some((Vec::new(), range.start, None));
-            }
-            Event::End(TagEnd::Paragraph) if depth == 0 => {
-                if let Some((pieces, offset, _)) = inline.take() {
-                    b.paragraph(&pieces, offset);
-                }
-            }
+    for (event, range) in Parser::new_ext(body, OPTIONS).into_offset_iter() {
+        // Matched by reference: moving each event into the arms costs copies.
+        match &event {
+            Event::Start(Tag::Paragraph) if depth == 0 => inline.start(range.start, None),
             Event::Start(Tag::Heading { level, .. }) => {
                 flush(&mut b, &mut leaf, &mut leaf_strip);
-                let lvl = level as u8;
-                // A heading inside a container is only ever a sub-heading.
-                let lvl = if depth == 0 { lvl } else { u8::MAX };
-                inline = Some((Vec::new(), range.start, Some(lvl)));
+                let level = if depth == 0 { *level as u8 } else { u8::MAX };
+                inline.start(range.start, Some(level));
             }
-            Event::End(TagEnd::Heading(_)) => {
-                if let Some((pieces, offset, Some(level))) = inline.take() {
-                    let mut strip = HtmlStrip::default();
-                    let mut text = String::new();
-                    for p in &pieces {
-                        match p {
-                            Piece::Text(t) => strip.text(t, &mut text),
-                            Piece::Html(h) => strip.html(h, &mut text),
-                            Piece::Break => text.push(' '),
-                            _ => {}
-                        }
-                    }
-                    if level == u8::MAX {
-                        continue;
-                    }
-                    if !b.status(&text, offset) {
-                        b.heading(&text, level, offset);
-                    }
-                }
+            Event::End(TagEnd::Paragraph | TagEnd::Heading(_)) if inline.active => {
+                inline.active = false;
+                b.inline_end(&inline);
             }
             Event::Start(Tag::HtmlBlock) => {
                 flush(&mut b, &mut leaf, &mut leaf_strip);
@@ -387,9 +489,9 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
             }
             Event::Html(h) => {
                 if let Some(raw) = html_block.as_mut() {
-                    raw.push_str(&h);
+                    raw.push_str(h);
                 } else {
-                    leaf_strip.html(&h, &mut leaf);
+                    leaf_strip.html(h, &mut leaf);
                 }
             }
             Event::Start(
@@ -429,27 +531,20 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
             Event::Start(Tag::Paragraph) | Event::End(TagEnd::Paragraph) => {
                 flush(&mut b, &mut leaf, &mut leaf_strip);
             }
-            other => {
-                if let Some((pieces, _, _)) = inline.as_mut() {
-                    match other {
-                        Event::Start(Tag::Strong) => pieces.push(Piece::StrongStart),
-                        Event::End(TagEnd::Strong) => pieces.push(Piece::StrongEnd),
-                        Event::Text(t) | Event::Code(t) => {
-                            pieces.push(Piece::Text(t.into_string()))
-                        }
-                        Event::InlineHtml(h) => pieces.push(Piece::Html(h.into_string())),
-                        Event::SoftBreak | Event::HardBreak => pieces.push(Piece::Break),
-                        _ => {}
-                    }
-                } else {
-                    match other {
-                        Event::Text(t) | Event::Code(t) => leaf_strip.text(&t, &mut leaf),
-                        Event::InlineHtml(h) => leaf_strip.html(&h, &mut leaf),
-                        Event::SoftBreak | Event::HardBreak => leaf.push('\n'),
-                        _ => {}
-                    }
-                }
-            }
+            other if inline.active => match other {
+                Event::Start(Tag::Strong) => inline.strong(true),
+                Event::End(TagEnd::Strong) => inline.strong(false),
+                Event::Text(t) | Event::Code(t) => inline.text(t),
+                Event::InlineHtml(h) => inline.html(h),
+                Event::SoftBreak | Event::HardBreak => inline.line_break(range.end),
+                _ => {}
+            },
+            other => match other {
+                Event::Text(t) | Event::Code(t) => leaf_strip.text(t, &mut leaf),
+                Event::InlineHtml(h) => leaf_strip.html(h, &mut leaf),
+                Event::SoftBreak | Event::HardBreak => leaf.push('\n'),
+                _ => {}
+            },
         }
     }
     flush(&mut b, &mut leaf, &mut leaf_strip);
@@ -563,6 +658,30 @@ mod tests {
         assert_eq!(p.status[0].line, 1);
         assert_eq!(p.status[1].rest, "pending");
         assert_eq!(p.status[1].line, 7);
+    }
+
+    #[test]
+    fn a_status_line_inside_a_paragraph_reports_its_own_line() {
+        let p = parse(
+            "# What changed\n\nSome text\nmore text\nCanary status: passed\n",
+            &known(),
+            &ph(),
+        );
+        assert_eq!(p.status.len(), 1);
+        assert_eq!((p.status[0].line, p.status[0].col), (5, 1));
+        assert_eq!(p.status[0].rest, "passed");
+    }
+
+    #[test]
+    fn positions_are_right_in_any_order_of_asking() {
+        let text = "ab\ncdé\n\nxyz";
+        let mut lines = Lines::new(text);
+        assert_eq!(lines.at(text.len()), (4, 4));
+        assert_eq!(lines.at(4), (2, 2));
+        assert_eq!(lines.at(0), (1, 1));
+        assert_eq!(lines.at(7), (2, 4));
+        assert_eq!(lines.at(8), (3, 1));
+        assert_eq!(lines.at(usize::MAX), (4, 4));
     }
 
     #[test]
