@@ -75,7 +75,7 @@ fn a_yaml_manifest_nested_past_the_depth_limit_is_too_complex() {
 }
 
 #[test]
-fn a_yaml_alias_bomb_policy_is_refused() {
+fn a_yaml_alias_bomb_policy_is_too_complex() {
     let p = Platform::new();
     let policy = p.file("bomb.yml", BOMB.as_bytes());
     let out = common::run(
@@ -86,7 +86,7 @@ fn a_yaml_alias_bomb_policy_is_refused() {
             .arg(&policy)
             .args(["--module", "web-app", "--format", "json"]),
     );
-    assert_code(&out, "policy.invalid");
+    assert_code(&out, "input.too_complex");
     assert!(out.stdout.contains("alias"), "{}", out.stdout);
 }
 

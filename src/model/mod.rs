@@ -78,13 +78,8 @@ code!(
     "The plan contradicts itself; re-run `platformctl plan --json` and report the bug to platformctl."
 );
 
-code!(
-    TOO_COMPLEX,
-    "input.too_complex",
-    Error,
-    "An input is nested deeper, or expands to more nodes, than the readers allow (a YAML alias bomb, a JSON document nested thousands deep).",
-    "Inputs this deep are not expected from platformctl, Forgejo or a module manifest; check that the right file was passed."
-);
+/// Shared by every reader of YAML and JSON (policy, manifest, plan, event payload).
+pub use crate::report::general::TOO_COMPLEX;
 
 /// Whether a strict-JSON error is serde_json's nesting limit.
 pub(crate) fn json_too_deep(message: &str) -> bool {
@@ -101,5 +96,4 @@ pub static CODES: &[&crate::report::Code] = &[
     &PLAN_INVALID,
     &PLAN_SCHEMA_UNKNOWN,
     &PLAN_NOOP_WITH_DRIFT,
-    &TOO_COMPLEX,
 ];

@@ -124,8 +124,14 @@ pub fn parse(text: &str, file: &str) -> Result<Policy, GateError> {
         .with_details(problems.render(file).lines().map(String::from).collect())
     };
     let doc = yaml::parse(text).map_err(|e| {
+        let code = match e.kind {
+            yaml::YamlErrorKind::TooDeep | yaml::YamlErrorKind::TooManyNodes => {
+                &general::TOO_COMPLEX
+            }
+            _ => &general::POLICY_INVALID,
+        };
         GateError::new(
-            &general::POLICY_INVALID,
+            code,
             format!("{file}:{}:{}: {}", e.pos.line, e.pos.col, e.message),
         )
     })?;

@@ -86,6 +86,13 @@ pub mod general {
         "Inputs this large are not expected; check that the right file was passed."
     );
     code!(
+        TOO_COMPLEX,
+        "input.too_complex",
+        Error,
+        "An input is nested deeper, or expands to more nodes, than the readers allow (a YAML alias bomb, a JSON document nested thousands deep).",
+        "Inputs this deep are not expected from platformctl, Forgejo, a module manifest or a policy; check that the right file was passed."
+    );
+    code!(
         POLICY_INVALID,
         "policy.invalid",
         Error,
@@ -120,6 +127,7 @@ pub static GENERAL: &[&Code] = &[
     &general::USAGE,
     &general::IO,
     &general::TOO_LARGE,
+    &general::TOO_COMPLEX,
     &general::POLICY_INVALID,
     &general::CLOCK_INVALID,
     &general::EVENT_INVALID,
