@@ -1,30 +1,49 @@
 #!/usr/bin/env bash
-# Mutation testing of the code that decides a yes: the dispatch gates and their checks, the
-# backup reference grammar and artifact judgement, the plan and dispatch-input readers.
-# Usage: scripts/mutants.sh [OUTPUT_DIR] [extra cargo-mutants args...]
+# Mutation testing of the code that decides a yes, one area at a time:
+#   dispatch  the dispatch gates and their checks, the backup reference grammar and artifact
+#             judgement, the plan and dispatch-input readers
+#   canary    the canary gate: rules from the policy, the body reader, the changed-file readers,
+#             the comment
+#   lint      the gate-wiring rule of lint_workflows
+# Usage: scripts/mutants.sh AREA [OUTPUT_DIR] [extra cargo-mutants args...]
 # Needs cargo-mutants (`cargo install cargo-mutants --locked`). Figures: docs/mutation-testing.md.
-# Slow on 2 cores (about 13 s per mutant): scoped to the decision code and to the test targets
-# that exercise it, so that each mutant builds and links only what those tests need.
+# Slow on 2 cores (about 13 s per mutant): each area is scoped to its code and to the test
+# targets that exercise it, so that each mutant builds and links only what those tests need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out="${1:-target/mutants}"
-shift || true
+area="${1:-}"
+out="${2:-target/mutants/$area}"
+shift 2 || shift $# || true
 command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
+case "$area" in
+  dispatch)
+    files=(--file 'src/gates/**' --file 'src/backup/reference.rs' --file 'src/backup/artifact.rs'
+      --file 'src/model/plan.rs' --file 'src/model/dispatch.rs' --file 'src/model/module_id.rs'
+      --exclude 'src/gates/host.rs' --exclude 'src/gates/replay.rs')
+    tests=(--lib --test dispatch_scope --test one_shot --test precondition_oracle
+      --test backup_formats --test pr_scope --test record_chain --test registry
+      --test mutants_backup --test mutants_decisions)
+    ;;
+  canary)
+    files=(--file 'src/canary/**' --file 'src/policy/canary.rs')
+    tests=(--lib --test canary_api --test canary_cli --test canary_docs --test registry
+      --test mutants_canary)
+    ;;
+  lint)
+    files=(--file 'src/lint/rules/gate_wiring.rs')
+    tests=(--lib --test lint_cli --test lint_fixtures --test mutants_lint)
+    ;;
+  *)
+    echo "usage: scripts/mutants.sh dispatch|canary|lint [OUTPUT_DIR] [cargo-mutants args...]" >&2
+    exit 2
+    ;;
+esac
 mkdir -p "$out"
 exec cargo mutants \
   --output "$out" \
   --no-shuffle \
   -j "${MUTANTS_JOBS:-1}" \
   --timeout-multiplier 3 \
-  --file 'src/gates/**' \
-  --file 'src/backup/reference.rs' \
-  --file 'src/backup/artifact.rs' \
-  --file 'src/model/plan.rs' \
-  --file 'src/model/dispatch.rs' \
-  --file 'src/model/module_id.rs' \
-  --exclude 'src/gates/host.rs' \
-  --exclude 'src/gates/replay.rs' \
+  "${files[@]}" \
   "$@" \
-  -- --lib --test dispatch_scope --test one_shot --test precondition_oracle \
-     --test backup_formats --test pr_scope --test record_chain --test registry \
-     --test mutants_backup --test mutants_decisions
+  -- "${tests[@]}"

@@ -72,13 +72,6 @@ fn key_into(s: &str, out: &mut String) {
     }
 }
 
-/// True when a block's text is not real content: empty, punctuation only, or a placeholder
-/// (whole text, or a placeholder word followed by `:` such as `TODO: write this`).
-pub fn is_placeholder(text: &str, placeholders: &[String]) -> bool {
-    let normalized: Vec<String> = placeholders.iter().map(|p| norm(p)).collect();
-    is_placeholder_norm(text, &normalized, &mut String::new())
-}
-
 /// Lowercase, whitespace collapsed, trailing `:`/`.`/`!` dropped.
 fn norm(s: &str) -> String {
     let mut out = String::new();
@@ -99,9 +92,9 @@ fn norm_into(s: &str, out: &mut String) {
     out.truncate(kept);
 }
 
-/// A text longer than this cannot be a whole-text placeholder (only the `WORD:` form).
-const MAX_PLACEHOLDER_TEXT: usize = 64;
-
+/// True when a block's text is not real content: empty, punctuation only, or a placeholder
+/// (the whole text, or a placeholder word followed by `:` such as `TODO: write this`).
+/// `normalized` are the placeholders passed through [`norm`].
 fn is_placeholder_norm(text: &str, normalized: &[String], scratch: &mut String) -> bool {
     let t = text.trim();
     if !t.chars().any(|c| c.is_alphanumeric()) {
@@ -120,17 +113,13 @@ fn is_placeholder_norm(text: &str, normalized: &[String], scratch: &mut String) 
     {
         return true;
     }
-    if t.len() > MAX_PLACEHOLDER_TEXT {
-        return false;
-    }
     // Normalising never drops a letter or digit and never shortens one, so a text with more
     // of them than the longest placeholder has bytes cannot match: skip the lowercasing.
     let longest = normalized.iter().map(String::len).max().unwrap_or(0);
     if t.bytes()
         .filter(u8::is_ascii_alphanumeric)
-        .take(longest + 1)
-        .count()
-        > longest
+        .nth(longest)
+        .is_some()
     {
         return false;
     }
@@ -159,15 +148,16 @@ impl<'a> Lines<'a> {
 
     fn at(&mut self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        if offset < self.line_start {
-            self.line_start = 0;
-            self.line = 1;
-        }
-        let between = self
-            .text
-            .as_bytes()
-            .get(self.line_start..offset)
-            .unwrap_or_default();
+        let bytes = self.text.as_bytes();
+        // An offset before the last one asked for: count again from the top.
+        let between = match bytes.get(self.line_start..offset) {
+            Some(between) => between,
+            None => {
+                self.line_start = 0;
+                self.line = 1;
+                bytes.get(..offset).unwrap_or_default()
+            }
+        };
         if let Some(last) = between.iter().rposition(|b| *b == b'\n') {
             self.line += between.iter().filter(|b| **b == b'\n').count();
             self.line_start += last + 1;
@@ -619,6 +609,9 @@ mod tests {
             "## What changed\n### Details\n",
             "## What changed\n**Details**\n",
             "## What changed\nTODO: write this\n",
+            // Long only in punctuation and spaces: still the placeholder.
+            "## What changed\nTODO!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n",
+            "## What changed\n- TBD                                                                  .\n",
         ] {
             assert_eq!(filled(body, "What changed"), Some(false), "{body:?}");
         }

@@ -224,12 +224,9 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
             ),
         ));
     }
-    let mut known = policy.sections(Tier::Full);
-    for s in policy.sections(choice.tier) {
-        if !known.contains(&s) {
-            known.push(s);
-        }
-    }
+    // Every tier's sections are among the full tier's: read them all, so that a lite pack's
+    // extra full sections are recognised as sections and do not run into the one before.
+    let known = policy.sections(Tier::Full);
     let parsed = body::parse(body_text, &known, &policy.placeholders);
     let file = if req.pr.body_source.is_empty() {
         "body".to_string()

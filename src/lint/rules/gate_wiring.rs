@@ -204,12 +204,11 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
                     ),
                 );
             } else {
+                // Only the gate's own script can turn exit 3 into a skip: by the time the
+                // apply's `if:` is read, a step that exited 3 has already failed the job.
                 let handled = gates
                     .iter()
-                    .any(|(j, s)| handles_noop(wf.jobs[*j].steps[*s].run_text().unwrap_or("")))
-                    || step.if_.and_then(Node::as_str).is_some_and(|c| {
-                        c.contains("outputs.outcome") || c.contains("outputs.apply")
-                    });
+                    .any(|(j, s)| handles_noop(wf.jobs[*j].steps[*s].run_text().unwrap_or("")));
                 if !handled {
                     let (j, s) = gates[0];
                     let gate_run = wf.jobs[j].steps[s].run.unwrap_or(run);
@@ -243,9 +242,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
             }
         }
     }
-    if !applies.is_empty() || !scopes.is_empty() || !one_shots.is_empty() {
-        dispatch_input_names(out, wf);
-    }
+    dispatch_input_names(out, wf);
 }
 
 fn soft_gate(out: &mut Sink<'_>, step: &Step<'_>, gate: &str) {
