@@ -17,7 +17,10 @@ fn with_apply_job_if(condition: &str) -> String {
         "  apply:\n    runs-on: platform-host\n",
         &format!("  apply:\n    if: {condition}\n    runs-on: platform-host\n"),
     );
-    assert_ne!(out, base, "the fixture still has the apply job this test edits");
+    assert_ne!(
+        out, base,
+        "the fixture still has the apply job this test edits"
+    );
     out
 }
 

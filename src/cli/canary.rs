@@ -3,12 +3,15 @@
 //! and the `collect-diff` step that hands the file list to the canary job.
 
 use super::{CommonArgs, Emitted, finish, usage};
+use crate::canary::codes::BODY_TOO_LARGE;
+#[cfg(feature = "forgejo-api")]
 use crate::canary::codes::{
-    API_CONFIG, BODY_TOO_LARGE, COMMENT_POST_FAILED, COMMENT_POSTED, STATUS_POST_FAILED,
-    STATUS_POSTED,
+    API_CONFIG, COMMENT_POST_FAILED, COMMENT_POSTED, STATUS_POST_FAILED, STATUS_POSTED,
 };
 use crate::canary::{self, PullRequest, files};
-use crate::env::{Env, runner_var};
+use crate::env::Env;
+#[cfg(feature = "forgejo-api")]
+use crate::env::runner_var;
 use crate::model::event;
 use crate::policy::LoadedPolicy;
 use crate::report::{Decision, Gate, GateError, InputDigest, general};
