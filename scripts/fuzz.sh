@@ -19,6 +19,9 @@ if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cargo fuzz list)
 fi
 echo "== fuzz: building ${#targets[@]} target(s)"
+# cargo-fuzz has no --locked; fetching with it first fails if fuzz/Cargo.lock is stale, so
+# the build below uses exactly the committed versions.
+cargo fetch --locked
 cargo fuzz build -O
 status=0
 for t in "${targets[@]}"; do
