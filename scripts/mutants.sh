@@ -4,6 +4,8 @@
 #             judgement, the plan and dispatch-input readers
 #   canary    the canary gate: rules from the policy, the body reader, the changed-file readers,
 #             the comment
+#   api       the Forgejo API client: the pull request, the paged file list and its
+#             completeness, the status and the comment, input validation, token scrubbing
 #   lint      the gate-wiring rule of lint_workflows
 # Usage: scripts/mutants.sh AREA [OUTPUT_DIR] [extra cargo-mutants args...]
 # Needs cargo-mutants (`cargo install cargo-mutants --locked`). Figures: docs/mutation-testing.md.
@@ -29,12 +31,16 @@ case "$area" in
     tests=(--lib --test canary_api --test canary_cli --test canary_docs --test registry
       --test mutants_canary)
     ;;
+  api)
+    files=(--file 'src/forgejo/**')
+    tests=(--lib --test canary_api --test secrets_token)
+    ;;
   lint)
     files=(--file 'src/lint/rules/gate_wiring.rs')
     tests=(--lib --test lint_cli --test lint_fixtures --test mutants_lint)
     ;;
   *)
-    echo "usage: scripts/mutants.sh dispatch|canary|lint [OUTPUT_DIR] [cargo-mutants args...]" >&2
+    echo "usage: scripts/mutants.sh dispatch|canary|api|lint [OUTPUT_DIR] [cargo-mutants args...]" >&2
     exit 2
     ;;
 esac

@@ -554,3 +554,73 @@ fn api_mode_needs_a_token_url_and_repository() {
     let out = run(gate("canary_required").args(["--token", TOKEN]));
     assert_eq!(out.code, 2);
 }
+
+/// The head and base commits from the API are used in a status URL and a diff range: only a
+/// 40- or 64-digit hex id is taken.
+#[test]
+fn a_head_commit_that_is_not_a_commit_id_is_refused() {
+    for bad in ["../../admin", "abc123", &"g".repeat(40), &"a".repeat(41)] {
+        let body = pull(7, &full_body(), &["tier/full"]).replace(&"a".repeat(40), bad);
+        let m = Mock::start(move |req: &Request| match req.path() {
+            PR => Response::json(200, body.clone()),
+            _ => Response::json(404, r#"{"message": "not found"}"#),
+        });
+        let s = setup();
+        let out = run(forge(&m, &s).arg("--post-status"));
+        assert_eq!(out.code, 2, "{bad}: {}", out.all());
+        assert!(
+            out.stderr.contains("`head.sha` is not a commit id"),
+            "{bad}: {}",
+            out.stderr
+        );
+        assert_eq!(count(&m, "POST", "/api/v1/repos/o/r/statuses"), 0);
+    }
+    // A sha256 repository's 64-digit id is a commit id.
+    let sha256 = "c".repeat(64);
+    let inner = healthy("## What changed\nx\n".into(), &["tier/lite"], 2);
+    let head = sha256.clone();
+    let m = Mock::start(move |req: &Request| {
+        let answer = inner(req);
+        if req.path() == PR {
+            Response::json(
+                200,
+                pull(7, "## What changed\nx\n", &["tier/lite"]).replace(&"a".repeat(40), &head),
+            )
+        } else {
+            answer
+        }
+    });
+    let s = setup();
+    let out = run(forge(&m, &s).arg("--post-status"));
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(
+        count(&m, "POST", &format!("/api/v1/repos/o/r/statuses/{sha256}")),
+        1,
+        "{}",
+        out.all()
+    );
+}
+
+/// A failed call is named by its method and endpoint, so the log says which call lacked what.
+#[test]
+fn a_failed_call_names_its_method_and_endpoint() {
+    let inner = healthy(full_body(), &["tier/full"], 2);
+    let m = Mock::start(move |req: &Request| {
+        if req.method == "POST" {
+            Response::json(403, r#"{"message":"forbidden"}"#)
+        } else {
+            inner(req)
+        }
+    });
+    let s = setup();
+    let out = run(forge(&m, &s).arg("--post-status"));
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains(&format!("POST o/r statuses/{}", "a".repeat(40))),
+        "{}",
+        out.stdout
+    );
+    let (_, out) = fault(Response::json(404, r#"{"message":"not found"}"#));
+    assert!(out.stderr.contains("GET o/r pulls/7"), "{}", out.stderr);
+}

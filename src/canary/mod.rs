@@ -20,6 +20,12 @@ use codes::*;
 use time::OffsetDateTime;
 
 /// Every reason code this gate can emit (registered in `report::all_codes`).
+/// A commit id: 40 (sha1) or 64 (sha256) hex digits. Anything else from an event payload or
+/// an API answer is refused before it is used in a diff range or a status URL.
+pub fn valid_sha(s: &str) -> bool {
+    (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 pub fn codes() -> Vec<&'static Code> {
     codes::ALL.to_vec()
 }

@@ -296,11 +296,7 @@ pub fn pr_from_event(
     let sha = |side: &str| -> Result<Option<String>, GateError> {
         match pr.get(side).and_then(|s| s.get("sha")) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s))
-                if (s.len() == 40 || s.len() == 64) && s.chars().all(|c| c.is_ascii_hexdigit()) =>
-            {
-                Ok(Some(s.clone()))
-            }
+            Some(Value::String(s)) if canary::valid_sha(s) => Ok(Some(s.clone())),
             Some(_) => Err(bad(format!(
                 "the event's pull_request.{side}.sha is not a commit id"
             ))),

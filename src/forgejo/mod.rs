@@ -15,7 +15,6 @@ use crate::canary::codes::{
 use crate::digest::sha256_hex;
 use crate::report::{Code, GateError, InputDigest};
 use serde_json::Value;
-use std::cell::Cell;
 use std::time::Duration;
 
 /// Forgejo caps `limit` at 50; we ask for exactly that and page by number.
@@ -74,7 +73,6 @@ pub struct Client {
     token: Token,
     retries: u32,
     backoff: Duration,
-    requests: Cell<usize>,
 }
 
 impl std::fmt::Debug for Client {
@@ -95,9 +93,17 @@ fn valid_segment(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-/// A commit id: 40 (sha1) or 64 (sha256) hex digits.
-pub fn valid_sha(s: &str) -> bool {
-    (s.len() == 40 || s.len() == 64) && s.chars().all(|c| c.is_ascii_hexdigit())
+pub use crate::canary::valid_sha;
+
+/// The longest wait between two attempts.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
+
+/// How long to wait before retry `attempt + 1`: `backoff`, then twice as long each time, at
+/// most [`MAX_RETRY_WAIT`].
+fn retry_wait(backoff: Duration, attempt: u32) -> Duration {
+    backoff
+        .saturating_mul(1u32 << attempt.min(10))
+        .min(MAX_RETRY_WAIT)
 }
 
 /// One HTTP answer, already read.
@@ -182,13 +188,7 @@ impl Client {
             token,
             retries: cfg.retries.min(MAX_RETRIES),
             backoff: cfg.backoff,
-            requests: Cell::new(0),
         })
-    }
-
-    /// How many HTTP requests were sent (retries included).
-    pub fn requests(&self) -> usize {
-        self.requests.get()
     }
 
     /// Remove the token from any text before it is shown.
@@ -207,7 +207,6 @@ impl Client {
     }
 
     fn once(&self, method: Method, path: &str, body: Option<&[u8]>) -> Result<Answer, ureq::Error> {
-        self.requests.set(self.requests.get() + 1);
         let url = format!("{}{}", self.base, path);
         let auth = format!("token {}", self.token.0);
         let mut resp = match method {
@@ -295,8 +294,7 @@ impl Client {
                     ),
                 ));
             }
-            let wait = self.backoff.saturating_mul(1u32 << attempt.min(10));
-            std::thread::sleep(wait.min(Duration::from_secs(30)));
+            std::thread::sleep(retry_wait(self.backoff, attempt));
             attempt += 1;
         }
     }
@@ -651,9 +649,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn token_debug_is_hidden() {
+    fn debug_output_says_a_token_is_set_and_never_shows_it() {
         let t = Token::new("s3cr3t-token".into());
-        assert!(!format!("{t:?}").contains("s3cr3t"));
+        assert_eq!(format!("{t:?}"), "Token(***)");
+        let client = Client::new(Config {
+            api_url: "https://forgejo.example/api/v1".into(),
+            repository: "o/r".into(),
+            token: Some(t),
+            timeout: Duration::from_secs(1),
+            retries: 0,
+            backoff: Duration::from_millis(1),
+        })
+        .expect("a valid config");
+        let shown = format!("{client:?}");
+        assert!(shown.contains("https://forgejo.example/api/v1"), "{shown}");
+        assert!(shown.contains("o/r"), "{shown}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+    }
+
+    #[test]
+    fn retries_wait_twice_as_long_each_time_up_to_a_cap() {
+        let b = Duration::from_millis(100);
+        let waits: Vec<Duration> = (0..4).map(|a| retry_wait(b, a)).collect();
+        assert_eq!(
+            waits,
+            [100, 200, 400, 800].map(Duration::from_millis).to_vec()
+        );
+        assert_eq!(
+            retry_wait(b, 9),
+            Duration::from_millis(51_200).min(MAX_RETRY_WAIT)
+        );
+        assert_eq!(retry_wait(Duration::from_secs(20), 3), MAX_RETRY_WAIT);
+        assert_eq!(
+            retry_wait(Duration::from_secs(20), u32::MAX),
+            MAX_RETRY_WAIT
+        );
     }
 
     #[test]
