@@ -624,3 +624,139 @@ fn a_failed_call_names_its_method_and_endpoint() {
     let (_, out) = fault(Response::json(404, r#"{"message":"not found"}"#));
     assert!(out.stderr.contains("GET o/r pulls/7"), "{}", out.stderr);
 }
+
+/// A PR answer with files served from `items` (raw ChangedFile JSON objects) on one page.
+fn files_from(items: serde_json::Value) -> Mock {
+    let n = items.as_array().map_or(0, Vec::len).to_string();
+    let body = items.to_string();
+    Mock::start(move |req: &Request| match req.path() {
+        PR => Response::json(200, pull(7, &full_body(), &["tier/full"])),
+        p if p == format!("{PR}/files") => {
+            Response::json(200, body.clone()).with_header("X-Total-Count", n.clone())
+        }
+        _ => Response::json(404, r#"{"message": "not found"}"#),
+    })
+}
+
+/// Every entry must name its file: an entry without a usable `filename` is a list the gate
+/// cannot trust, not an entry to skip. `previous_filename` is optional (empty when not renamed).
+#[test]
+fn each_changed_file_entry_must_name_its_file() {
+    use serde_json::json;
+    for broken in [
+        json!([{"filename": "compose/a.yaml"}, {"status": "added"}]),
+        json!([{"filename": "compose/a.yaml"}, {"filename": ""}]),
+        json!([{"filename": "compose/a.yaml"}, {"filename": null}]),
+        json!([{"filename": "compose/a.yaml"}, {"filename": 7}]),
+    ] {
+        let m = files_from(broken.clone());
+        let s = setup();
+        let out = run(forge(&m, &s).args(["--format", "json"]));
+        assert_eq!(out.code, 2, "{broken}: {}", out.all());
+        assert!(
+            out.stdout
+                .contains("has an entry without a string `filename`"),
+            "{broken}: {}",
+            out.all()
+        );
+    }
+    // Not renamed: no `previous_filename`, null, or empty. Renamed: both paths count.
+    let m = files_from(json!([
+        {"filename": "docs/a.md"},
+        {"filename": "docs/b.md", "previous_filename": null},
+        {"filename": "docs/c.md", "previous_filename": ""},
+        {"filename": "docs/d.md", "previous_filename": "compose/core/compose.yaml"},
+    ]));
+    let s = setup();
+    let out = run(forge(&m, &s).args(["--format", "json"]));
+    assert_eq!(out.code, 0, "{}", out.all());
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["facts"]["changed_files"], "5", "{doc:#}");
+    assert_eq!(doc["facts"]["risky_files"], "1", "{doc:#}");
+}
+
+/// The answer must be the pull request asked for.
+#[test]
+fn an_answer_for_another_pull_request_is_refused() {
+    let m = Mock::start(|req: &Request| match req.path() {
+        PR => Response::json(200, pull(8, &full_body(), &["tier/full"])),
+        _ => Response::json(404, r#"{"message": "not found"}"#),
+    });
+    let s = setup();
+    let out = run(&mut forge(&m, &s));
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("the answer's `number` is missing or is not the one asked for"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A pull request that changes while it is paged (X-Total-Count moves) cannot be checked.
+#[test]
+fn a_total_count_that_changes_while_paging_is_exit_2() {
+    let all = names(120);
+    let m = Mock::start(move |req: &Request| match req.path() {
+        PR => Response::json(200, pull(7, &full_body(), &["tier/full"])),
+        _ => {
+            let mut r = page(&all, req);
+            if req.query("page") == Some("2") {
+                r.headers.retain(|(k, _)| k != "X-Total-Count");
+                r = r.with_header("X-Total-Count", "121");
+            }
+            r
+        }
+    });
+    let s = setup();
+    let out = run(&mut forge(&m, &s));
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("X-Total-Count changed from 120 to 121 while paging"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Up to 20,000 files are read through the API; one more is refused before any page is
+/// read (the gate says to use --git-diff).
+#[test]
+fn the_api_reads_up_to_twenty_thousand_files_and_refuses_more() {
+    let all = names(20_000);
+    let m = Mock::start(move |req: &Request| match req.path() {
+        PR => Response::json(200, pull(7, &full_body(), &["tier/full"])),
+        _ => page(&all, req),
+    });
+    let s = setup();
+    let out = run(forge(&m, &s).args(["--format", "json"]));
+    assert_eq!(out.code, 0, "{}", out.all());
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["facts"]["changed_files"], "20000");
+
+    let m = Mock::start(|req: &Request| match req.path() {
+        PR => Response::json(200, pull(7, &full_body(), &["tier/full"])),
+        _ => Response::json(200, "[]").with_header("X-Total-Count", "20001"),
+    });
+    let out = run(&mut forge(&m, &s));
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("20001 files is more than this gate reads"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--git-diff"), "{}", out.stderr);
+}
+
+/// A server error with an empty message is reported without a dangling `: `.
+#[test]
+fn an_empty_server_message_adds_nothing_to_the_error() {
+    let (_, out) = fault(Response::json(503, r#"{"message": ""}"#));
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("HTTP 503 (gave up after 3 attempt(s))"),
+        "{}",
+        out.stderr
+    );
+}

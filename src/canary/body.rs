@@ -171,45 +171,19 @@ impl<'a> Lines<'a> {
     }
 }
 
-/// Drops HTML comments and tags from a stream of text and HTML pieces.
-#[derive(Default)]
-struct HtmlStrip {
-    in_comment: bool,
-}
-
-impl HtmlStrip {
-    fn html(&mut self, html: &str, out: &mut String) {
-        let mut rest = html;
-        loop {
-            if self.in_comment {
-                match rest.find("-->") {
-                    Some(i) => {
-                        self.in_comment = false;
-                        rest = &rest[i + 3..];
-                    }
-                    None => return,
-                }
-            } else {
-                match rest.find("<!--") {
-                    Some(i) => {
-                        strip_tags(&rest[..i], out);
-                        self.in_comment = true;
-                        rest = &rest[i + 4..];
-                    }
-                    None => {
-                        strip_tags(rest, out);
-                        return;
-                    }
-                }
-            }
+/// The text of an HTML block: comments (`<!-- ... -->`, also across lines) and tags dropped.
+/// An unclosed comment runs to the end of the block.
+fn strip_html(html: &str, out: &mut String) {
+    let mut rest = html;
+    while let Some(open) = rest.find("<!--") {
+        strip_tags(&rest[..open], out);
+        let comment = &rest[open + 4..];
+        match comment.find("-->") {
+            Some(close) => rest = &comment[close + 3..],
+            None => return,
         }
     }
-
-    fn text(&self, text: &str, out: &mut String) {
-        if !self.in_comment {
-            out.push_str(text);
-        }
-    }
+    strip_tags(rest, out);
 }
 
 /// Keep the text between tags (`<b>x</b>` gives `x`; `<fill in>` gives nothing).
@@ -245,7 +219,6 @@ struct Inline {
     text: String,
     /// Where each paragraph line ends in `text`, but the last.
     line_ends: Vec<usize>,
-    strip: HtmlStrip,
     strong: usize,
     /// Whether the first line has bold text, and nothing but bold text (and `:`).
     first_has_bold: bool,
@@ -260,7 +233,6 @@ impl Inline {
         self.line_offsets.push(offset);
         self.text.clear();
         self.line_ends.clear();
-        self.strip = HtmlStrip::default();
         self.strong = 0;
         self.first_has_bold = false;
         self.first_all_bold = true;
@@ -282,16 +254,11 @@ impl Inline {
     fn text(&mut self, t: &str) {
         if self.on_first_line()
             && self.strong == 0
-            && !self.strip.in_comment
             && t.chars().any(|c| !c.is_whitespace() && c != ':')
         {
             self.first_all_bold = false;
         }
-        self.strip.text(t, &mut self.text);
-    }
-
-    fn html(&mut self, h: &str) {
-        self.strip.html(h, &mut self.text);
+        self.text.push_str(t);
     }
 
     /// A line break; `next` is the source offset after it.
@@ -450,7 +417,7 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
     let mut inline = Inline::default();
     // Text of the leaf block being collected inside containers (tight list items, cells).
     let mut leaf = String::new();
-    let mut leaf_strip = HtmlStrip::default();
+    // The raw text of the HTML block being read (its tags and comments go at its end).
     let mut html_block: Option<String> = None;
 
     for (event, range) in Parser::new_ext(body, OPTIONS).into_offset_iter() {
@@ -458,7 +425,7 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
         match &event {
             Event::Start(Tag::Paragraph) if depth == 0 => inline.start(range.start, None),
             Event::Start(Tag::Heading { level, .. }) => {
-                flush(&mut b, &mut leaf, &mut leaf_strip);
+                flush(&mut b, &mut leaf);
                 let level = if depth == 0 { *level as u8 } else { u8::MAX };
                 inline.start(range.start, Some(level));
             }
@@ -467,21 +434,20 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
                 b.inline_end(&inline);
             }
             Event::Start(Tag::HtmlBlock) => {
-                flush(&mut b, &mut leaf, &mut leaf_strip);
+                flush(&mut b, &mut leaf);
                 html_block = Some(String::new());
             }
             Event::End(TagEnd::HtmlBlock) => {
                 if let Some(raw) = html_block.take() {
                     let mut text = String::new();
-                    HtmlStrip::default().html(&raw, &mut text);
+                    strip_html(&raw, &mut text);
                     b.content(&text);
                 }
             }
+            // Only ever inside an HTML block.
             Event::Html(h) => {
                 if let Some(raw) = html_block.as_mut() {
                     raw.push_str(h);
-                } else {
-                    leaf_strip.html(h, &mut leaf);
                 }
             }
             Event::Start(
@@ -498,7 +464,7 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
                 | Tag::DefinitionListTitle
                 | Tag::DefinitionListDefinition,
             ) => {
-                flush(&mut b, &mut leaf, &mut leaf_strip);
+                flush(&mut b, &mut leaf);
                 depth += 1;
             }
             Event::End(
@@ -515,38 +481,36 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
                 | TagEnd::DefinitionListTitle
                 | TagEnd::DefinitionListDefinition,
             ) => {
-                flush(&mut b, &mut leaf, &mut leaf_strip);
+                flush(&mut b, &mut leaf);
                 depth = depth.saturating_sub(1);
             }
             Event::Start(Tag::Paragraph) | Event::End(TagEnd::Paragraph) => {
-                flush(&mut b, &mut leaf, &mut leaf_strip);
+                flush(&mut b, &mut leaf);
             }
             other if inline.active => match other {
                 Event::Start(Tag::Strong) => inline.strong(true),
                 Event::End(TagEnd::Strong) => inline.strong(false),
                 Event::Text(t) | Event::Code(t) => inline.text(t),
-                Event::InlineHtml(h) => inline.html(h),
                 Event::SoftBreak | Event::HardBreak => inline.line_break(range.end),
+                // Inline HTML is one tag or one whole comment: markup, never text.
                 _ => {}
             },
             other => match other {
-                Event::Text(t) | Event::Code(t) => leaf_strip.text(t, &mut leaf),
-                Event::InlineHtml(h) => leaf_strip.html(h, &mut leaf),
+                Event::Text(t) | Event::Code(t) => leaf.push_str(t),
                 Event::SoftBreak | Event::HardBreak => leaf.push('\n'),
                 _ => {}
             },
         }
     }
-    flush(&mut b, &mut leaf, &mut leaf_strip);
+    flush(&mut b, &mut leaf);
     b.out
 }
 
-fn flush(b: &mut Builder, leaf: &mut String, strip: &mut HtmlStrip) {
+fn flush(b: &mut Builder, leaf: &mut String) {
     if !leaf.is_empty() {
         b.content(leaf);
         leaf.clear();
     }
-    *strip = HtmlStrip::default();
 }
 
 #[cfg(test)]
@@ -630,6 +594,58 @@ mod tests {
         assert_eq!(
             filled("## What changed\nTBD after review by ops\n", "What changed"),
             Some(true)
+        );
+        // HTML is markup, not the content: its text counts, its tags and comments do not.
+        assert_eq!(
+            filled(
+                "## What changed\n<div>the gate now reads the plan</div>\n",
+                "What changed"
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            filled(
+                "## What changed\n<details><summary>TBD</summary></details>\n",
+                "What changed"
+            ),
+            Some(false)
+        );
+        assert_eq!(
+            filled(
+                "## What changed\n<!-- hint --> <span>real text</span>\n",
+                "What changed"
+            ),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn bold_words_apart_are_one_bold_line() {
+        assert_eq!(
+            filled("**What** **changed**\ntext\n", "What changed"),
+            Some(true)
+        );
+        // Other text beside the bold makes it a paragraph, not a heading.
+        assert_eq!(filled("**What changed** -\ntext\n", "What changed"), None);
+    }
+
+    #[test]
+    fn html_blocks_keep_their_text_and_drop_tags_and_comments() {
+        let strip = |html: &str| {
+            let mut out = String::new();
+            strip_html(html, &mut out);
+            out
+        };
+        assert_eq!(strip("<td>load > 0.5</td>"), "load > 0.5");
+        assert_eq!(strip("<p>TBD</p><!-- fill this in -->"), "TBD");
+        assert_eq!(strip("a<!-- x -->b<!-- y\nz -->c"), "abc");
+        assert_eq!(strip("a<!-- never closed"), "a");
+        assert_eq!(
+            filled(
+                "## What changed\n<p>TBD</p><!-- fill this in -->\n",
+                "What changed"
+            ),
+            Some(false)
         );
     }
 
