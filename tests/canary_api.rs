@@ -760,3 +760,48 @@ fn an_empty_server_message_adds_nothing_to_the_error() {
         out.stderr
     );
 }
+
+/// The labels come from the API answer and choose the tier; a label without a name is a
+/// broken answer, not an unlabelled pull request.
+#[test]
+fn labels_from_the_api_choose_the_tier() {
+    let lite = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/canary/lite-pack.md"),
+    )
+    .unwrap();
+    let m = Mock::start(healthy(lite, &["tier/lite"], 2));
+    let s = setup();
+    let out = run(forge(&m, &s).args(["--format", "json"]));
+    assert_eq!(out.code, 0, "{}", out.all());
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["facts"]["tier"], "lite", "{doc:#}");
+
+    let m = Mock::start(|req: &Request| match req.path() {
+        PR => {
+            let mut pr: serde_json::Value =
+                serde_json::from_str(&pull(7, &full_body(), &[])).unwrap();
+            pr["labels"] = serde_json::json!([{"id": 3, "color": "ee0701"}]);
+            Response::json(200, pr.to_string())
+        }
+        _ => Response::json(404, r#"{"message": "not found"}"#),
+    });
+    let out = run(&mut forge(&m, &s));
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("a label has no string `name`"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `--comment` on a passing pull request with no earlier comment says nothing: there is
+/// nothing to fix, and no comment to bring up to date.
+#[test]
+fn a_passing_check_with_no_earlier_comment_posts_none() {
+    let m = Mock::start(healthy(full_body(), &["tier/full"], 2));
+    let s = setup();
+    let out = run(forge(&m, &s).arg("--comment"));
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(count(&m, "GET", "/api/v1/repos/o/r/issues/7/comments"), 1);
+    assert_eq!(count(&m, "POST", "/api/v1/repos/o/r/issues/7/comments"), 0);
+}

@@ -215,13 +215,11 @@ struct Inline {
     heading: Option<u8>,
     /// Source offset of each line's start (headings have one line).
     line_offsets: Vec<usize>,
-    /// The text, HTML stripped; a paragraph's lines joined by `\n`, a heading's by spaces.
+    /// The text; a paragraph's lines joined by `\n` (the only `\n` in it), a heading's by
+    /// spaces.
     text: String,
-    /// Where each paragraph line ends in `text`, but the last.
-    line_ends: Vec<usize>,
     strong: usize,
-    /// Whether the first line has bold text, and nothing but bold text (and `:`).
-    first_has_bold: bool,
+    /// Whether the first line holds nothing but bold text (and `:`).
     first_all_bold: bool,
 }
 
@@ -232,20 +230,17 @@ impl Inline {
         self.line_offsets.clear();
         self.line_offsets.push(offset);
         self.text.clear();
-        self.line_ends.clear();
         self.strong = 0;
-        self.first_has_bold = false;
         self.first_all_bold = true;
     }
 
     fn on_first_line(&self) -> bool {
-        self.line_ends.is_empty()
+        self.line_offsets.len() == 1
     }
 
     fn strong(&mut self, start: bool) {
         if start {
             self.strong += 1;
-            self.first_has_bold |= self.on_first_line();
         } else {
             self.strong = self.strong.saturating_sub(1);
         }
@@ -258,7 +253,12 @@ impl Inline {
         {
             self.first_all_bold = false;
         }
-        self.text.push_str(t);
+        // Line breaks are events of their own; keep `\n` meaning exactly one of them.
+        if t.contains('\n') {
+            self.text.push_str(&t.replace('\n', " "));
+        } else {
+            self.text.push_str(t);
+        }
     }
 
     /// A line break; `next` is the source offset after it.
@@ -266,7 +266,6 @@ impl Inline {
         if self.heading.is_some() {
             self.text.push(' ');
         } else {
-            self.line_ends.push(self.text.len());
             self.text.push('\n');
             self.line_offsets.push(next);
         }
@@ -274,17 +273,7 @@ impl Inline {
 
     /// The paragraph's lines, each with its source offset.
     fn lines(&self) -> impl Iterator<Item = (&str, usize)> {
-        let mut start = 0;
-        self.line_ends
-            .iter()
-            .copied()
-            .chain(std::iter::once(self.text.len()))
-            .zip(self.line_offsets.iter().copied())
-            .map(move |(end, offset)| {
-                let line = self.text.get(start..end).unwrap_or_default();
-                start = end + 1;
-                (line, offset)
-            })
+        self.text.split('\n').zip(self.line_offsets.iter().copied())
     }
 }
 
@@ -337,9 +326,6 @@ impl Builder<'_> {
         let Some((label, rest)) = trimmed.split_once(':') else {
             return false;
         };
-        if label.len() > 40 {
-            return false;
-        }
         key_into(label, &mut self.scratch);
         if self.scratch != "canarystatus" {
             return false;
@@ -376,20 +362,14 @@ impl Builder<'_> {
         if found_status {
             return;
         }
-        let first_end = inline.line_ends.first().copied();
-        let first = inline
+        let (first, rest) = inline
             .text
-            .get(..first_end.unwrap_or(inline.text.len()))
-            .unwrap_or_default();
-        if inline.first_has_bold
-            && inline.first_all_bold
-            && first.chars().any(|c| c.is_alphanumeric())
-        {
+            .split_once('\n')
+            .unwrap_or((inline.text.as_str(), ""));
+        // Letters or digits on a first line with nothing outside bold: they are bold.
+        if inline.first_all_bold && first.chars().any(|c| c.is_alphanumeric()) {
             // A bold line: starts a section, ends a bold-started one, or is a sub-heading.
             self.heading(first, 7, offset);
-            let rest = first_end
-                .and_then(|end| inline.text.get(end + 1..))
-                .unwrap_or_default();
             self.content(rest);
             return;
         }
@@ -695,11 +675,38 @@ mod tests {
 
     #[test]
     fn headings_inside_quotes_or_lists_do_not_start_sections() {
-        let p = parse(
+        for body in [
             "> ## What changed\n> text\n\n- **What changed**\n",
+            "> **What changed**\n> text\n",
+            "- **What changed**\n\n  text\n\n- more\n",
+        ] {
+            let p = parse(body, &known(), &ph());
+            assert!(p.sections.is_empty(), "{body:?}: {:?}", p.sections);
+        }
+        let p = parse("> Canary status: passed\n", &known(), &ph());
+        assert!(p.status.is_empty(), "{:?}", p.status);
+    }
+
+    #[test]
+    fn a_status_line_or_a_placeholder_under_a_bold_line_is_not_content() {
+        assert_eq!(
+            filled("## What changed\nCanary status: passed\n", "What changed"),
+            Some(false)
+        );
+        assert_eq!(
+            filled("**What changed**\nTODO\n", "What changed"),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn a_block_inside_a_container_does_not_repeat_the_paragraph_before_it() {
+        let p = parse(
+            "**What changed**\ntext\n\n> quoted evidence\n\n- one\n\n- two\n",
             &known(),
             &ph(),
         );
-        assert!(p.sections.is_empty());
+        assert_eq!(p.find("What changed").len(), 1, "{:?}", p.sections);
+        assert_eq!(p.sections[0].filled_blocks, 4, "{:?}", p.sections);
     }
 }
