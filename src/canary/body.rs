@@ -688,6 +688,24 @@ mod tests {
     }
 
     #[test]
+    fn bold_ends_where_its_markup_ends_and_lines_stay_apart() {
+        // `**Note:** text` is a paragraph with a bold start, not a bold line that would close
+        // the section.
+        assert_eq!(
+            filled(
+                "**What changed**\n\n**Note:** the gate reads the plan.\n",
+                "What changed"
+            ),
+            Some(true)
+        );
+        // Two lines of a list item are two words, not the placeholder `TBD`.
+        assert_eq!(
+            filled("## What changed\n- TB\n  D\n", "What changed"),
+            Some(true)
+        );
+    }
+
+    #[test]
     fn a_status_line_or_a_placeholder_under_a_bold_line_is_not_content() {
         assert_eq!(
             filled("## What changed\nCanary status: passed\n", "What changed"),
