@@ -126,3 +126,26 @@ pub fn comment_body(d: &Decision, target_url: Option<&str>) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::md_escape;
+
+    #[test]
+    fn hostile_text_is_inert_in_the_comment() {
+        // Every Markdown control character is backslash-escaped.
+        for c in [
+            '\\', '`', '*', '_', '[', ']', '(', ')', '#', '|', '!', '~', '>',
+        ] {
+            assert_eq!(md_escape(&format!("a{c}b")), format!("a\\{c}b"), "{c:?}");
+        }
+        // HTML, entities, mentions and autolinks are neutralised as entities.
+        assert_eq!(md_escape("<img src=x>"), "&lt;img src=x\\>");
+        assert_eq!(md_escape("&amp;"), "&amp;amp;");
+        assert_eq!(md_escape("@admin"), "&#64;admin");
+        assert_eq!(md_escape("https://evil"), "https&#58;//evil");
+        // Control characters (newlines included) cannot start a new block.
+        assert_eq!(md_escape("a\nb\r\tc"), "a b  c");
+        assert_eq!(md_escape("plain text 42"), "plain text 42");
+    }
+}
