@@ -129,7 +129,81 @@ pub fn comment_body(d: &Decision, target_url: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::md_escape;
+    use super::{comment_body, md_escape};
+    use crate::canary::{PullRequest, Request, evaluate};
+    use crate::policy::LoadedPolicy;
+    use crate::report::Decision;
+
+    fn decide(body: &str, files: &[&str], labels: &[&str]) -> Decision {
+        let policy = LoadedPolicy::builtin();
+        let pr = PullRequest {
+            number: Some(7),
+            body: Some(body.to_string()),
+            body_source: "body".into(),
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+            head_sha: None,
+            base_sha: None,
+        };
+        let files: Vec<String> = files.iter().map(|f| f.to_string()).collect();
+        evaluate(&Request {
+            policy: &policy,
+            pr: &pr,
+            changed_files: &files,
+            inputs: Vec::new(),
+            now: time::macros::datetime!(2026-05-17 01:30 UTC),
+        })
+        .expect("evaluated")
+    }
+
+    fn full_pack() -> String {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/canary/full-pack.md"),
+        )
+        .expect("fixture")
+    }
+
+    #[test]
+    fn a_pass_says_why_it_passed_and_shows_the_tier() {
+        let none = comment_body(&decide("", &["docs/notes.md"], &[]), None);
+        assert!(none.contains("touches no risky path"), "{none}");
+        assert!(!none.contains("context pack is complete"), "{none}");
+
+        let full = comment_body(
+            &decide(&full_pack(), &["compose/core/compose.yaml"], &["tier/full"]),
+            None,
+        );
+        assert!(
+            full.contains("The full canary context pack is complete."),
+            "{full}"
+        );
+        assert!(!full.contains("touches no risky path"), "{full}");
+        // The tier and why, in italics.
+        assert!(full.contains("\n_tier full&#58; label"), "{full}");
+    }
+
+    #[test]
+    fn the_job_log_link_is_shown_only_for_a_plain_http_url() {
+        let d = decide("", &["docs/notes.md"], &[]);
+        for ok in [
+            "https://forgejo.example/o/r/actions/runs/31",
+            "http://forgejo.local/o/r/actions/runs/31",
+        ] {
+            assert!(
+                comment_body(&d, Some(ok)).contains(&format!("[Job log]({ok})")),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "ftp://forgejo.example/x",
+            "https://x/a) [phish](https://evil",
+            "https://x/a b",
+            "https://x/(a",
+        ] {
+            assert!(!comment_body(&d, Some(bad)).contains("Job log"), "{bad}");
+        }
+    }
 
     #[test]
     fn hostile_text_is_inert_in_the_comment() {
