@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzz every target in fuzz/ for SECONDS_PER_TARGET (default 60), starting from the committed
-# corpus in fuzz/corpus/<target>/. New inputs go to target/fuzz-corpus/<target>/ (not the
+# corpus in fuzz/corpus/<target>/, with the dictionary fuzz/dicts/<target>.dict where there is
+# one. New inputs go to target/fuzz-corpus/<target>/ (not the
 # committed corpus; run with FUZZ_GROW=1 to grow fuzz/corpus/ and minimise it afterwards).
 # A crash, a leak, a timeout (10 s per input) or more than 2 GiB of memory fails the run, and
 # the reproducer is left in fuzz/artifacts/<target>/.
@@ -33,10 +34,16 @@ for t in "${targets[@]}"; do
     mkdir -p "$work"
     dirs=("$work" "corpus/$t")
   fi
+  # A dictionary of the keys and syntax a target's reader knows, where there is one: without
+  # it the fuzzer spends most of its time guessing key names one byte at a time.
+  dict=()
+  if [ -f "dicts/$t.dict" ]; then
+    dict=("-dict=dicts/$t.dict")
+  fi
   echo "== fuzz: $t for ${secs}s"
   if ! cargo fuzz run -O "$t" "${dirs[@]}" -- \
       -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-      -print_final_stats=1 2>"../target/fuzz-$t.log"; then
+      -print_final_stats=1 "${dict[@]}" 2>"../target/fuzz-$t.log"; then
     echo "!! fuzz: $t FAILED; see target/fuzz-$t.log and fuzz/artifacts/$t/"
     tail -n 40 "../target/fuzz-$t.log"
     status=1
