@@ -121,3 +121,75 @@ fn a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_refused() {
     assert_eq!(code, 2, "{doc:#}");
     assert!(doc.to_string().contains("canary.body.too_large"), "{doc:#}");
 }
+
+/// `git` in `dir` with a fixed identity, feeding `input` on stdin; its trimmed stdout.
+fn git(dir: &Path, args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("git runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("git finishes");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `files::MAX_DIFF_BYTES`: a large pull request read with `--git-diff` (here 12,000 files,
+/// about 1.4 MB of `git diff -z` output) is read whole, not cut at some smaller bound.
+#[test]
+fn a_large_git_diff_is_read_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    git(repo, &["init", "-q"], "");
+    git(repo, &["commit", "-q", "--allow-empty", "-m", "base"], "");
+    let base = git(repo, &["rev-parse", "HEAD"], "");
+    // 12,000 paths that all point at one blob: a big tree without writing 12,000 files.
+    let blob = git(repo, &["hash-object", "-w", "--stdin"], "x\n");
+    let n = 12_000;
+    let index: String = (0..n)
+        .map(|i| {
+            format!(
+                "100644 {blob}\tcompose/services/a-rather-long-directory-name-for-the-test/file-with-a-long-name-{i:05}.yaml\n"
+            )
+        })
+        .collect();
+    git(repo, &["update-index", "--index-info"], &index);
+    let tree = git(repo, &["write-tree"], "");
+    let head = git(repo, &["commit-tree", &tree, "-p", &base, "-m", "many"], "");
+
+    let body = write(repo, "body.md", &full_pack());
+    let out = run(gate("canary_required")
+        .current_dir(repo)
+        .arg("--body")
+        .arg(&body)
+        .args(["--git-diff", &format!("{base}...{head}")])
+        .args(["--labels", "tier/full", "--format", "json"]));
+    assert_eq!(out.code, 0, "{}", out.all());
+    let doc: Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(doc["facts"]["changed_files"], n.to_string(), "{doc:#}");
+}

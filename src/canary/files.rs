@@ -259,6 +259,39 @@ mod tests {
     fn revisions_cannot_be_options() {
         assert!(check_rev("--output=/tmp/x", "r").is_err());
         assert!(check_rev("a b", "r").is_err());
+        assert!(check_rev("a\u{7}b", "r").is_err());
+        assert!(check_rev("", "r").is_err());
         assert!(check_rev("origin/main...HEAD", "r").is_ok());
+        // Long enough for two sha256 ids and `...`, not for anything smuggled in.
+        assert!(check_rev(&"a".repeat(256), "r").is_ok());
+        assert!(check_rev(&"a".repeat(257), "r").is_err());
+    }
+
+    #[test]
+    fn only_plain_relative_paths_are_changed_files() {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "a\nb",
+            "a\tb",
+            "a//b",
+            "a/",
+            "./a",
+            "a/./b",
+            "../a",
+            "a/../b",
+            "a/..",
+        ] {
+            assert!(check_path(bad).is_err(), "{bad:?}");
+        }
+        for good in [
+            "a",
+            "a/b.c",
+            ".forgejo/workflows/x.yml",
+            "a..b/c...d",
+            "a b/ü.md",
+        ] {
+            assert_eq!(check_path(good), Ok(()), "{good:?}");
+        }
     }
 }
