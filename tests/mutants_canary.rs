@@ -193,3 +193,32 @@ fn a_large_git_diff_is_read_whole() {
     let doc: Value = serde_json::from_str(&out.stdout).expect("json");
     assert_eq!(doc["facts"]["changed_files"], n.to_string(), "{doc:#}");
 }
+
+/// `policy/canary.rs` `non_empty_list`: a policy's own section list and status values are
+/// used, and an empty list or a blank entry is a policy error (it would require nothing).
+#[test]
+fn custom_sections_and_status_values_are_used_and_must_not_be_empty() {
+    use forgejo_gates::policy::parse;
+    let p = parse(
+        "version: 1\ncanary:\n  sections:\n    lite: [Summary, Rollback plan]\n  status_values: [green, red]\n",
+        "gates.yml",
+    )
+    .expect("a valid policy");
+    assert_eq!(p.canary.lite_sections, vec!["Summary", "Rollback plan"]);
+    assert_eq!(p.canary.status_values, vec!["green", "red"]);
+    for bad in [
+        "canary:\n  sections:\n    lite: []\n",
+        "canary:\n  sections:\n    lite: [Summary, \"  \"]\n",
+        "canary:\n  status_values: []\n",
+        "canary:\n  status_values: [green, \"\"]\n",
+    ] {
+        let err = parse(&format!("version: 1\n{bad}"), "gates.yml")
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {bad}"));
+        let shown = format!("{err:?}");
+        assert!(
+            shown.contains("must be a non-empty list of non-empty strings"),
+            "{bad}: {shown}"
+        );
+    }
+}
