@@ -222,3 +222,33 @@ fn custom_sections_and_status_values_are_used_and_must_not_be_empty() {
         );
     }
 }
+
+/// `policy/canary.rs`: the bounds of `max_body_bytes` (1 byte to 16 MiB) and of
+/// `status_context` (1 to 255 characters, not blank) are inclusive and enforced.
+#[test]
+fn body_limit_and_status_context_bounds() {
+    use forgejo_gates::policy::parse;
+    let ok = |yaml: &str| parse(&format!("version: 1\ncanary:\n{yaml}"), "gates.yml");
+    let p = ok("  max_body_bytes: 16777216\n").expect("16 MiB is allowed");
+    assert_eq!(p.canary.max_body_bytes, 16 * 1024 * 1024);
+    for bad in ["  max_body_bytes: 16777217\n", "  max_body_bytes: 0\n"] {
+        let err = ok(bad).err().unwrap_or_else(|| panic!("accepted: {bad}"));
+        assert!(
+            format!("{err:?}").contains("must be between 1 and 16777216"),
+            "{err:?}"
+        );
+    }
+    let context = "c".repeat(255);
+    let p = ok(&format!("  status_context: {context}\n")).expect("255 characters");
+    assert_eq!(p.canary.status_context, context);
+    for bad in [
+        format!("  status_context: {}\n", "c".repeat(256)),
+        "  status_context: \"   \"\n".to_string(),
+    ] {
+        let err = ok(&bad).err().unwrap_or_else(|| panic!("accepted: {bad}"));
+        assert!(
+            format!("{err:?}").contains("must be 1 to 255 characters"),
+            "{err:?}"
+        );
+    }
+}

@@ -13,9 +13,8 @@ pub const MAX_DIFF_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Is `path` a plain repository-relative path that fits on one line of a list file?
 pub fn check_path(path: &str) -> Result<(), String> {
-    let bad = path.is_empty()
-        || path.starts_with('/')
-        || path.chars().any(|c| c.is_control())
+    // An empty path and an absolute one both have an empty component.
+    let bad = path.chars().any(|c| c.is_control())
         || path
             .split('/')
             .any(|c| c.is_empty() || c == "." || c == "..");
