@@ -323,25 +323,7 @@ fn without_a_body_or_files_it_is_a_usage_error() {
 }
 
 fn git(dir: &Path, args: &[&str]) {
-    let ok = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
-        .args([
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .env_remove("GIT_DIR")
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "{:?}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    common::git(dir, args, "");
 }
 
 fn rev(dir: &Path, r: &str) -> String {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{gate, run};
+use common::{gate, git, run};
 use forgejo_gates::policy::canary::{CanaryPolicy, Tier};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -120,43 +120,6 @@ fn a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_refused() {
     );
     assert_eq!(code, 2, "{doc:#}");
     assert!(doc.to_string().contains("canary.body.too_large"), "{doc:#}");
-}
-
-/// `git` in `dir` with a fixed identity, feeding `input` on stdin; its trimmed stdout.
-fn git(dir: &Path, args: &[&str], input: &str) -> String {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
-        .args([
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_INDEX_FILE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("git runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("git finishes");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// `files::MAX_DIFF_BYTES`: a large pull request read with `--git-diff` (here 12,000 files,
