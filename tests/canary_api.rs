@@ -88,6 +88,12 @@ fn forge(m: &Mock, s: &Setup) -> Command {
     cmd
 }
 
+/// Exit 2 (could not evaluate), and stderr says why.
+fn refused(out: &common::Run, says: &str) {
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stderr.contains(says), "{}", out.stderr);
+}
+
 fn count(m: &Mock, method: &str, prefix: &str) -> usize {
     m.requests()
         .iter()
@@ -152,12 +158,7 @@ fn unauthorized_is_exit_2_naming_the_token() {
         401,
         r#"{"message":"token is required","url":""}"#,
     ));
-    assert_eq!(out.code, 2, "{}", out.all());
-    assert!(
-        out.stderr.contains("error[forgejo.unauthorized]"),
-        "{}",
-        out.stderr
-    );
+    refused(&out, "error[forgejo.unauthorized]");
     assert!(
         out.stderr.contains("the token was refused"),
         "{}",
@@ -168,12 +169,7 @@ fn unauthorized_is_exit_2_naming_the_token() {
 #[test]
 fn forbidden_is_exit_2_naming_the_permission() {
     let (_, out) = fault(Response::json(403, r#"{"message":"forbidden","url":""}"#));
-    assert_eq!(out.code, 2, "{}", out.all());
-    assert!(
-        out.stderr.contains("error[forgejo.forbidden]"),
-        "{}",
-        out.stderr
-    );
+    refused(&out, "error[forgejo.forbidden]");
     assert!(
         out.stderr
             .contains("lacks read access to the repository's pull requests"),
@@ -185,12 +181,7 @@ fn forbidden_is_exit_2_naming_the_permission() {
 #[test]
 fn not_found_is_exit_2_naming_the_object() {
     let (_, out) = fault(Response::json(404, r#"{"message":"not found","url":""}"#));
-    assert_eq!(out.code, 2, "{}", out.all());
-    assert!(
-        out.stderr.contains("error[forgejo.not_found]"),
-        "{}",
-        out.stderr
-    );
+    refused(&out, "error[forgejo.not_found]");
     assert!(
         out.stderr.contains("pull request #7 in o/r"),
         "{}",
@@ -224,12 +215,7 @@ fn a_server_error_is_retried_then_succeeds() {
 #[test]
 fn a_persistent_server_error_gives_up_after_bounded_retries() {
     let (m, out) = fault(Response::json(502, "bad gateway"));
-    assert_eq!(out.code, 2, "{}", out.all());
-    assert!(
-        out.stderr.contains("error[forgejo.unavailable]"),
-        "{}",
-        out.stderr
-    );
+    refused(&out, "error[forgejo.unavailable]");
     assert!(
         out.stderr.contains("gave up after 3 attempt(s)"),
         "{}",
@@ -242,12 +228,7 @@ fn a_persistent_server_error_gives_up_after_bounded_retries() {
 fn a_hang_times_out_with_exit_2() {
     let started = std::time::Instant::now();
     let (m, out) = fault(Response::hang(Duration::from_secs(10)));
-    assert_eq!(out.code, 2, "{}", out.all());
-    assert!(
-        out.stderr.contains("error[forgejo.unavailable]"),
-        "{}",
-        out.stderr
-    );
+    refused(&out, "error[forgejo.unavailable]");
     assert!(out.stderr.contains("timeout"), "{}", out.stderr);
     assert_eq!(m.requests().len(), 1, "a timeout is not retried");
     assert!(started.elapsed() < Duration::from_secs(8));
@@ -261,12 +242,7 @@ fn a_non_json_answer_is_exit_2() {
         body: b"<html>Sign in</html>".to_vec(),
         hang: None,
     });
-    assert_eq!(out.code, 2, "{}", out.all());
-    assert!(
-        out.stderr.contains("error[forgejo.bad_response]"),
-        "{}",
-        out.stderr
-    );
+    refused(&out, "error[forgejo.bad_response]");
 }
 
 #[test]
@@ -283,12 +259,7 @@ fn a_page_list_shorter_than_the_total_count_is_exit_2() {
     });
     let s = setup();
     let out = run(&mut forge(&m, &s));
-    assert_eq!(out.code, 2, "{}", out.all());
-    assert!(
-        out.stderr.contains("error[forgejo.incomplete]"),
-        "{}",
-        out.stderr
-    );
+    refused(&out, "error[forgejo.incomplete]");
     assert!(
         out.stderr
             .contains("page 2 lists 10 file(s) where 25 were expected"),
@@ -315,12 +286,7 @@ fn a_body_over_the_size_limit_from_the_api_is_exit_2() {
     let m = Mock::start(healthy(big, &["tier/lite"], 2));
     let s = setup();
     let out = run(&mut forge(&m, &s));
-    assert_eq!(out.code, 2, "{}", out.all());
-    assert!(
-        out.stderr.contains("error[canary.body.too_large]"),
-        "{}",
-        out.stderr
-    );
+    refused(&out, "error[canary.body.too_large]");
 }
 
 #[test]
@@ -684,12 +650,9 @@ fn an_answer_for_another_pull_request_is_refused() {
     });
     let s = setup();
     let out = run(&mut forge(&m, &s));
-    assert_eq!(out.code, 2, "{}", out.all());
-    assert!(
-        out.stderr
-            .contains("the answer's `number` is missing or is not the one asked for"),
-        "{}",
-        out.stderr
+    refused(
+        &out,
+        "the answer's `number` is missing or is not the one asked for",
     );
 }
 
@@ -710,13 +673,7 @@ fn a_total_count_that_changes_while_paging_is_exit_2() {
     });
     let s = setup();
     let out = run(&mut forge(&m, &s));
-    assert_eq!(out.code, 2, "{}", out.all());
-    assert!(
-        out.stderr
-            .contains("X-Total-Count changed from 120 to 121 while paging"),
-        "{}",
-        out.stderr
-    );
+    refused(&out, "X-Total-Count changed from 120 to 121 while paging");
 }
 
 /// Up to 20,000 files are read through the API; one more is refused before any page is
@@ -739,13 +696,7 @@ fn the_api_reads_up_to_twenty_thousand_files_and_refuses_more() {
         _ => Response::json(200, "[]").with_header("X-Total-Count", "20001"),
     });
     let out = run(&mut forge(&m, &s));
-    assert_eq!(out.code, 2, "{}", out.all());
-    assert!(
-        out.stderr
-            .contains("20001 files is more than this gate reads"),
-        "{}",
-        out.stderr
-    );
+    refused(&out, "20001 files is more than this gate reads");
     assert!(out.stderr.contains("--git-diff"), "{}", out.stderr);
 }
 
@@ -786,12 +737,7 @@ fn labels_from_the_api_choose_the_tier() {
         _ => Response::json(404, r#"{"message": "not found"}"#),
     });
     let out = run(&mut forge(&m, &s));
-    assert_eq!(out.code, 2, "{}", out.all());
-    assert!(
-        out.stderr.contains("a label has no string `name`"),
-        "{}",
-        out.stderr
-    );
+    refused(&out, "a label has no string `name`");
 }
 
 /// `--comment` on a passing pull request with no earlier comment says nothing: there is
