@@ -11,6 +11,7 @@ pub mod finding;
 pub mod model;
 pub mod render;
 pub mod rules;
+pub mod shell;
 pub mod source;
 
 pub use finding::{Finding, Level};
@@ -52,6 +53,16 @@ fn file_finding(name: &str, line: usize, col: usize, message: String) -> Finding
 
 /// Lint workflow text. `name` is how the file is shown.
 pub fn lint_text(name: &str, text: &str, policy: &LintPolicy) -> Vec<Finding> {
+    lint_text_in(name, text, policy, None)
+}
+
+/// Lint workflow text of the repository at `repo` (where `uses: ./...` is read).
+pub fn lint_text_in(
+    name: &str,
+    text: &str,
+    policy: &LintPolicy,
+    repo: Option<&Path>,
+) -> Vec<Finding> {
     let doc = match crate::yaml::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
@@ -96,6 +107,7 @@ pub fn lint_text(name: &str, text: &str, policy: &LintPolicy) -> Vec<Finding> {
         doc: &doc,
         wf: &wf,
         policy,
+        repo,
     };
     let mut sink = rules::Sink::new(name, &src);
     for rule in rules::RULES {
@@ -125,6 +137,16 @@ fn apply_levels(findings: &mut Vec<Finding>, policy: &LintPolicy) {
 
 /// Lint raw bytes: binary and non-UTF-8 content are findings.
 pub fn lint_bytes(name: &str, bytes: &[u8], policy: &LintPolicy) -> (Vec<Finding>, Option<String>) {
+    lint_bytes_in(name, bytes, policy, None)
+}
+
+/// [`lint_bytes`] for a file of the repository at `repo`.
+pub fn lint_bytes_in(
+    name: &str,
+    bytes: &[u8],
+    policy: &LintPolicy,
+    repo: Option<&Path>,
+) -> (Vec<Finding>, Option<String>) {
     if bytes.contains(&0) {
         return (
             vec![file_finding(
@@ -137,7 +159,10 @@ pub fn lint_bytes(name: &str, bytes: &[u8], policy: &LintPolicy) -> (Vec<Finding
         );
     }
     match std::str::from_utf8(bytes) {
-        Ok(text) => (lint_text(name, text, policy), Some(text.to_string())),
+        Ok(text) => (
+            lint_text_in(name, text, policy, repo),
+            Some(text.to_string()),
+        ),
         Err(e) => {
             let good = &bytes[..e.valid_up_to()];
             let line = good.iter().filter(|b| **b == b'\n').count() + 1;
@@ -160,6 +185,15 @@ pub fn lint_bytes(name: &str, bytes: &[u8], policy: &LintPolicy) -> (Vec<Finding
 /// Read and lint one file. A file too large is a finding; a file that cannot be read is an
 /// error (exit 2).
 pub fn lint_path(path: &Path, policy: &LintPolicy) -> Result<FileResult, GateError> {
+    lint_path_in(path, policy, None)
+}
+
+/// [`lint_path`] for a file of the repository at `repo`.
+pub fn lint_path_in(
+    path: &Path,
+    policy: &LintPolicy,
+    repo: Option<&Path>,
+) -> Result<FileResult, GateError> {
     let name = path.display().to_string();
     let (findings, text, digest) = match crate::input::read_limited(
         path,
@@ -168,7 +202,7 @@ pub fn lint_path(path: &Path, policy: &LintPolicy) -> Result<FileResult, GateErr
     ) {
         Ok(bytes) => {
             let digest = InputDigest::of("workflow", name.clone(), &bytes);
-            let (f, t) = lint_bytes(&name, &bytes, policy);
+            let (f, t) = lint_bytes_in(&name, &bytes, policy, repo);
             (f, t, digest)
         }
         Err(e) if std::ptr::eq(e.code, &general::TOO_LARGE) => {
@@ -206,9 +240,22 @@ pub fn lint_paths(
     policy: &LintPolicy,
     threads: usize,
 ) -> Result<Vec<FileResult>, GateError> {
+    lint_paths_in(paths, policy, threads, None)
+}
+
+/// [`lint_paths`] for files of the repository at `repo`.
+pub fn lint_paths_in(
+    paths: &[PathBuf],
+    policy: &LintPolicy,
+    threads: usize,
+    repo: Option<&Path>,
+) -> Result<Vec<FileResult>, GateError> {
     let threads = threads.clamp(1, 8).min(paths.len().max(1));
     if threads == 1 {
-        return paths.iter().map(|p| lint_path(p, policy)).collect();
+        return paths
+            .iter()
+            .map(|p| lint_path_in(p, policy, repo))
+            .collect();
     }
     let chunk = paths.len().div_ceil(threads);
     let results: Vec<Result<Vec<FileResult>, GateError>> = std::thread::scope(|s| {
@@ -217,7 +264,7 @@ pub fn lint_paths(
             .map(|part| {
                 s.spawn(move || {
                     part.iter()
-                        .map(|p| lint_path(p, policy))
+                        .map(|p| lint_path_in(p, policy, repo))
                         .collect::<Result<Vec<_>, _>>()
                 })
             })
