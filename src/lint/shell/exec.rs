@@ -15,9 +15,9 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// Most states kept at one point of a script; more is refused as too complex.
-pub const MAX_STATES: usize = 512;
+pub const MAX_STATES: usize = 128;
 /// Deepest chain of function calls and nested `sh -c`.
-const MAX_CALLS: usize = 16;
+const MAX_CALLS: usize = 8;
 /// Most literal words a `for` loop is unrolled over.
 const MAX_UNROLL: usize = 32;
 
@@ -114,6 +114,9 @@ pub trait Host {
     fn output(&mut self, user: &mut Self::User, kv: Option<(String, String)>);
     /// Something the interpreter cannot follow.
     fn refuse(&mut self, span: Span, why: String);
+    /// Called before each command; `false` when the host's work budget is spent (the
+    /// command is then not followed, and the host is expected to have refused).
+    fn tick(&mut self, span: Span) -> bool;
 }
 
 type Outs<U> = Vec<(State<U>, Flow)>;
@@ -497,7 +500,11 @@ impl<H: Host> Exec<'_, H> {
         ws
     }
 
-    fn command(&mut self, c: &Command, st: State<H::User>, exempt: bool) -> Outs<H::User> {
+    fn command(&mut self, c: &Command, mut st: State<H::User>, exempt: bool) -> Outs<H::User> {
+        if !self.host.tick(c.span) {
+            st.status = St::Any;
+            return vec![(st, Flow::Next)];
+        }
         // Redirection targets and heredoc bodies are expanded first (their substitutions run).
         let rws: Vec<Word> = self.redirect_words(c);
         let mut pre = Vec::new();

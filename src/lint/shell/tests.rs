@@ -150,3 +150,62 @@ fn comments_are_not_commands() {
     let s = parse("# platformctl apply\necho a # platformctl apply\n").unwrap();
     assert_eq!(simple_words(&s.body), vec![lits(&["echo", "a"])]);
 }
+
+/// A host that knows nothing: every command may succeed or fail.
+struct Blind(usize);
+
+impl super::exec::Host for Blind {
+    type User = ();
+    fn run(
+        &mut self,
+        _: &(),
+        _: &[super::exec::Val],
+        _: Span,
+        _: bool,
+    ) -> Vec<((), super::exec::St)> {
+        vec![((), super::exec::St::Any)]
+    }
+    fn output(&mut self, _: &mut (), _: Option<(String, String)>) {}
+    fn refuse(&mut self, _: Span, _: String) {}
+    fn tick(&mut self, _: Span) -> bool {
+        self.0 += 1;
+        self.0 < 100_000
+    }
+}
+
+fn run_blind(src: &str) -> usize {
+    let Ok(s) = parse(src) else { return 0 };
+    let start = super::exec::State::new(true, false, Default::default(), ());
+    super::exec::run(&mut Blind(0), &s, start).len()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+    /// Any text built from shell's tokens parses or is refused, and every parsed script
+    /// interprets, without a panic.
+    #[test]
+    fn no_input_panics(parts in proptest::collection::vec(proptest::sample::select(vec![
+        "a", " ", "\n", ";", "&", "&&", "||", "|", "!", "(", ")", "{", "}", "if", "then", "else",
+        "fi", "while", "do", "done", "for", "in", "case", "esac", ";;", "'", "\"", "\\", "$",
+        "$(", "${", "`", "<<", "EOF", "<", ">", "#", "=", "x=1", "exit", "set", "-e", "+e",
+        "f()", "return", "sh", "-c", "[", "]", "[[", "]]", "((", "))", "*", "$?", "3)",
+    ]), 0..40)) {
+        let src: String = parts.concat();
+        let _ = run_blind(&src);
+    }
+}
+
+#[test]
+fn exponential_scripts_stay_bounded() {
+    // 64 independent unknown conditions: 2^64 paths, merged and capped.
+    let src: String = (0..64)
+        .map(|i| format!("if a; then x{i}=1; fi\n"))
+        .collect();
+    assert!(run_blind(&src) <= super::exec::MAX_STATES);
+}
+
+#[test]
+fn recursive_functions_stay_bounded() {
+    // Each call makes two more.
+    assert!(run_blind("f() { f; f; }\nf\n") <= super::exec::MAX_STATES);
+}

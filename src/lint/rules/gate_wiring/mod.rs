@@ -44,8 +44,11 @@ pub static RULE: Rule = Rule { code: &CODE, check };
 
 /// Input names exactly as the gates read them from the event payload.
 const GATE_INPUTS: &[&str] = &["module", "allow_stateful", "backup_ref", "stateful_confirm"];
+/// Most commands followed in one workflow (over all its paths), so that no workflow makes
+/// the linter slow.
+const MAX_WORK: usize = 400_000;
 /// Most paths kept at one point of a job.
-const MAX_PATHS: usize = 256;
+const MAX_PATHS: usize = 128;
 /// Deepest chain of local actions and reusable workflows followed.
 const MAX_NESTING: usize = 8;
 /// Largest local action or reusable workflow read.
@@ -161,6 +164,8 @@ struct Analysis<'a> {
     nesting: usize,
     /// Top-level (job, step) that run on at least one path.
     visited: BTreeSet<(usize, usize)>,
+    /// Commands followed so far (see [`MAX_WORK`]).
+    work: usize,
 }
 
 impl Analysis<'_> {
@@ -331,17 +336,23 @@ impl exec::Host for StepHost<'_, '_, '_> {
             }
             return out;
         }
-        if !NON_EXEC.contains(&base) {
-            for a in args {
-                if let Val::Lit(t) = a {
-                    let b = t.rsplit('/').next().unwrap_or(t);
-                    if b == self.an.program || b == self.an.scope_gate || b == self.an.one_shot_gate
-                    {
-                        let why = format!("`{base}` runs `{b}` in a way this rule cannot follow");
-                        self.an.refuse(line, col, &at, &why);
-                        break;
-                    }
-                }
+        // Any other command given the gates' or the apply's name may run it (`trap`,
+        // `ssh`, `su -c`, `find -exec`, `watch`, ...): only plain data commands may.
+        if !NON_EXEC.contains(&base) && base != self.an.program {
+            let names = [
+                self.an.program.as_str(),
+                self.an.scope_gate,
+                self.an.one_shot_gate,
+            ];
+            let named = args.iter().find_map(|a| match a {
+                Val::Lit(t) => names.into_iter().find(|n| t.contains(n)),
+                _ => None,
+            });
+            if let Some(n) = named {
+                let why = format!(
+                    "`{base}` is given `{n}` and may run it in a way this rule cannot follow"
+                );
+                self.an.refuse(line, col, &at, &why);
             }
         }
         vec![(user.clone(), St::Any)]
@@ -364,6 +375,16 @@ impl exec::Host for StepHost<'_, '_, '_> {
     fn refuse(&mut self, span: Span, why: String) {
         let (line, col, at) = self.at(span);
         self.an.refuse(line, col, &at, &why);
+    }
+
+    fn tick(&mut self, span: Span) -> bool {
+        self.an.work += 1;
+        if self.an.work == MAX_WORK {
+            let why =
+                format!("the workflow needs more than {MAX_WORK} commands followed to analyse");
+            self.refuse(span, why);
+        }
+        self.an.work < MAX_WORK
     }
 }
 
@@ -640,13 +661,11 @@ impl Analysis<'_> {
         let runs = root.get("runs");
         let using = runs.and_then(|r| r.get("using")).and_then(Node::as_str);
         if using != Some("composite") {
-            if self.mentions(&text) {
-                let why = format!(
-                    "the local action `{target}` runs `{}` code this rule cannot analyse",
-                    using.unwrap_or("unknown")
-                );
-                self.refuse(line, col, &at, &why);
-            }
+            let why = format!(
+                "the local action `{target}` runs `{}` code this rule cannot analyse",
+                using.unwrap_or("unknown")
+            );
+            self.refuse(line, col, &at, &why);
             return vec![(p, None)];
         }
         let steps: Vec<&Node> = runs
@@ -780,6 +799,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
         current: (0, 0),
         nesting: 0,
         visited: BTreeSet::new(),
+        work: 0,
     };
     let wf = ctx.wf;
     let local_uses = wf.jobs.iter().any(|j| {
