@@ -77,7 +77,22 @@ pub struct State<U> {
     pub user: U,
 }
 
+/// Most variables whose values a path keeps; past it, new ones are unknown (which is what a
+/// missing variable means), so a long script cannot make each state large.
+pub const MAX_VARS: usize = 64;
+
 impl<U> State<U> {
+    /// Give `name` a value; an unknown value is kept as a missing variable.
+    pub fn set(&mut self, name: &str, v: Val) {
+        if v == Val::Unknown {
+            self.vars.remove(name);
+        } else if self.vars.len() < MAX_VARS || self.vars.contains_key(name) {
+            self.vars.insert(name.to_string(), v);
+        } else {
+            self.vars.remove(name);
+        }
+    }
+
     pub fn new(errexit: bool, pipefail: bool, vars: BTreeMap<String, Val>, user: U) -> Self {
         State {
             errexit,
@@ -135,6 +150,8 @@ pub struct Exec<'h, H: Host> {
     background: usize,
     heredocs: Vec<Word>,
     refused_paths: bool,
+    /// The host's work budget is spent: stop following the script.
+    spent: bool,
 }
 
 /// Run `script` from `start`; returns every end state with how it ended (`Next` or `Exit`).
@@ -146,6 +163,7 @@ pub fn run<H: Host>(host: &mut H, script: &Script, start: State<H::User>) -> Out
         background: 0,
         heredocs: script.heredocs.clone(),
         refused_paths: false,
+        spent: false,
     };
     ex.collect_funcs(&script.body);
     ex.list(&script.body, start, false)
@@ -208,6 +226,8 @@ impl<H: Host> Exec<'_, H> {
         dedup(v);
         if v.len() > MAX_STATES {
             v.truncate(MAX_STATES);
+            // Refused: following the rest would only cost time.
+            self.spent = true;
             if !self.refused_paths {
                 self.refused_paths = true;
                 self.host.refuse(
@@ -221,6 +241,9 @@ impl<H: Host> Exec<'_, H> {
     pub fn list(&mut self, l: &List, st: State<H::User>, exempt: bool) -> Outs<H::User> {
         let mut states: Outs<H::User> = vec![(st, Flow::Next)];
         for item in &l.items {
+            if self.spent {
+                break;
+            }
             let mut next = Vec::new();
             for (s, f) in states {
                 if f != Flow::Next {
@@ -307,7 +330,7 @@ impl<H: Host> Exec<'_, H> {
             outs = self.command(c, st, exempt_inner);
             for (s, f) in &mut outs {
                 if *f == Flow::Next {
-                    s.vars.insert("PIPESTATUS[0]".into(), s.status.val());
+                    s.set("PIPESTATUS[0]", s.status.val());
                 }
             }
         } else {
@@ -356,7 +379,7 @@ impl<H: Host> Exec<'_, H> {
                     last
                 };
                 for (i, x) in sts.iter().enumerate() {
-                    s.vars.insert(format!("PIPESTATUS[{i}]"), x.val());
+                    s.set(&format!("PIPESTATUS[{i}]"), x.val());
                 }
                 outs.push((s, Flow::Next));
             }
@@ -501,7 +524,8 @@ impl<H: Host> Exec<'_, H> {
     }
 
     fn command(&mut self, c: &Command, mut st: State<H::User>, exempt: bool) -> Outs<H::User> {
-        if !self.host.tick(c.span) {
+        if self.spent || !self.host.tick(c.span) {
+            self.spent = true;
             st.status = St::Any;
             return vec![(st, Flow::Next)];
         }
@@ -613,7 +637,7 @@ impl<H: Host> Exec<'_, H> {
                                     next.push((s, f));
                                     continue;
                                 }
-                                s.vars.insert(var.clone(), Val::Lit(v.clone()));
+                                s.set(var, Val::Lit(v.clone()));
                                 next.extend(self.loop_iteration(body, s, exempt));
                             }
                             self.cap(&mut next, c.span);
@@ -627,7 +651,7 @@ impl<H: Host> Exec<'_, H> {
                             let mut zero = s.clone();
                             zero.status = St::Num(0);
                             out.push((zero, Flow::Next));
-                            s.vars.insert(var.clone(), Val::Unknown);
+                            s.set(var, Val::Unknown);
                             out.extend(self.loop_iteration(body, s, exempt));
                         }
                     }
@@ -731,7 +755,7 @@ impl<H: Host> Exec<'_, H> {
             let (avals, argv) = vals.split_at(assigns.len());
             if argv.is_empty() {
                 for ((name, _), v) in assigns.iter().zip(avals) {
-                    s.vars.insert(name.clone(), v.clone());
+                    s.set(name, v.clone());
                 }
                 s.status = last.unwrap_or(St::Num(0));
                 out.push((s, Flow::Next));

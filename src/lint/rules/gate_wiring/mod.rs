@@ -46,7 +46,7 @@ pub static RULE: Rule = Rule { code: &CODE, check };
 const GATE_INPUTS: &[&str] = &["module", "allow_stateful", "backup_ref", "stateful_confirm"];
 /// Most commands followed in one workflow (over all its paths), so that no workflow makes
 /// the linter slow.
-const MAX_WORK: usize = 400_000;
+const MAX_WORK: usize = 100_000;
 /// Most paths kept at one point of a job.
 const MAX_PATHS: usize = 128;
 /// Deepest chain of local actions and reusable workflows followed.
@@ -431,7 +431,10 @@ fn env_of(nodes: &[Option<&Node>], p: &Path) -> BTreeMap<String, Val> {
                 },
                 None => Val::Unknown,
             };
-            vars.insert(name.to_string(), val);
+            match val {
+                Val::Unknown => vars.remove(name),
+                v => vars.insert(name.to_string(), v),
+            };
         }
     }
     vars
@@ -453,6 +456,8 @@ impl Analysis<'_> {
         v.dedup();
         if v.len() > MAX_PATHS {
             v.truncate(MAX_PATHS);
+            // Refused: stop following the workflow.
+            self.work = self.work.max(MAX_WORK);
             self.refuse(
                 line,
                 col,
@@ -472,6 +477,9 @@ impl Analysis<'_> {
     ) -> Vec<Path> {
         let mut paths = entry;
         for (si, step) in steps.iter().enumerate() {
+            if self.work >= MAX_WORK {
+                break;
+            }
             if let Some(j) = top {
                 self.current = (j, si);
             }
@@ -607,7 +615,10 @@ impl Analysis<'_> {
     ) -> Vec<(Path, Option<bool>)> {
         let (line, col, at) = fr.doc.locate(uses, 0);
         let outer = p.step.clone();
-        let found = self.repo.and_then(|r| {
+        let inside = !std::path::Path::new(target)
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir));
+        let found = self.repo.filter(|_| inside).and_then(|r| {
             ["action.yml", "action.yaml"]
                 .iter()
                 .map(|f| r.join(target).join(f))
@@ -902,6 +913,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
     for (j, job) in wf.jobs.iter().enumerate() {
         for (si, step) in job.steps.iter().enumerate() {
             if let Some(run) = step.run
+                && an.work < MAX_WORK
                 && !an.visited.contains(&(j, si))
                 && run
                     .as_str()
@@ -934,15 +946,15 @@ impl Analysis<'_> {
     /// Whether a local action or reusable workflow the file uses names the gates or the apply.
     fn includes_mention(&self, ctx: &Ctx<'_>) -> bool {
         let Some(repo) = self.repo else {
-            // Not knowable without the repository: follow them (and refuse what is missing).
-            return true;
+            // Without the repository (text linted alone) the file is judged by its own text.
+            return false;
         };
         ctx.wf.jobs.iter().any(|j| {
             j.steps
                 .iter()
                 .filter_map(|s| s.uses.and_then(Node::as_str))
                 .chain(j.node.get("uses").and_then(Node::as_str))
-                .filter(|u| u.starts_with("./"))
+                .filter(|u| u.starts_with("./") && !u.contains(".."))
                 .any(|u| {
                     let base = repo.join(u);
                     [base.join("action.yml"), base.join("action.yaml"), base]
@@ -1045,7 +1057,14 @@ fn reusable(
             })
             .collect();
     };
-    let file = an.repo.map(|r| r.join(target)).filter(|f| f.is_file());
+    let inside = !std::path::Path::new(target)
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir));
+    let file = an
+        .repo
+        .filter(|_| inside)
+        .map(|r| r.join(target))
+        .filter(|f| f.is_file());
     let text = file
         .as_ref()
         .and_then(|f| crate::input::read_limited(f, MAX_INCLUDED_BYTES, "workflow").ok())
