@@ -40,3 +40,33 @@ print(f"{files} files in one process: median {ts[3]*1e3:.1f} ms = {files/ts[3]:.
 peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(f"peak memory (max RSS of any run): {peak/1024:.1f} MiB (target < 64 MiB)")
 PY
+# Worst cases for lint.gate-wiring (every path of a deploy workflow is followed): a 1 MB deploy
+# workflow whose steps each fork the paths, and one whose single script does. The rule refuses
+# past 128 paths or 100,000 commands followed, so both must stay well under a second.
+python3 - "$bin" "$work" <<'PY'
+import os, subprocess, sys, time
+bin, work = sys.argv[1], sys.argv[2]
+def write(name, head, line):
+    lines, i = list(head), 0
+    while sum(len(l) + 1 for l in lines) < 1_000_000:
+        lines += [l.format(i=i) for l in line]
+        i += 1
+    path = os.path.join(work, name)
+    with open(path, "w") as f:
+        f.write("\n".join(lines + ["          platformctl apply web"]) + "\n")
+    return path
+head = ["on: workflow_dispatch", "jobs:", "  deploy:", "    runs-on: x", "    steps:"]
+steps = write("deploy-steps.yml", head, [
+    "      - if: github.event.inputs.x{i} == 'y'", "        run: |",
+    "          if [ -n \"$V{i}\" ]; then auto_apply_scope --from-event || true; fi"])
+script = write("deploy-script.yml", head + ["      - run: |"], [
+    "          if [ -n \"$V{i}\" ]; then x{i}=1; auto_apply_scope --from-event; fi"])
+for path in (steps, script):
+    ts = []
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run([bin, path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ts.append(time.perf_counter() - t)
+    print(f"gate-wiring worst case {os.path.basename(path)} ({os.path.getsize(path)} bytes): "
+          f"best {min(ts)*1e3:.1f} ms (target < 1000 ms)")
+PY
