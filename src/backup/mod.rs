@@ -6,6 +6,7 @@ pub mod deep;
 pub mod evidence;
 pub mod format;
 pub mod reference;
+pub mod take;
 
 use crate::report::code::code;
 
