@@ -3,6 +3,7 @@
 
 pub mod canary;
 pub mod decision_log;
+pub mod drill;
 pub mod lint;
 pub mod one_shot;
 pub mod scope;

@@ -19,14 +19,16 @@ pub enum Gate {
     OneShotStatefulApply,
     CanaryRequired,
     LintWorkflows,
+    RestoreDrill,
 }
 
 impl Gate {
-    pub const ALL: [Gate; 4] = [
+    pub const ALL: [Gate; 5] = [
         Gate::AutoApplyScope,
         Gate::OneShotStatefulApply,
         Gate::CanaryRequired,
         Gate::LintWorkflows,
+        Gate::RestoreDrill,
     ];
 
     pub fn name(self) -> &'static str {
@@ -35,6 +37,7 @@ impl Gate {
             Gate::OneShotStatefulApply => "allow_one_shot_stateful_apply",
             Gate::CanaryRequired => "canary_required",
             Gate::LintWorkflows => "lint_workflows",
+            Gate::RestoreDrill => "restore_drill",
         }
     }
 
@@ -221,6 +224,7 @@ pub fn all_codes() -> Vec<&'static Code> {
     codes.extend_from_slice(crate::gates::pr_scope::CODES);
     codes.extend(crate::canary::codes());
     codes.extend(crate::lint::codes());
+    codes.extend_from_slice(crate::backup::drill::CODES);
     // A code shared by several checks (the backup checks) is listed once.
     let mut unique: Vec<&'static Code> = Vec::new();
     for c in codes {
