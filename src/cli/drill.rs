@@ -39,9 +39,15 @@ pub struct Args {
 pub fn run(args: &Args, env: &dyn Env) -> Emitted {
     let gate = Gate::RestoreDrill;
     let result = evaluate(args).and_then(|(decision, record)| {
-        if let Some(record) = record {
-            write_record(&record.path, &record.json)?;
-        }
+        drill::record::write(&record.backup, &record.record).map_err(|e| {
+            could_not(
+                &drill::RECORD_WRITE_FAILED,
+                format!(
+                    "cannot write the drill record beside {}: {e}",
+                    record.backup.display()
+                ),
+            )
+        })?;
         Ok(decision)
     });
     finish(gate, result, &args.common, false, env)
@@ -49,15 +55,15 @@ pub fn run(args: &Args, env: &dyn Env) -> Emitted {
 
 /// The drill record to write beside the backup.
 struct RecordFile {
-    path: PathBuf,
-    json: String,
+    backup: PathBuf,
+    record: crate::backup::evidence::DrillRecord,
 }
 
 fn could_not(code: &'static crate::report::Code, message: impl Into<String>) -> GateError {
     GateError::new(code, message)
 }
 
-fn evaluate(args: &Args) -> Result<(Decision, Option<RecordFile>), GateError> {
+fn evaluate(args: &Args) -> Result<(Decision, RecordFile), GateError> {
     let now = crate::clock::now_or(args.common.now.as_deref())?;
     let started = Instant::now();
     let policy = crate::policy::load(args.common.policy.as_deref(), Path::new("."))?;
@@ -89,11 +95,12 @@ fn evaluate(args: &Args) -> Result<(Decision, Option<RecordFile>), GateError> {
         )
     })?;
     let file = open_backup(&path)?;
-    let evidence = drill::record::read_manifest(&path)?;
+    let facts = drill::record::read_manifest(&path)?;
+    let evidence = &facts.manifest;
 
     let mut d = Decision::new(Gate::RestoreDrill, id.to_string(), now);
     d.fact("backup_ref", reference.path.clone());
-    d.inputs.push(evidence.digest.clone());
+    d.inputs.push(facts.digest.clone());
     let subject = "backup_ref";
 
     // 1. The file, read to its last byte as its format.
@@ -101,7 +108,6 @@ fn evaluate(args: &Args) -> Result<(Decision, Option<RecordFile>), GateError> {
     let inspected = match deep::inspect(&file, format, Verify::Deep) {
         Ok(i) => i,
         Err(why) => {
-            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
             let sha = deep::hash_file(&file).unwrap_or_default();
             d.push(
                 Reason::new(
@@ -113,7 +119,7 @@ fn evaluate(args: &Args) -> Result<(Decision, Option<RecordFile>), GateError> {
                 )
                 .subject(subject),
             );
-            return conclude(d, &reference, &id, &class, &sha, size, now, started, None);
+            return conclude(d, &reference, &id, &class, &sha, now, started, None);
         }
     };
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -167,7 +173,6 @@ fn evaluate(args: &Args) -> Result<(Decision, Option<RecordFile>), GateError> {
             &id,
             &class,
             &inspected.sha256,
-            size,
             now,
             started,
             None,
@@ -175,11 +180,11 @@ fn evaluate(args: &Args) -> Result<(Decision, Option<RecordFile>), GateError> {
     }
 
     // 3. Restore into a scratch instance and compare.
-    let exec = drill::record::drill_exec(&policy.policy, &class);
+    let exec = policy.policy.backup.drill_for(&class).exec;
     let drilled = drill::run(&drill::Request {
         file: &file,
         format,
-        expected: &evidence.expected,
+        expected: &facts.expected,
         exec: &exec,
     })
     .map_err(|why| could_not(&drill::COULD_NOT_RUN, why))?;
@@ -233,7 +238,6 @@ fn evaluate(args: &Args) -> Result<(Decision, Option<RecordFile>), GateError> {
         &id,
         &class,
         &sha,
-        size,
         now,
         started,
         Some(&drilled),
@@ -247,11 +251,10 @@ fn conclude(
     id: &ModuleId,
     class: &str,
     sha256: &str,
-    size: u64,
     now: time::OffsetDateTime,
     started: Instant,
     drilled: Option<&drill::Drilled>,
-) -> Result<(Decision, Option<RecordFile>), GateError> {
+) -> Result<(Decision, RecordFile), GateError> {
     if !d.has_errors()
         && let Some(dr) = drilled
     {
@@ -284,18 +287,21 @@ fn conclude(
         tool_versions: drilled.map(|x| x.tool_versions.clone()).unwrap_or_default(),
         comparison: drilled.map(|x| x.comparison.clone()).unwrap_or_default(),
     };
-    let _ = size;
     let mut d = d;
-    let record_path = PathBuf::from(format!("{}.drill.json", reference.path));
-    d.fact("drill_record", record_path.display().to_string());
+    let backup = PathBuf::from(&reference.path);
+    d.fact(
+        "drill_record",
+        crate::backup::evidence::drill_path(&backup)
+            .display()
+            .to_string(),
+    );
     d.fact("backup_sha256", sha256.to_string());
-    let json = drill::record::render_drill(&record);
     Ok((
         d,
-        Some(RecordFile {
-            path: record_path,
-            json,
-        }),
+        RecordFile {
+            backup,
+            record: record.to_record(),
+        },
     ))
 }
 
@@ -330,39 +336,4 @@ fn open_backup(path: &Path) -> Result<File, GateError> {
         return Err(could_not(&backup::EMPTY, format!("{shown} is empty")));
     }
     Ok(file)
-}
-
-/// Write the drill record beside the backup: a private temporary file, fsynced, renamed over
-/// any previous record (a link planted there is replaced, never followed).
-fn write_record(path: &Path, json: &str) -> Result<(), GateError> {
-    use std::io::Write;
-    let fail = |e: String| {
-        could_not(
-            &drill::RECORD_WRITE_FAILED,
-            format!("cannot write the drill record {}: {e}", path.display()),
-        )
-    };
-    let dir = path.parent().ok_or_else(|| fail("no directory".into()))?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| fail("no file name".into()))?
-        .to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&tmp)
-        .map_err(|e| fail(e.to_string()))?;
-    let written = f
-        .write_all(json.as_bytes())
-        .and_then(|_| f.sync_all())
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .and_then(|_| File::open(dir)?.sync_all());
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(fail(e.to_string()));
-    }
-    Ok(())
 }

@@ -9,7 +9,6 @@
 //! manifest's numbers came from the archive, so a member that did not come back differs.
 
 use super::Failure;
-use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
@@ -161,20 +160,17 @@ fn mkdirs(into: &Path, rel: &Path) -> Result<(), Failure> {
 pub fn measure(root: &Path, links: u64) -> Result<Restored, Failure> {
     let mut lines: Vec<(Vec<u8>, u64)> = Vec::new();
     walk(root, Path::new(""), &mut lines)?;
-    lines.sort();
-    let mut hasher = Sha256::new();
     let mut bytes = 0u64;
-    for (path, size) in &lines {
-        hasher.update(path);
-        hasher.update(format!("\t{size}\n").as_bytes());
+    for (_, size) in &lines {
         bytes = bytes
             .checked_add(*size)
             .ok_or_else(|| Failure::Restore("the restored size overflows".into()))?;
     }
+    let listing_sha256 = crate::backup::evidence::listing_sha256(&mut lines);
     Ok(Restored {
         files: lines.len() as u64,
         bytes,
-        listing_sha256: crate::digest::hex(&hasher.finalize()),
+        listing_sha256,
         links,
     })
 }

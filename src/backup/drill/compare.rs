@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub enum Expected {
     Postgres(Tables),
     /// Keys per non-empty database.
-    Redis(BTreeMap<u32, u64>),
+    Redis(BTreeMap<u64, u64>),
     Archive {
         files: u64,
         bytes: u64,
@@ -33,7 +33,7 @@ impl Expected {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Restored {
     Postgres(Tables),
-    Redis(BTreeMap<u32, u64>),
+    Redis(BTreeMap<u64, u64>),
     Archive(archive::Restored),
 }
 
@@ -67,7 +67,7 @@ pub fn compare(expected: &Expected, restored: &Restored) -> Vec<Compared> {
     match (expected, restored) {
         (Expected::Postgres(want), Restored::Postgres(got)) => postgres(want, got),
         (Expected::Redis(want), Restored::Redis(got)) => {
-            let dbs: BTreeSet<&u32> = want.keys().chain(got.keys()).collect();
+            let dbs: BTreeSet<&u64> = want.keys().chain(got.keys()).collect();
             dbs.into_iter()
                 .map(|db| item(format!("db{db} keys"), opt(want.get(db)), opt(got.get(db))))
                 .collect()

@@ -235,7 +235,7 @@ fn drill_redis(
     runner: &scratch::Runner,
     dir: &scratch::ScratchDir,
     source: &mut Hashing,
-) -> Result<BTreeMap<u32, u64>, Failure> {
+) -> Result<BTreeMap<u64, u64>, Failure> {
     let staged = redis::stage(runner, dir, source)?;
     let instance = redis::Instance::start(runner, dir, staged)?;
     instance.keyspace()

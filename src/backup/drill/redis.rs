@@ -116,7 +116,7 @@ impl<'a> Instance<'a> {
     }
 
     /// Keys per non-empty database, from `INFO keyspace` (`db0:keys=3,expires=0,...`).
-    pub fn keyspace(&self) -> Result<BTreeMap<u32, u64>, Failure> {
+    pub fn keyspace(&self) -> Result<BTreeMap<u64, u64>, Failure> {
         let out = self
             .runner
             .output(
@@ -134,7 +134,7 @@ impl<'a> Instance<'a> {
 }
 
 /// `# Keyspace` lines: `dbN:keys=K,expires=E,avg_ttl=T`.
-pub fn parse_keyspace(text: &str) -> Result<BTreeMap<u32, u64>, String> {
+pub fn parse_keyspace(text: &str) -> Result<BTreeMap<u64, u64>, String> {
     let mut dbs = BTreeMap::new();
     for line in text.lines().map(str::trim) {
         let Some(rest) = line.strip_prefix("db") else {
@@ -143,7 +143,7 @@ pub fn parse_keyspace(text: &str) -> Result<BTreeMap<u32, u64>, String> {
         let (db, fields) = rest
             .split_once(':')
             .ok_or_else(|| format!("unexpected INFO keyspace line {line:?}"))?;
-        let db: u32 = db
+        let db: u64 = db
             .parse()
             .map_err(|_| format!("unexpected database number in {line:?}"))?;
         let keys = fields
