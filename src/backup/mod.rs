@@ -7,6 +7,7 @@ pub mod drill;
 pub mod evidence;
 pub mod format;
 pub mod reference;
+pub mod take;
 
 use crate::report::code::code;
 
