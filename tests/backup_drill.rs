@@ -346,7 +346,7 @@ fn a_dump_cut_at_a_statement_boundary_fails_although_it_loads() {
     let cut = text
         .find("\\connect shop")
         .expect("the dump connects to shop");
-    let backup = site.backup("postgres", "sql.gz", &gzip(text[..cut].as_bytes()));
+    let backup = site.backup("postgres", "sql.gz", &gzip(&text.as_bytes()[..cut]));
     write_manifest(
         &backup,
         "postgres",
