@@ -3,6 +3,7 @@
 
 pub mod artifact;
 pub mod deep;
+pub mod drill;
 pub mod evidence;
 pub mod format;
 pub mod reference;

@@ -4,6 +4,7 @@
 pub mod backup_before_apply;
 pub mod canary;
 pub mod decision_log;
+pub mod drill;
 pub mod lint;
 pub mod one_shot;
 pub mod scope;
