@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size_mib=${1:-1024}
-cargo build --quiet --release --bins
+[ "${BENCH_NO_BUILD:-}" = 1 ] || cargo build --quiet --release --bin backup_before_apply --bin restore_drill
 bin="${CARGO_TARGET_DIR:-$PWD/target}/release"
 work=$(mktemp -d /tmp/gates-bench-backup.XXXXXX)
 chmod 755 "$work"
@@ -27,16 +27,16 @@ trap cleanup EXIT
 as_server=()
 if [ "$(id -u)" = 0 ]; then as_server=(setpriv --reuid=nobody --regid=nogroup --clear-groups); fi
 
-# A cluster in $work/$1 on a socket there; its pid is remembered for the cleanup.
+# A cluster in $work/$1 on a socket there, superuser $2; its pid is remembered for the cleanup.
 start_cluster() {
-  local dir="$work/$1"
+  local dir="$work/$1" su=$2
   mkdir "$dir"
   [ "$(id -u)" = 0 ] && chown nobody:nogroup "$dir"
-  (cd "$dir" && "${as_server[@]}" initdb -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C --no-sync >/dev/null)
+  (cd "$dir" && "${as_server[@]}" initdb -D "$dir/data" -U "$su" --auth=trust -E UTF8 --locale=C --no-sync >/dev/null)
   (cd "$dir" && exec "${as_server[@]}" postgres -D "$dir/data" -k "$dir" -c listen_addresses= -c fsync=off >"$dir/log" 2>&1) &
   pids+=($!)
   for _ in $(seq 600); do
-    psql -X -q -h "$dir" -U postgres -d postgres -c 'SELECT 1' >/dev/null 2>&1 && return 0
+    psql -X -q -h "$dir" -U "$su" -d postgres -c 'SELECT 1' >/dev/null 2>&1 && return 0
     sleep 0.1
   done
   echo "cluster $1 did not start" >&2
@@ -56,7 +56,7 @@ measure() {
 }
 
 echo "== source cluster with a ~${size_mib} MiB dump"
-start_cluster src
+start_cluster src postgres
 src="$work/src"
 # ~105 bytes of dump text per row.
 rows=$(( size_mib * 1024 * 1024 / 105 ))
@@ -82,7 +82,7 @@ backup:
 EOF
 
 echo "== 1. pg_dumpall alone, then backup_before_apply"
-measure pg_dumpall pg_dumpall -h "$src" -U postgres -f /dev/null
+measure pg_dumpall pg_dumpall -h "$src" -U postgres --no-sync -f /dev/null
 measure backup_before_apply "$bin/backup_before_apply" --module postgres \
   --modules-dir fixtures/modules --policy "$work/policy.yml"
 backup=$(tail -n 1 "$work/out-backup_before_apply")
@@ -92,8 +92,9 @@ gz_bytes=$(stat -c %s "$backup")
 echo "== 2. psql -f alone into a running cluster, then restore_drill"
 gzip -dc "$backup" >"$work/dump.sql"
 chmod 644 "$work/dump.sql"
-start_cluster target
-measure psql_f psql -X -q -v ON_ERROR_STOP=1 -h "$work/target" -U postgres -d postgres -f "$work/dump.sql"
+# Another superuser name, as the drill uses: the dump creates the role `postgres` itself.
+start_cluster target bench_target
+measure psql_f psql -X -q -v ON_ERROR_STOP=1 -h "$work/target" -U bench_target -d postgres -f "$work/dump.sql"
 rm -f "$work/dump.sql"
 measure restore_drill "$bin/restore_drill" --backup-ref "$backup" --module postgres \
   --modules-dir fixtures/modules --policy "$work/policy.yml"

@@ -83,9 +83,11 @@ fn evaluate(args: &Args) -> Result<(Decision, RecordFile), GateError> {
     };
     let reference =
         reference::check(&args.backup_ref, &module, &any_age, now).map_err(|reasons| {
-            let first = &reasons[0];
-            GateError::new(first.code, first.message.clone())
-                .with_details(reasons[1..].iter().map(|r| r.message.clone()).collect())
+            match reasons.split_first() {
+                Some((first, rest)) => GateError::new(first.code, first.message.clone())
+                    .with_details(rest.iter().map(|r| r.message.clone()).collect()),
+                None => could_not(&backup::NAME_INVALID, "the backup reference was refused"),
+            }
         })?;
     let path = PathBuf::from(&reference.path);
     let format = format_of(&reference.extension).ok_or_else(|| {
@@ -100,6 +102,7 @@ fn evaluate(args: &Args) -> Result<(Decision, RecordFile), GateError> {
 
     let mut d = Decision::new(Gate::RestoreDrill, id.to_string(), now);
     d.fact("backup_ref", reference.path.clone());
+    d.inputs.push(policy.digest.clone());
     d.inputs.push(facts.digest.clone());
     let subject = "backup_ref";
 
@@ -108,7 +111,12 @@ fn evaluate(args: &Args) -> Result<(Decision, RecordFile), GateError> {
     let inspected = match deep::inspect(&file, format, Verify::Deep) {
         Ok(i) => i,
         Err(why) => {
-            let sha = deep::hash_file(&file).unwrap_or_default();
+            let sha = deep::hash_file(&file).map_err(|e| {
+                could_not(
+                    &crate::report::general::IO,
+                    format!("cannot read {}: {e}", reference.path),
+                )
+            })?;
             d.push(
                 Reason::new(
                     &drill::BACKUP_UNREADABLE,
