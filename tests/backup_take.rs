@@ -474,3 +474,145 @@ fn what_cannot_be_backed_up_is_refused_with_exit_2() {
     assert!(r.stderr.contains("backup_class"), "{}", r.stderr);
     assert_eq!(setup.entries(), Vec::<String>::new());
 }
+
+/// A throw-away Redis server on a private socket, stopped when dropped.
+struct Redis {
+    dir: tempfile::TempDir,
+}
+
+impl Redis {
+    fn socket(&self) -> String {
+        self.dir.path().join("r.sock").display().to_string()
+    }
+    fn start(extra: &[&str]) -> Redis {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let r = Redis { dir };
+        let ok = Cluster::as_owner("redis-server")
+            .args([
+                "--port",
+                "0",
+                "--unixsocket",
+                &r.socket(),
+                "--unixsocketperm",
+                "777",
+            ])
+            .arg("--dir")
+            .arg(r.dir.path())
+            .args(["--save", "", "--daemonize", "yes", "--pidfile"])
+            .arg(r.dir.path().join("pid"))
+            .arg("--logfile")
+            .arg(r.dir.path().join("log"))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            ok.status.success(),
+            "redis-server: {}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        for _ in 0..100 {
+            if Path::new(&r.socket()).exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        r
+    }
+    fn cli(&self, args: &[&str]) {
+        let out = Command::new("redis-cli")
+            .args(["-s", &self.socket()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "redis-cli: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        for _ in 0..50 {
+            if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("pid")) {
+                let _ = Command::new("kill").arg(pid.trim()).output();
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn a_redis_backup_is_an_rdb_dump_with_keys_per_database() {
+    let redis = Redis::start(&[]);
+    redis.cli(&["SET", "a", "secret-value"]);
+    redis.cli(&["SET", "b", "2"]);
+    redis.cli(&["-n", "3", "SET", "c", "3"]);
+    let setup = Setup::new(
+        &format!(
+            "  procedures:\n    redis:\n      exec: []\n      cli: [redis-cli, -s, \"{}\"]\n",
+            redis.socket()
+        ),
+        "",
+    );
+    let modules = filesystem_module(setup.dir.path(), "cache", "redis");
+    let r = take(&setup, &modules, "cache");
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(!r.all().contains("secret-value"));
+    let reference = r.stdout.lines().last().unwrap();
+    assert!(reference.ends_with(".rdb"), "{reference}");
+    let m = evidence::parse_manifest(
+        &std::fs::read(evidence::manifest_path(Path::new(reference))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m.procedure.as_str(), "redis-bgsave");
+    assert_eq!(
+        m.inventory,
+        Inventory::Redis {
+            databases: vec![
+                evidence::RedisDb { db: 0, keys: 2 },
+                evidence::RedisDb { db: 3, keys: 1 }
+            ]
+        }
+    );
+    let gate_run = scope(&setup, &modules, "cache", reference);
+    assert_eq!(gate_run.code, 0, "{}", gate_run.all());
+}
+
+#[test]
+fn a_password_protected_redis_is_archived_from_its_mounts_or_refused() {
+    let redis = Redis::start(&["--requirepass", "hunter2-secret"]);
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("dump.rdb"), b"REDIS0010").unwrap();
+    let procedure = format!(
+        "  procedures:\n    redis:\n      exec: []\n      cli: [redis-cli, -s, \"{}\"]\n",
+        redis.socket()
+    );
+    let setup = Setup::new(&procedure, "");
+    let modules = filesystem_module(setup.dir.path(), "cache", "redis");
+    let r = take(&setup, &modules, "cache");
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr.contains("error[backup.take.refused]") && r.stderr.contains("NOAUTH"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(setup.entries(), Vec::<String>::new());
+    let setup = Setup::new(
+        &procedure,
+        &format!("  mounts:\n    cache: [{}]\n", data.path().display()),
+    );
+    let modules = filesystem_module(setup.dir.path(), "cache", "redis");
+    let r = take(&setup, &modules, "cache");
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.lines().last().unwrap().ends_with(".tar.gz"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("RDB dump skipped"), "{}", r.stdout);
+    assert!(!r.all().contains("hunter2"), "{}", r.all());
+}

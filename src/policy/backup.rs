@@ -56,6 +56,8 @@ pub struct ProcedurePolicy {
     pub command: Vec<String>,
     /// postgres: argv of `psql` for the inventory, after `exec`.
     pub psql: Vec<String>,
+    /// redis: argv of `redis-cli` (with its connection flags), after `exec`.
+    pub cli: Vec<String>,
 }
 
 /// `backup.drill.<class>`: how the scratch instance of a drill is started.
@@ -68,7 +70,7 @@ pub struct DrillPolicy {
 /// The default `exec`: enter the module's container.
 pub const DEFAULT_EXEC: &[&str] = &["docker", "exec", "-i", "{container}"];
 /// Classes whose procedure runs a command; the others archive the module's mounts.
-pub const COMMAND_CLASSES: &[&str] = &["postgres"];
+pub const COMMAND_CLASSES: &[&str] = &["postgres", "redis"];
 /// Where `{container}` goes in an `exec` prefix.
 pub const CONTAINER_PLACEHOLDER: &str = "{container}";
 
@@ -76,18 +78,21 @@ impl ProcedurePolicy {
     /// The built-in procedure of `class`.
     pub fn default_for(class: &str) -> ProcedurePolicy {
         let argv = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let (command, psql) = match class {
-            "postgres" => (
-                argv(&["pg_dumpall", "-U", "postgres"]),
-                argv(&["psql", "-U", "postgres"]),
-            ),
-            _ => (Vec::new(), Vec::new()),
-        };
-        ProcedurePolicy {
+        let mut p = ProcedurePolicy {
             exec: argv(DEFAULT_EXEC),
-            command,
-            psql,
+            command: Vec::new(),
+            psql: Vec::new(),
+            cli: Vec::new(),
+        };
+        match class {
+            "postgres" => {
+                p.command = argv(&["pg_dumpall", "-U", "postgres"]);
+                p.psql = argv(&["psql", "-U", "postgres"]);
+            }
+            "redis" => p.cli = argv(&["redis-cli"]),
+            _ => {}
         }
+        p
     }
 }
 
@@ -114,10 +119,10 @@ impl Default for BackupPolicy {
             require_drill: Vec::new(),
             min_size_ratio: 0.5,
             min_size: BTreeMap::new(),
-            procedures: BTreeMap::from([(
-                "postgres".to_string(),
-                ProcedurePolicy::default_for("postgres"),
-            )]),
+            procedures: COMMAND_CLASSES
+                .iter()
+                .map(|c| (c.to_string(), ProcedurePolicy::default_for(c)))
+                .collect(),
             drill: BTreeMap::new(),
             mounts: BTreeMap::new(),
             compose_project: "home-platform".into(),
@@ -503,12 +508,22 @@ fn procedure(node: &Node, class: &str, problems: &mut Problems) -> Option<Proced
         }
     }
     if runs_command {
-        known.push("command");
-        known.push("psql");
-        for (key, slot) in [("command", &mut p.command), ("psql", &mut p.psql)] {
+        let keys: &[&str] = if class == "redis" {
+            &["cli"]
+        } else {
+            &["command", "psql"]
+        };
+        known.extend_from_slice(keys);
+        let mut slots = [
+            ("command", &mut p.command),
+            ("psql", &mut p.psql),
+            ("cli", &mut p.cli),
+        ];
+        for (key, slot) in slots.iter_mut().filter(|(k, _)| keys.contains(k)) {
+            let key = *key;
             if let Some(c) = fields.take(key) {
                 match argv(c, &format!("{context}.{key}"), problems) {
-                    Some(list) if !list.is_empty() => *slot = list,
+                    Some(list) if !list.is_empty() => **slot = list,
                     Some(_) => {
                         ok = false;
                         problems.push(c.span.start, format!("{context}.{key}: must not be empty"));
@@ -518,7 +533,7 @@ fn procedure(node: &Node, class: &str, problems: &mut Problems) -> Option<Proced
             }
         }
     }
-    for a in p.command.iter().chain(&p.psql) {
+    for a in p.command.iter().chain(&p.psql).chain(&p.cli) {
         if a.contains(CONTAINER_PLACEHOLDER) {
             ok = false;
             problems.push(

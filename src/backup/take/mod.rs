@@ -10,6 +10,7 @@
 
 pub mod archive;
 pub mod postgres;
+pub mod redis;
 pub mod run;
 
 use super::evidence::{self, BackupManifest, Inventory, Procedure};
@@ -67,6 +68,8 @@ pub struct Taken {
     pub detail: String,
     /// Sockets, FIFOs and devices left out of a mount archive.
     pub skipped: u64,
+    /// Why the class's own procedure was not used (a fallback), when it was not.
+    pub note: Option<String>,
 }
 
 impl Taken {
@@ -102,12 +105,16 @@ impl Taken {
         Reason::new(
             &TAKE_OK,
             format!(
-                "{} of `{}` (class {}, data of `{}`) by {}: {} bytes, sha256 {}; {}; holds {held}; manifest {}",
+                "{} of `{}` (class {}, data of `{}`) by {}{}: {} bytes, sha256 {}; {}; holds {held}; manifest {}",
                 m.artifact,
                 m.module,
                 m.class,
                 m.ref_module,
                 m.procedure.as_str(),
+                self.note
+                    .as_ref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default(),
                 m.size,
                 m.sha256,
                 self.detail,
@@ -195,6 +202,7 @@ pub fn plan(
     }
     let (procedure, extension) = match class.as_str() {
         "postgres" => (Procedure::PgDumpall, "sql.gz"),
+        "redis" => (Procedure::RedisBgsave, "rdb"),
         _ => (Procedure::MountArchive, "tar.gz"),
     };
     if procedure == Procedure::MountArchive && !policy.mounts.contains_key(ref_manifest.id.as_str())
@@ -254,7 +262,25 @@ impl Drop for Scratch {
 /// Take the backup. The library never prints; the caller shows `Taken` or the error.
 pub fn take(req: &Request) -> Result<Taken, GateError> {
     let policy = req.policy;
-    let plan = plan(policy, req.modules_dir, req.module)?;
+    let mut plan = plan(policy, req.modules_dir, req.module)?;
+    let procedure = policy.procedure(&plan.class);
+    let mut note = None;
+    if plan.procedure == Procedure::RedisBgsave
+        && let Err(why) = redis::probe(&procedure.exec, &plan.container, &procedure.cli)
+    {
+        // Password-protected (or unreachable): no credentials are tried; the mounts instead.
+        if !policy.mounts.contains_key(&plan.ref_module) {
+            return Err(refused(format!(
+                "redis `{}` cannot be dumped without credentials ({why}); list its data directory under backup.mounts.{} to archive it instead",
+                plan.ref_module, plan.ref_module
+            )));
+        }
+        plan.procedure = Procedure::MountArchive;
+        plan.extension = "tar.gz";
+        note = Some(format!(
+            "RDB dump skipped ({why}): the mounts were archived"
+        ));
+    }
     let root = Path::new(&policy.root);
     match fs::symlink_metadata(root) {
         Ok(m) if m.is_dir() => {}
@@ -344,6 +370,24 @@ pub fn take(req: &Request) -> Result<Taken, GateError> {
                 .map_err(|e| failed("dump", format!("cannot fsync the backup: {e}")))?;
             None
         }
+        Procedure::RedisBgsave => {
+            let dump = run::argv(
+                &procedure.exec,
+                &plan.container,
+                &redis::dump_argv(&procedure.cli),
+            );
+            let mut out =
+                redis::EofMarkStripper::new(std::io::BufWriter::with_capacity(64 * 1024, file));
+            run::stream(&dump, &mut out).map_err(|f| step_failed("dump", f))?;
+            let file = out
+                .finish()
+                .map_err(|e| failed("dump", format!("cannot write the backup: {e}")))?
+                .into_inner()
+                .map_err(|e| failed("dump", format!("cannot write the backup: {}", e.error())))?;
+            file.sync_all()
+                .map_err(|e| failed("dump", format!("cannot fsync the backup: {e}")))?;
+            None
+        }
         _ => {
             let mounts = &policy.mounts[&plan.ref_module];
             let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
@@ -362,6 +406,14 @@ pub fn take(req: &Request) -> Result<Taken, GateError> {
     let (facts, detail) = verify(&tmp_path, &name, &scratch.dir, policy, started)?;
     let inventory = match inventory {
         Some(archived) => archived,
+        None if plan.procedure == Procedure::RedisBgsave => {
+            if let Some(v) = version(&procedure.exec, &plan.container, &procedure.cli[0]) {
+                tool_versions.insert(program_name(&procedure.cli[0]), v);
+            }
+            let databases = redis::inventory(&procedure.exec, &plan.container, &procedure.cli)
+                .map_err(|f| step_failed("inventory", f))?;
+            Inventory::Redis { databases }
+        }
         None => {
             for tool in [&procedure.command, &procedure.psql] {
                 if let Some(v) = version(&procedure.exec, &plan.container, &tool[0]) {
@@ -428,6 +480,7 @@ pub fn take(req: &Request) -> Result<Taken, GateError> {
         manifest,
         detail,
         skipped,
+        note,
     })
 }
 
