@@ -908,7 +908,13 @@ fn a_failed_drill_record_blocks_the_gate_even_when_no_drill_is_required() {
     let (pg, inventory) = populated_cluster();
     let edited = drop_rows(&pg.dumpall(), "public.orders", 1);
     let backup = site.backup("postgres", "sql.gz", &gzip(&edited));
-    write_manifest(&backup, "postgres", "postgres", Procedure::PgDumpall, inventory);
+    write_manifest(
+        &backup,
+        "postgres",
+        "postgres",
+        Procedure::PgDumpall,
+        inventory,
+    );
     assert_eq!(site.scope("postgres", &backup).code, 0);
     let run = site.drill(&backup, "postgres");
     assert_reason(&run, 1, "drill.content_differs");
