@@ -68,15 +68,16 @@ step 0 "The one-shot gate on the same dispatch and its plan: allow" \
   --stateful-confirm BACKUP_DONE_F3 --plan plans/minio-init-exited.json "${policy[@]}"
 
 # What blocks.
-cp "$work/backups/$(basename "$ref").drill.json" "$work/drill-of-first.json"
+cp "$ref.drill.json" "$work/drill-of-first.json" || exit 2
 sleep 1   # backups are named to the second, and never overwritten
 rm "$work/minio-data/bucket/object.bin"   # the data is gone: the next backup is tiny
 step 0 "A backup of the emptied data is taken (and is well-formed)" \
   take --module minio-init "${policy[@]}"
 small=$(tail -n 1 "$work/take.out")
-step 1 "A drill record of another backup does not satisfy the gate (backup.drill.mismatch)" \
-  sh -c 'install -m 0600 "$1" "$2.drill.json" && exec "$0" --module minio-init --allow-stateful --backup-ref "$2" --stateful-confirm BACKUP_DONE_F3 --policy "$3"' \
-  "$bin/auto_apply_scope" "$work/drill-of-first.json" "$small" "$work/policy.yml"
+install -m 0600 "$work/drill-of-first.json" "$small.drill.json" || exit 2
+step 1 "The first backup's drill record placed beside it does not satisfy the gate (backup.drill.mismatch)" \
+  "$bin/auto_apply_scope" --module minio-init --allow-stateful --backup-ref "$small" \
+  --stateful-confirm BACKUP_DONE_F3 "${policy[@]}"
 rm -f "$small.drill.json"
 step 0 "Drilled, it restores and matches its own (tiny) manifest" \
   "$bin/restore_drill" --backup-ref "$small" --module minio-init "${policy[@]}"

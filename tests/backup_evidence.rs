@@ -345,3 +345,32 @@ fn the_one_shot_gate_checks_the_manifest_too() {
         r.stdout
     );
 }
+
+#[test]
+fn a_taken_backup_is_recorded_and_its_outputs_written() {
+    let p = Platform::new("");
+    p.fill(2000);
+    let log = p.dir.path().join("decisions.log");
+    let outputs = p.dir.path().join("outputs");
+    let r = run(gate("backup_before_apply")
+        .args(["--module", "files", "--format", "json"])
+        .arg("--modules-dir")
+        .arg(p.modules())
+        .arg("--policy")
+        .arg(p.dir.path().join("policy.yml"))
+        .arg("--record")
+        .arg(&log)
+        .env("FORGEJO_OUTPUT", &outputs));
+    assert_eq!(r.code, 0, "{}", r.all());
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc["gate"], "backup_before_apply");
+    assert_eq!(doc["outcome"], "pass");
+    let reference = doc["facts"]["backup_ref"].as_str().unwrap().to_string();
+    assert!(Path::new(&reference).is_file());
+    let lines = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(lines.lines().count(), 1);
+    assert!(lines.contains(&reference), "{lines}");
+    let out = std::fs::read_to_string(&outputs).unwrap();
+    assert!(out.lines().any(|l| l == format!("backup_ref={reference}")), "{out}");
+    assert!(out.lines().any(|l| l == format!("backup_sha256={}", sha256_of(&reference))), "{out}");
+}

@@ -558,3 +558,52 @@ fn create_with_mode(path: &Path, mode: u32) -> std::io::Result<fs::File> {
     file.set_permissions(fs::Permissions::from_mode(mode))?;
     Ok(file)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn containers_are_named_as_compose_names_them() {
+        let policy = BackupPolicy::default();
+        let with_project =
+            "metadata:\n  name: web-app\nspec:\n  compose:\n    project: edge-stack\n";
+        assert_eq!(
+            container_name(with_project, "web-app", &policy),
+            "edge-stack-web-app-1"
+        );
+        assert_eq!(
+            container_name("metadata:\n  name: postgres\n", "postgres", &policy),
+            "home-platform-postgres-1"
+        );
+        // A project that compose would not accept is not used to build a name.
+        let odd = "spec:\n  compose:\n    project: \"a b;rm\"\n";
+        assert_eq!(
+            container_name(odd, "postgres", &policy),
+            "home-platform-postgres-1"
+        );
+    }
+
+    #[test]
+    fn the_plan_follows_class_and_ref_module() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/modules");
+        let mut policy = BackupPolicy::default();
+        policy.mounts.insert("minio".into(), vec!["/srv/minio".into()]);
+        let id = |s: &str| ModuleId::parse(s).unwrap();
+        let p = plan(&policy, &fixtures, &id("postgres")).unwrap();
+        assert_eq!(
+            (p.procedure, p.extension, p.container.as_str()),
+            (Procedure::PgDumpall, "sql.gz", "home-platform-postgres-1")
+        );
+        let p = plan(&policy, &fixtures, &id("minio-init")).unwrap();
+        assert_eq!(
+            (p.ref_module.as_str(), p.procedure, p.extension),
+            ("minio", Procedure::MountArchive, "tar.gz")
+        );
+        assert_eq!(p.container, "home-platform-minio-1");
+        assert_eq!(
+            plan(&policy, &fixtures, &id("redis")).unwrap().procedure,
+            Procedure::RedisBgsave
+        );
+    }
+}
