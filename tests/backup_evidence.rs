@@ -371,6 +371,13 @@ fn a_taken_backup_is_recorded_and_its_outputs_written() {
     assert_eq!(lines.lines().count(), 1);
     assert!(lines.contains(&reference), "{lines}");
     let out = std::fs::read_to_string(&outputs).unwrap();
-    assert!(out.lines().any(|l| l == format!("backup_ref={reference}")), "{out}");
-    assert!(out.lines().any(|l| l == format!("backup_sha256={}", sha256_of(&reference))), "{out}");
+    assert!(
+        out.lines().any(|l| l == format!("backup_ref={reference}")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l == format!("backup_sha256={}", sha256_of(&reference))),
+        "{out}"
+    );
 }

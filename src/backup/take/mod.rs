@@ -588,7 +588,9 @@ mod tests {
     fn the_plan_follows_class_and_ref_module() {
         let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/modules");
         let mut policy = BackupPolicy::default();
-        policy.mounts.insert("minio".into(), vec!["/srv/minio".into()]);
+        policy
+            .mounts
+            .insert("minio".into(), vec!["/srv/minio".into()]);
         let id = |s: &str| ModuleId::parse(s).unwrap();
         let p = plan(&policy, &fixtures, &id("postgres")).unwrap();
         assert_eq!(
