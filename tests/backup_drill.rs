@@ -864,3 +864,60 @@ fn redis_end_to_end_mount_archive_of_the_data_directory() {
     let run = site.drill(&backup, "cache");
     assert_reason(&run, 0, "drill.restored");
 }
+
+// ---------------------------------------------------------------- the gates require the drill
+
+#[test]
+fn with_require_drill_the_gate_accepts_only_this_file_s_passing_drill() {
+    let (pg, _) = populated_cluster();
+    let site = Site::with_policy(&format!(
+        "{}  require_drill: [postgres]\n",
+        pg_procedure(&pg)
+    ));
+    let (_, first) = site.take("postgres");
+    // Not drilled yet: the gate asks for the drill.
+    let scope = site.scope("postgres", &first);
+    assert_reason(&scope, 1, "backup.drill.missing");
+
+    let run = site.drill(&first, "postgres");
+    assert_reason(&run, 0, "drill.restored");
+    let scope = site.scope("postgres", &first);
+    assert_eq!(scope.code, 0, "{}", scope.all());
+    assert!(scope.stdout.contains("ELIGIBLE"), "{}", scope.stdout);
+
+    // A second backup (one second later, so another name), with the first one's passing
+    // drill record copied beside it: the record is for another file.
+    pg.sql("app", "INSERT INTO orders VALUES (5000, 'late')");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (_, second) = site.take("postgres");
+    assert_ne!(first, second);
+    std::fs::copy(evidence::drill_path(&first), evidence::drill_path(&second)).unwrap();
+    let scope = site.scope("postgres", &second);
+    assert_reason(&scope, 1, "backup.drill.mismatch");
+
+    // Its own drill, and the gate says yes.
+    let run = site.drill(&second, "postgres");
+    assert_reason(&run, 0, "drill.restored");
+    let scope = site.scope("postgres", &second);
+    assert_eq!(scope.code, 0, "{}", scope.all());
+}
+
+#[test]
+fn a_failed_drill_record_blocks_the_gate_even_when_no_drill_is_required() {
+    let site = Site::new();
+    let (pg, inventory) = populated_cluster();
+    let edited = drop_rows(&pg.dumpall(), "public.orders", 1);
+    let backup = site.backup("postgres", "sql.gz", &gzip(&edited));
+    write_manifest(
+        &backup,
+        "postgres",
+        "postgres",
+        Procedure::PgDumpall,
+        inventory,
+    );
+    assert_eq!(site.scope("postgres", &backup).code, 0);
+    let run = site.drill(&backup, "postgres");
+    assert_reason(&run, 1, "drill.content_differs");
+    let scope = site.scope("postgres", &backup);
+    assert_reason(&scope, 1, "backup.drill.failed");
+}

@@ -81,12 +81,13 @@ fn evaluate(args: &Args) -> Result<(Decision, RecordFile), GateError> {
         max_age_hours: 24 * 365 * 100,
         ..policy.policy.backup.clone()
     };
-    let reference =
-        reference::check(&args.backup_ref, &module, &any_age, now).map_err(|reasons| {
-            let first = &reasons[0];
-            GateError::new(first.code, first.message.clone())
-                .with_details(reasons[1..].iter().map(|r| r.message.clone()).collect())
-        })?;
+    let reference = reference::check(&args.backup_ref, &module, &any_age, now).map_err(
+        |reasons| match reasons.split_first() {
+            Some((first, rest)) => GateError::new(first.code, first.message.clone())
+                .with_details(rest.iter().map(|r| r.message.clone()).collect()),
+            None => could_not(&backup::NAME_INVALID, "the backup reference was refused"),
+        },
+    )?;
     let path = PathBuf::from(&reference.path);
     let format = format_of(&reference.extension).ok_or_else(|| {
         could_not(
@@ -100,6 +101,7 @@ fn evaluate(args: &Args) -> Result<(Decision, RecordFile), GateError> {
 
     let mut d = Decision::new(Gate::RestoreDrill, id.to_string(), now);
     d.fact("backup_ref", reference.path.clone());
+    d.inputs.push(policy.digest.clone());
     d.inputs.push(facts.digest.clone());
     let subject = "backup_ref";
 
@@ -108,7 +110,12 @@ fn evaluate(args: &Args) -> Result<(Decision, RecordFile), GateError> {
     let inspected = match deep::inspect(&file, format, Verify::Deep) {
         Ok(i) => i,
         Err(why) => {
-            let sha = deep::hash_file(&file).unwrap_or_default();
+            let sha = deep::hash_file(&file).map_err(|e| {
+                could_not(
+                    &crate::report::general::IO,
+                    format!("cannot read {}: {e}", reference.path),
+                )
+            })?;
             d.push(
                 Reason::new(
                     &drill::BACKUP_UNREADABLE,
@@ -145,10 +152,11 @@ fn evaluate(args: &Args) -> Result<(Decision, RecordFile), GateError> {
             evidence.artifact, reference.file_name
         ));
     }
-    if evidence.module != id.as_str() {
+    // As the gates read it: the dispatched module, or the module whose data the file is.
+    if evidence.module != id.as_str() && evidence.ref_module != id.as_str() {
         mismatches.push(format!(
-            "the manifest is of module `{}`, the drill is for `{id}`",
-            evidence.module
+            "the manifest is of module `{}` (data of `{}`), the drill is for `{id}`",
+            evidence.module, evidence.ref_module
         ));
     }
     if evidence.class != class {

@@ -3,7 +3,7 @@
 //! table of every user schema counted exactly, database by database.
 
 use super::Failure;
-use super::scratch::{Runner, ScratchDir, Server, cannot_start, describe, tail};
+use super::scratch::{Runner, ScratchDir, Server, describe, tail};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -116,7 +116,7 @@ impl<'a> Cluster<'a> {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| Failure::CouldNotRun(cannot_start("psql", &e)))?;
+            .map_err(|e| Failure::CouldNotRun(self.runner.cannot_start("psql", &e)))?;
         let mut stdin = child.stdin.take().expect("stdin was piped");
         let stderr = child.stderr.take().expect("stderr was piped");
         // stderr is read on its own thread so that a chatty psql never blocks on a full pipe.

@@ -160,7 +160,7 @@ impl Runner {
         let out = self
             .command(program, args)
             .output()
-            .map_err(|e| cannot_start(program, &e))?;
+            .map_err(|e| self.cannot_start(program, &e))?;
         if out.status.success() {
             Ok(out.stdout)
         } else {
@@ -169,6 +169,16 @@ impl Runner {
                 describe(out.status),
                 tail(&out.stderr)
             ))
+        }
+    }
+
+    /// Why `program` did not start: itself missing, or the policy's exec prefix.
+    pub fn cannot_start(&self, program: &str, e: &std::io::Error) -> String {
+        match self.exec.first() {
+            Some(prefix) => format!(
+                "the drill's exec prefix `{prefix}` (backup.drill.<class>.exec) cannot start `{program}`: {e}"
+            ),
+            None => cannot_start(program, e),
         }
     }
 
