@@ -161,6 +161,9 @@ pub fn lint_bytes(name: &str, bytes: &[u8], policy: &LintPolicy) -> (Vec<Finding
 /// error (exit 2).
 pub fn lint_path(path: &Path, policy: &LintPolicy) -> Result<FileResult, GateError> {
     let name = path.display().to_string();
+    if let Some(link) = symlink_result(path, &name)? {
+        return Ok(link);
+    }
     let (findings, text, digest) = match crate::input::read_limited(
         path,
         policy.max_file_bytes,
@@ -197,6 +200,35 @@ pub fn lint_path(path: &Path, policy: &LintPolicy) -> Result<FileResult, GateErr
         text,
         digest,
     })
+}
+
+/// A symbolic link is what git stores: a blob holding the target's path. Forgejo reads that
+/// text as the workflow (and finds no workflow in it); the file it points to is never run.
+/// Following the link would lint a file Forgejo does not run, so the link is a finding.
+fn symlink_result(path: &Path, name: &str) -> Result<Option<FileResult>, GateError> {
+    let meta = std::fs::symlink_metadata(path)
+        .map_err(|e| GateError::new(&general::IO, format!("cannot read {name}: {e}")))?;
+    if !meta.file_type().is_symlink() {
+        return Ok(None);
+    }
+    let target = std::fs::read_link(path)
+        .map_err(|e| GateError::new(&general::IO, format!("cannot read {name}: {e}")))?;
+    let target = target.to_string_lossy().into_owned();
+    let finding = file_finding(
+        name,
+        1,
+        1,
+        format!(
+            "this is a symbolic link (to `{}`): git stores the link's text, not the file it points to, so Forgejo never runs that file as this workflow; copy the workflow here instead",
+            target.escape_debug()
+        ),
+    );
+    Ok(Some(FileResult {
+        path: name.to_string(),
+        findings: vec![finding],
+        text: None,
+        digest: InputDigest::of("workflow", name.to_string(), target.as_bytes()),
+    }))
 }
 
 /// Lint many files on up to `threads` threads, keeping the input order. The first file that
