@@ -77,13 +77,20 @@ fn a_workflow_folder_with_no_workflow_still_shadows_the_later_ones() {
     ]);
     let r = run_in(dir.path(), &mut gate("lint_workflows"));
     assert_eq!(r.code, 2, "{}", r.all());
-    assert!(r.stderr.contains(".forgejo/workflows holds no .yml"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(".forgejo/workflows holds no .yml"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[cfg(unix)]
 #[test]
 fn a_symlinked_workflow_is_what_git_stores_not_its_target() {
-    let dir = repo(&[(".forgejo/workflows", "ok.yml", GOOD), ("elsewhere", "real.yml", GOOD)]);
+    let dir = repo(&[
+        (".forgejo/workflows", "ok.yml", GOOD),
+        ("elsewhere", "real.yml", GOOD),
+    ]);
     std::os::unix::fs::symlink(
         "../../elsewhere/real.yml",
         dir.path().join(".forgejo/workflows/linked.yml"),

@@ -39,10 +39,7 @@ pub fn is_workflow_name(name: &std::ffi::OsStr) -> bool {
 }
 
 fn io_error(path: &Path, e: &std::io::Error) -> GateError {
-    GateError::new(
-        &general::IO,
-        format!("cannot list {}: {e}", path.display()),
-    )
+    GateError::new(&general::IO, format!("cannot list {}: {e}", path.display()))
 }
 
 /// True for a folder that holds a nested repository or a submodule (git records only the
