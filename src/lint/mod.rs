@@ -8,6 +8,7 @@
 pub mod discover;
 pub mod expr;
 pub mod finding;
+pub mod heredoc;
 pub mod model;
 pub mod render;
 pub mod rules;
