@@ -13,6 +13,7 @@ pub mod model;
 pub mod render;
 pub mod rules;
 pub mod source;
+pub mod taint;
 
 pub use finding::{Finding, Level};
 
@@ -114,7 +115,14 @@ fn apply_levels(findings: &mut Vec<Finding>, policy: &LintPolicy) {
             .get(f.code.id)
             .and_then(|l| Level::from_name(l))
         {
-            f.level = level;
+            // A finding its rule lowered to info (proved harmless) stays info unless the rule
+            // is turned off: raising the rule must not raise what it proved.
+            let lowered = f.level == Level::Info && Level::of(f.code) != Level::Info;
+            f.level = if lowered && level != Level::Off {
+                Level::Info
+            } else {
+                level
+            };
         }
     }
     findings.retain(|f| f.level != Level::Off);
