@@ -1,7 +1,10 @@
 //! `lint.template-injection`: attacker-controlled text expanded by `${{ }}` inside a `run:`
-//! script becomes shell code. Untrusted values are recognised under all four spellings of
-//! the context (`github`, `forgejo`, `forge`, `gitea`), including whole objects that contain
-//! them (`toJSON(forge.event)`), and dispatch or call inputs that are free text.
+//! script becomes shell code. Untrusted values are every event field that can hold chosen
+//! text (under all four spellings of the context: `github`, `forgejo`, `forge`, `gitea`),
+//! branch and tag names, free-text dispatch inputs, whole objects that contain them, and what
+//! carries them on: `env:` variables, step outputs and `needs` outputs ([`crate::lint::taint`]).
+//! `toJSON(...)` alone on a line of a quoted heredoc read as data cannot break out and is
+//! reported as info ([`crate::lint::heredoc`]).
 use super::{Ctx, Rule, Sink, github_alias};
 use crate::lint::Level;
 use crate::lint::expr::{ContextRef, Expr, ExprKind, Segment, Span};
