@@ -321,20 +321,21 @@ impl<'w> Flow<'w> {
         if !OUTPUT_FILES.iter().any(|f| script.contains(f)) {
             return out;
         }
-        let tainted_vars: Vec<(&str, &str)> = self
-            .scopes(Some(j), Some(s))
-            .iter()
-            .flat_map(|scope| scope.values())
-            .filter_map(|(name, why)| why.as_deref().map(|w| (name.as_str(), w)))
-            .collect();
+        // Innermost definition first, so `or_insert` keeps the one the step sees.
+        let mut tainted_vars: HashMap<&str, Option<&str>> = HashMap::new();
+        for scope in self.scopes(Some(j), Some(s)) {
+            for (name, why) in scope.values() {
+                tainted_vars.entry(name.as_str()).or_insert(why.as_deref());
+            }
+        }
         let run_line = step.run.map_or(0, |n| n.span.start.line);
         let mut untrusted_elsewhere: Option<String> = None;
         for (i, line) in script.split('\n').enumerate() {
             let source = self.text_why(line, Some(j), Some(s)).or_else(|| {
-                tainted_vars
-                    .iter()
-                    .find(|(name, _)| mentions_var(line, name))
-                    .map(|(name, why)| format!("`${name}`: {why}"))
+                shell_vars(line).into_iter().find_map(|name| {
+                    let why = tainted_vars.get(name).copied().flatten()?;
+                    Some(format!("`${name}`: {why}"))
+                })
             });
             let writes = OUTPUT_FILES.iter().any(|f| line.contains(f));
             match (source, writes) {
@@ -396,16 +397,32 @@ impl<'w> Flow<'w> {
     }
 }
 
-/// True when `line` expands shell variable `name` (`$NAME` or `${NAME}`, not `$NAMES`).
-pub fn mentions_var(line: &str, name: &str) -> bool {
-    let plain = format!("${name}");
-    line.contains(&format!("${{{name}}}"))
-        || line.match_indices(&plain).any(|(i, m)| {
-            !line[i + m.len()..]
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-        })
+/// The shell variables a line expands (`$NAME`, `${NAME}`, also `${NAME:-x}`), in order: a
+/// lookup per expansion, so many variables and many lines stay linear.
+pub fn shell_vars(line: &str) -> Vec<&str> {
+    let bytes = line.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'$' {
+            i += 1;
+            continue;
+        }
+        let start = if bytes.get(i + 1) == Some(&b'{') {
+            i + 2
+        } else {
+            i + 1
+        };
+        let mut end = start;
+        while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
+            end += 1;
+        }
+        if end > start && !bytes[start].is_ascii_digit() {
+            out.push(&line[start..end]);
+        }
+        i = end.max(i + 1);
+    }
+    out
 }
 
 /// The output name written on a line such as `echo "name=value" >> "$GITHUB_OUTPUT"` or
@@ -437,6 +454,14 @@ fn output_name(line: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::output_name;
+
+    #[test]
+    fn shell_variables_are_read_from_a_line() {
+        assert_eq!(
+            super::shell_vars(r#"echo "$A ${B} ${C:-x} $1 $$ $D_E""#),
+            vec!["A", "B", "C", "D_E"]
+        );
+    }
 
     #[test]
     fn output_names_are_read_from_the_writing_line() {
