@@ -321,19 +321,23 @@ impl<'w> Flow<'w> {
         if !OUTPUT_FILES.iter().any(|f| script.contains(f)) {
             return out;
         }
-        // Innermost definition first, so `or_insert` keeps the one the step sees.
-        let mut tainted_vars: HashMap<&str, Option<&str>> = HashMap::new();
-        for scope in self.scopes(Some(j), Some(s)) {
-            for (name, why) in scope.values() {
-                tainted_vars.entry(name.as_str()).or_insert(why.as_deref());
-            }
-        }
+        // The innermost definition of the exact (case-sensitive) name is the one the shell
+        // sees; looked up per expansion, never copied per step.
+        let scopes = self.scopes(Some(j), Some(s));
+        let var_why = |name: &str| -> Option<&str> {
+            let key = name.to_ascii_lowercase();
+            scopes
+                .iter()
+                .filter_map(|scope| scope.get(&key))
+                .find(|(written, _)| written == name)
+                .and_then(|(_, why)| why.as_deref())
+        };
         let run_line = step.run.map_or(0, |n| n.span.start.line);
         let mut untrusted_elsewhere: Option<String> = None;
         for (i, line) in script.split('\n').enumerate() {
             let source = self.text_why(line, Some(j), Some(s)).or_else(|| {
                 shell_vars(line).into_iter().find_map(|name| {
-                    let why = tainted_vars.get(name).copied().flatten()?;
+                    let why = var_why(name)?;
                     Some(format!("`${name}`: {why}"))
                 })
             });
