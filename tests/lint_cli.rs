@@ -259,3 +259,25 @@ fn bad_inputs_are_findings_not_crashes() {
         assert!(!r.all().contains("panicked"), "{name}: {}", r.all());
     }
 }
+
+#[test]
+fn json_in_a_quoted_heredoc_is_info_and_passes_an_unquoted_one_fails() {
+    let quoted = "on: pull_request\njobs:\n  a:\n    runs-on: docker\n    steps:\n      - run: |\n          cat <<'EOF'\n          ${{ toJSON(github.event) }}\n          EOF\n";
+    let dir = repo(&[("w", "quoted.yml", quoted)]);
+    let r = run(gate("lint_workflows").arg(dir.path().join("w/quoted.yml")));
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("info[lint.template-injection]") && r.stdout.contains("quoted.yml:8"),
+        "{}",
+        r.stdout
+    );
+    let unquoted = quoted.replace("<<'EOF'", "<<EOF");
+    let dir = repo(&[("w", "unquoted.yml", &unquoted)]);
+    let r = run(gate("lint_workflows").arg(dir.path().join("w/unquoted.yml")));
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stdout.contains("error[lint.template-injection]") && r.stdout.contains("unquoted.yml:8"),
+        "{}",
+        r.stdout
+    );
+}
