@@ -8,11 +8,13 @@
 pub mod discover;
 pub mod expr;
 pub mod finding;
+pub mod heredoc;
 pub mod model;
 pub mod render;
 pub mod rules;
 pub mod shell;
 pub mod source;
+pub mod taint;
 
 pub use finding::{Finding, Level};
 
@@ -125,7 +127,14 @@ fn apply_levels(findings: &mut Vec<Finding>, policy: &LintPolicy) {
             .get(f.code.id)
             .and_then(|l| Level::from_name(l))
         {
-            f.level = level;
+            // A finding its rule lowered to info (proved harmless) stays info unless the rule
+            // is turned off: raising the rule must not raise what it proved.
+            let lowered = f.level == Level::Info && Level::of(f.code) != Level::Info;
+            f.level = if lowered && level != Level::Off {
+                Level::Info
+            } else {
+                level
+            };
         }
     }
     findings.retain(|f| f.level != Level::Off);
@@ -195,6 +204,9 @@ pub fn lint_path_in(
     repo: Option<&Path>,
 ) -> Result<FileResult, GateError> {
     let name = path.display().to_string();
+    if let Some(link) = symlink_result(path, &name)? {
+        return Ok(link);
+    }
     let (findings, text, digest) = match crate::input::read_limited(
         path,
         policy.max_file_bytes,
@@ -231,6 +243,35 @@ pub fn lint_path_in(
         text,
         digest,
     })
+}
+
+/// A symbolic link is what git stores: a blob holding the target's path. Forgejo reads that
+/// text as the workflow (and finds no workflow in it); the file it points to is never run.
+/// Following the link would lint a file Forgejo does not run, so the link is a finding.
+fn symlink_result(path: &Path, name: &str) -> Result<Option<FileResult>, GateError> {
+    let meta = std::fs::symlink_metadata(path)
+        .map_err(|e| GateError::new(&general::IO, format!("cannot read {name}: {e}")))?;
+    if !meta.file_type().is_symlink() {
+        return Ok(None);
+    }
+    let target = std::fs::read_link(path)
+        .map_err(|e| GateError::new(&general::IO, format!("cannot read {name}: {e}")))?;
+    let target = target.to_string_lossy().into_owned();
+    let finding = file_finding(
+        name,
+        1,
+        1,
+        format!(
+            "this is a symbolic link (to `{}`): git stores the link's text, not the file it points to, so Forgejo never runs that file as this workflow; copy the workflow here instead",
+            target.escape_debug()
+        ),
+    );
+    Ok(Some(FileResult {
+        path: name.to_string(),
+        findings: vec![finding],
+        text: None,
+        digest: InputDigest::of("workflow", name.to_string(), target.as_bytes()),
+    }))
 }
 
 /// Lint many files on up to `threads` threads, keeping the input order. The first file that
