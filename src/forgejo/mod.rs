@@ -102,7 +102,7 @@ impl Endpoint {
 /// more letters, digits and `-_.+/=` with both letters and digits) becomes `***`; control
 /// characters are neutralised and the result is cut to 300 characters.
 pub fn redact(token: &str, text: &str) -> String {
-    let text: Vec<char> = text.chars().take(4000).collect();
+    let text: Vec<char> = text.chars().take(1000).collect();
     let low: Vec<char> = text.iter().map(|c| c.to_ascii_lowercase()).collect();
     let tok: Vec<char> = token.chars().map(|c| c.to_ascii_lowercase()).collect();
     let min = MIN_FRAGMENT_CHARS.min(tok.len()).max(1);
@@ -916,6 +916,68 @@ mod tests {
         assert!(Client::new(cfg("https://x/api/v1", "a/../b")).is_err());
         assert!(Client::new(cfg("https://user@x/api/v1", "a/b")).is_err());
         assert!(Client::new(cfg("https://x/api/v1/", "a/b")).is_ok());
+    }
+
+    #[test]
+    fn redaction_hides_the_token_in_any_case_and_in_pieces() {
+        let t = "tok_9f8e7d6c5b4a3928";
+        let shown = redact(t, "a TOK_9F8E7D6C5B4A3928 b tok_9f8e c 7d6c5b4a3928 d");
+        assert_eq!(shown, "a *** b *** c *** d");
+        // Five characters of the token are not a piece of it; ordinary words stay readable.
+        assert_eq!(
+            redact(t, "token does not have write access: tok_9"),
+            "token does not have write access: tok_9"
+        );
+        // Token-shaped runs are hidden whatever they are.
+        assert_eq!(redact(t, "x ghp_0123456789abcdefABCDEF y"), "x *** y");
+        assert_eq!(redact(t, "a\nb"), "a\\nb");
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        for ok in [
+            "https://forgejo.example/api/v1",
+            "http://127.0.0.1:3000/api/v1",
+            "http://127.9.8.7/api/v1",
+            "http://localhost:3000/api/v1",
+            "http://[::1]:3000/api/v1",
+        ] {
+            assert!(secure_enough(ok), "{ok}");
+        }
+        for bad in [
+            "http://forgejo.example/api/v1",
+            "http://10.0.0.8/api/v1",
+            "http://127.0.0.1.example/api/v1",
+            "http://localhost.example/api/v1",
+            "http://128.0.0.1/api/v1",
+            "http://127.0.0.256/api/v1",
+            "http://[::2]/api/v1",
+            "HTTP://localhost/api/v1",
+        ] {
+            assert!(!secure_enough(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn paths_come_from_the_swagger_templates() {
+        let c = Client::new(Config {
+            api_url: "https://x/api/v1".into(),
+            repository: "o/r".into(),
+            token: Some(Token::new("abcd1234".into())),
+            timeout: Duration::from_secs(1),
+            retries: 0,
+            backoff: Duration::from_millis(1),
+        })
+        .unwrap();
+        assert_eq!(c.path(Endpoint::GetUser, &[]), "/user");
+        assert_eq!(
+            c.path(Endpoint::ListPullFiles, &["7"]),
+            "/repos/o/r/pulls/7/files"
+        );
+        assert_eq!(
+            c.path(Endpoint::EditComment, &["55"]),
+            "/repos/o/r/issues/comments/55"
+        );
     }
 
     #[test]
