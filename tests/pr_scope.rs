@@ -253,3 +253,23 @@ fn under_a_pull_request_event_the_policy_must_be_given() {
         assert!(out.stderr.contains("--policy"), "{}", out.stderr);
     }
 }
+
+/// The module directory's own entry (a symlink, a submodule or a file put where the directory
+/// was) touches that module: never "touches no module".
+#[test]
+fn a_change_to_the_module_directory_entry_itself_touches_the_module() {
+    let out = scope_pr("modules/traefik\n", &[]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout.contains("scopes: traefik:manual"),
+        "{}",
+        out.stdout
+    );
+    // No manifest behind it: cannot be evaluated.
+    let out = scope_pr("modules/brand-new\n", &["--report-only"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stderr.contains("manifest.missing"), "{}", out.stderr);
+    // A file beside the modules that is not named like a module is not one.
+    let out = scope_pr("modules/README.md\n", &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+}

@@ -124,8 +124,14 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
     let mut modules = BTreeSet::new();
     for path in req.changed_files {
         d.checks_run += 1;
+        // `<modules-dir>/<id>/...` touches module `<id>`; so does `<modules-dir>/<id>` itself
+        // when `<id>` is a valid module id: the module directory's own entry changed (replaced
+        // by a symlink, a submodule or a file), which must not read as "touches no module".
         if let Some(rest) = path.strip_prefix(&prefix)
-            && let Some((dir, _)) = rest.split_once('/')
+            && let Some(dir) = rest
+                .split_once('/')
+                .map(|(dir, _)| dir)
+                .or_else(|| ModuleId::parse(rest).is_ok().then_some(rest))
         {
             let id = ModuleId::parse(dir).map_err(|e| {
                 GateError::new(
