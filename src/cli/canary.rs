@@ -37,8 +37,7 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Write the pull request's changed files (NUL-terminated, like `git diff -z`) for a later
-    /// `--changed-files`,
-    /// and optionally the base branch's policy for a later `--policy`.
+    /// `--changed-files`, and optionally the base branch's policy for a later `--policy`.
     CollectDiff(CollectArgs),
 }
 
@@ -461,7 +460,7 @@ fn evaluate_known(
         let (from_api, digest) = c.pull(number)?;
         inputs.push(digest);
         pr = from_api;
-        known.head_sha = pr.head_sha.clone();
+        known.head_sha = pr.head_sha.clone().or(known.head_sha.take());
     }
     #[cfg(feature = "forgejo-api")]
     let api = known.client.as_ref();
