@@ -655,7 +655,10 @@ impl Client {
                     match item.get(key) {
                         Some(Value::String(f)) if !f.is_empty() => {
                             crate::canary::files::check_path(f).map_err(|e| {
-                                GateError::new(&API_BAD_RESPONSE, format!("{what}: {e}"))
+                                GateError::new(
+                                    &API_BAD_RESPONSE,
+                                    format!("{what}: {}", self.scrub(&e)),
+                                )
                             })?;
                             if seen.insert(f.clone()) {
                                 files.push(f.clone());
