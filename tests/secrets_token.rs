@@ -92,9 +92,12 @@ fn no_binary_ever_shows_the_token() {
             base("auto_apply_scope").args(refs(&dispatch)).args(f),
         );
         let changed = Platform::plan("../changed-files/pr-mixed.txt");
+        // Pull-request mode: from the repository root, --modules-dir repository-relative.
         go(
             "scope pr",
-            base("auto_apply_scope")
+            common::gate("auto_apply_scope")
+                .args(["--policy", policy, "--now", common::platform::NOW])
+                .current_dir(common::platform::fixtures())
                 .arg("--changed-files")
                 .arg(&changed)
                 .args(f),

@@ -115,8 +115,8 @@ code!(
     API_CONFIG,
     "forgejo.config",
     Error,
-    "The Forgejo API cannot be used: the API URL, repository, pull-request number, head commit or token is missing or malformed.",
-    "Run inside a Forgejo Actions job (GITHUB_API_URL, GITHUB_REPOSITORY set), or pass --api-url and --pr; the token comes only from FORGEJO_TOKEN or GITHUB_TOKEN."
+    "The Forgejo API cannot be used: the API URL, repository, pull-request number, head commit or token is missing or malformed, or the API URL is plain http:// to a host other than this machine (the token would cross the network in clear text).",
+    "Run inside a Forgejo Actions job (GITHUB_API_URL, GITHUB_REPOSITORY set), or pass --api-url (https://; plain http:// only for localhost, 127.0.0.0/8, [::1]) and --pr; the token comes only from FORGEJO_TOKEN or GITHUB_TOKEN."
 );
 code!(
     API_UNAUTHORIZED,
