@@ -9,6 +9,7 @@ pub mod body;
 pub mod codes;
 pub mod comment;
 pub mod files;
+pub mod rendered;
 
 use crate::paths::Globs;
 use crate::policy::LoadedPolicy;
