@@ -390,3 +390,42 @@ fn a_new_module_takes_its_class_from_the_head() {
     assert_eq!(subjects(&doc, "canary.evidence.missing").len(), 4, "{all}");
     assert_eq!(doc["facts"]["module_classes"], "mariadb:stateful");
 }
+
+#[test]
+fn a_classed_module_needs_its_evidence_even_outside_the_risky_paths() {
+    let (tmp, repo, base, head) = nested(|d| write(d, "modules/postgres/compose.yaml", "x\n"));
+    // The base's rules (given as a file) say only schema/** is risky.
+    std::fs::write(
+        tmp.path().join("policy.yml"),
+        "version: 1\ncanary:\n  risky_paths: [\"schema/**\"]\n",
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join("body.md"), pack()).unwrap();
+    let out = run(gate("canary_required").current_dir(&repo).args([
+        "--body",
+        "../body.md",
+        "--git-diff",
+        &format!("{base}...{head}"),
+        "--labels",
+        "tier/full",
+        "--policy",
+        "../policy.yml",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(out.code, 1, "{}", out.all());
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        subjects(&doc, "canary.evidence.missing").len(),
+        5,
+        "{}",
+        out.all()
+    );
+    let required = reasons(&doc, "canary.required");
+    assert!(
+        required[0]
+            .1
+            .contains("module `postgres` is stateful, secret-bearing"),
+        "{required:?}"
+    );
+}

@@ -473,10 +473,13 @@ fn lowercase_type_1_end_tags(body: &str) -> std::borrow::Cow<'_, str> {
 pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBody {
     let body = lowercase_type_1_end_tags(body);
     let body = body.as_ref();
+    // Longest first, so that `todo list` wins over `todo` where both are placeholders.
+    let mut cores: Vec<String> = placeholders.iter().map(|p| placeholder_core(p)).collect();
+    cores.sort_by_key(|c| std::cmp::Reverse(c.len()));
     let mut b = Builder {
         lines: Lines::new(body),
         known: known.iter().map(|k| key(k)).collect(),
-        placeholders: placeholders.iter().map(|p| placeholder_core(p)).collect(),
+        placeholders: cores,
         scratch: String::new(),
         out: ParsedBody::default(),
         open: None,

@@ -242,7 +242,7 @@ fn resolve(repo: &Path, rev: &str) -> Result<String, GateError> {
         ));
     }
     let out = git(repo)
-        .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
+        .args(["rev-parse", "--verify", "--quiet"])
         .arg(format!("{rev}^{{commit}}"))
         .output()
         .map_err(|e| GateError::new(&GIT_FAILED, format!("cannot run git: {e}")))?;
