@@ -173,7 +173,7 @@ fn read_all(
         Tree::Commit { repo, rev } => {
             let commit = resolve(repo, rev)?;
             let paths: Vec<String> = ids.iter().map(|id| manifest_path(id)).collect();
-            let blobs = cat_file_batch(repo, &commit, &paths)?;
+            let blobs = read_at_commit(repo, &commit, &paths)?;
             let mut out = Vec::new();
             for (path, blob) in paths.iter().zip(blobs) {
                 out.push(match blob {
@@ -260,14 +260,83 @@ fn resolve(repo: &Path, rev: &str) -> Result<String, GateError> {
     Ok(commit)
 }
 
-/// `git cat-file --batch` for `<commit>:<path>` of every path: the blob's bytes, or `None`
-/// when there is no such file. Anything but a blob (a folder) is an error, and so is a blob
-/// over the manifest size limit.
-fn cat_file_batch(
+/// The files `paths` at `commit`: `None` where there is none. One `git ls-tree -r` of the
+/// folder above them finds their blob ids (a `<commit>:<path>` lookup per file would read
+/// the big modules tree again for every module), then one `git cat-file --batch` reads them.
+/// Anything but a regular file (a symlink, a submodule, a folder) is an error.
+fn read_at_commit(
     repo: &Path,
     commit: &str,
     paths: &[String],
 ) -> Result<Vec<Option<Vec<u8>>>, GateError> {
+    let failed = |m: String| GateError::new(&GIT_FAILED, m);
+    let wanted: std::collections::HashSet<&str> = paths.iter().map(String::as_str).collect();
+    // The modules folder: each path is `<folder>/<id>/module.yaml`.
+    let folder = paths
+        .first()
+        .and_then(|p| p.rsplitn(3, '/').nth(2))
+        .map(|f| format!("{f}/"))
+        .unwrap_or_default();
+    let listing = git(repo)
+        .args(["ls-tree", "-r", "-z", "--full-tree", commit, "--"])
+        .arg(&folder)
+        .output()
+        .map_err(|e| failed(format!("cannot run git: {e}")))?;
+    if !listing.status.success() {
+        return Err(failed(format!(
+            "git ls-tree {commit} failed: {}",
+            crate::render::text::clean(String::from_utf8_lossy(&listing.stderr).trim())
+        )));
+    }
+    let mut found: std::collections::HashMap<&str, String> = Default::default();
+    for record in listing.stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+        // `<mode> <type> <oid>\t<path>`
+        let record = String::from_utf8_lossy(record);
+        let Some((meta, path)) = record.split_once('\t') else {
+            return Err(failed("git ls-tree printed a record without a path".into()));
+        };
+        let Some(&path) = wanted.get(path) else {
+            continue;
+        };
+        let fields: Vec<&str> = meta.split(' ').collect();
+        match fields.as_slice() {
+            ["100644" | "100755", "blob", oid] if crate::canary::valid_sha(oid) => {
+                found.insert(path, oid.to_string());
+            }
+            _ => {
+                return Err(GateError::new(
+                    &MANIFEST_INVALID,
+                    format!("{commit}:{path} is not a regular file ({meta})"),
+                ));
+            }
+        }
+    }
+    let oids: Vec<String> = paths
+        .iter()
+        .filter_map(|p| found.get(p.as_str()).cloned())
+        .collect();
+    let mut blobs = cat_file_batch(repo, &oids)?.into_iter();
+    let mut out = Vec::with_capacity(paths.len());
+    for p in paths {
+        out.push(match found.get(p.as_str()) {
+            Some(_) => Some(
+                blobs
+                    .next()
+                    .flatten()
+                    .ok_or_else(|| failed(format!("git cat-file did not return {commit}:{p}")))?,
+            ),
+            None => None,
+        });
+    }
+    Ok(out)
+}
+
+/// `git cat-file --batch` for every object: the blob's bytes, or `None` when it is missing.
+/// Anything but a blob is an error, and so is a blob over the manifest size limit.
+fn cat_file_batch(repo: &Path, objects: &[String]) -> Result<Vec<Option<Vec<u8>>>, GateError> {
+    if objects.is_empty() {
+        return Ok(Vec::new());
+    }
     let failed = |m: String| GateError::new(&GIT_FAILED, m);
     let mut child = git(repo)
         .args(["cat-file", "--batch"])
@@ -275,8 +344,9 @@ fn cat_file_batch(
         .spawn()
         .map_err(|e| failed(format!("cannot run git: {e}")))?;
     let mut input = String::new();
-    for p in paths {
-        input.push_str(&format!("{commit}:{p}\n"));
+    for o in objects {
+        input.push_str(o);
+        input.push('\n');
     }
     // Written from another thread: git answers while it reads, and both pipes are bounded.
     let stdin = child.stdin.take();
@@ -287,7 +357,7 @@ fn cat_file_batch(
         Ok(())
     });
     let result = match child.stdout.take() {
-        Some(stdout) => read_batch(BufReader::new(stdout), commit, paths),
+        Some(stdout) => read_batch(BufReader::new(stdout), objects),
         None => Err(failed("git produced no output stream".into())),
     };
     if result.is_err() {
@@ -313,13 +383,11 @@ fn cat_file_batch(
 
 fn read_batch(
     mut out: impl BufRead,
-    commit: &str,
-    paths: &[String],
+    objects: &[String],
 ) -> Result<Vec<Option<Vec<u8>>>, GateError> {
     let failed = |m: String| GateError::new(&GIT_FAILED, m);
-    let mut blobs = Vec::with_capacity(paths.len());
-    for path in paths {
-        let object = format!("{commit}:{path}");
+    let mut blobs = Vec::with_capacity(objects.len());
+    for object in objects {
         let mut header = Vec::new();
         (&mut out)
             .take(1024)
@@ -376,20 +444,17 @@ mod tests {
 
     #[test]
     fn batch_output_is_read_exactly() {
-        let c = "a".repeat(40);
-        let paths = vec!["m/a/module.yaml".to_string(), "m/b/module.yaml".to_string()];
-        let text = format!(
-            "{} blob 3\nx: \n{c}:m/b/module.yaml missing\n",
-            "b".repeat(40)
-        );
-        let blobs = read_batch(text.as_bytes(), &c, &paths).unwrap();
+        let objects = vec!["b".repeat(40), "c".repeat(40)];
+        let text = format!("{} blob 3\nx: \n{} missing\n", objects[0], objects[1]);
+        let blobs = read_batch(text.as_bytes(), &objects).unwrap();
         assert_eq!(blobs, vec![Some(b"x: ".to_vec()), None]);
         // Cut short, a tree, an oversized blob: errors, never a partial answer.
-        let short = format!("{} blob 30\nx\n", "b".repeat(40));
-        assert!(read_batch(short.as_bytes(), &c, &paths[..1]).is_err());
-        let tree = format!("{} tree 30\n", "b".repeat(40));
-        assert!(read_batch(tree.as_bytes(), &c, &paths[..1]).is_err());
-        let big = format!("{} blob 999999999\n", "b".repeat(40));
-        assert!(read_batch(big.as_bytes(), &c, &paths[..1]).is_err());
+        let one = &objects[..1];
+        let short = format!("{} blob 30\nx\n", objects[0]);
+        assert!(read_batch(short.as_bytes(), one).is_err());
+        let tree = format!("{} tree 30\n", objects[0]);
+        assert!(read_batch(tree.as_bytes(), one).is_err());
+        let big = format!("{} blob 999999999\n", objects[0]);
+        assert!(read_batch(big.as_bytes(), one).is_err());
     }
 }
