@@ -203,6 +203,9 @@ enum Frame {
         pending_key: Option<Node>,
         span: Span,
         anchor: usize,
+        /// Scalar key -> its first entry, so a duplicate is found in O(1) (a mapping of
+        /// 20,000 jobs must not cost 200 million comparisons).
+        keys: std::collections::HashMap<String, usize>,
     },
 }
 
@@ -318,6 +321,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                         pending_key: None,
                         span,
                         anchor,
+                        keys: std::collections::HashMap::new(),
                     });
                 }
                 None
@@ -369,19 +373,22 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
             Some(Frame::Map {
                 entries,
                 pending_key,
+                keys,
                 ..
             }) => match pending_key.take() {
                 None => *pending_key = Some(node),
                 Some(key) => {
-                    if let Some(name) = key.as_str()
-                        && let Some((first, _)) =
-                            entries.iter().find(|(k, _)| k.as_str() == Some(name))
-                    {
-                        duplicates.push(DuplicateKey {
-                            key: name.to_string(),
-                            first: first.span,
-                            duplicate: key.span,
-                        });
+                    if let Some(name) = key.as_str() {
+                        match keys.get(name).and_then(|&i| entries.get(i)) {
+                            Some((first, _)) => duplicates.push(DuplicateKey {
+                                key: name.to_string(),
+                                first: first.span,
+                                duplicate: key.span,
+                            }),
+                            None => {
+                                keys.insert(name.to_string(), entries.len());
+                            }
+                        }
                     }
                     entries.push((key, node));
                 }
