@@ -156,7 +156,7 @@ fn the_lite_example_filled_in_passes_as_lite() {
 fn bold_headings_in_any_order_and_case_pass() {
     let out = check(
         &fixture("bold-headings-any-order.md"),
-        "modules/uptime-kuma/compose.yaml\n",
+        "compose/uptime-kuma/compose.yaml\n",
         "tier/lite",
     );
     assert_eq!(out.code, 0, "{}", out.all());
@@ -184,7 +184,7 @@ fn an_unfilled_template_reports_every_section_and_the_status() {
 fn text_output_names_every_missing_section_with_its_code() {
     let dir = tempfile::tempdir().unwrap();
     let body = write(dir.path(), "b.md", "## What changed\nstuff\n");
-    let list = write(dir.path(), "c.txt", "modules/x/module.yaml\n");
+    let list = write(dir.path(), "c.txt", "compose/x/compose.yaml\n");
     let out = run(gate("canary_required")
         .current_dir(dir.path())
         .arg("--body")

@@ -87,7 +87,7 @@ code!(
     SECTION_EMPTY,
     "canary.section.empty",
     Error,
-    "A required section is present but empty, a placeholder (TODO, TBD, -, ..., <fill in>) or only a sub-heading.",
+    "A required section is present but shows nothing on Forgejo (empty, only comments, hidden elements or invisible characters), only placeholder text (TODO?, [TBD], TODO - fill in later, -, ...) or only a sub-heading.",
     "Write the real content under the heading; say `none` and why if there is nothing to report."
 );
 code!(

@@ -180,6 +180,7 @@ mod tests {
         };
         let files: Vec<String> = files.iter().map(|f| f.to_string()).collect();
         evaluate(&Request {
+            modules: &[],
             policy: &policy,
             pr: &pr,
             changed_files: &files,

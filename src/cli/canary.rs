@@ -521,11 +521,22 @@ fn evaluate_known(
         }
     };
 
+    // The touched modules' classes, from the base (and the head where it changes a manifest).
+    let (base_tree, head_tree) = evidence_trees(args, &pr);
+    let (modules, manifest_digests) = canary::manifests::classify(
+        &changed,
+        &policy.policy.canary.evidence,
+        &base_tree,
+        head_tree.as_ref(),
+    )?;
+    inputs.extend(manifest_digests);
+
     #[allow(unused_mut)]
     let mut decision = canary::evaluate(&canary::Request {
         policy: &policy,
         pr: &pr,
         changed_files: &changed,
+        modules: &modules,
         inputs,
         now,
     })?;
@@ -535,6 +546,43 @@ fn evaluate_known(
         report(args, env, c, &pr, &policy, &mut decision);
     }
     Ok(decision)
+}
+
+/// Where the module manifests are read for the evidence rule. The base: the pull request's
+/// base commit (event or API), else `--policy-from-ref`, else the left side of `--git-diff`,
+/// else (files mode, local use) the working tree. The head, read only where the pull request
+/// changes a manifest: its head commit, else the right side of `--git-diff`, else the working
+/// tree.
+fn evidence_trees(
+    args: &CheckArgs,
+    pr: &PullRequest,
+) -> (canary::manifests::Tree, Option<canary::manifests::Tree>) {
+    use canary::manifests::Tree;
+    let repo = args.repo_dir.clone();
+    let commit = |rev: &str| Tree::Commit {
+        repo: repo.clone(),
+        rev: if rev.is_empty() {
+            "HEAD".to_string()
+        } else {
+            rev.to_string()
+        },
+    };
+    let sides = args
+        .git_diff
+        .as_deref()
+        .and_then(|range| range.split_once("...").or_else(|| range.split_once("..")));
+    let base = match (&pr.base_sha, &args.policy_from_ref, sides) {
+        (Some(sha), _, _) => commit(sha),
+        (None, Some(rev), _) => commit(rev),
+        (None, None, Some((left, _))) => commit(left),
+        (None, None, None) => Tree::WorkTree { repo: repo.clone() },
+    };
+    let head = match (&pr.head_sha, sides) {
+        (Some(sha), _) => commit(sha),
+        (None, Some((_, right))) => commit(right),
+        (None, None) => Tree::WorkTree { repo: repo.clone() },
+    };
+    (base, Some(head))
 }
 
 /// Post the commit status and the comment. A failure here is reported; the result stands.
