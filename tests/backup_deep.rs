@@ -129,7 +129,11 @@ fn a_custom_format_dump_is_walked_to_its_last_data_block() {
     let real = backup::real("pg_dump-15.custom");
     // Magic bytes followed by anything.
     assert_blocked(
-        &postgres(&Platform::new(), "dump", b"PGDMP\x01\x0e\x00rest of nothing"),
+        &postgres(
+            &Platform::new(),
+            "dump",
+            b"PGDMP\x01\x0e\x00rest of nothing",
+        ),
         "backup.artifact.format",
     );
     // The real header alone.
@@ -365,4 +369,94 @@ fn a_renamed_old_backup_is_not_a_fresh_one() {
         .set_modified(UNIX_EPOCH + Duration::from_secs((named - 200) as u64))
         .unwrap();
     assert_eligible(&p.scope(&refs(&Platform::dispatch_args(&path))));
+}
+
+#[test]
+fn a_link_in_the_middle_of_the_path_is_refused() {
+    // <tmp>/via -> <tmp>/real, and the root is <tmp>/via/backups: the link is above the root.
+    let p = Platform::new();
+    let real = p.tmp.path().join("real");
+    std::fs::create_dir_all(real.join("backups")).unwrap();
+    let via = p.tmp.path().join("via");
+    std::os::unix::fs::symlink(&real, &via).unwrap();
+    let file = real.join("backups").join(format!("minio-{STAMP}.tar.gz"));
+    std::fs::write(&file, backup::minio_tar_gz()).unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let text = std::fs::read_to_string(&p.policy).unwrap();
+    let root = p.backups.display().to_string();
+    let linked_root = via.join("backups").display().to_string();
+    std::fs::write(&p.policy, text.replace(&root, &linked_root)).unwrap();
+    let out = p.scope(&refs(&Platform::dispatch_args(&format!(
+        "{linked_root}/minio-{STAMP}.tar.gz"
+    ))));
+    assert_blocked(&out, "backup.artifact.symlink");
+}
+
+/// The backup directory is swapped for a link to another directory (holding a valid backup
+/// of the same name) and back, over and over, while the gate runs: a gate that checks the path
+/// and then opens it by name can be made to read the other file. Opening with `openat` from
+/// the root down, it reads the real file or refuses; it never reports the other file's hash.
+#[test]
+fn a_directory_swapped_during_the_check_is_never_followed() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let p = Platform::new();
+    let name = format!("minio-{STAMP}.tar.gz");
+    let real_bytes = backup::minio_tar_gz();
+    let path = p.backup(&name, &real_bytes, 0o600);
+    let evil = p.tmp.path().join("evil");
+    std::fs::create_dir(&evil).unwrap();
+    let evil_bytes = backup::gzip(&backup::tar(&[("data/other", &[9u8; 4000])]));
+    std::fs::write(evil.join(&name), &evil_bytes).unwrap();
+    std::fs::set_permissions(
+        evil.join(&name),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let sha = |b: &[u8]| {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(b)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<String>()
+    };
+    let (real_sha, evil_sha) = (sha(&real_bytes), sha(&evil_bytes));
+    let stop = Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let stop = Arc::clone(&stop);
+        let backups = p.backups.clone();
+        let aside = p.tmp.path().join("backups.real");
+        std::thread::spawn(move || {
+            let mut swaps = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                std::fs::rename(&backups, &aside).unwrap();
+                std::os::unix::fs::symlink(&evil, &backups).unwrap();
+                std::thread::yield_now();
+                std::fs::remove_file(&backups).unwrap();
+                std::fs::rename(&aside, &backups).unwrap();
+                std::thread::yield_now();
+                swaps += 1;
+            }
+            swaps
+        })
+    };
+    let (mut real_reads, mut refusals) = (0, 0);
+    for _ in 0..100 {
+        let out = p.scope(&refs(&Platform::dispatch_args(&path)));
+        assert!(
+            !out.stdout.contains(&evil_sha),
+            "the gate read the file behind the swapped-in link:\n{}",
+            out.all()
+        );
+        if out.stdout.contains("info[backup.artifact.ok]") {
+            assert!(out.stdout.contains(&real_sha), "{}", out.all());
+            real_reads += 1;
+        } else {
+            refusals += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let swaps = swapper.join().unwrap();
+    assert!(swaps > 0, "the directory was never swapped");
+    eprintln!("{swaps} swaps; {real_reads} runs read the real file, {refusals} refused");
 }
