@@ -186,7 +186,8 @@ pub(super) fn check(r: impl Read) -> Result<String, Refusal> {
     }
     a.int_size = a.byte("the header")? as usize;
     a.off_size = a.byte("the header")? as usize;
-    if !(1..=8).contains(&a.int_size) || !(1..=16).contains(&a.off_size) {
+    // pg_restore refuses integers wider than its C `int` (4 bytes).
+    if !(1..=4).contains(&a.int_size) || !(1..=16).contains(&a.off_size) {
         return Err(Refusal::format(
             "the header's integer or offset size is impossible",
         ));

@@ -108,14 +108,8 @@ impl<R: Read> Read for Frames<R> {
             if !self.in_frame && !self.next_frame()? {
                 return Ok(0);
             }
-            let before = self.end - self.start;
+            // With no input left, libzstd may still hold output of the frame to flush.
             let available = self.fill(1)?;
-            if available == 0 {
-                return Err(Refusal::incomplete(
-                    "the zstd stream ends inside a frame (truncated?)",
-                )
-                .into());
-            }
             let mut input = InBuffer::around(&self.buf[self.start..self.end]);
             let mut output = OutBuffer::around(&mut *out);
             let hint = self
@@ -138,10 +132,12 @@ impl<R: Read> Read for Frames<R> {
             if produced > 0 {
                 return Ok(produced);
             }
-            if consumed == 0 && hint != 0 {
-                // No progress: libzstd needs more input than is buffered.
-                let had = before.max(available);
-                if self.fill(had + 1)? <= had {
+            if hint != 0 && consumed == 0 {
+                // No progress: libzstd needs more input than is buffered, or the input ended.
+                if available >= self.buf.len() {
+                    return Err(Refusal::format("zstd: the decoder made no progress").into());
+                }
+                if available == 0 || self.fill(available + 1)? <= available {
                     return Err(Refusal::incomplete(
                         "the zstd stream ends inside a frame (truncated?)",
                     )
