@@ -37,7 +37,7 @@ enum Text { Absent, Right, Raw(String) }
 #[derive(Arbitrary, Debug, Clone, PartialEq)]
 enum Artifact {
     Refused,
-    File { size: Size, mode: Mode, uid_root: bool, content: Verdict },
+    File { size: Size, mode: Mode, uid_root: bool, single_link: bool, written_after_name: bool, content: Verdict },
 }
 
 /// Choices are biased towards the valid value, so that cases with every precondition met
@@ -125,6 +125,8 @@ impl Input {
                 size: Size::Bytes(100),
                 mode: Mode::Private,
                 uid_root: true,
+                single_link: true,
+                written_after_name: true,
                 content: Verdict::Readable,
             }),
             plan_for_module: self.plan_for_module.or(true),
@@ -297,9 +299,9 @@ fuzz_target!(|input: Input| {
     observed.files.insert("/m/base/runbook.md".into(), c.parent_restore_exists);
     let right_ref = valid_ref(&c);
     let backup_ref = text_of(&c.backup_ref, &right_ref);
-    let (size, mode, uid, verdict) = match &c.artifact {
-        Artifact::Refused => (0, 0, 0, None),
-        Artifact::File { size, mode, uid_root, content } => (
+    let (size, mode, uid, links, mtime, verdict) = match &c.artifact {
+        Artifact::Refused => (0, 0, 0, 0, 0, None),
+        Artifact::File { size, mode, uid_root, single_link, written_after_name, content } => (
             match size {
                 Size::Empty => 0,
                 Size::Bytes(n) => u64::from(*n) + 1,
@@ -309,6 +311,9 @@ fuzz_target!(|input: Input| {
                 Mode::Other(m) => u32::from(*m) & 0o7777,
             },
             if *uid_root { 0 } else { 1000 },
+            if *single_link { 1 } else { 2 },
+            // 2100-01-01, after any name; or 1970, before every name.
+            if *written_after_name { 4_102_444_800 } else { 0 },
             Some(*content),
         ),
     };
@@ -320,12 +325,14 @@ fuzz_target!(|input: Input| {
                 size,
                 mode,
                 uid,
+                links: Some(links),
+                mtime: Some(mtime),
                 content: if size == 0 {
                     Content::NotRead
                 } else {
                     match v {
-                        Verdict::Readable => Content::Readable { verify: "shallow".into(), sha256: "0".repeat(64), detail: "ok".into() },
-                        Verdict::Unreadable => Content::Unreadable { extension: "tar.gz".into(), why: "bad".into() },
+                        Verdict::Readable => Content::Readable { verify: "deep".into(), sha256: "0".repeat(64), detail: "ok".into() },
+                        Verdict::Unreadable => Content::Unreadable { extension: "tar.gz".into(), why: "bad".into(), code: None },
                         Verdict::NoReader => Content::NoReader { extension: "zip".into() },
                     }
                 },
@@ -350,7 +357,10 @@ fuzz_target!(|input: Input| {
         Restore::OwnMissing | Restore::OwnDotDot => false,
         Restore::None => c.sidecar && c.parent_restore_exists,
     };
-    let artifact_ok = matches!(c.artifact, Artifact::File { content: Verdict::Readable, uid_root: true, .. })
+    let artifact_ok = matches!(
+        c.artifact,
+        Artifact::File { content: Verdict::Readable, uid_root: true, single_link: true, written_after_name: true, .. }
+    )
         && size > 0
         && mode == 0o600;
     let backup_ok = backup_ref.as_deref().is_some_and(|r| reference_ok(&c, r)) && artifact_ok;
