@@ -77,7 +77,7 @@ pub(super) fn read(node: &Node, out: &mut LintPolicy, problems: &mut Problems) {
         let codes = crate::lint::codes();
         for code in &codes {
             if let Some(level) = rules.take(code.id)
-                && let Some(level) = problems.one_of(level, code.id, LEVELS)
+                && let Some(level) = read_level(level, code.id, problems)
             {
                 // A file that could not be read is never a pass.
                 if code.id == crate::lint::rules::invalid_file::CODE.id && level != "error" {
@@ -114,6 +114,21 @@ pub(super) fn read(node: &Node, out: &mut LintPolicy, problems: &mut Problems) {
         g.finish(problems, GATE_KEYS);
     }
     f.finish(problems, KEYS);
+}
+
+/// A rule's level. A plain `off` (or `no`, `false`) is the boolean false to YAML 1.1 readers,
+/// and a rule set to false is off: that is how the level is read, not as the text.
+fn read_level(node: &Node, what: &str, problems: &mut Problems) -> Option<String> {
+    if let crate::yaml::Value::Scalar {
+        text,
+        style: crate::yaml::Style::Plain,
+    } = &node.value
+        && node.tag.is_none()
+        && crate::yaml::yaml11::resolve_plain(text) == crate::yaml::yaml11::Plain::Bool(false)
+    {
+        return Some("off".to_string());
+    }
+    problems.one_of(node, what, LEVELS)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! make a gate run long or use unbounded memory.
 
 mod reader;
+pub mod yaml11;
 
 pub use reader::{Fields, Problems};
 
@@ -79,7 +80,15 @@ pub struct Node {
     pub span: Span,
     /// True when this node was produced by expanding an alias (`*name`).
     pub from_alias: bool,
+    /// The node's tag, resolved through the document's `%TAG` directives
+    /// (`!!str` is `tag:yaml.org,2002:str`); `None` when the node has none.
+    pub tag: Option<String>,
 }
+
+/// The tag that makes a scalar a string for every YAML reader (`!!str`).
+pub const STR_TAG: &str = "tag:yaml.org,2002:str";
+/// The tag that makes any scalar null for YAML 1.1 readers (`!!null`).
+pub const NULL_TAG: &str = "tag:yaml.org,2002:null";
 
 /// A key that appeared twice in one mapping.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +106,11 @@ pub struct Document {
     pub duplicates: Vec<DuplicateKey>,
     /// How many documents the stream held (only the first is kept).
     pub document_count: usize,
+    /// Where the second document starts, when there is one.
+    pub second_document: Option<Pos>,
+    /// Where each node that carries an anchor (`&name`) starts: at its first property (the
+    /// anchor or the tag), so that the anchor's name can be read from the source.
+    pub anchors: Vec<Pos>,
 }
 
 /// Why a YAML text could not be turned into a tree.
@@ -133,14 +147,22 @@ impl Node {
         }
     }
 
-    /// A scalar that YAML 1.2 reads as null: plain `null`, `~`, `Null`, `NULL` or nothing.
+    /// A scalar that YAML reads as null: plain `null`, `~`, `Null`, `NULL` or nothing, untagged;
+    /// or any scalar tagged `!!null` (YAML 1.1 readers make it null whatever its text).
     pub fn is_null(&self) -> bool {
-        matches!(&self.value, Value::Scalar { text, style: Style::Plain }
-            if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+        match self.tag.as_deref() {
+            None => matches!(&self.value, Value::Scalar { text, style: Style::Plain }
+                if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL")),
+            Some(tag) => tag == NULL_TAG && matches!(self.value, Value::Scalar { .. }),
+        }
     }
 
-    /// A plain scalar `true` or `false`, exactly (YAML 1.2 core schema, lowercase only).
+    /// A plain untagged scalar `true` or `false`, exactly (YAML 1.2 core schema, lowercase
+    /// only). A tagged scalar is never read as a boolean here (`!!str true` is a string).
     pub fn as_bool(&self) -> Option<bool> {
+        if self.tag.is_some() {
+            return None;
+        }
         match &self.value {
             Value::Scalar {
                 text,
@@ -197,12 +219,14 @@ enum Frame {
         items: Vec<Node>,
         span: Span,
         anchor: usize,
+        tag: Option<String>,
     },
     Map {
         entries: Vec<(Node, Node)>,
         pending_key: Option<Node>,
         span: Span,
         anchor: usize,
+        tag: Option<String>,
     },
 }
 
@@ -215,6 +239,8 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
     let mut duplicates = Vec::new();
     let mut root: Option<Node> = None;
     let mut document_count = 0usize;
+    let mut second_document = None;
+    let mut anchor_starts = Vec::new();
     let mut nodes = 0usize;
     let mut in_first_document = false;
 
@@ -239,6 +265,9 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
             Event::StreamEnd => break,
             Event::DocumentStart(_) => {
                 document_count += 1;
+                if document_count == 2 {
+                    second_document = Some(span.start);
+                }
                 in_first_document = document_count == 1;
                 None
             }
@@ -272,7 +301,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                 copy.span = span;
                 Some((copy, 0))
             }
-            Event::Scalar(text, style, anchor, _tag) => {
+            Event::Scalar(text, style, anchor, tag) => {
                 nodes += 1;
                 if nodes > limits.max_nodes {
                     return Err(too_many(span.start, limits));
@@ -290,11 +319,12 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                         },
                         span,
                         from_alias: false,
+                        tag: tag.map(|t| format!("{}{}", t.handle, t.suffix)),
                     },
                     anchor,
                 ))
             }
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+            Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
                 nodes += 1;
                 if nodes > limits.max_nodes {
                     return Err(too_many(span.start, limits));
@@ -306,11 +336,13 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                         pos: span.start,
                     });
                 }
+                let tag = tag.as_ref().map(|t| format!("{}{}", t.handle, t.suffix));
                 if matches!(event, Event::SequenceStart(..)) {
                     stack.push(Frame::Seq {
                         items: Vec::new(),
                         span,
                         anchor,
+                        tag,
                     });
                 } else {
                     stack.push(Frame::Map {
@@ -318,6 +350,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                         pending_key: None,
                         span,
                         anchor,
+                        tag,
                     });
                 }
                 None
@@ -327,6 +360,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                     items,
                     mut span,
                     anchor,
+                    tag,
                 }) => {
                     span.end = raw_end(raw_span, span);
                     Some((
@@ -334,6 +368,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                             value: Value::Seq(items),
                             span,
                             from_alias: false,
+                            tag,
                         },
                         anchor,
                     ))
@@ -342,6 +377,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                     entries,
                     mut span,
                     anchor,
+                    tag,
                     ..
                 }) => {
                     span.end = raw_end(raw_span, span);
@@ -350,6 +386,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                             value: Value::Map(entries),
                             span,
                             from_alias: false,
+                            tag,
                         },
                         anchor,
                     ))
@@ -361,6 +398,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
             continue;
         };
         if anchor != 0 {
+            anchor_starts.push(node.span.start);
             anchors.insert(anchor, node.clone());
         }
         match stack.last_mut() {
@@ -392,6 +430,8 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
         root,
         duplicates,
         document_count,
+        second_document,
+        anchors: anchor_starts,
     })
 }
 
