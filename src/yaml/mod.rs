@@ -89,6 +89,8 @@ pub struct Node {
 pub const STR_TAG: &str = "tag:yaml.org,2002:str";
 /// The tag that makes any scalar null for YAML 1.1 readers (`!!null`).
 pub const NULL_TAG: &str = "tag:yaml.org,2002:null";
+/// The boolean tag (`!!bool`).
+pub const BOOL_TAG: &str = "tag:yaml.org,2002:bool";
 
 /// A key that appeared twice in one mapping.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,10 +160,20 @@ impl Node {
     }
 
     /// A plain untagged scalar `true` or `false`, exactly (YAML 1.2 core schema, lowercase
-    /// only). A tagged scalar is never read as a boolean here (`!!str true` is a string).
+    /// only), or `true`/`false` tagged `!!bool`. Any other tag makes it not a boolean
+    /// (`!!str true` is a string). The manifest and policy readers refuse every tag but `!!str`
+    /// before they ask.
     pub fn as_bool(&self) -> Option<bool> {
-        if self.tag.is_some() {
-            return None;
+        match self.tag.as_deref() {
+            None => {}
+            Some(BOOL_TAG) => {
+                return match self.as_str() {
+                    Some("true") => Some(true),
+                    Some("false") => Some(false),
+                    _ => None,
+                };
+            }
+            Some(_) => return None,
         }
         match &self.value {
             Value::Scalar {
@@ -504,6 +516,21 @@ mod tests {
         assert_eq!(root.get("a").unwrap().as_bool(), None);
         assert_eq!(root.get("b").unwrap().as_bool(), Some(true));
         assert_eq!(root.get("c").unwrap().as_bool(), None);
+    }
+
+    #[test]
+    fn tags_decide_what_a_scalar_is() {
+        let doc = parse("a: !!str true\nb: !!bool true\nc: !!null x\nd: !!str ~\ne: !foo true\n")
+            .unwrap();
+        let root = doc.root.unwrap();
+        let get = |k: &str| root.get(k).unwrap();
+        assert_eq!(get("a").as_bool(), None);
+        assert!(!get("a").is_null());
+        assert_eq!(get("b").as_bool(), Some(true));
+        assert!(get("c").is_null());
+        assert!(!get("d").is_null());
+        assert_eq!(get("e").as_bool(), None);
+        assert_eq!(get("a").tag.as_deref(), Some(STR_TAG));
     }
 
     #[test]
