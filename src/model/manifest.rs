@@ -329,8 +329,13 @@ fn read_root(root: &Node, id: &ModuleId, m: &mut Manifest, problems: &mut Proble
 }
 
 /// `spec.compose`: only `project` is read; it must be a compose project name, which compose
-/// writes in lowercase letters, digits, `-` and `_`, starting with a letter or digit.
+/// writes in lowercase letters, digits, `-` and `_`, starting with a letter or digit. A
+/// `compose` that is not a mapping belongs to the platform and is ignored (the gates read no
+/// project from it, so no container can be shown to be the module's own).
 fn read_compose(node: &Node, m: &mut Manifest, problems: &mut Problems) {
+    if node.as_map().is_none() {
+        return;
+    }
     let Some(mut compose) = Fields::new(node, "spec.compose", problems) else {
         return;
     };
@@ -357,4 +362,33 @@ fn read_compose(node: &Node, m: &mut Manifest, problems: &mut Problems) {
         }
     }
     compose.ignore_rest();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Manifest, GateError> {
+        let id = ModuleId::parse("m").unwrap();
+        from_text(text, Path::new("modules"), &id)
+    }
+
+    #[test]
+    fn the_compose_project_is_read_strictly() {
+        let m =
+            read("metadata: {name: m}\nspec:\n  compose: {project: home-platform, file: c.yml}\n")
+                .unwrap();
+        assert_eq!(m.compose_project.as_deref(), Some("home-platform"));
+        for bad in ["Home", "-x", "a b", "\"\"", "yes", "!!null x"] {
+            let text = format!("metadata: {{name: m}}\nspec:\n  compose: {{project: {bad}}}\n");
+            let err = read(&text).unwrap_err();
+            assert!(
+                err.details.join("\n").contains("spec.compose.project"),
+                "{bad}: {err:?}"
+            );
+        }
+        // A compose that is not a mapping is the platform's business: no project is read.
+        let m = read("metadata: {name: m}\nspec:\n  compose: compose.yaml\n").unwrap();
+        assert_eq!(m.compose_project, None);
+    }
 }
