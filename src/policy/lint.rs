@@ -162,6 +162,19 @@ mod tests {
     }
 
     #[test]
+    fn a_plain_off_is_yaml_false_and_turns_a_rule_off() {
+        for off in ["off", "Off", "no", "false", "\"off\""] {
+            let p = parse(
+                &format!("lint:\n  rules:\n    lint.unpinned-action: {off}\n"),
+                "p.yml",
+            )
+            .unwrap();
+            assert_eq!(p.lint.levels["lint.unpinned-action"], "off", "{off}");
+        }
+        assert!(parse("lint:\n  rules:\n    lint.unpinned-action: on\n", "p.yml").is_err());
+    }
+
+    #[test]
     fn invalid_file_cannot_be_turned_off() {
         assert!(parse("lint:\n  rules:\n    lint.invalid-file: off\n", "p.yml").is_err());
     }
