@@ -36,8 +36,9 @@ case "$area" in
     tests=(--lib --test canary_api --test secrets_token)
     ;;
   lint)
-    files=(--file 'src/lint/rules/gate_wiring.rs')
-    tests=(--lib --test lint_cli --test lint_fixtures --test mutants_lint)
+    files=(--file 'src/lint/rules/gate_wiring/**' --file 'src/lint/shell/**')
+    tests=(--lib --test lint_cli --test lint_fixtures --test mutants_lint
+      --test workflows_gate_bypasses)
     ;;
   *)
     echo "usage: scripts/mutants.sh dispatch|canary|api|lint [OUTPUT_DIR] [cargo-mutants args...]" >&2

@@ -36,12 +36,91 @@ fn discovery_uses_the_first_existing_folder_and_says_so() {
 }
 
 #[test]
+fn discovery_lists_the_folder_recursively_like_forgejo() {
+    // Forgejo lists its workflow folder recursively and keeps names ending in `.yml` or
+    // `.yaml` (case-sensitive): a workflow in a subfolder runs, so it is linted.
+    let dir = repo(&[
+        (".forgejo/workflows", "ok.yml", GOOD),
+        (".forgejo/workflows/deploy/prod", "bad.yaml", BAD),
+        (".forgejo/workflows/notes", "bad.YML", BAD),
+        (".forgejo/workflows/notes", "bad.yml.txt", BAD),
+    ]);
+    let r = run_in(dir.path(), &mut gate("lint_workflows"));
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stdout.contains("deploy/prod/bad.yaml:8"), "{}", r.stdout);
+    assert!(!r.stdout.contains("bad.YML"), "{}", r.stdout);
+    assert!(r.stdout.contains("2 file(s)"), "{}", r.stdout);
+    // A folder argument is listed the same way.
+    let r = run(gate("lint_workflows").arg(dir.path().join(".forgejo/workflows")));
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stdout.contains("deploy/prod/bad.yaml:8"), "{}", r.stdout);
+}
+
+#[test]
+fn discovery_skips_nested_repositories_as_git_does() {
+    let dir = repo(&[
+        (".forgejo/workflows", "ok.yml", GOOD),
+        (".forgejo/workflows/vendored", "bad.yml", BAD),
+    ]);
+    fs::create_dir_all(dir.path().join(".forgejo/workflows/vendored/.git")).expect("mkdir");
+    let r = run_in(dir.path(), &mut gate("lint_workflows"));
+    assert_eq!(r.code, 0, "{}", r.all());
+}
+
+#[test]
+fn a_workflow_folder_with_no_workflow_still_shadows_the_later_ones() {
+    // "We have found a valid source that we will use, no matter whether it contains
+    // workflows or not": Forgejo runs nothing from .github/workflows here.
+    let dir = repo(&[
+        (".forgejo/workflows", "README.md", "notes"),
+        (".github/workflows", "ok.yml", GOOD),
+    ]);
+    let r = run_in(dir.path(), &mut gate("lint_workflows"));
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr.contains(".forgejo/workflows holds no .yml"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_workflow_is_what_git_stores_not_its_target() {
+    let dir = repo(&[
+        (".forgejo/workflows", "ok.yml", GOOD),
+        ("elsewhere", "real.yml", GOOD),
+    ]);
+    std::os::unix::fs::symlink(
+        "../../elsewhere/real.yml",
+        dir.path().join(".forgejo/workflows/linked.yml"),
+    )
+    .expect("symlink");
+    let r = run_in(dir.path(), &mut gate("lint_workflows"));
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stdout.contains("linked.yml:1"), "{}", r.stdout);
+    assert!(r.stdout.contains("symbolic link"), "{}", r.stdout);
+    // A workflow folder reached through a symbolic link is refused, not guessed at.
+    let dir = repo(&[("real", "ok.yml", GOOD)]);
+    fs::create_dir_all(dir.path().join(".forgejo")).expect("mkdir");
+    std::os::unix::fs::symlink("../real", dir.path().join(".forgejo/workflows")).expect("symlink");
+    let r = run_in(dir.path(), &mut gate("lint_workflows"));
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("symbolic link"), "{}", r.stderr);
+}
+
+#[test]
 fn no_folder_or_no_files_is_exit_2() {
     let dir = tempfile::tempdir().expect("tempdir");
     let r = run_in(dir.path(), &mut gate("lint_workflows"));
     assert_eq!(r.code, 2, "{}", r.all());
     assert!(r.stderr.contains("no workflow folder"), "{}", r.stderr);
-    fs::create_dir_all(dir.path().join(".forgejo/workflows")).expect("mkdir");
+    // Git records no empty folder, so for Forgejo an empty one does not exist.
+    fs::create_dir_all(dir.path().join(".forgejo/workflows/empty")).expect("mkdir");
+    let r = run_in(dir.path(), &mut gate("lint_workflows"));
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("no workflow folder"), "{}", r.stderr);
+    fs::write(dir.path().join(".forgejo/workflows/README.md"), "x").expect("write");
     let r = run_in(dir.path(), &mut gate("lint_workflows"));
     assert_eq!(r.code, 2, "{}", r.all());
     assert!(r.stderr.contains("nothing was linted"), "{}", r.stderr);
@@ -179,4 +258,26 @@ fn bad_inputs_are_findings_not_crashes() {
         assert!(r.stdout.contains(expect), "{name}: {}", r.stdout);
         assert!(!r.all().contains("panicked"), "{name}: {}", r.all());
     }
+}
+
+#[test]
+fn json_in_a_quoted_heredoc_is_info_and_passes_an_unquoted_one_fails() {
+    let quoted = "on: pull_request\njobs:\n  a:\n    runs-on: docker\n    steps:\n      - run: |\n          cat <<'EOF'\n          ${{ toJSON(github.event) }}\n          EOF\n";
+    let dir = repo(&[("w", "quoted.yml", quoted)]);
+    let r = run(gate("lint_workflows").arg(dir.path().join("w/quoted.yml")));
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("info[lint.template-injection]") && r.stdout.contains("quoted.yml:8"),
+        "{}",
+        r.stdout
+    );
+    let unquoted = quoted.replace("<<'EOF'", "<<EOF");
+    let dir = repo(&[("w", "unquoted.yml", &unquoted)]);
+    let r = run(gate("lint_workflows").arg(dir.path().join("w/unquoted.yml")));
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stdout.contains("error[lint.template-injection]") && r.stdout.contains("unquoted.yml:8"),
+        "{}",
+        r.stdout
+    );
 }

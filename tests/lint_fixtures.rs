@@ -1,18 +1,37 @@
 //! Annotated fixtures: `tests/fixtures/lint/<rule>/{pass,fail}-*.yml`. A line ending in
 //! `# <- lint.<rule>` must get a finding of that rule on that line, and no other line may;
-//! a `pass-` file gets no finding of its rule at all. A `policy.yml` next to the fixtures is
+//! a `pass-` file gets no finding of its rule at all. A line ending in `# <- info: lint.<rule>`
+//! must get an info-level finding of that rule (what the rule proved harmless), and no other
+//! line may. A marker on a line of its own starting with `#^` names the line above it. A
+//! `policy.yml` next to the fixtures is
 //! used as the policy for that rule.
-use forgejo_gates::lint::{lint_text, rules::RULES};
+use forgejo_gates::lint::{Level, lint_text, rules::RULES};
 use forgejo_gates::policy::{Policy, parse};
 use std::collections::BTreeSet;
 use std::path::Path;
 
 fn expected_lines(text: &str, code: &str) -> BTreeSet<usize> {
-    let marker = format!("<- {code}");
+    marked_lines(text, &format!("<- {code}"))
+}
+
+/// Lines where the rule reports at info level: what it proved harmless but still shows.
+fn expected_info_lines(text: &str, code: &str) -> BTreeSet<usize> {
+    marked_lines(text, &format!("<- info: {code}"))
+}
+
+/// A marker at the end of a line names that line; a line of its own starting with `#^`
+/// names the line above (for lines a trailing comment would change, e.g. in a heredoc).
+fn marked_lines(text: &str, marker: &str) -> BTreeSet<usize> {
     text.lines()
         .enumerate()
-        .filter(|(_, l)| l.trim_end().ends_with(&marker))
-        .map(|(i, _)| i + 1)
+        .filter(|(_, l)| l.trim_end().ends_with(marker))
+        .map(|(i, l)| {
+            if l.trim_start().starts_with("#^") {
+                i
+            } else {
+                i + 1
+            }
+        })
         .collect()
 }
 
@@ -49,9 +68,19 @@ fn every_rule_has_pass_and_fail_fixtures_and_they_hold() {
                 .collect();
             let got: BTreeSet<usize> = findings
                 .iter()
-                .filter(|f| f.code.id == id)
+                .filter(|f| f.code.id == id && f.level != Level::Info)
                 .map(|f| f.line)
                 .collect();
+            let got_info: BTreeSet<usize> = findings
+                .iter()
+                .filter(|f| f.code.id == id && f.level == Level::Info)
+                .map(|f| f.line)
+                .collect();
+            assert_eq!(
+                got_info,
+                expected_info_lines(&text, id),
+                "{id}/{name}: lines with info findings differ; all: {brief:#?}"
+            );
             let want = expected_lines(&text, id);
             if name.starts_with("pass-") {
                 pass += 1;

@@ -15,6 +15,7 @@ const SHIPPED: &[&str] = &[
     "canary-required.yml",
     "ci.yml",
     "platformctl-auto-apply.yml",
+    "platformctl-backup.yml",
     "platformctl-plan.yml",
     "workflow-lint.yml",
 ];

@@ -3,8 +3,11 @@
 
 pub mod artifact;
 pub mod deep;
+pub mod drill;
+pub mod evidence;
 pub mod format;
 pub mod reference;
+pub mod take;
 
 use crate::report::code::code;
 

@@ -2,7 +2,7 @@
 use super::{CommonArgs, Emitted, finish};
 use crate::env::Env;
 use crate::lint::render::{Summary, github, sarif, text};
-use crate::lint::{FileResult, Level, discover, lint_paths};
+use crate::lint::{FileResult, Level, discover, lint_paths_in};
 use crate::report::{Decision, Gate, GateError, Location, Outcome, Reason, Severity};
 use clap::Parser;
 use std::path::PathBuf;
@@ -83,7 +83,7 @@ fn evaluate(args: &Args) -> Result<Linted, GateError> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     // Threads pay off only for many files; one file stays on the main thread.
     let threads = if found.files.len() < 16 { 1 } else { threads };
-    let files = lint_paths(&found.files, &policy.policy.lint, threads)?;
+    let files = lint_paths_in(&found.files, &policy.policy.lint, threads, Some(&args.root))?;
     let subject = match &found.folder {
         Some(f) => format!("{} workflow file(s) in {f}", files.len()),
         None => format!("{} workflow file(s)", files.len()),

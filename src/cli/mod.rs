@@ -1,8 +1,10 @@
 //! What the binaries share: common flags, and turning a decision (or an error) into output,
 //! step outputs, a record line and an exit code. Nothing here prints: it returns the text.
 
+pub mod backup_before_apply;
 pub mod canary;
 pub mod decision_log;
+pub mod drill;
 pub mod lint;
 pub mod one_shot;
 pub mod scope;

@@ -23,6 +23,25 @@ pub trait Host {
     fn is_file(&self, base: &Path, relative: &Path) -> bool;
     /// What the backup artifact behind `reference` looks like.
     fn backup(&self, reference: &BackupRef, policy: &BackupPolicy) -> Observation;
+    /// A record beside a backup (`<backup>.manifest.json`, `<backup>.drill.json`, or an
+    /// older backup's manifest), read without following links.
+    fn beside(&self, path: &Path) -> Beside;
+    /// The file names directly in the backup root (for the previous backup's manifest).
+    fn list_root(&self, root: &Path) -> Result<Vec<String>, String>;
+}
+
+/// A record beside a backup, as read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Beside {
+    Absent,
+    Present {
+        text: String,
+    },
+    /// A link, not a regular file, too large, not UTF-8, or not readable.
+    Unreadable {
+        why: String,
+    },
 }
 
 /// A manifest read, as recorded: its text, or why it could not be read.
@@ -46,6 +65,11 @@ pub struct Observed {
     pub files: BTreeMap<String, bool>,
     #[serde(default)]
     pub backups: BTreeMap<String, Observation>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub beside: BTreeMap<String, Beside>,
+    /// Backup root → its file names, or why it could not be listed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub listings: BTreeMap<String, Result<Vec<String>, String>>,
 }
 
 /// The real filesystem, remembering what it read.
@@ -120,6 +144,42 @@ impl Host for LiveHost {
         });
         observation
     }
+
+    fn beside(&self, path: &Path) -> Beside {
+        let seen = match crate::backup::evidence::read_beside(path) {
+            Ok(None) => Beside::Absent,
+            Ok(Some(bytes)) => match String::from_utf8(bytes) {
+                Ok(text) => Beside::Present { text },
+                Err(_) => Beside::Unreadable {
+                    why: format!("{} is not UTF-8", path.display()),
+                },
+            },
+            Err(why) => Beside::Unreadable { why },
+        };
+        self.note(|s| {
+            s.beside.insert(path.display().to_string(), seen.clone());
+        });
+        seen
+    }
+
+    fn list_root(&self, root: &Path) -> Result<Vec<String>, String> {
+        let listed = std::fs::read_dir(root)
+            .and_then(|entries| {
+                entries
+                    .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .map(|mut names| {
+                names.sort();
+                names
+            })
+            .map_err(|e| format!("cannot list {}: {e}", root.display()));
+        self.note(|s| {
+            s.listings
+                .insert(root.display().to_string(), listed.clone());
+        });
+        listed
+    }
 }
 
 /// Answers from a recording. Anything the recording does not hold is refused, never guessed:
@@ -173,6 +233,32 @@ impl Host for RecordedHost {
                 ),
             },
         }
+    }
+
+    fn beside(&self, path: &Path) -> Beside {
+        self.observed
+            .beside
+            .get(&path.display().to_string())
+            .cloned()
+            .unwrap_or_else(|| Beside::Unreadable {
+                why: format!(
+                    "the record holds no copy of {}, which this build reads",
+                    path.display()
+                ),
+            })
+    }
+
+    fn list_root(&self, root: &Path) -> Result<Vec<String>, String> {
+        self.observed
+            .listings
+            .get(&root.display().to_string())
+            .cloned()
+            .unwrap_or_else(|| {
+                Err(format!(
+                    "the record holds no listing of {}, which this build reads",
+                    root.display()
+                ))
+            })
     }
 }
 

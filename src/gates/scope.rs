@@ -21,6 +21,9 @@ pub static CHECKS: &[&dyn Check] = &[
     &RestorePath,
     &BackupReference,
     &BackupArtifact,
+    &super::checks::backup_manifest::BackupManifest,
+    &super::checks::restore_drill::RestoreDrill,
+    &super::checks::backup_size::BackupSize,
     &ConfirmPhrase,
     &PolicyExceptions,
 ];

@@ -8,10 +8,13 @@
 pub mod discover;
 pub mod expr;
 pub mod finding;
+pub mod heredoc;
 pub mod model;
 pub mod render;
 pub mod rules;
+pub mod shell;
 pub mod source;
+pub mod taint;
 
 pub use finding::{Finding, Level};
 
@@ -52,6 +55,16 @@ fn file_finding(name: &str, line: usize, col: usize, message: String) -> Finding
 
 /// Lint workflow text. `name` is how the file is shown.
 pub fn lint_text(name: &str, text: &str, policy: &LintPolicy) -> Vec<Finding> {
+    lint_text_in(name, text, policy, None)
+}
+
+/// Lint workflow text of the repository at `repo` (where `uses: ./...` is read).
+pub fn lint_text_in(
+    name: &str,
+    text: &str,
+    policy: &LintPolicy,
+    repo: Option<&Path>,
+) -> Vec<Finding> {
     let doc = match crate::yaml::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
@@ -96,6 +109,7 @@ pub fn lint_text(name: &str, text: &str, policy: &LintPolicy) -> Vec<Finding> {
         doc: &doc,
         wf: &wf,
         policy,
+        repo,
     };
     let mut sink = rules::Sink::new(name, &src);
     for rule in rules::RULES {
@@ -113,7 +127,14 @@ fn apply_levels(findings: &mut Vec<Finding>, policy: &LintPolicy) {
             .get(f.code.id)
             .and_then(|l| Level::from_name(l))
         {
-            f.level = level;
+            // A finding its rule lowered to info (proved harmless) stays info unless the rule
+            // is turned off: raising the rule must not raise what it proved.
+            let lowered = f.level == Level::Info && Level::of(f.code) != Level::Info;
+            f.level = if lowered && level != Level::Off {
+                Level::Info
+            } else {
+                level
+            };
         }
     }
     findings.retain(|f| f.level != Level::Off);
@@ -125,6 +146,16 @@ fn apply_levels(findings: &mut Vec<Finding>, policy: &LintPolicy) {
 
 /// Lint raw bytes: binary and non-UTF-8 content are findings.
 pub fn lint_bytes(name: &str, bytes: &[u8], policy: &LintPolicy) -> (Vec<Finding>, Option<String>) {
+    lint_bytes_in(name, bytes, policy, None)
+}
+
+/// [`lint_bytes`] for a file of the repository at `repo`.
+pub fn lint_bytes_in(
+    name: &str,
+    bytes: &[u8],
+    policy: &LintPolicy,
+    repo: Option<&Path>,
+) -> (Vec<Finding>, Option<String>) {
     if bytes.contains(&0) {
         return (
             vec![file_finding(
@@ -137,7 +168,10 @@ pub fn lint_bytes(name: &str, bytes: &[u8], policy: &LintPolicy) -> (Vec<Finding
         );
     }
     match std::str::from_utf8(bytes) {
-        Ok(text) => (lint_text(name, text, policy), Some(text.to_string())),
+        Ok(text) => (
+            lint_text_in(name, text, policy, repo),
+            Some(text.to_string()),
+        ),
         Err(e) => {
             let good = &bytes[..e.valid_up_to()];
             let line = good.iter().filter(|b| **b == b'\n').count() + 1;
@@ -160,7 +194,19 @@ pub fn lint_bytes(name: &str, bytes: &[u8], policy: &LintPolicy) -> (Vec<Finding
 /// Read and lint one file. A file too large is a finding; a file that cannot be read is an
 /// error (exit 2).
 pub fn lint_path(path: &Path, policy: &LintPolicy) -> Result<FileResult, GateError> {
+    lint_path_in(path, policy, None)
+}
+
+/// [`lint_path`] for a file of the repository at `repo`.
+pub fn lint_path_in(
+    path: &Path,
+    policy: &LintPolicy,
+    repo: Option<&Path>,
+) -> Result<FileResult, GateError> {
     let name = path.display().to_string();
+    if let Some(link) = symlink_result(path, &name)? {
+        return Ok(link);
+    }
     let (findings, text, digest) = match crate::input::read_limited(
         path,
         policy.max_file_bytes,
@@ -168,7 +214,7 @@ pub fn lint_path(path: &Path, policy: &LintPolicy) -> Result<FileResult, GateErr
     ) {
         Ok(bytes) => {
             let digest = InputDigest::of("workflow", name.clone(), &bytes);
-            let (f, t) = lint_bytes(&name, &bytes, policy);
+            let (f, t) = lint_bytes_in(&name, &bytes, policy, repo);
             (f, t, digest)
         }
         Err(e) if std::ptr::eq(e.code, &general::TOO_LARGE) => {
@@ -199,6 +245,35 @@ pub fn lint_path(path: &Path, policy: &LintPolicy) -> Result<FileResult, GateErr
     })
 }
 
+/// A symbolic link is what git stores: a blob holding the target's path. Forgejo reads that
+/// text as the workflow (and finds no workflow in it); the file it points to is never run.
+/// Following the link would lint a file Forgejo does not run, so the link is a finding.
+fn symlink_result(path: &Path, name: &str) -> Result<Option<FileResult>, GateError> {
+    let meta = std::fs::symlink_metadata(path)
+        .map_err(|e| GateError::new(&general::IO, format!("cannot read {name}: {e}")))?;
+    if !meta.file_type().is_symlink() {
+        return Ok(None);
+    }
+    let target = std::fs::read_link(path)
+        .map_err(|e| GateError::new(&general::IO, format!("cannot read {name}: {e}")))?;
+    let target = target.to_string_lossy().into_owned();
+    let finding = file_finding(
+        name,
+        1,
+        1,
+        format!(
+            "this is a symbolic link (to `{}`): git stores the link's text, not the file it points to, so Forgejo never runs that file as this workflow; copy the workflow here instead",
+            target.escape_debug()
+        ),
+    );
+    Ok(Some(FileResult {
+        path: name.to_string(),
+        findings: vec![finding],
+        text: None,
+        digest: InputDigest::of("workflow", name.to_string(), target.as_bytes()),
+    }))
+}
+
 /// Lint many files on up to `threads` threads, keeping the input order. The first file that
 /// cannot be read stops the run with its error.
 pub fn lint_paths(
@@ -206,9 +281,22 @@ pub fn lint_paths(
     policy: &LintPolicy,
     threads: usize,
 ) -> Result<Vec<FileResult>, GateError> {
+    lint_paths_in(paths, policy, threads, None)
+}
+
+/// [`lint_paths`] for files of the repository at `repo`.
+pub fn lint_paths_in(
+    paths: &[PathBuf],
+    policy: &LintPolicy,
+    threads: usize,
+    repo: Option<&Path>,
+) -> Result<Vec<FileResult>, GateError> {
     let threads = threads.clamp(1, 8).min(paths.len().max(1));
     if threads == 1 {
-        return paths.iter().map(|p| lint_path(p, policy)).collect();
+        return paths
+            .iter()
+            .map(|p| lint_path_in(p, policy, repo))
+            .collect();
     }
     let chunk = paths.len().div_ceil(threads);
     let results: Vec<Result<Vec<FileResult>, GateError>> = std::thread::scope(|s| {
@@ -217,7 +305,7 @@ pub fn lint_paths(
             .map(|part| {
                 s.spawn(move || {
                     part.iter()
-                        .map(|p| lint_path(p, policy))
+                        .map(|p| lint_path_in(p, policy, repo))
                         .collect::<Result<Vec<_>, _>>()
                 })
             })

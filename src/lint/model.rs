@@ -4,6 +4,7 @@
 
 use super::expr::{self, Embedded, Expr, ExprError};
 use crate::yaml::Node;
+use std::collections::HashMap;
 
 pub struct Workflow<'a> {
     pub root: &'a Node,
@@ -17,6 +18,12 @@ pub struct Workflow<'a> {
     pub call_inputs: Vec<Input<'a>>,
     pub jobs: Vec<Job<'a>>,
     pub sites: Vec<Site<'a>>,
+    /// Job id -> index of its first definition (ids are case-sensitive in `needs:`).
+    job_ids: HashMap<&'a str, usize>,
+    /// For each job, the indexes of the jobs in its `needs:` that exist.
+    need_edges: Vec<Vec<usize>>,
+    /// `sites[range]` of each `(job, step)`: they are contiguous, in file order.
+    step_site_ranges: HashMap<(usize, usize), std::ops::Range<usize>>,
 }
 
 pub struct Event<'a> {
@@ -196,6 +203,28 @@ impl<'a> Workflow<'a> {
             });
         }
         let sites = collect_sites(root);
+        let mut job_ids = HashMap::with_capacity(jobs.len());
+        for (i, j) in jobs.iter().enumerate() {
+            job_ids.entry(j.id).or_insert(i);
+        }
+        let need_edges = jobs
+            .iter()
+            .map(|j| {
+                j.needs
+                    .iter()
+                    .filter_map(|(n, _)| job_ids.get(n).copied())
+                    .collect()
+            })
+            .collect();
+        let mut step_site_ranges: HashMap<(usize, usize), std::ops::Range<usize>> = HashMap::new();
+        for (i, site) in sites.iter().enumerate() {
+            if let (Some(j), Some(s)) = (site.job, site.step) {
+                step_site_ranges
+                    .entry((j, s))
+                    .and_modify(|r| r.end = i + 1)
+                    .or_insert(i..i + 1);
+            }
+        }
         Workflow {
             root,
             on,
@@ -204,6 +233,9 @@ impl<'a> Workflow<'a> {
             call_inputs,
             jobs,
             sites,
+            job_ids,
+            need_edges,
+            step_site_ranges,
         }
     }
 
@@ -212,20 +244,22 @@ impl<'a> Workflow<'a> {
     }
 
     pub fn job_index(&self, id: &str) -> Option<usize> {
-        self.jobs.iter().position(|j| j.id == id)
+        self.job_ids.get(id).copied()
     }
 
-    /// Every job `job` waits for, directly or not (cycles are tolerated).
+    /// The jobs in `job`'s `needs:` that exist, as indexes.
+    pub fn need_edges(&self, job: usize) -> &[usize] {
+        self.need_edges.get(job).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every job `job` waits for, directly or not (cycles are tolerated). O(jobs + needs).
     pub fn needs_closure(&self, job: usize) -> Vec<usize> {
         let mut seen = vec![false; self.jobs.len()];
         let mut todo = vec![job];
         let mut out = Vec::new();
         while let Some(j) = todo.pop() {
-            let Some(jj) = self.jobs.get(j) else { continue };
-            for (need, _) in &jj.needs {
-                if let Some(n) = self.job_index(need)
-                    && !seen[n]
-                {
+            for &n in self.need_edges(j) {
+                if !seen[n] {
                     seen[n] = true;
                     out.push(n);
                     todo.push(n);
@@ -235,11 +269,119 @@ impl<'a> Workflow<'a> {
         out
     }
 
-    /// Sites inside one step.
+    /// For every job, whether some job it waits for (directly or not) is `marked`: one pass
+    /// over the needs graph, O(jobs + needs), however many jobs ask. A job in a cycle waits
+    /// for itself.
+    pub fn needs_any(&self, marked: &[bool]) -> Vec<bool> {
+        let sccs = strongly_connected(&self.need_edges);
+        let mut below = vec![false; sccs.count];
+        // Components come out needs-first, so every component a job needs is done.
+        for members in &sccs.order {
+            let c = sccs.component[members[0]];
+            let cyclic = members.len() > 1 || self.need_edges(members[0]).contains(&members[0]);
+            let mut any = cyclic && members.iter().any(|&m| marked.get(m) == Some(&true));
+            for &m in members {
+                for &n in self.need_edges(m) {
+                    let d = sccs.component[n];
+                    if d != c && (marked.get(n) == Some(&true) || below[d]) {
+                        any = true;
+                    }
+                }
+            }
+            below[c] = any;
+        }
+        (0..self.jobs.len())
+            .map(|j| below[sccs.component[j]])
+            .collect()
+    }
+
+    /// Sites inside one step (an index lookup, not a scan).
     pub fn step_sites(&self, job: usize, step: usize) -> impl Iterator<Item = &Site<'a>> {
-        self.sites
-            .iter()
-            .filter(move |s| s.job == Some(job) && s.step == Some(step))
+        let range = self
+            .step_site_ranges
+            .get(&(job, step))
+            .cloned()
+            .unwrap_or(0..0);
+        self.sites[range].iter()
+    }
+}
+
+/// Strongly connected components of a graph given as adjacency lists.
+pub struct Components {
+    /// Component number of each node.
+    pub component: Vec<usize>,
+    /// The members of each component, in an order where every component comes after all the
+    /// components its nodes point to (for `needs:` edges: the needed jobs first).
+    pub order: Vec<Vec<usize>>,
+    pub count: usize,
+}
+
+/// Tarjan's algorithm, iterative (a chain of 100,000 jobs must not overflow the stack):
+/// O(nodes + edges).
+pub fn strongly_connected(edges: &[Vec<usize>]) -> Components {
+    const NONE: usize = usize::MAX;
+    let n = edges.len();
+    let mut index = vec![NONE; n];
+    let mut low = vec![0usize; n];
+    let mut on_stack = vec![false; n];
+    let mut stack = Vec::new();
+    let mut component = vec![NONE; n];
+    let mut order: Vec<Vec<usize>> = Vec::new();
+    let mut next = 0usize;
+    for start in 0..n {
+        if index[start] != NONE {
+            continue;
+        }
+        // (node, position of the next edge to follow)
+        let mut call: Vec<(usize, usize)> = vec![(start, 0)];
+        index[start] = next;
+        low[start] = next;
+        next += 1;
+        stack.push(start);
+        on_stack[start] = true;
+        while let Some(&mut (v, ref mut e)) = call.last_mut() {
+            if let Some(&w) = edges[v].get(*e) {
+                *e += 1;
+                if w >= n {
+                    continue;
+                }
+                if index[w] == NONE {
+                    index[w] = next;
+                    low[w] = next;
+                    next += 1;
+                    stack.push(w);
+                    on_stack[w] = true;
+                    call.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+                continue;
+            }
+            call.pop();
+            if let Some(&(parent, _)) = call.last() {
+                low[parent] = low[parent].min(low[v]);
+            }
+            if low[v] == index[v] {
+                let c = order.len();
+                let mut members = Vec::new();
+                while let Some(w) = stack.pop() {
+                    on_stack[w] = false;
+                    component[w] = c;
+                    members.push(w);
+                    if w == v {
+                        break;
+                    }
+                }
+                members.sort_unstable();
+                order.push(members);
+            }
+        }
+    }
+    let count = order.len();
+    Components {
+        component,
+        order,
+        count,
     }
 }
 
@@ -329,5 +471,60 @@ fn walk<'a>(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workflow(text: &str) -> crate::yaml::Document {
+        crate::yaml::parse(text).expect("yaml")
+    }
+
+    #[test]
+    fn components_group_cycles_and_come_needs_first() {
+        // 0 -> 1 -> 2 -> 1, 3 -> 3, 4 alone
+        let edges = vec![vec![1], vec![2], vec![1], vec![3], vec![]];
+        let c = strongly_connected(&edges);
+        assert_eq!(c.component[1], c.component[2]);
+        assert_ne!(c.component[0], c.component[1]);
+        let pos = |n: usize| c.order.iter().position(|m| m.contains(&n)).unwrap();
+        assert!(pos(1) < pos(0), "{:?}", c.order);
+        assert_eq!(c.count, 4);
+    }
+
+    #[test]
+    fn needs_any_follows_the_whole_closure_in_one_pass() {
+        let doc = workflow(
+            "on: push\njobs:\n  gate: {runs-on: x, steps: [{run: a}]}\n  mid: {needs: gate, runs-on: x, steps: [{run: a}]}\n  late: {needs: [mid], runs-on: x, steps: [{run: a}]}\n  free: {runs-on: x, steps: [{run: a}]}\n  loop1: {needs: loop2, runs-on: x, steps: [{run: a}]}\n  loop2: {needs: loop1, runs-on: x, steps: [{run: a}]}\n",
+        );
+        let wf = Workflow::build(doc.root.as_ref().unwrap());
+        let marked: Vec<bool> = wf
+            .jobs
+            .iter()
+            .map(|j| j.id == "gate" || j.id == "loop2")
+            .collect();
+        let got: Vec<(&str, bool)> = wf
+            .jobs
+            .iter()
+            .map(|j| j.id)
+            .zip(wf.needs_any(&marked))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("gate", false),
+                ("mid", true),
+                ("late", true),
+                ("free", false),
+                ("loop1", true),
+                ("loop2", true),
+            ]
+        );
+        let late = wf.job_index("late").unwrap();
+        let mut closure = wf.needs_closure(late);
+        closure.sort_unstable();
+        assert_eq!(closure, vec![0, 1]);
     }
 }

@@ -12,6 +12,10 @@ pub struct Source<'a> {
     pub text: &'a str,
     /// Byte offset where each line starts (line 1 at index 0).
     line_starts: Vec<usize>,
+    /// The last position asked for inside a scalar: (scalar address, offset, newlines before
+    /// it). Findings in one scalar come in increasing order, so each lookup counts only the
+    /// newlines since the previous one: a script with 30,000 findings stays linear.
+    last: std::cell::Cell<(usize, usize, usize)>,
 }
 
 impl<'a> Source<'a> {
@@ -22,7 +26,11 @@ impl<'a> Source<'a> {
                 line_starts.push(i + 1);
             }
         }
-        Source { text, line_starts }
+        Source {
+            text,
+            line_starts,
+            last: std::cell::Cell::new((0, 0, 0)),
+        }
     }
 
     /// The text of a 1-based line, without its line ending.
@@ -50,7 +58,14 @@ impl<'a> Source<'a> {
         let Some(prefix) = text.get(..at) else {
             return fallback;
         };
-        let k = prefix.matches('\n').count();
+        let key = std::ptr::from_ref(node) as usize;
+        let (last_node, last_at, last_k) = self.last.get();
+        let k = if last_node == key && last_at <= at {
+            last_k + prefix[last_at..].matches('\n').count()
+        } else {
+            prefix.matches('\n').count()
+        };
+        self.last.set((key, at, k));
         let line_start = prefix.rfind('\n').map_or(0, |i| i + 1);
         let col_chars = prefix[line_start..].chars().count();
         let value_line = text[line_start..].split('\n').next().unwrap_or("");

@@ -2,11 +2,14 @@ use super::RISK_CLASSES;
 use crate::yaml::{Fields, Node, Problems};
 use time::Date;
 
-/// A dated, explained permission for one module to auto-apply despite a manual class.
+/// A dated, explained permission for one module: to auto-apply despite a manual class
+/// (`allow_classes`), or to pass a backup much smaller than its previous one or its minimum
+/// (`allow_small_backup`, e.g. after a database was emptied on purpose).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exception {
     pub module: String,
     pub allow_classes: Vec<String>,
+    pub allow_small_backup: bool,
     pub reason: String,
     /// Last day (UTC) on which the exception applies.
     pub expires: Date,
@@ -14,7 +17,13 @@ pub struct Exception {
     pub line: usize,
 }
 
-const KEYS: &[&str] = &["module", "allow_classes", "reason", "expires"];
+const KEYS: &[&str] = &[
+    "module",
+    "allow_classes",
+    "allow_small_backup",
+    "reason",
+    "expires",
+];
 
 pub(super) fn read(node: &Node, problems: &mut Problems) -> Vec<Exception> {
     if !problems.untagged(node, "exceptions") {
@@ -43,30 +52,43 @@ pub(super) fn read(node: &Node, problems: &mut Problems) -> Vec<Exception> {
                 ),
             );
         }
-        let classes = f.require("allow_classes", problems).and_then(|v| {
-            let list = problems.strings(v, "exceptions[].allow_classes")?;
-            let mut ok = !list.is_empty();
-            if list.is_empty() {
-                problems.push(
-                    v.span.start,
-                    "exceptions[].allow_classes: must name at least one class",
-                );
-            }
-            for c in &list {
-                if !RISK_CLASSES.contains(&c.as_str()) {
-                    ok = false;
+        let allow_small_backup = f
+            .take("allow_small_backup")
+            .and_then(|v| problems.boolean(v, "exceptions[].allow_small_backup"))
+            .unwrap_or(false);
+        let classes_node = if allow_small_backup {
+            f.take("allow_classes")
+        } else {
+            f.require("allow_classes", problems)
+        };
+        let classes = match classes_node {
+            None if allow_small_backup => Some(Vec::new()),
+            None => None,
+            Some(v) => (|| {
+                let list = problems.strings(v, "exceptions[].allow_classes")?;
+                let mut ok = !list.is_empty();
+                if list.is_empty() {
                     problems.push(
                         v.span.start,
-                        format!(
-                            "exceptions[].allow_classes: unknown class `{}`; known: {}",
-                            c.escape_debug(),
-                            RISK_CLASSES.join(", ")
-                        ),
+                        "exceptions[].allow_classes: must name at least one class",
                     );
                 }
-            }
-            ok.then_some(list)
-        });
+                for c in &list {
+                    if !RISK_CLASSES.contains(&c.as_str()) {
+                        ok = false;
+                        problems.push(
+                            v.span.start,
+                            format!(
+                                "exceptions[].allow_classes: unknown class `{}`; known: {}",
+                                c.escape_debug(),
+                                RISK_CLASSES.join(", ")
+                            ),
+                        );
+                    }
+                }
+                ok.then_some(list)
+            })(),
+        };
         let reason = f.require("reason", problems).and_then(|v| {
             let s = problems.string(v, "exceptions[].reason")?;
             if s.trim().len() < 10 {
@@ -108,6 +130,7 @@ pub(super) fn read(node: &Node, problems: &mut Problems) -> Vec<Exception> {
             out.push(Exception {
                 module,
                 allow_classes,
+                allow_small_backup,
                 reason,
                 expires,
                 line: item.span.start.line,

@@ -9,7 +9,7 @@ mod exceptions;
 pub mod lint;
 mod plan;
 
-pub use backup::{BackupPolicy, Verify};
+pub use backup::{BackupPolicy, CONTAINER_PLACEHOLDER, DrillPolicy, ProcedurePolicy, Verify};
 pub use dispatch::DispatchPolicy;
 pub use exceptions::Exception;
 pub use plan::PlanPolicy;

@@ -19,14 +19,19 @@ pub enum Gate {
     OneShotStatefulApply,
     CanaryRequired,
     LintWorkflows,
+    RestoreDrill,
+    /// A tool, not a gate: its decision records the backup it took.
+    BackupBeforeApply,
 }
 
 impl Gate {
-    pub const ALL: [Gate; 4] = [
+    pub const ALL: [Gate; 6] = [
         Gate::AutoApplyScope,
         Gate::OneShotStatefulApply,
         Gate::CanaryRequired,
         Gate::LintWorkflows,
+        Gate::RestoreDrill,
+        Gate::BackupBeforeApply,
     ];
 
     pub fn name(self) -> &'static str {
@@ -35,6 +40,8 @@ impl Gate {
             Gate::OneShotStatefulApply => "allow_one_shot_stateful_apply",
             Gate::CanaryRequired => "canary_required",
             Gate::LintWorkflows => "lint_workflows",
+            Gate::RestoreDrill => "restore_drill",
+            Gate::BackupBeforeApply => "backup_before_apply",
         }
     }
 
@@ -221,6 +228,8 @@ pub fn all_codes() -> Vec<&'static Code> {
     codes.extend_from_slice(crate::gates::pr_scope::CODES);
     codes.extend(crate::canary::codes());
     codes.extend(crate::lint::codes());
+    codes.extend_from_slice(crate::backup::drill::CODES);
+    codes.extend_from_slice(crate::backup::take::CODES);
     // A code shared by several checks (the backup checks) is listed once.
     let mut unique: Vec<&'static Code> = Vec::new();
     for c in codes {

@@ -239,6 +239,9 @@ enum Frame {
         span: Span,
         anchor: usize,
         tag: Option<String>,
+        /// Scalar key -> its first entry, so a duplicate is found in O(1) (a mapping of
+        /// 20,000 jobs must not cost 200 million comparisons).
+        keys: std::collections::HashMap<String, usize>,
     },
 }
 
@@ -363,6 +366,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                         span,
                         anchor,
                         tag,
+                        keys: std::collections::HashMap::new(),
                     });
                 }
                 None
@@ -419,19 +423,22 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
             Some(Frame::Map {
                 entries,
                 pending_key,
+                keys,
                 ..
             }) => match pending_key.take() {
                 None => *pending_key = Some(node),
                 Some(key) => {
-                    if let Some(name) = key.as_str()
-                        && let Some((first, _)) =
-                            entries.iter().find(|(k, _)| k.as_str() == Some(name))
-                    {
-                        duplicates.push(DuplicateKey {
-                            key: name.to_string(),
-                            first: first.span,
-                            duplicate: key.span,
-                        });
+                    if let Some(name) = key.as_str() {
+                        match keys.get(name).and_then(|&i| entries.get(i)) {
+                            Some((first, _)) => duplicates.push(DuplicateKey {
+                                key: name.to_string(),
+                                first: first.span,
+                                duplicate: key.span,
+                            }),
+                            None => {
+                                keys.insert(name.to_string(), entries.len());
+                            }
+                        }
                     }
                     entries.push((key, node));
                 }

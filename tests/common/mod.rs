@@ -15,6 +15,8 @@ pub fn gate(bin: &str) -> Command {
         "allow_one_shot_stateful_apply" => env!("CARGO_BIN_EXE_allow_one_shot_stateful_apply"),
         "canary_required" => env!("CARGO_BIN_EXE_canary_required"),
         "lint_workflows" => env!("CARGO_BIN_EXE_lint_workflows"),
+        "restore_drill" => env!("CARGO_BIN_EXE_restore_drill"),
+        "backup_before_apply" => env!("CARGO_BIN_EXE_backup_before_apply"),
         other => panic!("unknown binary {other}"),
     };
     let mut cmd = Command::new(path);

@@ -29,15 +29,18 @@ pub fn render(s: &Summary<'_>) -> String {
         );
     }
     for file in s.files {
+        // Split once per file: looking each finding's line up from the start would make a
+        // file with many findings quadratic.
+        let lines: Option<Vec<&str>> = file.text.as_deref().map(|t| t.lines().collect());
         for f in &file.findings {
             out.push('\n');
-            frame(&mut out, f, file.text.as_deref());
+            frame(&mut out, f, lines.as_deref());
         }
     }
     out
 }
 
-fn frame(out: &mut String, f: &Finding, text: Option<&str>) {
+fn frame(out: &mut String, f: &Finding, lines: Option<&[&str]>) {
     let _ = writeln!(
         out,
         "{}[{}]: {}",
@@ -48,7 +51,7 @@ fn frame(out: &mut String, f: &Finding, text: Option<&str>) {
     let gutter = f.line.to_string().len();
     let pad = " ".repeat(gutter);
     let _ = writeln!(out, "{pad}--> {}:{}:{}", clean(&f.file), f.line, f.col);
-    if let Some(line) = text.and_then(|t| t.lines().nth(f.line - 1)) {
+    if let Some(line) = lines.and_then(|l| l.get(f.line.wrapping_sub(1)).copied()) {
         // Tabs would shift the caret; show them as one space each.
         let shown: String = line
             .chars()

@@ -30,6 +30,9 @@ pub struct Ctx<'a> {
     pub doc: &'a Document,
     pub wf: &'a Workflow<'a>,
     pub policy: &'a LintPolicy,
+    /// The repository the workflow belongs to, when known: local actions and reusable
+    /// workflows (`uses: ./...`) are read from it.
+    pub repo: Option<&'a std::path::Path>,
 }
 
 pub struct Rule {

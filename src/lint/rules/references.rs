@@ -4,8 +4,10 @@
 //! dependency cycles and no duplicate step ids.
 use super::{Ctx, Rule, Sink, is_expression};
 use crate::lint::expr::{self, Segment};
+use crate::lint::model::strongly_connected;
 use crate::report::code::code;
 use crate::yaml::Node;
+use std::collections::{HashMap, HashSet};
 
 code!(
     CODE,
@@ -24,13 +26,45 @@ fn seg_name(s: Option<&Segment>) -> Option<&str> {
     }
 }
 
+/// Names looked up per job, built once so each reference is a hash lookup: a workflow with
+/// thousands of steps, needs and references stays linear.
+struct JobNames {
+    /// Lowercased step id -> position of its first step.
+    steps: HashMap<String, usize>,
+    /// Lowercased `needs:` entries.
+    needs: HashSet<String>,
+    /// Lowercased matrix keys, computed when first asked.
+    matrix: Option<MatrixKeys>,
+}
+
 fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
     let wf = ctx.wf;
-    let declared: Vec<&str> = wf
+    let declared: HashSet<String> = wf
         .dispatch_inputs
         .iter()
         .chain(&wf.call_inputs)
-        .map(|i| i.name)
+        .map(|i| i.name.to_ascii_lowercase())
+        .collect();
+    let mut names: Vec<JobNames> = wf
+        .jobs
+        .iter()
+        .map(|j| {
+            let mut steps = HashMap::new();
+            for (i, s) in j.steps.iter().enumerate() {
+                if let Some((id, _)) = s.id {
+                    steps.entry(id.to_ascii_lowercase()).or_insert(i);
+                }
+            }
+            JobNames {
+                steps,
+                needs: j
+                    .needs
+                    .iter()
+                    .map(|(n, _)| n.to_ascii_lowercase())
+                    .collect(),
+                matrix: None,
+            }
+        })
         .collect();
     let has_input_triggers = wf.has_event("workflow_dispatch") || wf.has_event("workflow_call");
     for site in &wf.sites {
@@ -50,9 +84,10 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
                             );
                             continue;
                         };
-                        let pos = j.steps.iter().position(|s| {
-                            s.id.is_some_and(|(sid, _)| sid.eq_ignore_ascii_case(id))
-                        });
+                        let pos = site
+                            .job
+                            .and_then(|ji| names.get(ji))
+                            .and_then(|n| n.steps.get(&id.to_ascii_lowercase()).copied());
                         match (pos, site.step) {
                             (None, _) => {
                                 out.expr(
@@ -94,7 +129,11 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
                         let Some(j) = site.job.and_then(|j| wf.jobs.get(j)) else {
                             continue;
                         };
-                        if !j.needs.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                        let listed = site
+                            .job
+                            .and_then(|ji| names.get(ji))
+                            .is_some_and(|n| n.needs.contains(&name.to_ascii_lowercase()));
+                        if !listed {
                             out.expr(
                                 &CODE,
                                 site.scalar,
@@ -117,7 +156,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
                     }
                     "inputs" => {
                         let Some(name) = first else { continue };
-                        if !declared.iter().any(|d| d.eq_ignore_ascii_case(name)) {
+                        if !declared.contains(&name.to_ascii_lowercase()) {
                             let msg = if has_input_triggers {
                                 format!("input `{name}` is not declared")
                             } else {
@@ -133,13 +172,16 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
                         let Some(j) = site.job.and_then(|j| wf.jobs.get(j)) else {
                             continue;
                         };
-                        match matrix_keys(j.node) {
+                        let Some(cached) = site.job.and_then(|ji| names.get_mut(ji)) else {
+                            continue;
+                        };
+                        match cached.matrix.get_or_insert_with(|| matrix_keys(j.node)) {
                             MatrixKeys::Unknown => {}
                             MatrixKeys::None => {
                                 out.expr(&CODE, site.scalar, r.span, format!("job `{}` has no `strategy.matrix`, so `matrix.{name}` is empty", j.id));
                             }
-                            MatrixKeys::Known(keys) => {
-                                if !keys.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+                            MatrixKeys::Known(keys, lower) => {
+                                if !lower.contains(&name.to_ascii_lowercase()) {
                                     out.expr(
                                         &CODE,
                                         site.scalar,
@@ -181,13 +223,13 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
                 );
             }
         }
-        let mut seen: Vec<(&str, &Node)> = Vec::new();
+        let mut seen: HashMap<String, &Node> = HashMap::new();
         for step in &job.steps {
             if let Some((id, node)) = step.id {
                 if is_expression(node) {
                     continue;
                 }
-                if let Some((_, first)) = seen.iter().find(|(s, _)| s.eq_ignore_ascii_case(id)) {
+                if let Some(first) = seen.get(&id.to_ascii_lowercase()) {
                     out.node(
                         &CODE,
                         node,
@@ -197,7 +239,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
                         ),
                     );
                 } else {
-                    seen.push((id, node));
+                    seen.insert(id.to_ascii_lowercase(), node);
                 }
             }
         }
@@ -209,7 +251,8 @@ enum MatrixKeys {
     /// Built from an expression: anything may be in it.
     Unknown,
     None,
-    Known(Vec<String>),
+    /// The keys as written, and lowercased for lookups.
+    Known(Vec<String>, HashSet<String>),
 }
 
 fn matrix_keys(job: &Node) -> MatrixKeys {
@@ -246,66 +289,60 @@ fn matrix_keys(job: &Node) -> MatrixKeys {
             None => return MatrixKeys::Unknown,
         }
     }
-    MatrixKeys::Known(keys)
+    let lower = keys.iter().map(|k| k.to_ascii_lowercase()).collect();
+    MatrixKeys::Known(keys, lower)
 }
 
-/// Report each dependency cycle once, on the first job of the cycle in file order.
+/// Report each group of jobs that wait for each other once (a strongly connected component
+/// of the needs graph, or a job that needs itself), on its first job in file order, with one
+/// cycle through that job spelled out. O(jobs + needs).
 fn cycles(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
     let wf = ctx.wf;
-    let n = wf.jobs.len();
-    let edges: Vec<Vec<usize>> = wf
-        .jobs
-        .iter()
-        .map(|j| {
-            j.needs
-                .iter()
-                .filter_map(|(need, _)| wf.job_index(need))
-                .collect()
-        })
+    let edges: Vec<Vec<usize>> = (0..wf.jobs.len())
+        .map(|j| wf.need_edges(j).to_vec())
         .collect();
-    // 0 = unvisited, 1 = on the stack, 2 = done. Iterative DFS.
-    let mut state = vec![0u8; n];
-    let mut reported = vec![false; n];
-    for start in 0..n {
-        if state[start] != 0 {
+    let sccs = strongly_connected(&edges);
+    for members in &sccs.order {
+        let first = members[0];
+        let component = sccs.component[first];
+        let cyclic = members.len() > 1 || edges[first].contains(&first);
+        if !cyclic {
             continue;
         }
-        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
-        state[start] = 1;
-        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
-            if let Some(&to) = edges[node].get(*next) {
-                *next += 1;
-                match state[to] {
-                    0 => {
-                        state[to] = 1;
-                        stack.push((to, 0));
-                    }
-                    1 => {
-                        let from = stack.iter().position(|(s, _)| *s == to).unwrap_or(0);
-                        let members: Vec<usize> = stack[from..].iter().map(|(s, _)| *s).collect();
-                        if members.iter().all(|m| !reported[*m]) {
-                            let first = members.iter().copied().min().unwrap_or(to);
-                            let names: Vec<&str> = members.iter().map(|m| wf.jobs[*m].id).collect();
-                            out.node(
-                                &CODE,
-                                wf.jobs[first].key,
-                                format!(
-                                    "jobs depend on each other in a cycle: {} -> {}",
-                                    names.join(" -> "),
-                                    names[0]
-                                ),
-                            );
-                        }
-                        for m in members {
-                            reported[m] = true;
-                        }
-                    }
-                    _ => {}
+        // Breadth-first from `first` inside its component back to `first`: the shortest cycle
+        // through it. Each component is searched once, so the whole pass stays linear.
+        let mut parent: HashMap<usize, usize> = HashMap::new();
+        let mut queue = std::collections::VecDeque::from([first]);
+        let mut last = first;
+        'search: while let Some(v) = queue.pop_front() {
+            for &w in &edges[v] {
+                if sccs.component[w] != component {
+                    continue;
                 }
-            } else {
-                state[node] = 2;
-                stack.pop();
+                if w == first {
+                    last = v;
+                    break 'search;
+                }
+                if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(w) {
+                    e.insert(v);
+                    queue.push_back(w);
+                }
             }
         }
+        let mut path = vec![last];
+        while let Some(&p) = parent.get(path.last().unwrap_or(&first)) {
+            path.push(p);
+        }
+        path.reverse();
+        let names: Vec<&str> = path.iter().map(|m| wf.jobs[*m].id).collect();
+        out.node(
+            &CODE,
+            wf.jobs[first].key,
+            format!(
+                "jobs depend on each other in a cycle: {} -> {}",
+                names.join(" -> "),
+                names[0]
+            ),
+        );
     }
 }

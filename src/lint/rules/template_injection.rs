@@ -1,10 +1,16 @@
 //! `lint.template-injection`: attacker-controlled text expanded by `${{ }}` inside a `run:`
-//! script becomes shell code. Untrusted values are recognised under all four spellings of
-//! the context (`github`, `forgejo`, `forge`, `gitea`), including whole objects that contain
-//! them (`toJSON(forge.event)`), and dispatch or call inputs that are free text.
+//! script becomes shell code. Untrusted values are every event field that can hold chosen
+//! text (under all four spellings of the context: `github`, `forgejo`, `forge`, `gitea`),
+//! branch and tag names, free-text dispatch inputs, whole objects that contain them, and what
+//! carries them on: `env:` variables, step outputs and `needs` outputs ([`crate::lint::taint`]).
+//! `toJSON(...)` alone on a line of a quoted heredoc read as data cannot break out and is
+//! reported as info ([`crate::lint::heredoc`]).
 use super::{Ctx, Rule, Sink, github_alias};
-use crate::lint::expr::{self, ContextRef, Segment};
+use crate::lint::Level;
+use crate::lint::expr::{ContextRef, Expr, ExprKind, Segment, Span};
+use crate::lint::heredoc;
 use crate::lint::model::Workflow;
+use crate::lint::taint::{Flow, text_refs};
 use crate::report::code::code;
 
 code!(
@@ -17,40 +23,58 @@ code!(
 
 pub static RULE: Rule = Rule { code: &CODE, check };
 
-/// Paths under `github.` that carry text someone outside the team can choose (`*` is any
-/// one segment).
-const UNTRUSTED: &[&str] = &[
-    "head_ref",
-    "event.issue.title",
-    "event.issue.body",
-    "event.pull_request.title",
-    "event.pull_request.body",
-    "event.pull_request.head.ref",
-    "event.pull_request.head.label",
-    "event.pull_request.head.repo.default_branch",
-    "event.pull_request.head.repo.description",
-    "event.comment.body",
-    "event.review.body",
-    "event.review_comment.body",
-    "event.discussion.title",
-    "event.discussion.body",
-    "event.pages.*.page_name",
-    "event.commits.*.message",
-    "event.commits.*.author.email",
-    "event.commits.*.author.name",
-    "event.head_commit.message",
-    "event.head_commit.author.email",
-    "event.head_commit.author.name",
-    "event.workflow_run.head_branch",
-    "event.workflow_run.display_title",
-    "event.workflow_run.head_commit.message",
-    "event.workflow_run.head_commit.author.email",
-    "event.workflow_run.head_commit.author.name",
-    "event.release.name",
-    "event.release.body",
-    "event.client_payload.*",
-    "event.inputs.*",
+/// Fields of the event payload that hold no attacker text: numbers, ids, hashes, timestamps,
+/// booleans, fixed action words, and user, repository and URL names (Forgejo restricts them
+/// to letters, digits, `-`, `_` and `.`). Every other field under `event` is treated as
+/// chosen by whoever triggers the event (titles, bodies, messages, names and emails of
+/// authors and committers, branch, tag and label names, file names, review and comment text,
+/// descriptions, ... and any field this list does not know).
+const SAFE_EVENT_LEAVES: &[&str] = &[
+    "number",
+    "id",
+    "sha",
+    "before",
+    "after",
+    "action",
+    "merged",
+    "draft",
+    "state",
+    "login",
+    "username",
+    "login_name",
+    "private",
+    "fork",
+    "size",
+    "forced",
+    "created",
+    "deleted",
+    "ref_type",
+    "schedule",
+    "mergeable",
+    "total_commits",
+    "additions",
+    "deletions",
+    "changed_files",
+    "comments",
+    "timestamp",
 ];
+
+fn safe_event_field(path: &[Option<String>]) -> bool {
+    let Some(Some(leaf)) = path.last() else {
+        return false;
+    };
+    let parent = path.len().checked_sub(2).and_then(|i| path[i].as_deref());
+    let repo_parent = matches!(
+        parent,
+        Some("repository" | "repo" | "base_repo" | "head_repo")
+    );
+    SAFE_EVENT_LEAVES.contains(&leaf.as_str())
+        || ["_sha", "_id", "_at", "_count", "_url"]
+            .iter()
+            .any(|s| leaf.ends_with(s))
+        || leaf == "url"
+        || (repo_parent && matches!(leaf.as_str(), "name" | "full_name"))
+}
 
 fn names(r: &ContextRef) -> Vec<Option<String>> {
     r.path
@@ -62,73 +86,216 @@ fn names(r: &ContextRef) -> Vec<Option<String>> {
         .collect()
 }
 
+/// Why dispatch input `name` is untrusted (free text), or `None` (a boolean, a call input).
+fn input_why(name: &str, wf: &Workflow<'_>) -> Option<String> {
+    let find = |list: &[crate::lint::model::Input<'_>]| {
+        list.iter()
+            .find(|i| i.name.eq_ignore_ascii_case(name))
+            .map(|i| i.kind.unwrap_or("string").to_string())
+    };
+    // Call inputs come from the calling workflow's code, not from a person; dispatch
+    // inputs are typed by whoever dispatches. A boolean is a real boolean; every other
+    // type is free text (Forgejo does not even check a `choice` against its options).
+    let kind = match find(&wf.dispatch_inputs) {
+        Some(kind) => kind,
+        None if find(&wf.call_inputs).is_some() => return None,
+        None if wf.has_event("workflow_dispatch") => "undeclared".to_string(),
+        None => return None,
+    };
+    (kind != "boolean").then(|| {
+        format!(
+            "dispatch input `{name}` ({kind}) is text chosen by whoever dispatches the workflow"
+        )
+    })
+}
+
 /// Why `r` is untrusted, or `None`. A reference to an object that contains untrusted text
-/// (`github.event.pull_request`) counts too: `toJSON` of it carries the title.
+/// (`github.event.pull_request`, `github`) counts too: `toJSON` of it carries the title.
 pub fn untrusted(r: &ContextRef, wf: &Workflow<'_>) -> Option<String> {
     let path = names(r);
     if github_alias(&r.root) {
-        for pattern in UNTRUSTED {
-            let pat: Vec<&str> = pattern.split('.').collect();
-            let n = path.len().min(pat.len());
-            // A dynamic segment (`[x]`, `.*`) may be any name.
-            let matches = path[..n]
-                .iter()
-                .zip(&pat[..n])
-                .all(|(seg, p)| *p == "*" || seg.as_deref().is_none_or(|s| s == *p));
-            if matches {
-                if path.len() >= pat.len() {
-                    return Some(format!(
+        let whole = || {
+            format!(
+                "`{}` contains values controlled by whoever triggers the event (e.g. `{}.event.pull_request.title`)",
+                r.dotted(),
+                r.root
+            )
+        };
+        return match path.first() {
+            None | Some(None) => Some(whole()),
+            Some(Some(first)) => match first.as_str() {
+                "head_ref" | "base_ref" | "ref" | "ref_name" => Some(format!(
+                    "`{}` is a branch or tag name: git allows `$(...)`, `;` and backquotes in it, and whoever pushes or opens the pull request chooses it",
+                    r.dotted()
+                )),
+                "event" => match path.get(1) {
+                    None | Some(None) => Some(whole()),
+                    Some(Some(second)) if second == "inputs" => match path.get(2) {
+                        Some(Some(name)) => input_why(name, wf),
+                        _ => Some(whole()),
+                    },
+                    Some(Some(_)) if safe_event_field(&path) => None,
+                    Some(Some(_))
+                        if path.len() == 2 || path.last().is_some_and(Option::is_none) =>
+                    {
+                        Some(format!(
+                            "`{}` is, or contains, text controlled by whoever triggers the event",
+                            r.dotted()
+                        ))
+                    }
+                    Some(Some(_)) => Some(format!(
                         "`{}` is controlled by whoever triggers the event",
                         r.dotted()
-                    ));
-                }
-                return Some(format!(
-                    "`{}` contains values controlled by whoever triggers the event (e.g. `{}.{pattern}`)",
-                    r.dotted(),
-                    r.root
-                ));
-            }
-        }
-        return None;
+                    )),
+                },
+                _ => None,
+            },
+        };
     }
     if r.root == "inputs" {
-        let name = path.first()?.as_deref()?;
-        let find = |list: &[crate::lint::model::Input<'_>]| {
-            list.iter()
-                .find(|i| i.name.eq_ignore_ascii_case(name))
-                .map(|i| i.kind.unwrap_or("string").to_string())
-        };
-        // Call inputs come from the calling workflow's code, not from a person; dispatch
-        // inputs are typed by whoever dispatches. A boolean is a real boolean; every other
-        // type is free text (Forgejo does not even check a `choice` against its options).
-        let kind = match find(&wf.dispatch_inputs) {
-            Some(kind) => kind,
-            None if find(&wf.call_inputs).is_some() => return None,
-            None if wf.has_event("workflow_dispatch") => "undeclared".to_string(),
-            None => return None,
-        };
-        if kind != "boolean" {
-            return Some(format!(
-                "dispatch input `{name}` ({kind}) is text chosen by whoever dispatches the workflow"
-            ));
-        }
+        return input_why(path.first()?.as_deref()?, wf);
     }
     None
 }
 
+/// Commands that only read a here-document as data. Anything else (a shell, `python`,
+/// `xargs`, `sudo`, an unknown program) may run what it reads, so JSON in it stays an error.
+const DATA_READERS: &[&str] = &[
+    "cat",
+    "tee",
+    "jq",
+    "yq",
+    "head",
+    "tail",
+    "grep",
+    "wc",
+    "sort",
+    "base64",
+    "sha256sum",
+    "md5sum",
+];
+
+fn default_shell(defaults: Option<&crate::yaml::Node>) -> Option<&str> {
+    defaults
+        .and_then(|d| d.get("run"))
+        .and_then(|r| r.get("shell"))
+        .and_then(crate::yaml::Node::as_str)
+}
+
+/// The step's shell is a POSIX shell (the default, `bash` or `sh`), so heredocs mean what
+/// [`heredoc`] says.
+fn posix_shell(ctx: &Ctx<'_>, job: usize, step: usize) -> bool {
+    let Some(j) = ctx.wf.jobs.get(job) else {
+        return false;
+    };
+    let shell = j
+        .steps
+        .get(step)
+        .and_then(|s| s.node.get("shell"))
+        .and_then(crate::yaml::Node::as_str)
+        .or_else(|| default_shell(j.node.get("defaults")))
+        .or_else(|| default_shell(ctx.wf.root.get("defaults")));
+    match shell {
+        None => true,
+        Some(s) => {
+            let program = s.split_whitespace().next().unwrap_or("");
+            matches!(program, "bash" | "sh") && (s.trim() == program || s.contains("{0}"))
+        }
+    }
+}
+
+/// True when no line of `toJSON` output can equal `delimiter`: Forgejo's runner prints JSON
+/// indented by spaces, with every newline and tab inside strings escaped, so a line is
+/// indented, a bracket, or one top-level scalar.
+fn json_cannot_end(delimiter: &str) -> bool {
+    let first = delimiter.chars().next();
+    !delimiter.is_empty()
+        && !first.is_some_and(|c| c.is_whitespace() || c.is_ascii_digit() || c == '"' || c == '-')
+        && !matches!(
+            delimiter,
+            "{" | "}" | "[" | "]" | "{}" | "[]" | "true" | "false" | "null"
+        )
+}
+
+/// Why `toJSON(...)` at `span` of `script` cannot break out, or `None`: it is the whole
+/// expression, alone on its line, inside the body of a quoted heredoc read by a data reader,
+/// with a delimiter no JSON line can equal.
+fn inert_json(script: &str, span: Span, expr: &Expr, docs: &[heredoc::Heredoc]) -> Option<String> {
+    let mut e = expr;
+    while let ExprKind::Group(inner) = &e.kind {
+        e = inner;
+    }
+    if !e.is_call_to("toJSON") {
+        return None;
+    }
+    let line_start = script[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = script[span.end..]
+        .find('\n')
+        .map_or(script.len(), |i| span.end + i);
+    let alone = script[line_start..span.start]
+        .trim_matches([' ', '\t'])
+        .is_empty()
+        && script[span.end..line_end]
+            .trim_matches([' ', '\t'])
+            .is_empty();
+    let doc = docs
+        .iter()
+        .find(|d| d.body.start <= span.start && span.end <= d.body.end)?;
+    let reader = doc.command.as_deref()?;
+    (alone && doc.quoted && json_cannot_end(&doc.delimiter) && DATA_READERS.contains(&reader))
+        .then(|| {
+            format!(
+                "inside a quoted heredoc (delimiter `{}`) read by `{reader}`: the shell expands nothing in it and no line of JSON can equal the delimiter",
+                doc.delimiter
+            )
+        })
+}
+
 fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
+    let flow = Flow::build(ctx.wf);
     for site in ctx.wf.sites.iter().filter(|s| s.is_run()) {
-        for e in site.parsed() {
-            for r in expr::context_refs(e) {
-                if let Some(why) = untrusted(&r, ctx.wf) {
-                    out.expr(
+        let Ok(found) = &site.exprs else { continue };
+        let script = site.scalar.as_str().unwrap_or("");
+        let mut docs: Option<Vec<heredoc::Heredoc>> = None;
+        for emb in found {
+            let Ok(e) = &emb.expr else { continue };
+            let tainted: Vec<(ContextRef, String)> = text_refs(e)
+                .into_iter()
+                .filter_map(|r| flow.why(&r, site.job, site.step).map(|w| (r, w)))
+                .collect();
+            let Some((first, _)) = tainted.first() else {
+                continue;
+            };
+            let shell_ok = match (site.job, site.step) {
+                (Some(j), Some(s)) => posix_shell(ctx, j, s),
+                _ => false,
+            };
+            if shell_ok {
+                let docs = docs.get_or_insert_with(|| heredoc::heredocs(script));
+                if let Some(why) = inert_json(script, emb.span, e, docs) {
+                    let f = out.expr(
                         &CODE,
                         site.scalar,
-                        r.span,
-                        format!("`{}` is expanded into a shell script", r.dotted()),
-                    )
-                    .note(why);
+                        first.span,
+                        format!("`{}` is expanded as JSON into a script", first.dotted()),
+                    );
+                    f.level = Level::Info;
+                    f.note(why);
+                    continue;
                 }
+            }
+            for (r, why) in tainted {
+                let line = ctx.src.scalar_pos(site.scalar, r.span.start).0;
+                out.expr(
+                    &CODE,
+                    site.scalar,
+                    r.span,
+                    format!(
+                        "`{}` is expanded into the shell script at line {line}",
+                        r.dotted()
+                    ),
+                )
+                .note(why);
             }
         }
     }

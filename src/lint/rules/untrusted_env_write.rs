@@ -5,8 +5,10 @@
 use super::template_injection::untrusted;
 use super::{Ctx, Rule, Sink};
 use crate::lint::expr;
+use crate::lint::taint::shell_vars;
 use crate::report::code::code;
 use crate::yaml::Node;
+use std::collections::HashMap;
 
 code!(
     CODE,
@@ -21,8 +23,8 @@ pub static RULE: Rule = Rule { code: &CODE, check };
 const FILES: &[&str] = &["GITHUB_ENV", "FORGEJO_ENV", "GITHUB_PATH", "FORGEJO_PATH"];
 
 /// Names of `env:` entries in `node` whose value expands untrusted text.
-fn tainted_env(node: Option<&Node>, ctx: &Ctx<'_>) -> Vec<(String, String)> {
-    let mut out = Vec::new();
+fn tainted_env(node: Option<&Node>, ctx: &Ctx<'_>) -> HashMap<String, String> {
+    let mut out = HashMap::new();
     for (k, v) in node.and_then(Node::as_map).unwrap_or(&[]) {
         let (Some(name), Some(text)) = (k.as_str(), v.as_str()) else {
             continue;
@@ -36,24 +38,12 @@ fn tainted_env(node: Option<&Node>, ctx: &Ctx<'_>) -> Vec<(String, String)> {
                 .iter()
                 .find(|r| untrusted(r, ctx.wf).is_some())
             {
-                out.push((name.to_string(), r.dotted()));
+                out.insert(name.to_string(), r.dotted());
                 break;
             }
         }
     }
     out
-}
-
-fn mentions_var(line: &str, name: &str) -> bool {
-    line.contains(&format!("${name}")) && {
-        // `$NAME` must not continue into a longer name (`$NAMES`).
-        line.match_indices(&format!("${name}")).any(|(i, m)| {
-            !line[i + m.len()..]
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-        })
-    } || line.contains(&format!("${{{name}}}"))
 }
 
 fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
@@ -67,9 +57,15 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
             if !FILES.iter().any(|f| script.contains(f)) {
                 continue;
             }
-            let mut tainted = tainted_env(step.env, ctx);
-            tainted.extend(job_env.iter().cloned());
-            tainted.extend(workflow_env.iter().cloned());
+            let step_env = tainted_env(step.env, ctx);
+            // Looked up per expanded variable: no copy of the outer scopes per step, no scan
+            // of every variable per line (linear however many variables and steps).
+            let lookup = |name: &str| -> Option<(String, String)> {
+                [&step_env, &job_env, &workflow_env]
+                    .iter()
+                    .find_map(|m| m.get(name))
+                    .map(|from| (name.to_string(), from.clone()))
+            };
             let mut offset = 0;
             for line in script.split('\n') {
                 let here = offset;
@@ -77,7 +73,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
                 if !FILES.iter().any(|f| line.contains(f)) {
                     continue;
                 }
-                if let Some((name, from)) = tainted.iter().find(|(n, _)| mentions_var(line, n)) {
+                if let Some((name, from)) = shell_vars(line).into_iter().find_map(lookup) {
                     let at = line
                         .find(&format!("${name}"))
                         .or_else(|| line.find(&format!("${{{name}}}")))

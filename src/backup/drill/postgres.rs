@@ -1,0 +1,329 @@
+//! The PostgreSQL drill: a throw-away cluster from `initdb` on a private Unix socket (no TCP),
+//! the `pg_dumpall` SQL streamed into `psql -f -` with `ON_ERROR_STOP`, then every ordinary
+//! table of every user schema counted exactly, database by database.
+
+use super::Failure;
+use super::scratch::{Runner, ScratchDir, Server, describe, tail};
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::process::Stdio;
+use std::time::Duration;
+
+/// The scratch cluster's bootstrap superuser: a name a real dump is unlikely to create, so
+/// that the dump's own `CREATE ROLE` statements (e.g. for `postgres`) succeed.
+pub const SUPERUSER: &str = "forgejo_gates_drill";
+/// The port number only names the socket file; the cluster listens on no TCP address.
+const PORT: &str = "5432";
+/// `pg_dumpall` writes this as its last line; a dump without it was cut short.
+pub const COMPLETION_MARKER: &[u8] = b"-- PostgreSQL database cluster dump complete";
+const READY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Rows per table, per database: `db → (schema, table) → rows`.
+pub type Tables = BTreeMap<String, BTreeMap<(String, String), u64>>;
+
+/// The cluster, running until dropped.
+pub struct Cluster<'a> {
+    runner: &'a Runner,
+    socket_dir: String,
+    _server: Server,
+}
+
+impl<'a> Cluster<'a> {
+    /// `initdb`, then `postgres` on a socket in the scratch directory.
+    pub fn start(runner: &'a Runner, scratch: &ScratchDir) -> Result<Cluster<'a>, String> {
+        let data = scratch.subdir("pgdata", runner.run_as)?;
+        let socket = scratch.subdir("socket", runner.run_as)?;
+        runner
+            .output(
+                "initdb",
+                &[
+                    "-D".into(),
+                    data.clone().into(),
+                    "-U".into(),
+                    SUPERUSER.into(),
+                    "--auth=trust".into(),
+                    "-E".into(),
+                    "UTF8".into(),
+                    "--locale=C".into(),
+                    "--no-sync".into(),
+                ],
+            )
+            .map_err(|e| format!("initdb failed: {e}"))?;
+        let cmd = runner.command(
+            "postgres",
+            &[
+                "-D".into(),
+                data.into(),
+                "-k".into(),
+                socket.clone().into(),
+                "-p".into(),
+                PORT.into(),
+                "-c".into(),
+                "listen_addresses=".into(),
+                "-c".into(),
+                "fsync=off".into(),
+                "-c".into(),
+                "full_page_writes=off".into(),
+                "-c".into(),
+                "synchronous_commit=off".into(),
+            ],
+        );
+        // SIGINT: PostgreSQL's fast shutdown.
+        let mut server = Server::start(
+            "postgres",
+            cmd,
+            scratch.path().join("postgres.log"),
+            libc::SIGINT,
+        )?;
+        let socket_dir = socket.to_string_lossy().into_owned();
+        let probe = |runner: &Runner| {
+            runner
+                .output(
+                    "psql",
+                    &psql_args(&socket_dir, "postgres", &["-c".into(), "SELECT 1".into()]),
+                )
+                .is_ok()
+        };
+        server.wait_ready(READY_TIMEOUT, || probe(runner))?;
+        Ok(Cluster {
+            runner,
+            socket_dir,
+            _server: server,
+        })
+    }
+
+    /// Feed `sql` to `psql -f -` connected to the `postgres` database. A failed statement
+    /// stops it (`ON_ERROR_STOP`); the SQL must end with `pg_dumpall`'s completion marker.
+    /// Constant memory: the stream is copied in 64 KiB pieces and only a short tail is kept.
+    pub fn restore(&self, sql: &mut dyn Read) -> Result<(), Failure> {
+        let mut child = self
+            .runner
+            .command(
+                "psql",
+                &psql_args(
+                    &self.socket_dir,
+                    "postgres",
+                    &[
+                        "-v".into(),
+                        "ON_ERROR_STOP=1".into(),
+                        "-f".into(),
+                        "-".into(),
+                    ],
+                ),
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Failure::CouldNotRun(self.runner.cannot_start("psql", &e)))?;
+        let mut stdin = child.stdin.take().expect("stdin was piped");
+        let stderr = child.stderr.take().expect("stderr was piped");
+        // stderr is read on its own thread so that a chatty psql never blocks on a full pipe.
+        let errors = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = stderr.take(4 << 20).read_to_end(&mut buf);
+            buf
+        });
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut last = Vec::with_capacity(256);
+        let mut fed: Result<(), String> = Ok(());
+        loop {
+            let n = match sql.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    fed = Err(format!("the backup could not be read to its end: {e}"));
+                    break;
+                }
+            };
+            keep_tail(&mut last, &buf[..n]);
+            if let Err(e) = stdin.write_all(&buf[..n]) {
+                // psql stopped reading: it failed; its stderr says why.
+                fed = Err(format!("psql stopped reading the dump ({e})"));
+                break;
+            }
+        }
+        drop(stdin);
+        let status = child
+            .wait()
+            .map_err(|e| Failure::CouldNotRun(format!("cannot wait for psql: {e}")))?;
+        let stderr = errors.join().unwrap_or_default();
+        if !status.success() {
+            return Err(Failure::Restore(format!(
+                "psql {} restoring the dump: {}",
+                describe(status),
+                tail(&stderr)
+            )));
+        }
+        fed.map_err(Failure::Restore)?;
+        if !ends_with_marker(&last) {
+            return Err(Failure::Restore(
+                "the dump does not end with pg_dumpall's completion marker (`-- PostgreSQL database cluster dump complete`): it was cut short".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every database that allows connections and is not a template, with its tables' exact
+    /// row counts; `postgres` only when it holds user tables.
+    pub fn inventory(&self) -> Result<Tables, Failure> {
+        let out = self
+            .query(
+                "postgres",
+                "SELECT encode(convert_to(datname::text, 'UTF8'), 'hex') FROM pg_database \
+                 WHERE NOT datistemplate AND datallowconn ORDER BY datname",
+            )
+            .map_err(Failure::Restore)?;
+        let mut tables = Tables::new();
+        for row in rows(&out) {
+            let [db] = row.as_slice() else {
+                return Err(Failure::Restore(
+                    "unexpected psql output (databases)".into(),
+                ));
+            };
+            let counted = self.count_tables(db).map_err(Failure::Restore)?;
+            if db == "postgres" && counted.is_empty() {
+                continue;
+            }
+            tables.insert(db.clone(), counted);
+        }
+        Ok(tables)
+    }
+
+    fn count_tables(&self, db: &str) -> Result<BTreeMap<(String, String), u64>, String> {
+        // One query per database: every ordinary table of a user schema, counted exactly on
+        // the server (query_to_xml runs the count for each row).
+        let sql = "SELECT encode(convert_to(n.nspname::text, 'UTF8'), 'hex'), \
+            encode(convert_to(c.relname::text, 'UTF8'), 'hex'), \
+            encode(convert_to((xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text, 'UTF8'), 'hex') \
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+            WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' \
+            AND n.nspname NOT LIKE 'pg\\_%' \
+            ORDER BY 1, 2";
+        let out = self.query(db, sql)?;
+        let mut counted = BTreeMap::new();
+        for row in rows(&out) {
+            let [schema, table, n] = row.as_slice() else {
+                return Err(format!("unexpected psql output (tables of {db})"));
+            };
+            let n: u64 = n
+                .parse()
+                .map_err(|_| format!("row count of {db}.{schema}.{table} is not a number"))?;
+            counted.insert((schema.clone(), table.clone()), n);
+        }
+        Ok(counted)
+    }
+
+    fn query(&self, db: &str, sql: &str) -> Result<Vec<u8>, String> {
+        self.runner.output(
+            "psql",
+            &psql_args(
+                &self.socket_dir,
+                db,
+                &[
+                    "-v".into(),
+                    "ON_ERROR_STOP=1".into(),
+                    "-A".into(),
+                    "-t".into(),
+                    "-c".into(),
+                    sql.into(),
+                ],
+            ),
+        )
+    }
+}
+
+/// psql's connection arguments: the private socket, the drill's superuser, no psqlrc.
+fn psql_args(socket_dir: &str, db: &str, rest: &[OsString]) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec![
+        "-X".into(),
+        "-q".into(),
+        "-h".into(),
+        socket_dir.into(),
+        "-p".into(),
+        PORT.into(),
+        "-U".into(),
+        SUPERUSER.into(),
+        "-d".into(),
+        // A connection string, so that a database named like `host=...` is only a name.
+        format!("dbname='{}'", db.replace('\\', "\\\\").replace('\'', "\\'")).into(),
+    ];
+    args.extend(rest.iter().cloned());
+    args
+}
+
+/// Rows of `psql -A -t` output whose every field is hex (`encode(...,'hex')`), so that no
+/// name can forge a separator; decoded back to text.
+fn rows(out: &[u8]) -> Vec<Vec<String>> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split('|').map(unhex).collect())
+        .collect()
+}
+
+fn unhex(field: &str) -> String {
+    let bytes: Vec<u8> = field
+        .as_bytes()
+        .chunks(2)
+        .filter_map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+        })
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn keep_tail(last: &mut Vec<u8>, chunk: &[u8]) {
+    const KEEP: usize = 256;
+    if chunk.len() >= KEEP {
+        last.clear();
+        last.extend_from_slice(&chunk[chunk.len() - KEEP..]);
+    } else {
+        last.extend_from_slice(chunk);
+        if last.len() > KEEP {
+            last.drain(..last.len() - KEEP);
+        }
+    }
+}
+
+/// The last line that is not blank or a bare `--` is the completion marker (pg_dumpall ends
+/// with `--`, the marker, `--` and a blank line).
+fn ends_with_marker(tail: &[u8]) -> bool {
+    tail.split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .rev()
+        .find(|l| !l.iter().all(u8::is_ascii_whitespace) && *l != b"--")
+        .is_some_and(|l| l == COMPLETION_MARKER)
+}
+
+/// The tool versions the record names.
+pub fn versions(runner: &Runner) -> Result<BTreeMap<String, String>, String> {
+    let mut v = BTreeMap::new();
+    for tool in ["postgres", "psql"] {
+        v.insert(tool.to_string(), runner.version(tool)?);
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_marker_is_found_only_as_the_last_real_line() {
+        assert!(ends_with_marker(
+            b"SET x;\n--\n-- PostgreSQL database cluster dump complete\n--\n\n"
+        ));
+        assert!(!ends_with_marker(
+            b"-- PostgreSQL database cluster dump complete\n--\nINSERT INTO t VALUES (1);\n"
+        ));
+        assert!(!ends_with_marker(b"COPY t FROM stdin;\n1\n"));
+        assert!(!ends_with_marker(
+            b"x -- PostgreSQL database cluster dump complete\n"
+        ));
+    }
+}

@@ -1,0 +1,336 @@
+//! The scratch place a drill restores into, and how its commands run: a private temporary
+//! directory that is removed afterwards, commands run through the policy's `exec` prefix (or
+//! straight from PATH), as an unprivileged user when the drill itself runs as root (PostgreSQL
+//! refuses to run as root), and servers that are stopped when their guard is dropped, also
+//! when the drill fails half-way.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// The user commands run as when the drill runs as root.
+pub const UNPRIVILEGED_USER: &str = "nobody";
+/// How much of a failing command's stderr is kept for the message.
+const STDERR_TAIL: usize = 2000;
+
+/// Who the scratch commands run as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunAs {
+    pub uid: u32,
+    pub gid: u32,
+    /// True when the drill dropped from root to this user.
+    pub dropped: bool,
+}
+
+impl RunAs {
+    /// This process's own user, or `nobody` when that is root.
+    pub fn pick() -> Result<RunAs, String> {
+        // SAFETY: geteuid/getegid cannot fail and touch no memory.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        if uid != 0 {
+            return Ok(RunAs {
+                uid,
+                gid,
+                dropped: false,
+            });
+        }
+        let name = std::ffi::CString::new(UNPRIVILEGED_USER).map_err(|e| e.to_string())?;
+        // SAFETY: getpwnam returns a pointer into static storage or null; it is read at once,
+        // before any other call that could overwrite it.
+        let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+        if pw.is_null() {
+            return Err(format!(
+                "running as root and there is no `{UNPRIVILEGED_USER}` user to run the scratch servers as (PostgreSQL refuses root)"
+            ));
+        }
+        // SAFETY: pw is non-null and points at a valid passwd entry.
+        let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+        if uid == 0 {
+            return Err(format!("the `{UNPRIVILEGED_USER}` user has uid 0"));
+        }
+        Ok(RunAs {
+            uid,
+            gid,
+            dropped: true,
+        })
+    }
+}
+
+/// A private temporary directory (mode 0700, owned by the run-as user), removed on drop.
+pub struct ScratchDir {
+    dir: tempfile::TempDir,
+}
+
+impl ScratchDir {
+    pub fn create(run_as: RunAs) -> Result<ScratchDir, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("forgejo-gates-drill-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a scratch directory: {e}"))?;
+        set_mode(dir.path(), 0o700)?;
+        if run_as.dropped {
+            chown(dir.path(), run_as)?;
+            // The unprivileged user must be able to reach its directory.
+            let mut parent = dir.path().parent();
+            while let Some(p) = parent {
+                let meta = std::fs::metadata(p).map_err(|e| e.to_string())?;
+                if std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o001 == 0 {
+                    return Err(format!(
+                        "{} is not searchable by `{UNPRIVILEGED_USER}`; set TMPDIR to a directory it can reach (e.g. /tmp)",
+                        p.display()
+                    ));
+                }
+                parent = p.parent();
+            }
+        }
+        Ok(ScratchDir { dir })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A subdirectory (0700, owned by the run-as user).
+    pub fn subdir(&self, name: &str, run_as: RunAs) -> Result<PathBuf, String> {
+        let p = self.path().join(name);
+        std::fs::create_dir(&p).map_err(|e| format!("cannot create {}: {e}", p.display()))?;
+        set_mode(&p, 0o700)?;
+        if run_as.dropped {
+            chown(&p, run_as)?;
+        }
+        Ok(p)
+    }
+}
+
+pub fn set_mode(path: &Path, mode: u32) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("cannot chmod {}: {e}", path.display()))
+}
+
+pub fn chown(path: &Path, run_as: RunAs) -> Result<(), String> {
+    std::os::unix::fs::chown(path, Some(run_as.uid), Some(run_as.gid))
+        .map_err(|e| format!("cannot chown {}: {e}", path.display()))
+}
+
+/// How to start the scratch tools: the policy's argv prefix (empty: this host's PATH) and
+/// the user to run them as.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    pub exec: Vec<String>,
+    pub run_as: RunAs,
+    pub scratch: PathBuf,
+}
+
+impl Runner {
+    /// A command for `program args...`, through the prefix, with a clean environment (no PG*
+    /// or REDIS* variables from the caller steer it elsewhere).
+    pub fn command(&self, program: &str, args: &[OsString]) -> Command {
+        let scratch = self.scratch.to_string_lossy();
+        let mut argv: Vec<OsString> = self
+            .exec
+            .iter()
+            .map(|a| OsString::from(a.replace("{scratch}", &scratch)))
+            .collect();
+        argv.push(program.into());
+        argv.extend(args.iter().cloned());
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]);
+        cmd.env_clear();
+        for keep in ["PATH", "LANG", "LC_ALL", "TZ"] {
+            if let Some(v) = std::env::var_os(keep) {
+                cmd.env(keep, v);
+            }
+        }
+        cmd.env("HOME", &self.scratch);
+        cmd.current_dir(&self.scratch);
+        if self.exec.is_empty() && self.run_as.dropped {
+            // std drops the supplementary groups too when it changes uid from root.
+            cmd.uid(self.run_as.uid).gid(self.run_as.gid);
+        }
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    /// Run to completion; `Ok(stdout)` on exit 0, else a message with the stderr's tail.
+    pub fn output(&self, program: &str, args: &[OsString]) -> Result<Vec<u8>, String> {
+        let out = self
+            .command(program, args)
+            .output()
+            .map_err(|e| self.cannot_start(program, &e))?;
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            Err(format!(
+                "`{program}` {}: {}",
+                describe(out.status),
+                tail(&out.stderr)
+            ))
+        }
+    }
+
+    /// Why `program` did not start: itself missing, or the policy's exec prefix.
+    pub fn cannot_start(&self, program: &str, e: &std::io::Error) -> String {
+        match self.exec.first() {
+            Some(prefix) => format!(
+                "the drill's exec prefix `{prefix}` (backup.drill.<class>.exec) cannot start `{program}`: {e}"
+            ),
+            None => cannot_start(program, e),
+        }
+    }
+
+    /// The first line of `program --version`.
+    pub fn version(&self, program: &str) -> Result<String, String> {
+        let out = self.output(program, &["--version".into()])?;
+        let text = String::from_utf8_lossy(&out);
+        Ok(text.lines().next().unwrap_or("").trim().to_string())
+    }
+}
+
+pub fn cannot_start(program: &str, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        format!("`{program}` is not on PATH (install it, or set backup.drill.<class>.exec)")
+    } else {
+        format!("cannot start `{program}`: {e}")
+    }
+}
+
+pub fn describe(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exited {c}"),
+        (None, Some(s)) => format!("was killed by signal {s}"),
+        _ => "ended abnormally".into(),
+    }
+}
+
+/// The last part of a command's stderr, as text on one line per line, bounded.
+pub fn tail(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let text = text.trim();
+    if text.is_empty() {
+        return "(no output on stderr)".into();
+    }
+    let start = text
+        .char_indices()
+        .rev()
+        .nth(STDERR_TAIL)
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    let cut = if start > 0 { "…" } else { "" };
+    format!("{cut}{}", &text[start..])
+}
+
+/// A running server, stopped (signal, then kill) and reaped when dropped.
+pub struct Server {
+    name: &'static str,
+    child: Option<Child>,
+    stop_signal: i32,
+    log: PathBuf,
+}
+
+impl Server {
+    /// Start `cmd` with its stdout and stderr in `log`.
+    pub fn start(
+        name: &'static str,
+        mut cmd: Command,
+        log: PathBuf,
+        stop_signal: i32,
+    ) -> Result<Server, String> {
+        let file = std::fs::File::create(&log)
+            .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        let err = file.try_clone().map_err(|e| e.to_string())?;
+        cmd.stdout(file).stderr(err);
+        let child = cmd.spawn().map_err(|e| cannot_start(name, &e))?;
+        Ok(Server {
+            name,
+            child: Some(child),
+            stop_signal,
+            log,
+        })
+    }
+
+    /// `Some(message)` when the server has already exited.
+    pub fn exited(&mut self) -> Option<String> {
+        let child = self.child.as_mut()?;
+        match child.try_wait() {
+            Ok(Some(status)) => Some(format!(
+                "`{}` {}: {}",
+                self.name,
+                describe(status),
+                self.log_tail()
+            )),
+            Ok(None) => None,
+            Err(e) => Some(format!("cannot watch `{}`: {e}", self.name)),
+        }
+    }
+
+    /// The end of the server's log (never the data it loaded: servers log no content).
+    pub fn log_tail(&self) -> String {
+        let mut buf = Vec::new();
+        if let Ok(f) = std::fs::File::open(&self.log) {
+            let _ = f.take(1 << 20).read_to_end(&mut buf);
+        }
+        tail(&buf)
+    }
+
+    /// Wait until `ready` says yes, the server exits, or `timeout` passes.
+    pub fn wait_ready(
+        &mut self,
+        timeout: Duration,
+        mut ready: impl FnMut() -> bool,
+    ) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(why) = self.exited() {
+                return Err(why);
+            }
+            if ready() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "`{}` was not ready after {} s: {}",
+                    self.name,
+                    timeout.as_secs(),
+                    self.log_tail()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stop: the polite signal, up to 30 s, then SIGKILL; always reaped.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        if let Ok(pid) = i32::try_from(child.id()) {
+            // SAFETY: kill on our own child's pid, which is not reaped yet, so not reused.
+            unsafe {
+                libc::kill(pid, self.stop_signal);
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,276 @@
+//! Running a procedure's programs: always as an argv (never through a shell), standard input
+//! closed, standard output streamed to a sink, standard error kept (bounded) for the message,
+//! and the exit status checked. A program that exits non-zero, is killed by a signal, or
+//! whose output cannot be written is a failed step.
+
+use std::io::{self, Read, Write};
+use std::process::{Child, Command, Stdio};
+
+/// Standard error kept for a message: the last this many bytes.
+const STDERR_KEPT: usize = 4096;
+const CHUNK: usize = 64 * 1024;
+
+/// Why a program failed, ready for an error message (stderr scrubbed and bounded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub what: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.what)?;
+        if !self.stderr.is_empty() {
+            write!(f, "; its stderr: {}", self.stderr)?;
+        }
+        Ok(())
+    }
+}
+
+/// `exec` followed by `command`, `{container}` replaced in `exec` only.
+pub fn argv(exec: &[String], container: &str, command: &[String]) -> Vec<String> {
+    exec.iter()
+        .map(|a| a.replace(crate::policy::CONTAINER_PLACEHOLDER, container))
+        .chain(command.iter().cloned())
+        .collect()
+}
+
+/// Run `argv`, streaming its standard output into `sink`. Returns the bytes streamed.
+pub fn stream(argv: &[String], sink: &mut dyn Write) -> Result<u64, Failure> {
+    let (program, args) = argv.split_first().ok_or_else(|| Failure {
+        what: "the procedure's command is empty".into(),
+        stderr: String::new(),
+    })?;
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Failure {
+            what: format!("cannot start `{}`: {e}", shown(program)),
+            stderr: String::new(),
+        })?;
+    let stderr = child.stderr.take();
+    let collector = std::thread::spawn(move || keep_tail(stderr));
+    let mut stdout = child.stdout.take();
+    let copied = match stdout.as_mut() {
+        Some(out) => copy(out, sink),
+        None => Err(io::Error::other("no standard output")),
+    };
+    drop(stdout);
+    if copied.is_err() {
+        // Our side failed (disk full, compression error): stop the producer.
+        let _ = child.kill();
+    }
+    let status = wait(&mut child);
+    let stderr = collector.join().unwrap_or_default();
+    let name = shown(program);
+    match (copied, status) {
+        (Err(e), _) => Err(Failure {
+            what: format!("writing the output of `{name}` failed: {e}"),
+            stderr,
+        }),
+        (Ok(_), Err(e)) => Err(Failure {
+            what: format!("cannot wait for `{name}`: {e}"),
+            stderr,
+        }),
+        (Ok(n), Ok(status)) if status.success() => Ok(n),
+        (Ok(_), Ok(status)) => Err(Failure {
+            what: format!("`{name}` {}", describe(status)),
+            stderr,
+        }),
+    }
+}
+
+/// Run `argv` and return its standard output (at most `limit` bytes; more is a failure).
+pub fn output(argv: &[String], limit: usize) -> Result<Vec<u8>, Failure> {
+    let mut buf = Bounded {
+        buf: Vec::new(),
+        limit,
+    };
+    stream(argv, &mut buf)?;
+    Ok(buf.buf)
+}
+
+struct Bounded {
+    buf: Vec<u8>,
+    limit: usize,
+}
+
+impl Write for Bounded {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.buf.len().saturating_add(data.len()) > self.limit {
+            return Err(io::Error::other(format!(
+                "more output than the {} bytes expected",
+                self.limit
+            )));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn copy(from: &mut dyn Read, to: &mut dyn Write) -> io::Result<u64> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut total = 0u64;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        to.write_all(&buf[..n])?;
+        total = total.saturating_add(n as u64);
+    }
+    to.flush()?;
+    Ok(total)
+}
+
+fn wait(child: &mut Child) -> io::Result<std::process::ExitStatus> {
+    child.wait()
+}
+
+fn describe(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(sig)) => format!("was killed by signal {sig}"),
+        _ => "ended abnormally".into(),
+    }
+}
+
+/// The last `STDERR_KEPT` bytes of standard error, scrubbed.
+fn keep_tail(stderr: Option<std::process::ChildStderr>) -> String {
+    let Some(mut stderr) = stderr else {
+        return String::new();
+    };
+    let mut tail: Vec<u8> = Vec::new();
+    let mut buf = [0u8; 4096];
+    let mut cut = false;
+    loop {
+        match stderr.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                tail.extend_from_slice(&buf[..n]);
+                if tail.len() > STDERR_KEPT {
+                    let drop = tail.len() - STDERR_KEPT;
+                    tail.drain(..drop);
+                    cut = true;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    let text = scrub(&String::from_utf8_lossy(&tail));
+    if cut { format!("…{text}") } else { text }
+}
+
+/// Make program output safe for a log line: control characters become spaces, and words that
+/// look like credentials (`password=...`, `PGPASSWORD=...`, `token ...`, URLs with a user and
+/// password) are masked. Never a backup's content: only stderr goes through here.
+pub fn scrub(text: &str) -> String {
+    let mut out = Vec::new();
+    let mut mask_next = false;
+    for word in text.split_whitespace() {
+        if mask_next {
+            out.push("***".to_string());
+            mask_next = false;
+            continue;
+        }
+        let lower = word.to_ascii_lowercase();
+        let secretish = ["password", "passwd", "secret", "token", "auth", "key"]
+            .iter()
+            .any(|s| lower.contains(s));
+        if secretish && let Some((k, _)) = word.split_once(['=', ':']) {
+            out.push(format!("{k}=***"));
+        } else if secretish {
+            out.push(word.to_string());
+            mask_next = true;
+        } else if let Some(at) = word.find('@')
+            && let Some(scheme) = word.find("://")
+            && scheme < at
+        {
+            out.push(format!("{}://***{}", &word[..scheme], &word[at..]));
+        } else {
+            out.push(
+                word.chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect(),
+            );
+        }
+    }
+    out.join(" ")
+}
+
+fn shown(program: &str) -> String {
+    crate::model::truncate(program)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(list: &[&str]) -> Vec<String> {
+        list.iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn a_non_zero_exit_is_a_failure_with_its_stderr() {
+        let mut sink = Vec::new();
+        let err = stream(
+            &s(&["sh", "-c", "echo half; echo broken >&2; exit 3"]),
+            &mut sink,
+        )
+        .unwrap_err();
+        assert!(err.what.contains("exited with status 3"), "{err}");
+        assert_eq!(err.stderr, "broken");
+        assert_eq!(sink, b"half\n");
+    }
+
+    #[test]
+    fn output_is_streamed_and_counted() {
+        let mut sink = Vec::new();
+        let n = stream(&s(&["printf", "abc"]), &mut sink).unwrap();
+        assert_eq!((n, sink.as_slice()), (3, &b"abc"[..]));
+        assert!(stream(&s(&["/nonexistent/prog"]), &mut sink).is_err());
+        assert!(output(&s(&["printf", "abcdef"]), 3).is_err());
+    }
+
+    #[test]
+    fn the_container_goes_into_exec_only() {
+        let exec = s(&["docker", "exec", "-i", "{container}"]);
+        assert_eq!(
+            argv(
+                &exec,
+                "home-platform-postgres-1",
+                &s(&["pg_dumpall", "{container}"])
+            ),
+            s(&[
+                "docker",
+                "exec",
+                "-i",
+                "home-platform-postgres-1",
+                "pg_dumpall",
+                "{container}"
+            ])
+        );
+    }
+
+    #[test]
+    fn credentials_in_stderr_are_masked() {
+        let t = scrub(
+            "FATAL: password authentication failed PGPASSWORD=hunter2 url postgres://u:pw@h/db token abc\u{1b}[31m",
+        );
+        assert!(
+            !t.contains("hunter2") && !t.contains("u:pw") && !t.contains("abc"),
+            "{t}"
+        );
+        assert!(!t.contains('\u{1b}'), "{t}");
+    }
+}

@@ -1,0 +1,13 @@
+//! `backup_before_apply`: see `--help`. Argument parsing, one call into the library, printing, exit code.
+use clap::Parser;
+use forgejo_gates::cli::backup_before_apply::{Args, run};
+use forgejo_gates::env::ProcessEnv;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let out = run(&args, &ProcessEnv);
+    print!("{}", out.stdout);
+    eprint!("{}", out.stderr);
+    ExitCode::from(out.exit)
+}

@@ -1,0 +1,1264 @@
+//! `lint.gate-wiring`: a deploy workflow cannot reach the apply without the gates.
+//!
+//! The rule runs the workflow the way the runner would, on every path it can take: jobs in
+//! `needs:` order with their `if:` conditions evaluated ([`cond`]), steps in order with their
+//! `if:`, `continue-on-error` and shell, and each POSIX-shell `run:` script parsed and
+//! interpreted ([`crate::lint::shell`]) with the runner's shell options. Each gate
+//! invocation forks the path: it passes (exit 0) or it fails (1, 2, 127; the one-shot gate
+//! also 3, `noop`). Every invocation of the apply command (policy `lint.gates.apply_command`)
+//! is then checked on every path that reaches it: the scope gate must have passed, no gate
+//! may have failed on the way, the one-shot gate must have passed on a stateful dispatch
+//! (unless the scope gate's own `stateful` output said `false`), and its exit 3 must have
+//! turned the apply off. What the rule cannot follow in a deploy workflow (a non-shell
+//! `shell:` that mentions the commands, `eval`, a command name known only at run time, a
+//! script read from a file or stdin, a local action or reusable workflow not in the
+//! repository) is an error, not a pass.
+//!
+//! It also keeps the static checks: `continue-on-error` or a skippable `if:` on a gate step,
+//! `environment:` (Forgejo ignores it), dispatch inputs pasted into a gate or apply script,
+//! and the dispatch inputs' names and types as the gates read them.
+
+mod cond;
+
+use super::{Ctx, Rule, Sink};
+use crate::lint::expr;
+use crate::lint::model::{Job, Step, Workflow};
+use crate::lint::shell::{self, Span, exec};
+use crate::lint::source::Source;
+use crate::report::code::code;
+use crate::yaml::Node;
+use cond::{Lookup, Status, V};
+use exec::{St, Val};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path as FsPath;
+
+code!(
+    CODE,
+    "lint.gate-wiring",
+    Error,
+    "The deploy workflow can apply a change without the gates being able to stop it.",
+    "Run the gates as blocking commands before the apply (set -e, no `||`, `!`, `&` or `if`; under set +e exit with their status), handle exit 3 of allow_one_shot_stateful_apply by turning the apply off, and pass dispatch inputs with --from-event or env:."
+);
+
+pub static RULE: Rule = Rule { code: &CODE, check };
+
+/// Input names exactly as the gates read them from the event payload.
+const GATE_INPUTS: &[&str] = &["module", "allow_stateful", "backup_ref", "stateful_confirm"];
+/// Most commands followed in one workflow (over all its paths), so that no workflow makes
+/// the linter slow.
+const MAX_WORK: usize = 100_000;
+/// Most paths kept at one point of a job.
+const MAX_PATHS: usize = 128;
+/// Deepest chain of local actions and reusable workflows followed.
+const MAX_NESTING: usize = 8;
+/// Largest local action or reusable workflow read.
+const MAX_INCLUDED_BYTES: u64 = 1024 * 1024;
+/// Commands that may name the gates or the apply as plain data.
+const NON_EXEC: &[&str] = &[
+    "echo", "printf", "which", "type", "hash", "grep", "test", "[", "cat", "tee", "ls",
+];
+
+/// One path through a job: what has happened on it so far.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Path {
+    job_ok: bool,
+    scope: bool,
+    oneshot: bool,
+    /// The scope gate said the module is stateless (its `stateful` output is `false`).
+    stateless: bool,
+    /// A gate failed (or may have) and the path went on: the gate, where, and how.
+    failed: Option<(String, String, String)>,
+    /// The one-shot gate exited 3 on this path (where).
+    noop: Option<String>,
+    /// Step outputs known on this path: (step id, key) -> value.
+    outputs: BTreeMap<(String, String), String>,
+    /// Steps whose outputs are not known.
+    unknown_out: BTreeSet<String>,
+    /// The step running now (its lowercased id).
+    step: String,
+}
+
+impl Path {
+    fn start() -> Path {
+        Path {
+            job_ok: true,
+            scope: false,
+            oneshot: false,
+            stateless: false,
+            failed: None,
+            noop: None,
+            outputs: BTreeMap::new(),
+            unknown_out: BTreeSet::new(),
+            step: String::new(),
+        }
+    }
+}
+
+impl Lookup for Path {
+    fn get(&self, path: &str) -> V {
+        let mut parts = path.splitn(4, '.');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("steps"), Some(id), Some("outputs"), Some(key)) => {
+                match self.outputs.get(&(id.to_string(), key.to_string())) {
+                    Some(v) => V::Str(v.clone()),
+                    None if self.unknown_out.contains(id) => V::Unknown(None),
+                    None => V::Str(String::new()),
+                }
+            }
+            _ => V::Unknown(None),
+        }
+    }
+}
+
+/// A finding waiting to be written.
+struct Pending {
+    line: usize,
+    col: usize,
+    message: String,
+    note: Option<String>,
+}
+
+/// The file a step belongs to: the workflow itself, or an included action/workflow whose
+/// findings are reported at the `uses:` that included it.
+#[derive(Clone, Copy)]
+struct Doc<'d> {
+    src: &'d Source<'d>,
+    /// `None` for the workflow file; else the included file's name and the `uses:` node.
+    included: Option<(&'d str, &'d Node)>,
+}
+
+impl Doc<'_> {
+    /// Where a byte of a scalar is, for the finding and for messages.
+    fn locate(&self, node: &Node, at: usize) -> (usize, usize, String) {
+        let (l, c) = self.src.scalar_pos(node, at);
+        match self.included {
+            None => (l, c, format!("line {l}")),
+            Some((file, uses)) => (
+                uses.span.start.line,
+                uses.span.start.col,
+                format!("`{file}` line {l}"),
+            ),
+        }
+    }
+}
+
+struct Analysis<'a> {
+    apply: &'a str,
+    program: String,
+    sub: Vec<String>,
+    scope_gate: &'a str,
+    one_shot_gate: &'a str,
+    stateful: bool,
+    repo: Option<&'a FsPath>,
+    findings: Vec<Pending>,
+    /// Top-level (job, step) that invoke a gate, and those that invoke the apply.
+    gate_steps: BTreeSet<(usize, usize)>,
+    apply_steps: BTreeSet<(usize, usize)>,
+    /// Top-level (job, step) that name a gate in any form (`--version`, `--report-only`).
+    named_steps: BTreeSet<(usize, usize)>,
+    /// Where the one-shot gate can exit 3, and whether any such path ends its job well.
+    noops: BTreeMap<String, (usize, usize, bool)>,
+    /// The first gate of each job that has one: (gate, where).
+    job_gate: BTreeMap<usize, (String, String)>,
+    current: (usize, usize),
+    nesting: usize,
+    /// Top-level (job, step) that run on at least one path.
+    visited: BTreeSet<(usize, usize)>,
+    /// Commands followed so far (see [`MAX_WORK`]).
+    work: usize,
+}
+
+impl Analysis<'_> {
+    fn push(&mut self, line: usize, col: usize, message: String, note: Option<&str>) {
+        if !self
+            .findings
+            .iter()
+            .any(|f| f.line == line && f.message == message)
+        {
+            self.findings.push(Pending {
+                line,
+                col,
+                message,
+                note: note.map(str::to_string),
+            });
+        }
+    }
+
+    fn mentions(&self, text: &str) -> bool {
+        text.contains(self.program.as_str())
+            || text.contains(self.scope_gate)
+            || text.contains(self.one_shot_gate)
+    }
+
+    fn is_apply(&self, args: &[Val]) -> bool {
+        let Some(first) = self.sub.first() else {
+            return true;
+        };
+        if args
+            .iter()
+            .any(|a| matches!(a, Val::Lit(t) if t == first || t.starts_with(&format!("{first}-"))))
+        {
+            return true;
+        }
+        // The subcommand is the first argument that is not an option: when it is not known,
+        // it may be the apply.
+        !matches!(
+            args.iter()
+                .find(|a| !matches!(a, Val::Lit(t) if t.starts_with('-'))),
+            Some(Val::Lit(_)) | None
+        )
+    }
+
+    fn check_apply(&mut self, p: &Path, line: usize, col: usize) {
+        let apply = self.apply;
+        if let Some((gate, at, how)) = &p.failed {
+            let msg = format!("`{apply}` can run after `{gate}` ({at}) failed{how}");
+            self.push(line, col, msg, Some("a gate counts only when its failure stops everything after it: do not negate it, `||` it, use it as a condition, background it, or go on under `set +e` without exiting with its status"));
+        }
+        if let Some(at) = &p.noop {
+            let msg = format!(
+                "`{apply}` can run after `{}` ({at}) exited 3 (`noop`): exit 3 must turn the apply off",
+                self.one_shot_gate
+            );
+            self.push(line, col, msg, Some("write `apply=false` to $GITHUB_OUTPUT on exit 3 and give the apply step `if: steps.<id>.outputs.apply == 'true'`"));
+        }
+        if !p.job_ok {
+            let msg = format!(
+                "`{apply}` can run after a failed step: its step's `if:` lets it run after a failure"
+            );
+            self.push(line, col, msg, None);
+        }
+        // On a path where a gate failed, that is the finding; what did not pass follows from it.
+        if p.failed.is_some() {
+            return;
+        }
+        if !p.scope {
+            let msg = format!(
+                "`{apply}` can run without `{}` having passed before it (in this step, an earlier step of its job, or a job it needs)",
+                self.scope_gate
+            );
+            self.push(line, col, msg, None);
+        }
+        if self.stateful && !p.oneshot && !p.stateless {
+            let msg = format!(
+                "a stateful dispatch can reach `{apply}` without `{}` having passed before it",
+                self.one_shot_gate
+            );
+            self.push(line, col, msg, None);
+        }
+    }
+
+    fn refuse(&mut self, line: usize, col: usize, at: &str, why: &str) {
+        let msg =
+            format!("{why} ({at}): in a deploy workflow, what this rule cannot follow is refused");
+        self.push(
+            line,
+            col,
+            msg,
+            Some("write the commands out in a `run:` script with `shell: bash` or `sh`"),
+        );
+    }
+}
+
+/// The shell interpreter's view of one step's script.
+struct StepHost<'h, 'a, 'd> {
+    an: &'h mut Analysis<'a>,
+    doc: Doc<'d>,
+    node: &'d Node,
+}
+
+impl StepHost<'_, '_, '_> {
+    fn at(&self, span: Span) -> (usize, usize, String) {
+        self.doc.locate(self.node, span.start)
+    }
+}
+
+impl exec::Host for StepHost<'_, '_, '_> {
+    type User = Path;
+
+    fn run(&mut self, user: &Path, argv: &[Val], span: Span, background: bool) -> Vec<(Path, St)> {
+        let Val::Lit(name) = &argv[0] else {
+            return vec![(user.clone(), St::Any)];
+        };
+        let base = name.rsplit('/').next().unwrap_or(name);
+        let args = &argv[1..];
+        let lit = |t: &str| args.iter().any(|a| matches!(a, Val::Lit(x) if x == t));
+        let (line, col, at) = self.at(span);
+        if base == self.an.program && self.an.is_apply(args) {
+            self.an.apply_steps.insert(self.an.current);
+            self.an.check_apply(user, line, col);
+            return vec![(user.clone(), St::Any)];
+        }
+        let scope = base == self.an.scope_gate;
+        if scope || base == self.an.one_shot_gate {
+            self.an.named_steps.insert(self.an.current);
+            if ["--version", "-V", "--help", "-h"].iter().any(|o| lit(o))
+                || (scope && lit("--report-only"))
+            {
+                return vec![(user.clone(), St::Any)];
+            }
+            let gate = base.to_string();
+            self.an.gate_steps.insert(self.an.current);
+            self.an
+                .job_gate
+                .entry(self.an.current.0)
+                .or_insert_with(|| (gate.clone(), at.clone()));
+            let mut ok = user.clone();
+            // The gates write their own outputs: none of this step's is known any more.
+            ok.unknown_out.insert(ok.step.clone());
+            let mut failed = ok.clone();
+            if background {
+                failed.failed = Some((gate, at, ": it runs in the background".into()));
+                return vec![(failed, St::Num(0))];
+            }
+            failed.failed = Some((gate.clone(), at.clone(), String::new()));
+            let mut out = Vec::new();
+            for v in [1, 2, 127] {
+                out.push((failed.clone(), St::Num(v)));
+            }
+            if scope {
+                ok.scope = true;
+                for stateful in ["true", "false"] {
+                    let mut k = ok.clone();
+                    k.outputs
+                        .insert((k.step.clone(), "stateful".into()), stateful.into());
+                    k.stateless = stateful == "false";
+                    out.push((k, St::Num(0)));
+                }
+            } else {
+                ok.oneshot = true;
+                out.push((ok.clone(), St::Num(0)));
+                let mut noop = ok;
+                noop.oneshot = false;
+                noop.noop = Some(at.clone());
+                self.an.noops.entry(at).or_insert((line, col, false));
+                out.push((noop, St::Num(3)));
+            }
+            return out;
+        }
+        // Any other command given the gates' or the apply's name may run it (`trap`,
+        // `ssh`, `su -c`, `find -exec`, `watch`, ...): only plain data commands may.
+        if !NON_EXEC.contains(&base) && base != self.an.program {
+            let names = [
+                self.an.program.as_str(),
+                self.an.scope_gate,
+                self.an.one_shot_gate,
+            ];
+            let named = args.iter().find_map(|a| match a {
+                Val::Lit(t) => names.into_iter().find(|n| t.contains(n)),
+                _ => None,
+            });
+            if let Some(n) = named {
+                let why = format!(
+                    "`{base}` is given `{n}` and may run it in a way this rule cannot follow"
+                );
+                self.an.refuse(line, col, &at, &why);
+            }
+        }
+        vec![(user.clone(), St::Any)]
+    }
+
+    fn output(&mut self, user: &mut Path, kv: Option<(String, String)>) {
+        let step = user.step.clone();
+        match kv {
+            Some((k, v)) => {
+                user.outputs
+                    .insert((step, k.trim().to_ascii_lowercase()), v);
+            }
+            None => {
+                user.outputs.retain(|(s, _), _| *s != step);
+                user.unknown_out.insert(step);
+            }
+        }
+    }
+
+    fn refuse(&mut self, span: Span, why: String) {
+        let (line, col, at) = self.at(span);
+        self.an.refuse(line, col, &at, &why);
+    }
+
+    fn tick(&mut self, span: Span) -> bool {
+        self.an.work += 1;
+        if self.an.work == MAX_WORK {
+            let why =
+                format!("the workflow needs more than {MAX_WORK} commands followed to analyse");
+            self.refuse(span, why);
+        }
+        self.an.work < MAX_WORK
+    }
+}
+
+/// `continue-on-error` (or any boolean-ish key): `Some(true)` when it can be on.
+fn may_be_on(node: Option<&Node>, p: &Path) -> bool {
+    let Some(n) = node else { return false };
+    if n.is_null() {
+        return false;
+    }
+    let Some(t) = n.as_str() else { return true };
+    match cond::value_of(t, p) {
+        V::Bool(b) => b,
+        V::Str(s) => !matches!(
+            s.trim(),
+            "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | ""
+        ),
+        v => v.truthy() != Some(false),
+    }
+}
+
+fn shell_of<'n>(step: &'n Node, job: Option<&'n Node>, root: Option<&'n Node>) -> Option<&'n Node> {
+    step.get("shell")
+        .or_else(|| {
+            job.and_then(|j| j.get("defaults"))
+                .and_then(|d| d.get("run"))
+                .and_then(|r| r.get("shell"))
+        })
+        .or_else(|| {
+            root.and_then(|r| r.get("defaults"))
+                .and_then(|d| d.get("run"))
+                .and_then(|r| r.get("shell"))
+        })
+}
+
+fn env_of(nodes: &[Option<&Node>], p: &Path) -> BTreeMap<String, Val> {
+    let mut vars = BTreeMap::new();
+    for n in nodes.iter().flatten() {
+        for (k, v) in n.as_map().unwrap_or(&[]) {
+            let Some(name) = k.as_str() else { continue };
+            let val = match v.as_str() {
+                Some(t) => match cond::value_of(t, p).render() {
+                    Some(s) => Val::Lit(s),
+                    None => Val::Unknown,
+                },
+                None => Val::Unknown,
+            };
+            match val {
+                Val::Unknown => vars.remove(name),
+                v => vars.insert(name.to_string(), v),
+            };
+        }
+    }
+    vars
+}
+
+/// What the steps of a job (or of a composite action) see around them.
+#[derive(Clone, Copy)]
+struct Frame<'d> {
+    doc: Doc<'d>,
+    root: Option<&'d Node>,
+    job: Option<&'d Node>,
+    /// Prefix of step ids inside an included action.
+    ns: &'d str,
+}
+
+impl Analysis<'_> {
+    fn cap(&mut self, v: &mut Vec<Path>, line: usize, col: usize, at: &str) {
+        v.sort();
+        v.dedup();
+        if v.len() > MAX_PATHS {
+            v.truncate(MAX_PATHS);
+            // Refused: stop following the workflow.
+            self.work = self.work.max(MAX_WORK);
+            self.refuse(
+                line,
+                col,
+                at,
+                &format!("the job has more than {MAX_PATHS} paths to follow"),
+            );
+        }
+    }
+
+    /// Run steps from each entry path; returns the end paths.
+    fn steps(
+        &mut self,
+        fr: Frame<'_>,
+        steps: &[&Node],
+        entry: Vec<Path>,
+        top: Option<usize>,
+    ) -> Vec<Path> {
+        let mut paths = entry;
+        for (si, step) in steps.iter().enumerate() {
+            if self.work >= MAX_WORK {
+                break;
+            }
+            if let Some(j) = top {
+                self.current = (j, si);
+            }
+            let id = step.get("id").and_then(Node::as_str).map_or_else(
+                || format!("#{}{si}", fr.ns),
+                |s| format!("{}{}", fr.ns, s.to_ascii_lowercase()),
+            );
+            let if_text = step.get("if").and_then(Node::as_str);
+            let coe = step.get("continue-on-error");
+            let mut next = Vec::new();
+            let parsed = prepare(step);
+            for p in paths {
+                let status = if p.job_ok { Status::OK } else { Status::FAILED };
+                let runs = if step.get("if").is_some_and(|n| !n.is_null()) {
+                    cond::condition(if_text, status, &p)
+                } else {
+                    status.success
+                };
+                if runs != Some(true) {
+                    next.push(p.clone());
+                }
+                if runs == Some(false) {
+                    continue;
+                }
+                if let Some(j) = top {
+                    self.visited.insert((j, si));
+                }
+                let coe_on = may_be_on(coe, &p);
+                let mut p = p;
+                p.step = id.clone();
+                for (mut q, ok) in self.step(fr, step, &parsed, p) {
+                    q.step = String::new();
+                    match ok {
+                        Some(true) => next.push(q),
+                        _ if coe_on => next.push(q),
+                        Some(false) => {
+                            q.job_ok = false;
+                            next.push(q);
+                        }
+                        None => {
+                            next.push(q.clone());
+                            q.job_ok = false;
+                            next.push(q);
+                        }
+                    }
+                }
+            }
+            let (line, col, at) = fr.doc.locate(step, 0);
+            self.cap(&mut next, line, col, &at);
+            paths = next;
+        }
+        paths
+    }
+
+    /// One step on one path: the paths out and whether the step succeeded.
+    fn step(
+        &mut self,
+        fr: Frame<'_>,
+        step: &Node,
+        parsed: &Option<Result<shell::Script, shell::ShellError>>,
+        p: Path,
+    ) -> Vec<(Path, Option<bool>)> {
+        if let Some(run) = step.get("run") {
+            let text = run.as_str().unwrap_or("");
+            let shell = shell_of(step, fr.job, fr.root).map(|n| n.as_str().unwrap_or("?").trim());
+            let (errexit, pipefail) = match shell {
+                None => (true, false),
+                Some("bash") => (true, true),
+                Some("sh") => (true, false),
+                Some(other) => {
+                    if self.mentions(text) {
+                        let (line, col, at) = fr.doc.locate(run, 0);
+                        let why = format!(
+                            "a `shell: {other}` script names the gates or the apply and cannot be analysed"
+                        );
+                        self.refuse(line, col, &at, &why);
+                    }
+                    return vec![(p, None)];
+                }
+            };
+            let script = match parsed {
+                Some(Ok(s)) => s,
+                Some(Err(e)) => {
+                    let (line, col, at) = fr.doc.locate(run, e.offset);
+                    let why = format!("the script does not parse as shell: {}", e.message);
+                    self.refuse(line, col, &at, &why);
+                    return vec![(p, None)];
+                }
+                None => return vec![(p, None)],
+            };
+            let vars = env_of(
+                &[
+                    fr.root.and_then(|r| r.get("env")),
+                    fr.job.and_then(|j| j.get("env")),
+                    step.get("env"),
+                ],
+                &p,
+            );
+            let start = exec::State::new(errexit, pipefail, vars, p);
+            let mut host = StepHost {
+                an: self,
+                doc: fr.doc,
+                node: run,
+            };
+            return exec::run(&mut host, script, start)
+                .into_iter()
+                .map(|(s, _)| {
+                    let ok = match s.status {
+                        St::Num(n) => Some(n == 0),
+                        St::Nonzero => Some(false),
+                        St::Any => None,
+                    };
+                    (s.user, ok)
+                })
+                .collect();
+        }
+        if let Some(uses) = step.get("uses")
+            && let Some(target) = uses.as_str()
+            && target.starts_with("./")
+        {
+            return self.local_action(fr, uses, target, p);
+        }
+        vec![(p, None)]
+    }
+
+    /// A local action: composite ones are followed, others refused.
+    fn local_action(
+        &mut self,
+        fr: Frame<'_>,
+        uses: &Node,
+        target: &str,
+        mut p: Path,
+    ) -> Vec<(Path, Option<bool>)> {
+        let (line, col, at) = fr.doc.locate(uses, 0);
+        let outer = p.step.clone();
+        let inside = !std::path::Path::new(target)
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir));
+        let found = self.repo.filter(|_| inside).and_then(|r| {
+            ["action.yml", "action.yaml"]
+                .iter()
+                .map(|f| r.join(target).join(f))
+                .find(|f| f.is_file())
+        });
+        let Some(file) = found else {
+            let why = format!("the local action `{target}` is not in the repository");
+            self.refuse(line, col, &at, &why);
+            return vec![(p, None)];
+        };
+        if self.nesting >= MAX_NESTING {
+            self.refuse(
+                line,
+                col,
+                &at,
+                &format!("local actions nest deeper than {MAX_NESTING}"),
+            );
+            return vec![(p, None)];
+        }
+        let text = match crate::input::read_limited(&file, MAX_INCLUDED_BYTES, "action")
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+        {
+            Some(t) => t,
+            None => {
+                let why = format!("the local action `{target}` cannot be read");
+                self.refuse(line, col, &at, &why);
+                return vec![(p, None)];
+            }
+        };
+        let doc = match crate::yaml::parse(&text) {
+            Ok(d) => d,
+            Err(e) => {
+                let why = format!(
+                    "the local action `{target}` is not valid YAML: {}",
+                    e.message
+                );
+                self.refuse(line, col, &at, &why);
+                return vec![(p, None)];
+            }
+        };
+        let Some(root) = doc.root.as_ref() else {
+            self.refuse(
+                line,
+                col,
+                &at,
+                &format!("the local action `{target}` is empty"),
+            );
+            return vec![(p, None)];
+        };
+        let runs = root.get("runs");
+        let using = runs.and_then(|r| r.get("using")).and_then(Node::as_str);
+        if using != Some("composite") {
+            let why = format!(
+                "the local action `{target}` runs `{}` code this rule cannot analyse",
+                using.unwrap_or("unknown")
+            );
+            self.refuse(line, col, &at, &why);
+            return vec![(p, None)];
+        }
+        let steps: Vec<&Node> = runs
+            .and_then(|r| r.get("steps"))
+            .and_then(Node::as_seq)
+            .map(|s| s.iter().collect())
+            .unwrap_or_default();
+        let src = Source::new(&text);
+        let name = file
+            .strip_prefix(self.repo.unwrap_or(FsPath::new("")))
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        let ns = format!("{outer}/");
+        let inner = Frame {
+            doc: Doc {
+                src: &src,
+                included: Some((&name, fr.doc.included.map_or(uses, |(_, u)| u))),
+            },
+            root: None,
+            job: None,
+            ns: &ns,
+        };
+        self.nesting += 1;
+        p.step = String::new();
+        let entry_ok = p.job_ok;
+        let ends = self.steps(inner, &steps, vec![p], None);
+        self.nesting -= 1;
+        ends.into_iter()
+            .map(|mut q| {
+                let ok = q.job_ok || !entry_ok;
+                q.job_ok = entry_ok;
+                q.outputs.retain(|(s, _), _| !s.starts_with(&ns));
+                q.unknown_out.retain(|s| !s.starts_with(&ns));
+                q.unknown_out.insert(outer.clone());
+                (q, Some(ok))
+            })
+            .collect()
+    }
+}
+
+/// Parse a step's script once, before it runs on each path.
+fn prepare(step: &Node) -> Option<Result<shell::Script, shell::ShellError>> {
+    let script = step.get("run")?.as_str()?;
+    Some(shell::parse(script))
+}
+
+/// Jobs in an order where each comes after the jobs it needs (jobs in a cycle are left out:
+/// Forgejo never runs them).
+fn job_order(wf: &Workflow<'_>) -> Vec<usize> {
+    let n = wf.jobs.len();
+    let index: BTreeMap<&str, usize> = wf.jobs.iter().enumerate().map(|(i, j)| (j.id, i)).collect();
+    let needs: Vec<Vec<usize>> = wf
+        .jobs
+        .iter()
+        .map(|j| {
+            j.needs
+                .iter()
+                .filter_map(|(s, _)| index.get(s).copied())
+                .collect()
+        })
+        .collect();
+    let mut indeg: Vec<usize> = needs.iter().map(Vec::len).collect();
+    let mut users: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (j, ns) in needs.iter().enumerate() {
+        for &k in ns {
+            users[k].push(j);
+        }
+    }
+    let mut ready: Vec<usize> = (0..n).filter(|&j| indeg[j] == 0).rev().collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(j) = ready.pop() {
+        order.push(j);
+        for &u in &users[j] {
+            indeg[u] -= 1;
+            if indeg[u] == 0 {
+                ready.push(u);
+            }
+        }
+    }
+    order
+}
+
+/// Project a job's end path to what a job that needs it inherits.
+fn inherited(p: &Path) -> Path {
+    Path {
+        job_ok: true,
+        scope: p.scope,
+        oneshot: p.oneshot,
+        stateless: p.stateless,
+        failed: p.failed.clone(),
+        noop: p.noop.clone(),
+        outputs: BTreeMap::new(),
+        unknown_out: BTreeSet::new(),
+        step: String::new(),
+    }
+}
+
+fn merge(a: &Path, b: &Path) -> Path {
+    Path {
+        job_ok: true,
+        scope: a.scope || b.scope,
+        oneshot: a.oneshot || b.oneshot,
+        stateless: a.stateless || b.stateless,
+        failed: a.failed.clone().or_else(|| b.failed.clone()),
+        noop: a.noop.clone().or_else(|| b.noop.clone()),
+        outputs: BTreeMap::new(),
+        unknown_out: BTreeSet::new(),
+        step: String::new(),
+    }
+}
+
+fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
+    let names = &ctx.policy.gates;
+    let mut words = names.apply_command.split_whitespace().map(str::to_string);
+    let program = words.next().unwrap_or_default();
+    let mut an = Analysis {
+        apply: &names.apply_command,
+        program,
+        sub: words.collect(),
+        scope_gate: &names.scope_gate,
+        one_shot_gate: &names.one_shot_gate,
+        stateful: false,
+        repo: ctx.repo,
+        findings: Vec::new(),
+        gate_steps: BTreeSet::new(),
+        apply_steps: BTreeSet::new(),
+        named_steps: BTreeSet::new(),
+        noops: BTreeMap::new(),
+        job_gate: BTreeMap::new(),
+        current: (0, 0),
+        nesting: 0,
+        visited: BTreeSet::new(),
+        work: 0,
+    };
+    let wf = ctx.wf;
+    let local_uses = wf.jobs.iter().any(|j| {
+        j.steps.iter().any(|s| {
+            s.uses
+                .and_then(Node::as_str)
+                .is_some_and(|u| u.starts_with("./"))
+        }) || j
+            .node
+            .get("uses")
+            .and_then(Node::as_str)
+            .is_some_and(|u| u.starts_with("./"))
+    });
+    if !(an.mentions(ctx.src.text) || (local_uses && an.includes_mention(ctx))) {
+        return;
+    }
+    an.stateful = wf
+        .dispatch_inputs
+        .iter()
+        .any(|i| i.name == "allow_stateful")
+        || ["allow_stateful", "allow-stateful"].iter().any(|w| {
+            wf.jobs.iter().any(|j| {
+                j.steps
+                    .iter()
+                    .any(|s| s.run_text().is_some_and(|t| t.contains(w)))
+            })
+        });
+    let doc = Doc {
+        src: ctx.src,
+        included: None,
+    };
+    let mut ends: Vec<Option<Vec<Path>>> = vec![None; wf.jobs.len()];
+    let mut after_failure: BTreeMap<usize, &Node> = BTreeMap::new();
+    for j in job_order(wf) {
+        let job = &wf.jobs[j];
+        let entry = entry_paths(&mut an, wf, j, &ends, &mut after_failure);
+        let fr = Frame {
+            doc,
+            root: Some(wf.root),
+            job: Some(job.node),
+            ns: "",
+        };
+        let steps: Vec<&Node> = job.steps.iter().map(|s| s.node).collect();
+        let mut end = if let Some(uses) = job.node.get("uses") {
+            reusable(&mut an, fr, uses, entry, j)
+        } else {
+            an.steps(fr, &steps, entry, Some(j))
+        };
+        for p in &end {
+            if p.job_ok
+                && let Some(at) = &p.noop
+                && let Some(n) = an.noops.get_mut(at)
+            {
+                n.2 = true;
+            }
+        }
+        if may_be_on(job.node.get("continue-on-error"), &Path::start()) {
+            if an.job_gate.contains_key(&j)
+                && let Some((k, _)) = job.node.as_map().and_then(|m| {
+                    m.iter()
+                        .find(|(k, _)| k.as_str() == Some("continue-on-error"))
+                })
+            {
+                let msg = format!(
+                    "job `{}` runs a gate with `continue-on-error`, so its `no` does not stop the jobs that need it",
+                    job.id
+                );
+                an.push(k.span.start.line, k.span.start.col, msg, None);
+            }
+            for p in &mut end {
+                p.job_ok = true;
+            }
+        }
+        ends[j] = Some(end);
+    }
+    // A job that can run after a failed gate job and leads to the apply.
+    let applying: BTreeSet<usize> = an.apply_steps.iter().map(|(j, _)| *j).collect();
+    for (j, if_node) in &after_failure {
+        let leads =
+            applying.contains(j) || applying.iter().any(|a| wf.needs_closure(*a).contains(j));
+        if leads {
+            let msg = format!(
+                "job `{}` can run after a job it needs failed (its `if:`), so a failed gate does not stop it",
+                wf.jobs[*j].id
+            );
+            an.push(if_node.span.start.line, if_node.span.start.col, msg, None);
+        }
+    }
+    for (at, (line, col, handled)) in an.noops.clone() {
+        if !handled {
+            let msg = format!(
+                "exit 3 (`noop`) of `{}` ({at}) fails the job instead of turning the apply off",
+                an.one_shot_gate
+            );
+            an.push(line, col, msg, Some("capture the exit code (`set +e; ...; rc=$?`), write `apply=false` on 3, exit with anything but 0 and 3"));
+        }
+    }
+    // A step that names the apply program but no path reaches: its wiring is broken (an
+    // `if:` on an output no step writes, a gate step deleted from under it).
+    for (j, job) in wf.jobs.iter().enumerate() {
+        for (si, step) in job.steps.iter().enumerate() {
+            if let Some(run) = step.run
+                && an.work < MAX_WORK
+                && !an.visited.contains(&(j, si))
+                && run
+                    .as_str()
+                    .is_some_and(|t| t.contains(an.program.as_str()))
+                && !ends[j].as_ref().is_none_or(Vec::is_empty)
+            {
+                let at = step.if_.unwrap_or(run);
+                let msg = format!(
+                    "this step names `{}` but no path through the job reaches it (check its `if:` and the steps it reads)",
+                    an.program
+                );
+                an.push(at.span.start.line, at.span.start.col, msg, None);
+            }
+        }
+    }
+    static_checks(&mut an, ctx, out);
+    for f in an.findings {
+        let len = ctx
+            .src
+            .line(f.line)
+            .map_or(1, |l| l.chars().count().saturating_sub(f.col - 1).max(1));
+        let finding = out.at(&CODE, f.line, f.col, len, f.message);
+        if let Some(n) = f.note {
+            finding.note(n);
+        }
+    }
+}
+
+impl Analysis<'_> {
+    /// Whether a local action or reusable workflow the file uses names the gates or the apply.
+    fn includes_mention(&self, ctx: &Ctx<'_>) -> bool {
+        let Some(repo) = self.repo else {
+            // Without the repository (text linted alone) the file is judged by its own text.
+            return false;
+        };
+        ctx.wf.jobs.iter().any(|j| {
+            j.steps
+                .iter()
+                .filter_map(|s| s.uses.and_then(Node::as_str))
+                .chain(j.node.get("uses").and_then(Node::as_str))
+                .filter(|u| u.starts_with("./") && !u.contains(".."))
+                .any(|u| {
+                    let base = repo.join(u);
+                    [base.join("action.yml"), base.join("action.yaml"), base]
+                        .iter()
+                        .filter(|f| f.is_file())
+                        .any(|f| {
+                            crate::input::read_limited(f, MAX_INCLUDED_BYTES, "action")
+                                .map_or(true, |b| self.mentions(&String::from_utf8_lossy(&b)))
+                        })
+                })
+        })
+    }
+}
+
+/// The paths a job starts with, from the jobs it needs and its `if:`.
+fn entry_paths<'w>(
+    an: &mut Analysis<'_>,
+    wf: &'w Workflow<'w>,
+    j: usize,
+    ends: &[Option<Vec<Path>>],
+    after_failure: &mut BTreeMap<usize, &'w Node>,
+) -> Vec<Path> {
+    let job: &Job<'_> = &wf.jobs[j];
+    let if_node = job.node.get("if").filter(|n| !n.is_null());
+    let if_text = if_node.and_then(Node::as_str);
+    let needs: Vec<usize> = job
+        .needs
+        .iter()
+        .filter_map(|(s, _)| wf.job_index(s))
+        .collect();
+    if needs.is_empty() {
+        return match cond::condition(if_text, Status::OK, &()) {
+            Some(false) => Vec::new(),
+            _ => vec![Path::start()],
+        };
+    }
+    let mut out = Vec::new();
+    if cond::condition(if_text, Status::OK, &()) != Some(false) {
+        // Every needed job succeeded: any combination of their good ends.
+        let mut acc = vec![Path::start()];
+        for k in &needs {
+            let oks: Vec<Path> = ends[*k]
+                .iter()
+                .flatten()
+                .filter(|p| p.job_ok)
+                .map(inherited)
+                .collect();
+            let mut next = Vec::new();
+            for a in &acc {
+                for b in &oks {
+                    next.push(merge(a, b));
+                }
+            }
+            next.sort();
+            next.dedup();
+            next.truncate(MAX_PATHS);
+            acc = next;
+        }
+        out.extend(acc);
+    }
+    if if_node.is_some() && cond::condition(if_text, Status::FAILED, &()) != Some(false) {
+        // A needed job failed or was cancelled, and this job runs anyway.
+        let closure = wf.needs_closure(j);
+        let upstream_gate = closure.iter().find_map(|k| an.job_gate.get(k).cloned());
+        let mut p = Path::start();
+        if let Some((gate, at)) = upstream_gate {
+            p.failed = Some((
+                gate,
+                at,
+                format!(
+                    ": job `{}` has an `if:` that runs it after a job it needs failed",
+                    job.id
+                ),
+            ));
+        }
+        if let Some(n) = if_node {
+            after_failure.insert(j, n);
+        }
+        out.push(p);
+    }
+    out
+}
+
+/// A job that calls a reusable workflow: local ones in the repository are followed.
+fn reusable(
+    an: &mut Analysis<'_>,
+    fr: Frame<'_>,
+    uses: &Node,
+    entry: Vec<Path>,
+    j: usize,
+) -> Vec<Path> {
+    let (line, col, at) = fr.doc.locate(uses, 0);
+    let Some(target) = uses.as_str().filter(|t| t.starts_with("./")) else {
+        return entry
+            .into_iter()
+            .flat_map(|p| {
+                let mut bad = p.clone();
+                bad.job_ok = false;
+                [p, bad]
+            })
+            .collect();
+    };
+    let inside = !std::path::Path::new(target)
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir));
+    let file = an
+        .repo
+        .filter(|_| inside)
+        .map(|r| r.join(target))
+        .filter(|f| f.is_file());
+    let text = file
+        .as_ref()
+        .and_then(|f| crate::input::read_limited(f, MAX_INCLUDED_BYTES, "workflow").ok())
+        .and_then(|b| String::from_utf8(b).ok());
+    let Some(text) = text else {
+        let why = format!("the reusable workflow `{target}` is not in the repository");
+        an.refuse(line, col, &at, &why);
+        return entry;
+    };
+    if an.nesting >= MAX_NESTING {
+        an.refuse(
+            line,
+            col,
+            &at,
+            &format!("reusable workflows nest deeper than {MAX_NESTING}"),
+        );
+        return entry;
+    }
+    let Ok(doc) = crate::yaml::parse(&text) else {
+        an.refuse(
+            line,
+            col,
+            &at,
+            &format!("the reusable workflow `{target}` is not valid YAML"),
+        );
+        return entry;
+    };
+    let Some(root) = doc.root.as_ref() else {
+        return entry;
+    };
+    let wf = Workflow::build(root);
+    let src = Source::new(&text);
+    let inner_doc = Doc {
+        src: &src,
+        included: Some((target, fr.doc.included.map_or(uses, |(_, u)| u))),
+    };
+    an.nesting += 1;
+    let mut ends: Vec<Option<Vec<Path>>> = vec![None; wf.jobs.len()];
+    let mut after = BTreeMap::new();
+    let order = job_order(&wf);
+    for k in &order {
+        let mut e = entry_paths(an, &wf, *k, &ends, &mut after);
+        if wf.jobs[*k].needs.is_empty() {
+            // The called workflow's first jobs start where the caller's job starts.
+            e = entry
+                .iter()
+                .flat_map(|p| e.iter().map(move |q| merge(p, q)))
+                .collect();
+        }
+        let ns = format!("{target}#");
+        let fr2 = Frame {
+            doc: inner_doc,
+            root: Some(root),
+            job: Some(wf.jobs[*k].node),
+            ns: &ns,
+        };
+        let steps: Vec<&Node> = wf.jobs[*k].steps.iter().map(|s| s.node).collect();
+        an.current = (j, usize::MAX);
+        let end = an.steps(fr2, &steps, e, None);
+        ends[*k] = Some(end);
+    }
+    an.nesting -= 1;
+    // The caller's job succeeds when every called job does.
+    let mut acc = vec![Path::start()];
+    for k in order {
+        let mut next = Vec::new();
+        for a in &acc {
+            for b in ends[k].iter().flatten() {
+                let mut m = merge(a, b);
+                m.job_ok = a.job_ok && b.job_ok;
+                next.push(m);
+            }
+        }
+        next.sort();
+        next.dedup();
+        next.truncate(MAX_PATHS);
+        acc = next;
+    }
+    acc
+}
+
+fn static_checks(an: &mut Analysis<'_>, ctx: &Ctx<'_>, out: &mut Sink<'_>) {
+    let wf = ctx.wf;
+    for &(j, s) in &an.gate_steps.clone() {
+        let Some(step) = wf.jobs.get(j).and_then(|job| job.steps.get(s)) else {
+            continue;
+        };
+        soft_gate(an, step);
+    }
+    for &(j, s) in &an.named_steps.clone() {
+        if wf.jobs.get(j).and_then(|job| job.steps.get(s)).is_some() {
+            pasted_inputs(out, wf, j, s);
+        }
+    }
+    for &(j, s) in &an.apply_steps.clone() {
+        if wf.jobs.get(j).and_then(|job| job.steps.get(s)).is_some() {
+            pasted_inputs(out, wf, j, s);
+        }
+    }
+    let applying: BTreeSet<usize> = an.apply_steps.iter().map(|(j, _)| *j).collect();
+    let mut with_env: BTreeSet<usize> = BTreeSet::new();
+    for a in &applying {
+        with_env.insert(*a);
+        with_env.extend(wf.needs_closure(*a));
+    }
+    for j in with_env {
+        if let Some((k, _)) = wf.jobs[j]
+            .node
+            .as_map()
+            .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("environment")))
+        {
+            let msg = format!(
+                "job `{}` relies on `environment:`, which Forgejo ignores: it protects nothing",
+                wf.jobs[j].id
+            );
+            an.push(
+                k.span.start.line,
+                k.span.start.col,
+                msg,
+                Some("the gates in the job are the protection; remove `environment:`"),
+            );
+        }
+    }
+    if !an.apply_steps.is_empty() || !an.gate_steps.is_empty() {
+        dispatch_input_names(an, wf);
+    }
+}
+
+fn soft_gate(an: &mut Analysis<'_>, step: &Step<'_>) {
+    if let Some(c) = step.continue_on_error
+        && may_be_on(Some(c), &Path::start())
+    {
+        let msg =
+            "a gate step has `continue-on-error`, so its `no` does not stop the apply".to_string();
+        an.push(c.span.start.line, c.span.start.col, msg, None);
+    }
+    if let Some(i) = step.if_
+        && !i.is_null()
+        && cond::condition(i.as_str(), Status::OK, &()) != Some(true)
+    {
+        let msg = "a gate step has an `if:` that can skip it; when it is skipped, nothing stops the apply".to_string();
+        an.push(i.span.start.line, i.span.start.col, msg, None);
+    }
+}
+
+fn pasted_inputs(out: &mut Sink<'_>, wf: &Workflow<'_>, job: usize, step: usize) {
+    let Some(run) = wf.jobs[job].steps[step].run else {
+        return;
+    };
+    for site in wf.step_sites(job, step).filter(|s| s.is_run()) {
+        for e in site.parsed() {
+            for r in expr::context_refs(e) {
+                let d = r.dotted();
+                let is_input = r.root == "inputs"
+                    || (super::github_alias(&r.root)
+                        && d.split_once('.')
+                            .is_some_and(|(_, rest)| rest.starts_with("event.inputs")));
+                if is_input {
+                    out.expr(&CODE, run, r.span, format!("`{d}` is pasted into a gate or apply script"))
+                        .note("let the gate read the event payload (`--from-event`), or pass the value through `env:`");
+                }
+            }
+        }
+    }
+}
+
+fn dispatch_input_names(an: &mut Analysis<'_>, wf: &Workflow<'_>) {
+    let norm = |s: &str| s.to_ascii_lowercase().replace(['-', '_'], "");
+    for input in &wf.dispatch_inputs {
+        let (line, col) = (input.key.span.start.line, input.key.span.start.col);
+        if let Some(expected) = GATE_INPUTS.iter().find(|g| norm(g) == norm(input.name))
+            && input.name != *expected
+        {
+            an.push(line, col, format!("dispatch input `{}` must be named `{expected}`: that is the name the gates read", input.name), None);
+        }
+        match input.name {
+            "allow_stateful" if input.kind != Some("boolean") => {
+                an.push(
+                    line,
+                    col,
+                    "dispatch input `allow_stateful` must have `type: boolean`".into(),
+                    None,
+                );
+            }
+            "backup_ref" | "stateful_confirm" => {
+                if let Some((k, _)) = input
+                    .node
+                    .as_map()
+                    .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("default")))
+                {
+                    an.push(k.span.start.line, k.span.start.col, format!("dispatch input `{}` must have no `default`: a default confirms nothing", input.name), None);
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,618 @@
+//! `backup_before_apply` at the process level, against a real PostgreSQL cluster (started by
+//! the test on a private socket, as an unprivileged user when the tests run as root) and real
+//! directories: exit codes, reason codes, the file, its manifest, and the gates' verdict on it.
+
+mod common;
+
+use common::{gate, run};
+use forgejo_gates::backup::evidence::{self, Inventory, PgDatabase, PgTable};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const NOBODY: u32 = 65534;
+
+fn euid() -> u32 {
+    std::fs::metadata("/proc/self").unwrap().uid()
+}
+
+/// A throw-away cluster on a private socket, stopped when dropped (also when a test fails).
+struct Cluster {
+    dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+    fn socket(&self) -> String {
+        self.dir.path().join("sock").display().to_string()
+    }
+
+    /// `cmd` as the cluster's owner: `nobody` when we are root (PostgreSQL refuses root).
+    fn as_owner(program: &str) -> Command {
+        if euid() == 0 {
+            let mut c = Command::new("setpriv");
+            c.args([
+                &format!("--reuid={NOBODY}"),
+                &format!("--regid={NOBODY}"),
+                "--clear-groups",
+                program,
+            ]);
+            c
+        } else {
+            Command::new(program)
+        }
+    }
+
+    fn start() -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        for sub in ["data", "sock"] {
+            let p = dir.path().join(sub);
+            std::fs::create_dir(&p).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o700)).unwrap();
+            if euid() == 0 {
+                std::os::unix::fs::chown(&p, Some(NOBODY), Some(NOBODY)).unwrap();
+            }
+        }
+        let cluster = Cluster { dir };
+        let ok = Self::as_owner("initdb")
+            .args(["-D", &cluster.data().display().to_string()])
+            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+            .output()
+            .unwrap();
+        assert!(
+            ok.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        let log = cluster.dir.path().join("sock/log");
+        let ok = Self::as_owner("pg_ctl")
+            .args(["-D", &cluster.data().display().to_string(), "-w", "-l"])
+            .arg(&log)
+            .args([
+                "-o",
+                &format!(
+                    "-k {} -c listen_addresses='' -c fsync=off",
+                    cluster.socket()
+                ),
+                "start",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            ok.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        cluster
+    }
+
+    fn sql(&self, db: &str, sql: &str) {
+        let out = Command::new("psql")
+            .args([
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                &self.socket(),
+                "-U",
+                "postgres",
+                "-d",
+                db,
+                "-c",
+                sql,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "psql: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Self::as_owner("pg_ctl")
+            .args([
+                "-D",
+                &self.data().display().to_string(),
+                "-m",
+                "immediate",
+                "stop",
+            ])
+            .output();
+    }
+}
+
+/// A backup root and a policy pointing there, the postgres procedure run on this host.
+struct Setup {
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new(procedures: &str, extra: &str) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("backups");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let policy = format!(
+            "backup:\n  root: {}\n  owner_uid: {}\n  verify: deep\n{procedures}{extra}",
+            root.display(),
+            euid()
+        );
+        std::fs::write(dir.path().join("policy.yml"), policy).unwrap();
+        Setup { dir }
+    }
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("backups")
+    }
+    fn policy(&self) -> PathBuf {
+        self.dir.path().join("policy.yml")
+    }
+    fn entries(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.root())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+fn pg_procedure(cluster: &Cluster, command: &str) -> String {
+    let s = cluster.socket();
+    format!(
+        "  procedures:\n    postgres:\n      exec: []\n      command: {command}\n      psql: [psql, -h, \"{s}\", -U, postgres]\n"
+    )
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/modules")
+}
+
+fn take(setup: &Setup, modules: &Path, module: &str) -> common::Run {
+    let out = setup.dir.path().join("github_output");
+    run(gate("backup_before_apply")
+        .args(["--module", module])
+        .arg("--modules-dir")
+        .arg(modules)
+        .arg("--policy")
+        .arg(setup.policy())
+        .env("GITHUB_OUTPUT", &out))
+}
+
+fn scope(setup: &Setup, modules: &Path, module: &str, backup_ref: &str) -> common::Run {
+    run(gate("auto_apply_scope")
+        .args([
+            "--module",
+            module,
+            "--allow-stateful",
+            "--backup-ref",
+            backup_ref,
+        ])
+        .args(["--stateful-confirm", "BACKUP_DONE_F3"])
+        .arg("--modules-dir")
+        .arg(modules)
+        .arg("--policy")
+        .arg(setup.policy()))
+}
+
+fn sha256_of(path: &Path) -> String {
+    forgejo_gates::digest::sha256_hex(&std::fs::read(path).unwrap())
+}
+
+#[test]
+fn a_postgres_backup_is_taken_verified_described_and_eligible() {
+    let cluster = Cluster::start();
+    cluster.sql("postgres", "CREATE DATABASE app");
+    cluster.sql("postgres", "CREATE DATABASE \"shop's\"");
+    cluster.sql(
+        "app",
+        "CREATE TABLE orders (id int); INSERT INTO orders SELECT generate_series(1, 1200);
+         CREATE TABLE items (id int); INSERT INTO items VALUES (1), (2), (3);
+         CREATE SCHEMA \"Odd schema\"; CREATE TABLE \"Odd schema\".\"tab\tle\" (x text);
+         INSERT INTO \"Odd schema\".\"tab\tle\" VALUES ('secret-value');",
+    );
+    cluster.sql("shop's", "CREATE TABLE carts (id int);");
+    let s = cluster.socket();
+    let setup = Setup::new(
+        &pg_procedure(
+            &cluster,
+            &format!("[pg_dumpall, -h, \"{s}\", -U, postgres]"),
+        ),
+        "",
+    );
+    let r = take(&setup, &fixtures(), "postgres");
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        !r.all().contains("secret-value"),
+        "a backup's content was printed"
+    );
+    let reference = r.stdout.lines().last().unwrap();
+    assert!(reference.starts_with(&format!("{}/postgres-", setup.root().display())));
+    assert!(reference.ends_with(".sql.gz"), "{reference}");
+    assert!(r.stdout.contains("info[backup.take.ok]"), "{}", r.stdout);
+    let path = Path::new(reference);
+    let meta = std::fs::metadata(path).unwrap();
+    assert_eq!(meta.mode() & 0o7777, 0o600);
+    let outputs = std::fs::read_to_string(setup.dir.path().join("github_output")).unwrap();
+    assert!(
+        outputs
+            .lines()
+            .any(|l| l == format!("backup_ref={reference}")),
+        "{outputs}"
+    );
+    // Nothing else is left in the root: the file and its manifest.
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(
+        setup.entries(),
+        [name.clone(), format!("{name}.manifest.json")]
+    );
+
+    let manifest_path = evidence::manifest_path(path);
+    assert_eq!(
+        std::fs::metadata(&manifest_path).unwrap().mode() & 0o7777,
+        0o600
+    );
+    let m = evidence::parse_manifest(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    assert_eq!(
+        (m.module.as_str(), m.ref_module.as_str(), m.class.as_str()),
+        ("postgres", "postgres", "postgres")
+    );
+    assert_eq!(m.procedure.as_str(), "pg_dumpall");
+    assert_eq!(m.artifact, name);
+    assert_eq!(m.size, meta.len());
+    assert_eq!(m.sha256, sha256_of(path));
+    assert!(
+        m.tool_versions["pg_dumpall"].contains("PostgreSQL"),
+        "{:?}",
+        m.tool_versions
+    );
+    let table = |schema: &str, name: &str, rows| PgTable {
+        schema: schema.into(),
+        name: name.into(),
+        rows,
+    };
+    assert_eq!(
+        m.inventory,
+        Inventory::Postgres {
+            databases: vec![
+                PgDatabase {
+                    name: "app".into(),
+                    tables: vec![
+                        table("Odd schema", "tab\tle", 1),
+                        table("public", "items", 3),
+                        table("public", "orders", 1200),
+                    ]
+                },
+                PgDatabase {
+                    name: "shop's".into(),
+                    tables: vec![table("public", "carts", 0)]
+                },
+            ]
+        }
+    );
+    // The dump is complete: gunzip it to its last byte and find pg_dumpall's completion line.
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    assert!(
+        text.trim_end()
+            .ends_with("PostgreSQL database cluster dump complete\n--"),
+        "{}",
+        &text[text.len().saturating_sub(200)..]
+    );
+
+    let gate_run = scope(&setup, &fixtures(), "postgres", reference);
+    assert_eq!(gate_run.code, 0, "{}", gate_run.all());
+    assert!(gate_run.stdout.contains("ELIGIBLE"), "{}", gate_run.stdout);
+}
+
+#[test]
+fn a_dump_that_fails_half_way_leaves_no_file_and_exits_2() {
+    let cluster = Cluster::start();
+    cluster.sql("postgres", "CREATE DATABASE app;");
+    cluster.sql("app", "CREATE TABLE t AS SELECT g AS id, repeat('x', 200) AS pad FROM generate_series(1, 20000) g;");
+    let s = cluster.socket();
+    // pg_dumpall's output is cut after 64 KiB and the pipeline fails, as a dying dump does.
+    let command = format!(
+        "[sh, -c, \"pg_dumpall -h '{s}' -U postgres | head -c 65536; echo 'pg_dumpall: error: connection lost' >&2; exit 1\"]"
+    );
+    let setup = Setup::new(&pg_procedure(&cluster, &command), "");
+    let r = take(&setup, &fixtures(), "postgres");
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr.contains("error[backup.take.failed]"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("step `dump` failed"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("connection lost"),
+        "the step's stderr is shown: {}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.is_empty(),
+        "no backup reference is printed: {}",
+        r.stdout
+    );
+    assert_eq!(
+        setup.entries(),
+        Vec::<String>::new(),
+        "nothing is left in the root"
+    );
+}
+
+#[test]
+fn a_dump_that_exits_0_but_is_not_a_dump_fails_verification() {
+    let setup = Setup::new(
+        "  procedures:\n    postgres:\n      exec: []\n      command: [printf, 'hello']\n      psql: [psql]\n",
+        "",
+    );
+    let r = take(&setup, &fixtures(), "postgres");
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("step `verify` failed"), "{}", r.stderr);
+    assert!(r.stderr.contains("backup.artifact.format"), "{}", r.stderr);
+    assert_eq!(setup.entries(), Vec::<String>::new());
+}
+
+/// A module directory with one filesystem-class module.
+fn filesystem_module(dir: &Path, name: &str, class: &str) -> PathBuf {
+    let modules = dir.join("modules");
+    std::fs::create_dir_all(modules.join(name)).unwrap();
+    std::fs::write(
+        modules.join(name).join("module.yaml"),
+        format!("metadata:\n  name: {name}\nspec:\n  classes: []\n  runtime:\n    statefulness: stateful\n    backup_class: {class}\n    restore: runbook.md#restore\n"),
+    )
+    .unwrap();
+    std::fs::write(modules.join(name).join("runbook.md"), "# Restore\n").unwrap();
+    modules
+}
+
+#[test]
+fn a_filesystem_backup_archives_the_mounts_and_lists_them() {
+    let data = tempfile::tempdir().unwrap();
+    let mount = data.path().join("appdata");
+    std::fs::create_dir_all(mount.join("uploads")).unwrap();
+    std::fs::write(mount.join("uploads/a.bin"), vec![7u8; 5000]).unwrap();
+    std::fs::write(mount.join("config.json"), b"{\"k\": 1}").unwrap();
+    let setup = Setup::new(
+        "",
+        &format!("  mounts:\n    files:\n      - {}\n", mount.display()),
+    );
+    let modules = filesystem_module(setup.dir.path(), "files", "filesystem");
+    let r = take(&setup, &modules, "files");
+    assert_eq!(r.code, 0, "{}", r.all());
+    let reference = r.stdout.lines().last().unwrap();
+    assert!(reference.ends_with(".tar.gz"), "{reference}");
+    let m = evidence::parse_manifest(
+        &std::fs::read(evidence::manifest_path(Path::new(reference))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m.procedure.as_str(), "mount-archive");
+    // The listing, computed here from the archive itself.
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(reference).unwrap(),
+    ));
+    let mut listing = Vec::new();
+    for e in ar.entries().unwrap() {
+        let e = e.unwrap();
+        if e.header().entry_type().is_file() {
+            listing.push((e.path_bytes().into_owned(), e.header().size().unwrap()));
+        }
+    }
+    assert_eq!(listing.len(), 2);
+    assert_eq!(
+        m.inventory,
+        Inventory::Archive {
+            files: 2,
+            bytes: 5008,
+            listing_sha256: evidence::listing_sha256(&mut listing)
+        }
+    );
+    let gate_run = scope(&setup, &modules, "files", reference);
+    assert_eq!(gate_run.code, 0, "{}", gate_run.all());
+}
+
+#[test]
+fn a_sidecar_is_backed_up_through_its_ref_module() {
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("object"), b"bucket data").unwrap();
+    let setup = Setup::new(
+        "",
+        &format!("  mounts:\n    minio: [{}]\n", data.path().display()),
+    );
+    let r = take(&setup, &fixtures(), "minio-init");
+    assert_eq!(r.code, 0, "{}", r.all());
+    let reference = r.stdout.lines().last().unwrap();
+    let name = Path::new(reference)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        name.starts_with("minio-2") && name.ends_with(".tar.gz"),
+        "{name}"
+    );
+    let m = evidence::parse_manifest(
+        &std::fs::read(evidence::manifest_path(Path::new(reference))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (m.module.as_str(), m.ref_module.as_str(), m.class.as_str()),
+        ("minio-init", "minio", "minio")
+    );
+}
+
+#[test]
+fn what_cannot_be_backed_up_is_refused_with_exit_2() {
+    let setup = Setup::new("", "");
+    let modules = filesystem_module(setup.dir.path(), "legacy", "separate-root");
+    let r = take(&setup, &modules, "legacy");
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr.contains("error[backup.take.refused]") && r.stderr.contains("by hand"),
+        "{}",
+        r.stderr
+    );
+    // A mount-archive class without mounts in the policy.
+    let r = take(&setup, &fixtures(), "minio");
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("backup.mounts.minio"), "{}", r.stderr);
+    // A module without a backup class.
+    let r = take(&setup, &fixtures(), "web-app");
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("backup_class"), "{}", r.stderr);
+    assert_eq!(setup.entries(), Vec::<String>::new());
+}
+
+/// A throw-away Redis server on a private socket, stopped when dropped.
+struct Redis {
+    dir: tempfile::TempDir,
+}
+
+impl Redis {
+    fn socket(&self) -> String {
+        self.dir.path().join("r.sock").display().to_string()
+    }
+    fn start(extra: &[&str]) -> Redis {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let r = Redis { dir };
+        let ok = Cluster::as_owner("redis-server")
+            .args([
+                "--port",
+                "0",
+                "--unixsocket",
+                &r.socket(),
+                "--unixsocketperm",
+                "777",
+            ])
+            .arg("--dir")
+            .arg(r.dir.path())
+            .args(["--save", "", "--daemonize", "yes", "--pidfile"])
+            .arg(r.dir.path().join("pid"))
+            .arg("--logfile")
+            .arg(r.dir.path().join("log"))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            ok.status.success(),
+            "redis-server: {}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        for _ in 0..100 {
+            if Path::new(&r.socket()).exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        r
+    }
+    fn cli(&self, args: &[&str]) {
+        let out = Command::new("redis-cli")
+            .args(["-s", &self.socket()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "redis-cli: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        for _ in 0..50 {
+            if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("pid")) {
+                let _ = Command::new("kill").arg(pid.trim()).output();
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn a_redis_backup_is_an_rdb_dump_with_keys_per_database() {
+    let redis = Redis::start(&[]);
+    redis.cli(&["SET", "a", "secret-value"]);
+    redis.cli(&["SET", "b", "2"]);
+    redis.cli(&["-n", "3", "SET", "c", "3"]);
+    let setup = Setup::new(
+        &format!(
+            "  procedures:\n    redis:\n      exec: []\n      cli: [redis-cli, -s, \"{}\"]\n",
+            redis.socket()
+        ),
+        "",
+    );
+    let modules = filesystem_module(setup.dir.path(), "cache", "redis");
+    let r = take(&setup, &modules, "cache");
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(!r.all().contains("secret-value"));
+    let reference = r.stdout.lines().last().unwrap();
+    assert!(reference.ends_with(".rdb"), "{reference}");
+    let m = evidence::parse_manifest(
+        &std::fs::read(evidence::manifest_path(Path::new(reference))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m.procedure.as_str(), "redis-bgsave");
+    assert_eq!(
+        m.inventory,
+        Inventory::Redis {
+            databases: vec![
+                evidence::RedisDb { db: 0, keys: 2 },
+                evidence::RedisDb { db: 3, keys: 1 }
+            ]
+        }
+    );
+    let gate_run = scope(&setup, &modules, "cache", reference);
+    assert_eq!(gate_run.code, 0, "{}", gate_run.all());
+}
+
+#[test]
+fn a_password_protected_redis_is_archived_from_its_mounts_or_refused() {
+    let redis = Redis::start(&["--requirepass", "hunter2-secret"]);
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("dump.rdb"), b"REDIS0010").unwrap();
+    let procedure = format!(
+        "  procedures:\n    redis:\n      exec: []\n      cli: [redis-cli, -s, \"{}\"]\n",
+        redis.socket()
+    );
+    let setup = Setup::new(&procedure, "");
+    let modules = filesystem_module(setup.dir.path(), "cache", "redis");
+    let r = take(&setup, &modules, "cache");
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr.contains("error[backup.take.refused]") && r.stderr.contains("NOAUTH"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(setup.entries(), Vec::<String>::new());
+    let setup = Setup::new(
+        &procedure,
+        &format!("  mounts:\n    cache: [{}]\n", data.path().display()),
+    );
+    let modules = filesystem_module(setup.dir.path(), "cache", "redis");
+    let r = take(&setup, &modules, "cache");
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.lines().last().unwrap().ends_with(".tar.gz"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("RDB dump skipped"), "{}", r.stdout);
+    assert!(!r.all().contains("hunter2"), "{}", r.all());
+}
