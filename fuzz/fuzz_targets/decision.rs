@@ -99,7 +99,7 @@ struct Input {
     artifact: Likely<Artifact>,
     plan_for_module: Likely<bool>,
     noop_flag_consistent: Likely<bool>,
-    drift: Vec<Likely<(bool, bool)>>,
+    drift: Vec<Likely<(bool, bool, bool, bool)>>,
 }
 
 impl Input {
@@ -131,7 +131,7 @@ impl Input {
             }),
             plan_for_module: self.plan_for_module.or(true),
             noop_flag_consistent: self.noop_flag_consistent.or(true),
-            drift: self.drift.iter().map(|d| d.or((true, true))).collect(),
+            drift: self.drift.iter().map(|d| d.or((true, true, true, true))).collect(),
         }
     }
 }
@@ -157,7 +157,7 @@ struct Case {
     artifact: Artifact,
     plan_for_module: bool,
     noop_flag_consistent: bool,
-    drift: Vec<(bool, bool)>,  // (kind allowed, own service)
+    drift: Vec<(bool, bool, bool, bool)>,  // (kind allowed, own service, own container, failed exit -> exited(0))
 }
 
 const EXTS: &[&str] = &["tar.gz", "tar.zst", "sql.gz", "dump", "snap", "rdb", "zip"];
@@ -196,6 +196,7 @@ fn manifest_text(c: &Case) -> String {
     if let Some(cl) = class {
         s += &format!("  classes: [{cl}]\n");
     }
+    s += "  compose:\n    project: home\n";
     s += "  runtime:\n    image: x\n";
     match c.statefulness {
         Tri::Absent => {}
@@ -354,7 +355,10 @@ fuzz_target!(|input: Input| {
     let manual = matches!(c.class, Class::SecuritySensitive | Class::PublicEdge | Class::Auth);
     let restore_ok = match c.restore {
         Restore::OwnExists | Restore::OwnUrl => true,
-        Restore::OwnMissing | Restore::OwnDotDot => false,
+        Restore::OwnMissing => false,
+        // `../base/runbook.md` is exactly the restore path `base` declares: a sidecar of base
+        // may point at it, nothing else may.
+        Restore::OwnDotDot => c.sidecar && c.parent_restore_exists,
         Restore::None => c.sidecar && c.parent_restore_exists,
     };
     let artifact_ok = matches!(
@@ -392,11 +396,13 @@ fuzz_target!(|input: Input| {
     let items: Vec<String> = c
         .drift
         .iter()
-        .map(|(kind_ok, own)| {
+        .map(|(kind_ok, own, own_container, states_ok)| {
             format!(
-                r#"{{"kind":"{}","service":"{}"}}"#,
+                r#"{{"kind":"{}","service":"{}","container":"{}","current":"{}","desired":"exited(0)"}}"#,
                 if *kind_ok { ALLOWED_KIND } else { "image.changed" },
-                if *own { "app" } else { "base" }
+                if *own { "app" } else { "base" },
+                if *own_container { "home-app-1" } else { "home-base-1" },
+                if *states_ok { "exited(1)" } else { "running" },
             )
         })
         .collect();
@@ -422,7 +428,7 @@ fuzz_target!(|input: Input| {
         &host,
     );
     let one_shot_manifest = stateful && c.expected_state == Tri::B && c.restart != Tri::B;
-    let drift_ok = !c.drift.is_empty() && c.drift.iter().all(|(k, o)| *k && *o);
+    let drift_ok = !c.drift.is_empty() && c.drift.iter().all(|(k, o, oc, st)| *k && *o && *oc && *st);
     if let Ok(d) = d {
         note(d.outcome.as_str());
         match d.outcome {
