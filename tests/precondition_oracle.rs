@@ -197,7 +197,7 @@ fn bytes_for(ext: &str) -> Vec<u8> {
         "sql.gz" => backup::pg_dumpall_sql_gz(),
         "snap" => backup::vault_snap(),
         "rdb" => backup::redis_rdb(),
-        _ => b"PGDMP\x01\x0e\x00".to_vec(),
+        _ => backup::real("pg_dump-15.custom"),
     }
 }
 
