@@ -1,8 +1,10 @@
 //! Benchmark for `canary_required` (run by scripts/bench_canary.sh; prints figures, asserts
 //! only the request count, never a time):
-//! - a pull request with 3,000 changed files read through the Forgejo API from a local mock
-//!   server, with `--post-status`: the requests sent and the tool's own time (wall time minus
-//!   the server's time spent answering);
+//! - a pull request with 3,000 changed files, one in each of 3,000 modules, read through the
+//!   Forgejo API from a local mock server, with `--post-status`: the requests sent and the
+//!   tool's own time (wall time minus the server's time spent answering), which includes
+//!   reading the 3,000 modules' manifests at the base commit with git (every tenth module is
+//!   stateful, so the upgrade evidence is checked too);
 //! - parsing a 1 MiB body.
 
 #[path = "../tests/canary_mock.rs"]
@@ -25,11 +27,53 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn full_body() -> String {
+fn fixture(name: &str) -> String {
     std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/canary/full-pack.md"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/canary")
+            .join(name),
     )
     .unwrap()
+}
+
+fn full_body() -> String {
+    fixture("full-pack.md")
+}
+
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=b", "-c", "user.email=b@example.invalid"])
+        .args(["-c", "commit.gpgsign=false"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A repository whose one commit holds `n` modules (every tenth stateful); its commit id.
+fn platform(dir: &std::path::Path, n: usize) -> String {
+    git(dir, &["init", "-q"]);
+    for i in 0..n {
+        let id = format!("m{i:04}");
+        let m = dir.join("modules").join(&id);
+        std::fs::create_dir_all(&m).unwrap();
+        let runtime = if i % 10 == 0 {
+            "statefulness: stateful\n    restore: runbook.md"
+        } else {
+            "statefulness: stateless"
+        };
+        std::fs::write(
+            m.join("module.yaml"),
+            format!("metadata:\n  name: {id}\nspec:\n  classes: []\n  runtime:\n    {runtime}\n"),
+        )
+        .unwrap();
+    }
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "base"]);
+    git(dir, &["rev-parse", "HEAD"])
 }
 
 #[test]
@@ -37,12 +81,19 @@ fn bench_canary() {
     let all: Vec<String> = (0..3000)
         .map(|i| format!("modules/m{:04}/compose.yaml", i))
         .collect();
-    let body = full_body();
+    let repo = tempfile::tempdir().unwrap();
+    let base = platform(repo.path(), 3000);
+    let mut answer: serde_json::Value = serde_json::from_str(&pull(
+        7,
+        &fixture("full-pack-with-evidence.md"),
+        &["tier/full"],
+    ))
+    .unwrap();
+    answer["base"]["sha"] = serde_json::json!(base);
+    let answer = answer.to_string();
     let m = Mock::start(
         move |req: &Request| match (req.method.as_str(), req.path()) {
-            ("GET", "/api/v1/repos/o/r/pulls/7") => {
-                Response::json(200, pull(7, &body, &["tier/full"]))
-            }
+            ("GET", "/api/v1/repos/o/r/pulls/7") => Response::json(200, answer.clone()),
             ("GET", "/api/v1/repos/o/r/pulls/7/files") => {
                 let p: usize = req.query("page").and_then(|v| v.parse().ok()).unwrap_or(1);
                 let chunk: Vec<String> = all.iter().skip((p - 1) * 50).take(50).cloned().collect();
@@ -67,6 +118,8 @@ fn bench_canary() {
         "--post-status",
         "--policy",
         policy.to_str().unwrap(),
+        "--repo-dir",
+        repo.path().to_str().unwrap(),
         "--now",
         "2026-05-17T00:00:00Z",
     ]);
@@ -80,6 +133,11 @@ fn bench_canary() {
         let out = run(&args, &env);
         let wall = t.elapsed();
         assert_eq!(out.exit, 0, "{}{}", out.stdout, out.stderr);
+        assert!(
+            out.stdout.contains("canary.evidence.complete"),
+            "the evidence rule ran: {}",
+            out.stdout
+        );
         requests = m.requests().len();
         assert_eq!(requests, 1 + 60 + 1, "1 PR + 60 pages + 1 status");
         let server = *m.server_time.lock().unwrap();
@@ -100,9 +158,11 @@ fn bench_canary() {
         ms(median(tools))
     );
 
-    // Three 1 MiB bodies: list items (the common shape of evidence), top-level paragraphs
+    // Four 1 MiB bodies: list items (the common shape of evidence), top-level paragraphs
     // with bold lines, sub-headings and HTML comments (the slowest path of the section
-    // reader), and the real full example repeated (many known sections, many status lines).
+    // reader), placeholders, inline and block HTML, entities and invisible characters (what
+    // the renderer hides), and the real full example repeated (many known sections, many
+    // status lines).
     let policy = forgejo_gates::policy::canary::CanaryPolicy::default();
     let known = policy.sections(forgejo_gates::policy::canary::Tier::Full);
     let shapes = [
@@ -113,6 +173,10 @@ fn bench_canary() {
         (
             "paragraphs",
             "**Detail**\nA paragraph of evidence with **bold**, `code` <!-- a note --> and text.\n\n#### Sub-heading\n\n",
+        ),
+        (
+            "html and invisibles",
+            "- TODO - \u{3164} evidence\u{200B} with <span>inline html</span>&nbsp;<!-- c --> and [TBD]\n\n<div>\n<p>&#x200B; a block &hellip;</p>\n</div>\n\n",
         ),
         ("full example repeated", ""),
     ];

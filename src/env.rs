@@ -39,3 +39,11 @@ pub fn runner_var(env: &dyn Env, suffix: &str) -> Result<Option<String>, GateErr
         (None, None) => Ok(None),
     }
 }
+
+/// Is the job running for a pull request (`GITHUB_EVENT_NAME` / `FORGEJO_EVENT_NAME` is
+/// `pull_request` or `pull_request_target`)? Then the working tree is the branch under review,
+/// and the rules must not be read from it.
+pub fn pull_request_event(env: &dyn Env) -> Result<Option<String>, GateError> {
+    Ok(runner_var(env, "EVENT_NAME")?
+        .filter(|e| matches!(e.as_str(), "pull_request" | "pull_request_target")))
+}

@@ -245,7 +245,11 @@ fn postgres_backup_passes_deep_verification_and_restores_into_a_second_cluster()
     let scope = site.scope("postgres", &backup);
     assert_eq!(scope.code, 0, "{}", scope.all());
     assert!(scope.stdout.contains("ELIGIBLE"), "{}", scope.stdout);
-    assert!(scope.stdout.contains("stream verified"), "{}", scope.stdout);
+    assert!(
+        scope.stdout.contains("completion line found (deep)"),
+        "{}",
+        scope.stdout
+    );
 
     let run = site.drill(&backup, "postgres");
     assert_reason(&run, 0, "drill.restored");
@@ -354,9 +358,11 @@ fn a_dump_cut_at_a_statement_boundary_fails_although_it_loads() {
         Procedure::PgDumpall,
         inventory,
     );
+    // The gates' deep verification (which the drill runs first) already refuses it: the
+    // completion line pg_dumpall writes last is missing.
     let run = site.drill(&backup, "postgres");
-    assert_reason(&run, 1, "drill.restore_failed");
-    assert!(run.stdout.contains("completion marker"), "{}", run.stdout);
+    assert_reason(&run, 1, "drill.backup_unreadable");
+    assert!(run.stdout.contains("stopped part-way"), "{}", run.stdout);
 }
 
 #[test]
@@ -398,8 +404,12 @@ fn a_manifest_for_another_file_fails_before_any_restore() {
         inventory,
     );
     // The file is replaced after its manifest was written (same name, other bytes).
-    let mut other = gunzip(&dump);
-    other.extend_from_slice(b"\n-- PostgreSQL database cluster dump complete\n");
+    // Other bytes that are still a complete dump: a comment before the completion line.
+    let text = String::from_utf8(gunzip(&dump)).unwrap();
+    let end = text
+        .rfind("--\n-- PostgreSQL database cluster dump complete")
+        .expect("pg_dumpall's completion line");
+    let other = format!("{}-- replaced\n{}", &text[..end], &text[end..]).into_bytes();
     std::fs::write(&backup, gzip(&other)).unwrap();
     let run = site.drill(&backup, "postgres");
     assert_reason(&run, 1, "drill.manifest_mismatch");
@@ -740,14 +750,21 @@ fn archive_links_pointing_outside_are_refused() {
         &[("ok", b'0', "", b"x"), ("ln", b'2', "../../etc", b"")],
         "ln",
     );
-    unsafe_archive_is_refused(&[("d/ln", b'2', "/etc/passwd", b"")], "d/ln");
-    unsafe_archive_is_refused(&[("hard", b'1', "../x", b"")], "hard");
+    // Each archive also holds a file with data: one without is refused before any unpacking.
+    unsafe_archive_is_refused(
+        &[("ok", b'0', "", b"x"), ("d/ln", b'2', "/etc/passwd", b"")],
+        "d/ln",
+    );
+    unsafe_archive_is_refused(
+        &[("ok", b'0', "", b"x"), ("hard", b'1', "../x", b"")],
+        "hard",
+    );
 }
 
 #[test]
 fn archive_device_files_are_refused() {
-    unsafe_archive_is_refused(&[("dev", b'3', "", b"")], "device");
-    unsafe_archive_is_refused(&[("fifo", b'6', "", b"")], "FIFO");
+    unsafe_archive_is_refused(&[("ok", b'0', "", b"x"), ("dev", b'3', "", b"")], "device");
+    unsafe_archive_is_refused(&[("ok", b'0', "", b"x"), ("fifo", b'6', "", b"")], "FIFO");
 }
 
 // ---------------------------------------------------------------- with backup_before_apply

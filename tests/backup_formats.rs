@@ -10,7 +10,9 @@ use forgejo_gates::policy::Verify;
 fn check(bytes: &[u8], format: Format, verify: Verify) -> Result<String, String> {
     let mut f = tempfile::tempfile().unwrap();
     std::io::Write::write_all(&mut f, bytes).unwrap();
-    inspect(&f, format, verify).map(|i| i.detail)
+    inspect(&f, format, verify)
+        .map(|i| i.detail)
+        .map_err(|r| r.message)
 }
 
 #[test]
@@ -22,7 +24,7 @@ fn every_format_reads_in_both_modes() {
         (backup::pg_dumpall_sql_gz(), Format::SqlGz),
         (backup::vault_snap(), Format::VaultSnapshot),
         (backup::redis_rdb(), Format::RedisRdb),
-        (b"PGDMP\x01\x0e\x00rest".to_vec(), Format::PgDump),
+        (backup::real("pg_dump-15.custom"), Format::PgDump),
     ];
     for (bytes, format) in cases {
         for verify in [Verify::Shallow, Verify::Deep] {
@@ -94,4 +96,79 @@ fn wrong_bytes_for_the_extension_are_refused() {
         check(&backup::gzip(&[0u8; 1024]), Format::TarGz, Verify::Deep).is_err(),
         "no entries"
     );
+}
+
+/// Archives written by GNU tar in each of its formats (long names as GNU `L` entries or pax
+/// `path` records), by the `zstd` command (several frames, a skippable frame), read deep.
+#[test]
+fn archives_written_by_the_real_tools_pass_deep() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let long = data.join("d".repeat(120));
+    std::fs::create_dir_all(&long).unwrap();
+    std::fs::write(long.join("f"), b"long name").unwrap();
+    std::fs::write(data.join("a.txt"), vec![b'x'; 70_000]).unwrap();
+    for tar_format in ["gnu", "pax", "posix", "ustar", "v7"] {
+        let out = dir.path().join(format!("{tar_format}.tar.gz"));
+        let mut cmd = Command::new("tar");
+        cmd.current_dir(dir.path())
+            .arg(format!("--format={tar_format}"))
+            .arg("-czf")
+            .arg(&out);
+        // ustar and v7 cannot hold the 120-character directory name.
+        if matches!(tar_format, "ustar" | "v7") {
+            cmd.arg("data/a.txt");
+        } else {
+            cmd.arg("data");
+        }
+        assert!(cmd.status().unwrap().success(), "tar --format={tar_format}");
+        let detail = check(&std::fs::read(&out).unwrap(), Format::TarGz, Verify::Deep)
+            .unwrap_or_else(|e| panic!("tar --format={tar_format}: {e}"));
+        assert!(detail.contains("end-of-archive found"), "{detail}");
+    }
+    if Command::new("zstd").arg("--version").output().is_err() {
+        eprintln!("no zstd command here: the zstd part of this test needs it");
+        return;
+    }
+    let tar = backup::tar(&[("data/a", &[3u8; 5000])]);
+    let plain = dir.path().join("a.tar");
+    std::fs::write(&plain, &tar).unwrap();
+    let zst = |args: &[&str]| {
+        let out = Command::new("zstd")
+            .args(args)
+            .arg("-c")
+            .arg(&plain)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        out.stdout
+    };
+    let one = zst(&["-q"]);
+    assert!(check(&one, Format::TarZst, Verify::Deep).is_ok());
+    // The same tar split over two frames (`cat a.zst b.zst`), with a skippable frame between.
+    let (a, b) = tar.split_at(2048);
+    let mut two = backup::zstd(a);
+    two.extend_from_slice(&[0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
+    two.extend_from_slice(&backup::zstd(b));
+    assert!(
+        check(&two, Format::TarZst, Verify::Deep).is_ok(),
+        "{:?}",
+        check(&two, Format::TarZst, Verify::Deep)
+    );
+    // Written without a content checksum: nothing proves it complete.
+    let unchecked = zst(&["-q", "--no-check"]);
+    let err = check(&unchecked, Format::TarZst, Verify::Deep).unwrap_err();
+    assert!(err.contains("no content checksum"), "{err}");
+}
+
+#[test]
+fn a_gzip_with_trailing_zeros_or_a_cut_member_is_refused() {
+    let sql = backup::pg_dumpall_sql();
+    let mut zeros = backup::gzip(&sql);
+    zeros.extend_from_slice(&[0u8; 16]);
+    assert!(check(&zeros, Format::SqlGz, Verify::Deep).is_err());
+    let gz = backup::gzip(&sql);
+    let cut = &gz[..gz.len() - 4];
+    assert!(check(cut, Format::SqlGz, Verify::Deep).is_err());
 }

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 const TOKEN: &str = "tok_9f8e7d6c5b4a39281706SECRET";
 const PR: &str = "/api/v1/repos/o/r/pulls/7";
+/// `GET /user` for the token: the account the gate posts as.
+const BOT: &str = r#"{"id": 5, "login": "bot", "full_name": "", "email": "bot@example.invalid"}"#;
 
 fn full_body() -> String {
     std::fs::read_to_string(
@@ -51,6 +53,7 @@ fn healthy(
 ) -> impl Fn(&Request) -> Response + Send + Sync + 'static {
     let all = names(n);
     move |req| match (req.method.as_str(), req.path()) {
+        ("GET", "/api/v1/user") => Response::json(200, BOT),
         ("GET", PR) => Response::json(200, pull(7, &body, labels)),
         ("GET", p) if p == format!("{PR}/files") => page(&all, req),
         ("POST", p) if p.starts_with("/api/v1/repos/o/r/statuses/") => {
@@ -381,11 +384,11 @@ fn the_comment_is_created_once_then_edited_never_duplicated() {
         match (req.method.as_str(), req.path()) {
             ("GET", "/api/v1/repos/o/r/issues/7/comments") => {
                 let mut list = vec![
-                    serde_json::json!({"id": 1, "body": "LGTM <!-- forgejo-gates:canary_required --> quoted", "user": {"login": "human"}}),
+                    serde_json::json!({"id": 1, "body": "LGTM <!-- forgejo-gates:canary_required --> quoted", "user": {"id": 9, "login": "human"}}),
                 ];
                 for (id, body) in c.iter() {
                     list.push(
-                        serde_json::json!({"id": id, "body": body, "user": {"login": "bot"}}),
+                        serde_json::json!({"id": id, "body": body, "user": {"id": 5, "login": "bot"}}),
                     );
                 }
                 Response::json(200, serde_json::Value::Array(list).to_string())
@@ -750,4 +753,347 @@ fn a_passing_check_with_no_earlier_comment_posts_none() {
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(count(&m, "GET", "/api/v1/repos/o/r/issues/7/comments"), 1);
     assert_eq!(count(&m, "POST", "/api/v1/repos/o/r/issues/7/comments"), 0);
+}
+
+/// What a run left on the forge: every status posted (state, context, description) and the
+/// comments, by id.
+#[derive(Default)]
+struct Forge {
+    statuses: Vec<(String, String, String, String)>,
+    comments: Vec<(u64, u64, String)>,
+}
+
+/// A PR 7 whose body, files and failures can change between runs; statuses and comments are
+/// kept like Forgejo keeps them. `files_fail`: the files endpoint answers 502.
+struct Switch {
+    body: String,
+    files_fail: bool,
+    pull_fail: bool,
+}
+
+fn stateful(
+    forge: Arc<std::sync::Mutex<Forge>>,
+    switch: Arc<std::sync::Mutex<Switch>>,
+) -> impl Fn(&Request) -> Response + Send + Sync + 'static {
+    move |req| {
+        let sw = switch.lock().unwrap();
+        let mut f = forge.lock().unwrap();
+        match (req.method.as_str(), req.path()) {
+            ("GET", "/api/v1/user") => Response::json(200, BOT),
+            ("GET", PR) if sw.pull_fail => Response::json(502, "bad gateway"),
+            ("GET", PR) => Response::json(200, pull(7, &sw.body, &["tier/full"])),
+            ("GET", p) if p == format!("{PR}/files") => {
+                if sw.files_fail {
+                    Response::json(502, "bad gateway")
+                } else {
+                    page(&names(2), req)
+                }
+            }
+            ("POST", p) if p.starts_with("/api/v1/repos/o/r/statuses/") => {
+                let doc: serde_json::Value = serde_json::from_str(&req.body).unwrap();
+                let s = |k: &str| doc[k].as_str().unwrap_or("").to_string();
+                f.statuses.push((
+                    p.rsplit('/').next().unwrap().to_string(),
+                    s("state"),
+                    s("context"),
+                    s("description"),
+                ));
+                Response::json(201, r#"{"id": 1}"#)
+            }
+            ("GET", "/api/v1/repos/o/r/issues/7/comments") => {
+                let list: Vec<serde_json::Value> = f
+                    .comments
+                    .iter()
+                    .map(|(id, user, body)| serde_json::json!({"id": id, "body": body, "user": {"id": user, "login": format!("u{user}")}}))
+                    .collect();
+                Response::json(200, serde_json::Value::Array(list).to_string())
+            }
+            ("POST", "/api/v1/repos/o/r/issues/7/comments") => {
+                let doc: serde_json::Value = serde_json::from_str(&req.body).unwrap();
+                let id = 100 + f.comments.len() as u64;
+                f.comments
+                    .push((id, 5, doc["body"].as_str().unwrap().to_string()));
+                Response::json(201, format!(r#"{{"id": {id}}}"#))
+            }
+            ("PATCH", p) if p.starts_with("/api/v1/repos/o/r/issues/comments/") => {
+                let id: u64 = p.rsplit('/').next().unwrap().parse().unwrap();
+                let doc: serde_json::Value = serde_json::from_str(&req.body).unwrap();
+                for c in f.comments.iter_mut().filter(|c| c.0 == id) {
+                    c.2 = doc["body"].as_str().unwrap().to_string();
+                }
+                Response::json(200, format!(r#"{{"id": {id}}}"#))
+            }
+            _ => Response::json(404, r#"{"message": "not found"}"#),
+        }
+    }
+}
+
+/// No stale green: after a passing run set `success`, a run that cannot evaluate (an
+/// oversized body, an API failure after the retries, a bad policy) sets `error` on the same
+/// context, and the kept comment says the same.
+#[test]
+fn a_run_that_cannot_evaluate_replaces_an_earlier_success_with_error() {
+    let forge: Arc<std::sync::Mutex<Forge>> = Arc::default();
+    let switch = Arc::new(std::sync::Mutex::new(Switch {
+        body: full_body(),
+        files_fail: false,
+        pull_fail: false,
+    }));
+    let m = Mock::start(stateful(forge.clone(), switch.clone()));
+    let s = setup();
+    let post = |extra: &[&str]| {
+        run(forge_cmd(&m, &s)
+            .args(["--post-status", "--comment", "--api-retries", "1"])
+            .args(extra))
+    };
+    let last = |f: &Forge| f.statuses.last().cloned().unwrap();
+    let a = "a".repeat(40);
+
+    let out = post(&[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        last(&forge.lock().unwrap()),
+        (
+            a.clone(),
+            "success".into(),
+            "canary-required / canary".into(),
+            "pass: full canary context pack complete".into()
+        )
+    );
+
+    // The author makes the body oversized.
+    switch.lock().unwrap().body = format!("Canary status: passed\n\n{}", "word ".repeat(220_000));
+    let out = post(&[]);
+    refused(&out, "error[canary.body.too_large]");
+    let (sha, state, context, desc) = last(&forge.lock().unwrap());
+    assert_eq!(
+        (sha.as_str(), state.as_str()),
+        (a.as_str(), "error"),
+        "{}",
+        out.all()
+    );
+    assert_eq!(context, "canary-required / canary");
+    assert!(desc.contains("canary.body.too_large"), "{desc}");
+    assert!(out.stderr.contains("commit status"), "{}", out.stderr);
+    {
+        let f = forge.lock().unwrap();
+        assert_eq!(f.comments.len(), 1, "one comment, created for the error");
+        assert!(
+            f.comments[0].2.contains("could not evaluate"),
+            "{}",
+            f.comments[0].2
+        );
+        assert!(
+            f.comments[0].2.contains("canary.body.too_large"),
+            "{}",
+            f.comments[0].2
+        );
+    }
+
+    // Back to a good body: success again, and the same comment now says so.
+    switch.lock().unwrap().body = full_body();
+    let out = post(&[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(last(&forge.lock().unwrap()).1, "success");
+
+    // The files endpoint fails after the retries.
+    switch.lock().unwrap().files_fail = true;
+    let out = post(&[]);
+    refused(&out, "error[forgejo.unavailable]");
+    let (_, state, _, desc) = last(&forge.lock().unwrap());
+    assert_eq!(state, "error", "{}", out.all());
+    assert!(desc.contains("forgejo.unavailable"), "{desc}");
+    switch.lock().unwrap().files_fail = false;
+
+    // A policy that cannot be read.
+    let bad = s.dir.path().join("bad.yml");
+    std::fs::write(&bad, "canary:\n  risky_paths: []\n").unwrap();
+    let out = run(forge_cmd_policy(&m, &bad).args(["--post-status", "--comment"]));
+    refused(&out, "error[policy.invalid]");
+    let (_, state, context, _) = last(&forge.lock().unwrap());
+    assert_eq!(
+        (state.as_str(), context.as_str()),
+        ("error", "canary-required / canary")
+    );
+    let f = forge.lock().unwrap();
+    assert_eq!(f.comments.len(), 1, "still one comment: {:?}", f.comments);
+    assert!(
+        f.comments[0].2.contains("policy.invalid"),
+        "{}",
+        f.comments[0].2
+    );
+}
+
+/// The pull request cannot be read at all: the head commit from the event still gets `error`.
+#[test]
+fn an_unreadable_pull_request_sets_error_on_the_event_head() {
+    let forge: Arc<std::sync::Mutex<Forge>> = Arc::default();
+    let switch = Arc::new(std::sync::Mutex::new(Switch {
+        body: full_body(),
+        files_fail: false,
+        pull_fail: true,
+    }));
+    let m = Mock::start(stateful(forge.clone(), switch));
+    let s = setup();
+    let head = "1".repeat(40);
+    let event = s.dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        serde_json::json!({"pull_request": {"number": 7, "body": "", "head": {"sha": head}, "base": {"sha": "2".repeat(40)}}})
+            .to_string(),
+    )
+    .unwrap();
+    let out = run(forge_cmd(&m, &s).arg("--from-event").arg(&event).args([
+        "--post-status",
+        "--api-retries",
+        "0",
+    ]));
+    refused(&out, "error[forgejo.unavailable]");
+    let f = forge.lock().unwrap();
+    assert_eq!(f.statuses.len(), 1, "{}", out.all());
+    assert_eq!(
+        (f.statuses[0].0.as_str(), f.statuses[0].1.as_str()),
+        (head.as_str(), "error")
+    );
+}
+
+/// Only the token's own comment is edited: a look-alike with the marker, planted by another
+/// account, is left alone and a new comment is posted.
+#[test]
+fn a_planted_look_alike_comment_is_never_edited() {
+    let forge: Arc<std::sync::Mutex<Forge>> = Arc::default();
+    let planted = format!(
+        "{}\n### ✅ canary_required: pass\n",
+        "<!-- forgejo-gates:canary_required -->"
+    );
+    forge.lock().unwrap().comments.push((1, 9, planted.clone()));
+    let switch = Arc::new(std::sync::Mutex::new(Switch {
+        body: "## What changed\nx\n".into(),
+        files_fail: false,
+        pull_fail: false,
+    }));
+    let m = Mock::start(stateful(forge.clone(), switch));
+    let s = setup();
+    for _ in 0..2 {
+        let out = run(forge_cmd(&m, &s).arg("--comment"));
+        assert_eq!(out.code, 1, "{}", out.all());
+    }
+    let f = forge.lock().unwrap();
+    assert_eq!(f.comments.len(), 2, "{:?}", f.comments);
+    assert_eq!(
+        f.comments[0],
+        (1, 9, planted),
+        "the planted comment is untouched"
+    );
+    assert_eq!(f.comments[1].1, 5, "the new comment is the bot's");
+    let patched: Vec<String> = m
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| r.path().to_string())
+        .collect();
+    assert_eq!(patched, vec!["/api/v1/repos/o/r/issues/comments/101"]);
+    assert_eq!(count(&m, "GET", "/api/v1/user"), 2);
+}
+
+/// Token hygiene: a server that echoes the token in another case, or split into pieces,
+/// gets none of it printed.
+#[test]
+fn the_token_is_not_printed_in_any_case_or_in_pieces() {
+    let echo = |req: &Request| {
+        let auth = req.header("authorization").unwrap_or("").to_string();
+        let t = auth.trim_start_matches("token ");
+        let (a, b) = t.split_at(t.len() / 2);
+        let msg = format!(
+            "bad credentials {} / {} and {} -- {}",
+            t.to_uppercase(),
+            t.to_lowercase(),
+            a,
+            b
+        );
+        Response::json(
+            401,
+            serde_json::json!({"message": msg, "url": ""}).to_string(),
+        )
+    };
+    let m = Mock::start(echo);
+    let s = setup();
+    let out_file = s.dir.path().join("github_output");
+    let mut outputs = Vec::new();
+    for format in ["text", "json"] {
+        let out = run(forge_cmd(&m, &s).env("GITHUB_OUTPUT", &out_file).args([
+            "--format",
+            format,
+            "--api-retries",
+            "0",
+        ]));
+        assert_eq!(out.code, 2, "{}", out.all());
+        assert!(out.all().contains("forgejo.unauthorized"), "{}", out.all());
+        outputs.push(out.all());
+    }
+    outputs.push(std::fs::read_to_string(&out_file).unwrap_or_default());
+    let lower = TOKEN.to_lowercase();
+    for o in &outputs {
+        let o = o.to_lowercase();
+        for len in [8usize] {
+            for start in 0..=lower.len() - len {
+                let piece = &lower[start..start + len];
+                assert!(
+                    !o.contains(piece),
+                    "a piece of the token ({piece}) leaked: {o}"
+                );
+            }
+        }
+    }
+}
+
+/// The token is sent only over TLS, or to this machine.
+#[test]
+fn a_plain_http_api_url_is_refused_except_for_loopback() {
+    for url in [
+        "http://forgejo.example/api/v1",
+        "http://10.0.0.8:3000/api/v1",
+        "http://127.0.0.1.nip.example/api/v1",
+        "HTTP://forgejo.example/api/v1",
+    ] {
+        let out = run(gate("canary_required")
+            .env("GITHUB_API_URL", url)
+            .env("GITHUB_REPOSITORY", "o/r")
+            .env("GITHUB_TOKEN", TOKEN)
+            .args([
+                "--forgejo",
+                "--pr",
+                "7",
+                "--api-retries",
+                "0",
+                "--api-timeout",
+                "1",
+            ]));
+        refused(&out, "error[forgejo.config]");
+        assert!(out.stderr.contains("https://"), "{url}: {}", out.stderr);
+    }
+    // Loopback: 127.0.0.0/8, [::1] and localhost may use plain http (tests, a local proxy).
+    let m = Mock::start(healthy(full_body(), &["tier/full"], 2));
+    let s = setup();
+    let port = m.addr.rsplit(':').next().unwrap().to_string();
+    for host in ["127.0.0.1", "localhost"] {
+        let out =
+            run(forge_cmd(&m, &s).env("GITHUB_API_URL", format!("http://{host}:{port}/api/v1")));
+        assert_eq!(out.code, 0, "{host}: {}", out.all());
+    }
+}
+
+fn forge_cmd(m: &Mock, s: &Setup) -> Command {
+    forge(m, s)
+}
+
+fn forge_cmd_policy(m: &Mock, policy: &Path) -> Command {
+    let mut cmd = gate("canary_required");
+    cmd.env("GITHUB_API_URL", m.api())
+        .env("GITHUB_REPOSITORY", "o/r")
+        .env("GITHUB_TOKEN", TOKEN)
+        .args(["--forgejo", "--pr", "7"])
+        .arg("--policy")
+        .arg(policy);
+    cmd
 }

@@ -156,7 +156,7 @@ fn the_lite_example_filled_in_passes_as_lite() {
 fn bold_headings_in_any_order_and_case_pass() {
     let out = check(
         &fixture("bold-headings-any-order.md"),
-        "modules/uptime-kuma/compose.yaml\n",
+        "compose/uptime-kuma/compose.yaml\n",
         "tier/lite",
     );
     assert_eq!(out.code, 0, "{}", out.all());
@@ -184,7 +184,7 @@ fn an_unfilled_template_reports_every_section_and_the_status() {
 fn text_output_names_every_missing_section_with_its_code() {
     let dir = tempfile::tempdir().unwrap();
     let body = write(dir.path(), "b.md", "## What changed\nstuff\n");
-    let list = write(dir.path(), "c.txt", "modules/x/module.yaml\n");
+    let list = write(dir.path(), "c.txt", "compose/x/compose.yaml\n");
     let out = run(gate("canary_required")
         .current_dir(dir.path())
         .arg("--body")
@@ -379,7 +379,7 @@ fn git_diff_counts_both_paths_of_a_rename() {
         ]));
     assert_eq!(out.code, 0, "{}", out.all());
     let list = std::fs::read_to_string(dir.path().join("list.txt")).unwrap();
-    let mut lines: Vec<&str> = list.lines().collect();
+    let mut lines: Vec<&str> = list.split_terminator('\0').collect();
     lines.sort();
     assert_eq!(
         lines,
@@ -498,4 +498,118 @@ fn collect_diff_hands_the_list_and_the_base_policy_to_the_canary_job() {
         "{}",
         out.stdout
     );
+}
+
+/// `--changed-files` with raw bytes, an empty body and no labels: does the gate see the
+/// risky path?
+fn check_list(list: &[u8]) -> common::Run {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("changed.txt");
+    std::fs::write(&file, list).unwrap();
+    let body = write(dir.path(), "body.md", "");
+    run(gate("canary_required")
+        .current_dir(dir.path())
+        .arg("--body")
+        .arg(&body)
+        .arg("--changed-files")
+        .arg(&file)
+        .args(["--format", "json"]))
+}
+
+/// What `git diff --name-only` prints for a path with non-ASCII bytes (core.quotePath):
+/// decoded, it is `compose/ümlaut.yaml`, a risky path. Read as text, it would match nothing.
+#[test]
+fn a_path_quoted_by_git_is_decoded_before_matching() {
+    let out = check_list(b"\"compose/\\303\\274mlaut \\\"q\\\".yaml\"\n");
+    assert_eq!(out.code, 1, "{}", out.all());
+    let doc = json(&out);
+    assert_eq!(doc["facts"]["risky_files"], "1", "{doc:#}");
+    assert!(
+        out.stdout.contains("compose/ümlaut \\\"q\\\".yaml"),
+        "{}",
+        out.stdout
+    );
+    // Quoting git never writes is refused, never taken as a path.
+    for bad in [&b"\"compose/a.yaml\n"[..], b"\"compose/\\x41.yaml\"\n"] {
+        let out = check_list(bad);
+        assert_eq!(out.code, 2, "{bad:?}: {}", out.all());
+        assert!(
+            out.stdout.contains("input.changed_files_invalid"),
+            "{}",
+            out.all()
+        );
+    }
+}
+
+/// `git diff -z --name-only` output (NUL-terminated) is read as such.
+#[test]
+fn a_nul_separated_list_is_read() {
+    let out = check_list(b"docs/a.md\0compose/x y.yaml\0");
+    assert_eq!(out.code, 1, "{}", out.all());
+    let doc = json(&out);
+    assert_eq!(doc["facts"]["changed_files"], "2", "{doc:#}");
+    assert_eq!(doc["facts"]["risky_files"], "1", "{doc:#}");
+}
+
+/// collect-diff writes the NUL-terminated list, as `git diff -z` does.
+#[test]
+fn collect_diff_writes_a_nul_terminated_list() {
+    let (dir, base, head) = repo();
+    let out = run(gate("canary_required")
+        .current_dir(dir.path())
+        .arg("collect-diff")
+        .args([
+            "--git-diff",
+            &format!("{base}...{head}"),
+            "--output",
+            "list",
+        ]));
+    assert_eq!(out.code, 0, "{}", out.all());
+    let list = std::fs::read(dir.path().join("list")).unwrap();
+    assert!(list.ends_with(b"\0"), "{list:?}");
+    assert!(!list.contains(&b'\n'), "{list:?}");
+}
+
+/// Files mode under a pull-request event: the working tree is the branch under review, so
+/// its `.forgejo/gates.yml` is not read unless the caller names the base.
+#[test]
+fn files_mode_under_a_pull_request_event_needs_the_base_policy() {
+    let (dir, base, _head) = repo();
+    let list = write(dir.path(), "list.txt", "docs/readme.md\n");
+    let body = write(dir.path(), "body.md", "");
+    let files_mode = |extra: &[&str], event: Option<(&str, &str)>| {
+        let mut cmd = gate("canary_required");
+        cmd.current_dir(dir.path())
+            .arg("--body")
+            .arg(&body)
+            .arg("--changed-files")
+            .arg(&list)
+            .args(extra);
+        if let Some((k, v)) = event {
+            cmd.env(k, v);
+        }
+        run(&mut cmd)
+    };
+    for event in [
+        ("GITHUB_EVENT_NAME", "pull_request"),
+        ("FORGEJO_EVENT_NAME", "pull_request_target"),
+    ] {
+        // The head's policy says docs/** is not risky: without the guard this passes.
+        let out = files_mode(&[], Some(event));
+        assert_eq!(out.code, 2, "{event:?}: {}", out.all());
+        assert!(out.stderr.contains("--base-ref"), "{}", out.stderr);
+        // Naming the base: its policy makes docs/** risky, and the empty body fails.
+        let out = files_mode(&["--base-ref", &base], Some(event));
+        assert_eq!(out.code, 1, "{event:?}: {}", out.all());
+        let p = write(
+            dir.path(),
+            "base.yml",
+            "version: 1\ncanary:\n  risky_paths: [\"docs/**\"]\n",
+        );
+        let out = files_mode(&["--policy", p.to_str().unwrap()], Some(event));
+        assert_eq!(out.code, 1, "{event:?}: {}", out.all());
+    }
+    // Outside a pull-request event (a local run, a push), the working tree is the base.
+    let out = files_mode(&[], Some(("GITHUB_EVENT_NAME", "push")));
+    assert_eq!(out.code, 0, "{}", out.all());
 }

@@ -111,9 +111,10 @@ fn each_kind_of_non_plain_changed_path_is_refused() {
         let err = parse_changed_files(&format!("README.md\n{bad}\n")).unwrap_err();
         assert_eq!(err.code.id, "input.changed_files_invalid", "{bad:?}");
     }
+    // Empty lines are skipped; a line of blanks is a path (git prints a file named `  ` as is).
     assert_eq!(
         parse_changed_files("modules/web-app/module.yaml\r\n\n  \nREADME.md\n").unwrap(),
-        vec!["modules/web-app/module.yaml", "README.md"]
+        vec!["modules/web-app/module.yaml", "  ", "README.md"]
     );
 }
 
@@ -125,12 +126,16 @@ fn a_two_mib_changed_files_list_is_within_the_limit() {
     let list = "modules/web-app/compose.yaml\n".repeat(2 * 1024 * 1024 / 29 + 1);
     assert!(list.len() > 2 * 1024 * 1024);
     let files = p.file("changed.txt", list.as_bytes());
-    let out = p.scope(&[
-        "--changed-files",
-        files.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    // Pull-request mode runs at the repository root with a repository-relative --modules-dir.
+    let out = common::run_in(
+        &common::platform::fixtures(),
+        common::gate("auto_apply_scope")
+            .arg("--changed-files")
+            .arg(&files)
+            .arg("--policy")
+            .arg(&p.policy)
+            .args(["--format", "json"]),
+    );
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(
         forgejo_gates::gates::pr_scope::MAX_CHANGED_FILES_BYTES,
@@ -395,13 +400,18 @@ fn a_restore_path_outside_the_module_directory_is_not_found_even_if_it_exists() 
     };
     assert!(restore_of("runbook.md#restore").contains("scope.restore.ok"));
     let abs = modules.join("other/runbook.md");
+    // Out of the directory (`db` is bound to no module, so no `../` is allowed).
     for bad in [
         abs.to_str().unwrap(),
         "../other/runbook.md",
         "sub/../runbook.md",
-        ".//runbook.md",
-        "#restore",
     ] {
+        let out = restore_of(bad);
+        assert!(out.contains("scope.restore.outside_module"), "{bad}: {out}");
+        assert!(!out.contains("scope.restore.ok"), "{bad}: {out}");
+    }
+    // Not a file path at all.
+    for bad in [".//runbook.md", "#restore"] {
         let out = restore_of(bad);
         assert!(out.contains("scope.restore.not_found"), "{bad}: {out}");
         assert!(!out.contains("scope.restore.ok"), "{bad}: {out}");

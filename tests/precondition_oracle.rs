@@ -65,7 +65,8 @@ struct Case {
     shape: PathShape,
     file: FileState,
     plan_module_is_dispatched: bool,
-    drift: Vec<(bool, bool)>, // (kind allowed, own service)
+    /// (kind allowed, own service, own container, from a failed exit to `exited(0)`)
+    drift: Vec<(bool, bool, bool, bool)>,
 }
 
 /// Each dimension is valid most of the time, so that all-valid cases and cases with exactly
@@ -90,7 +91,15 @@ fn case() -> impl Strategy<Value = Case> {
             likely(),
             prop::sample::select(vec![FileState::Absent, FileState::Empty, FileState::Mode644, FileState::Mode400, FileState::WrongBytes]),
             likely(),
-            prop::collection::vec((prop::bool::weighted(0.8), prop::bool::weighted(0.8)), 0..3),
+            prop::collection::vec(
+                (
+                    prop::bool::weighted(0.8),
+                    prop::bool::weighted(0.8),
+                    prop::bool::weighted(0.8),
+                    prop::bool::weighted(0.8),
+                ),
+                0..3,
+            ),
         ),
     )
         .prop_map(
@@ -168,7 +177,11 @@ fn one_shot_allow(c: &Case) -> bool {
         && c.module == "minio-init"
         && c.plan_module_is_dispatched
         && !c.drift.is_empty()
-        && c.drift.iter().all(|(kind_ok, own)| *kind_ok && *own)
+        && c.drift
+            .iter()
+            .all(|(kind_ok, own, own_container, states_ok)| {
+                *kind_ok && *own && *own_container && *states_ok
+            })
 }
 fn one_shot_noop(c: &Case) -> bool {
     scope_preconditions(c) && c.plan_module_is_dispatched && c.drift.is_empty()
@@ -184,7 +197,7 @@ fn bytes_for(ext: &str) -> Vec<u8> {
         "sql.gz" => backup::pg_dumpall_sql_gz(),
         "snap" => backup::vault_snap(),
         "rdb" => backup::redis_rdb(),
-        _ => b"PGDMP\x01\x0e\x00".to_vec(),
+        _ => backup::real("pg_dump-15.custom"),
     }
 }
 
@@ -282,15 +295,17 @@ fn plan_json(c: &Case) -> Vec<u8> {
     let items: Vec<String> = c
         .drift
         .iter()
-        .map(|(kind_ok, own)| {
+        .map(|(kind_ok, own, own_container, states_ok)| {
             format!(
-                r#"{{"kind":"{}","service":"{}"}}"#,
+                r#"{{"kind":"{}","service":"{}","container":"home-platform-{}-1","current":"{}","desired":"exited(0)"}}"#,
                 if *kind_ok {
                     "container.state.exited_success"
                 } else {
                     "image.ref"
                 },
-                if *own { c.module } else { "someone-else" }
+                if *own { c.module } else { "someone-else" },
+                if *own_container { c.module } else { "minio" },
+                if *states_ok { "exited(1)" } else { "running" },
             )
         })
         .collect();

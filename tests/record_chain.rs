@@ -336,12 +336,17 @@ fn a_pull_request_decision_is_not_replayable() {
     let p = Platform::new();
     let log = p.tmp.path().join("pr.log");
     let files = p.file("changed.txt", b"modules/web-app/compose.yml\n");
-    let out = p.scope(&[
-        "--changed-files",
-        files.to_str().unwrap(),
-        "--record",
-        log.to_str().unwrap(),
-    ]);
+    // Pull-request mode runs at the repository root with a repository-relative --modules-dir.
+    let out = common::run_in(
+        &common::platform::fixtures(),
+        common::gate("auto_apply_scope")
+            .arg("--changed-files")
+            .arg(&files)
+            .arg("--policy")
+            .arg(&p.policy)
+            .arg("--record")
+            .arg(&log),
+    );
     assert!(out.code == 0 || out.code == 1, "{}", out.all());
     let out = decision_log(&["replay", log.to_str().unwrap()]);
     assert_eq!(out.code, 2, "{}", out.all());

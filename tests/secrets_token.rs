@@ -92,9 +92,12 @@ fn no_binary_ever_shows_the_token() {
             base("auto_apply_scope").args(refs(&dispatch)).args(f),
         );
         let changed = Platform::plan("../changed-files/pr-mixed.txt");
+        // Pull-request mode: from the repository root, --modules-dir repository-relative.
         go(
             "scope pr",
-            base("auto_apply_scope")
+            common::gate("auto_apply_scope")
+                .args(["--policy", policy, "--now", common::platform::NOW])
+                .current_dir(common::platform::fixtures())
                 .arg("--changed-files")
                 .arg(&changed)
                 .args(f),
@@ -179,7 +182,8 @@ fn no_binary_ever_shows_the_token() {
             }
             ("GET", "/api/v1/repos/o/r/pulls/7/files") => Response::json(
                 200,
-                files_page(&["modules/minio-init/module.yaml".to_string()]),
+                // Not a module: its manifest would be read at the base commit with git.
+                files_page(&["compose/core/compose.yaml".to_string()]),
             )
             .with_header("X-Total-Count", "1"),
             ("GET", "/api/v1/repos/o/r/issues/7/comments") => Response::json(200, "[]"),

@@ -156,7 +156,11 @@ fn plan_fails_when_a_touched_module_cannot_be_evaluated() {
 #[test]
 fn canary_passes_a_full_pack_and_posts_nothing_without_a_token() {
     let p = pr(mixed_change);
-    let run = p.run(CANARY, &p.payload(&body("full-pack.md"), &["tier/full"]));
+    // minio-init is stateful and sidecar-bound: the pack carries its upgrade evidence.
+    let run = p.run(
+        CANARY,
+        &p.payload(&body("full-pack-with-evidence.md"), &["tier/full"]),
+    );
     assert_eq!(run.code, 0, "{}", run.log);
     assert!(run.log.contains("canary_required: PASS"), "{}", run.log);
     assert!(
@@ -188,6 +192,39 @@ fn canary_fails_an_unfilled_template_naming_every_missing_section() {
             run.log
         );
     }
+}
+
+#[test]
+fn canary_requires_the_upgrade_evidence_of_a_stateful_module_from_its_base_manifest() {
+    // The PR declares minio-init stateless; at the base it is stateful and sidecar-bound.
+    let p = pr(|r| {
+        r.write(
+            "modules/minio-init/module.yaml",
+            "metadata:\n  name: minio-init\nspec:\n  runtime:\n    statefulness: stateless\n",
+        );
+    });
+    let run = p.run(CANARY, &p.payload(&body("full-pack.md"), &["tier/full"]));
+    assert_ne!(run.code, 0, "{}", run.log);
+    assert!(run.log.contains("canary_required: FAIL"), "{}", run.log);
+    for section in [
+        "Backup plan",
+        "Restore path",
+        "Smoke shape",
+        "Stop conditions",
+    ] {
+        assert!(
+            run.log.contains(&format!(
+                "error[canary.evidence.missing]: section \"{section}\""
+            )),
+            "{section} not named:\n{}",
+            run.log
+        );
+    }
+    assert!(
+        run.log.contains("`minio-init` (stateful, sidecar-bound)"),
+        "{}",
+        run.log
+    );
 }
 
 #[test]
@@ -252,6 +289,7 @@ fn canary_posts_the_status_through_the_api_when_it_has_a_token() {
     let body_text = body("template-unfilled.md");
     let p = pr(mixed_change);
     let head = p.head.clone();
+    let base = p.base.clone();
     let b = body_text.clone();
     let m = mock::Mock::start(move |req| {
         let pull = "/api/v1/repos/o/r/pulls/7";
@@ -260,6 +298,7 @@ fn canary_posts_the_status_through_the_api_when_it_has_a_token() {
                 let mut v: Value =
                     serde_json::from_str(&mock::pull(7, &b, &["tier/lite"])).unwrap();
                 v["head"]["sha"] = json!(head);
+                v["base"]["sha"] = json!(base);
                 mock::Response::json(200, v.to_string())
             }
             ("POST", x) if x.starts_with("/api/v1/repos/o/r/statuses/") => {

@@ -37,7 +37,7 @@ enum Text { Absent, Right, Raw(String) }
 #[derive(Arbitrary, Debug, Clone, PartialEq)]
 enum Artifact {
     Refused,
-    File { size: Size, mode: Mode, uid_root: bool, content: Verdict },
+    File { size: Size, mode: Mode, uid_root: bool, single_link: bool, written_after_name: bool, content: Verdict },
 }
 
 /// Choices are biased towards the valid value, so that cases with every precondition met
@@ -99,7 +99,7 @@ struct Input {
     artifact: Likely<Artifact>,
     plan_for_module: Likely<bool>,
     noop_flag_consistent: Likely<bool>,
-    drift: Vec<Likely<(bool, bool)>>,
+    drift: Vec<Likely<(bool, bool, bool, bool)>>,
 }
 
 impl Input {
@@ -125,11 +125,13 @@ impl Input {
                 size: Size::Bytes(100),
                 mode: Mode::Private,
                 uid_root: true,
+                single_link: true,
+                written_after_name: true,
                 content: Verdict::Readable,
             }),
             plan_for_module: self.plan_for_module.or(true),
             noop_flag_consistent: self.noop_flag_consistent.or(true),
-            drift: self.drift.iter().map(|d| d.or((true, true))).collect(),
+            drift: self.drift.iter().map(|d| d.or((true, true, true, true))).collect(),
         }
     }
 }
@@ -155,7 +157,7 @@ struct Case {
     artifact: Artifact,
     plan_for_module: bool,
     noop_flag_consistent: bool,
-    drift: Vec<(bool, bool)>,  // (kind allowed, own service)
+    drift: Vec<(bool, bool, bool, bool)>,  // (kind allowed, own service, own container, failed exit -> exited(0))
 }
 
 const EXTS: &[&str] = &["tar.gz", "tar.zst", "sql.gz", "dump", "snap", "rdb", "zip"];
@@ -194,6 +196,7 @@ fn manifest_text(c: &Case) -> String {
     if let Some(cl) = class {
         s += &format!("  classes: [{cl}]\n");
     }
+    s += "  compose:\n    project: home\n";
     s += "  runtime:\n    image: x\n";
     match c.statefulness {
         Tri::Absent => {}
@@ -297,9 +300,9 @@ fuzz_target!(|input: Input| {
     observed.files.insert("/m/base/runbook.md".into(), c.parent_restore_exists);
     let right_ref = valid_ref(&c);
     let backup_ref = text_of(&c.backup_ref, &right_ref);
-    let (size, mode, uid, verdict) = match &c.artifact {
-        Artifact::Refused => (0, 0, 0, None),
-        Artifact::File { size, mode, uid_root, content } => (
+    let (size, mode, uid, links, mtime, verdict) = match &c.artifact {
+        Artifact::Refused => (0, 0, 0, 0, 0, None),
+        Artifact::File { size, mode, uid_root, single_link, written_after_name, content } => (
             match size {
                 Size::Empty => 0,
                 Size::Bytes(n) => u64::from(*n) + 1,
@@ -309,6 +312,9 @@ fuzz_target!(|input: Input| {
                 Mode::Other(m) => u32::from(*m) & 0o7777,
             },
             if *uid_root { 0 } else { 1000 },
+            if *single_link { 1 } else { 2 },
+            // 2100-01-01, after any name; or 1970, before every name.
+            if *written_after_name { 4_102_444_800 } else { 0 },
             Some(*content),
         ),
     };
@@ -320,12 +326,14 @@ fuzz_target!(|input: Input| {
                 size,
                 mode,
                 uid,
+                links: Some(links),
+                mtime: Some(mtime),
                 content: if size == 0 {
                     Content::NotRead
                 } else {
                     match v {
-                        Verdict::Readable => Content::Readable { verify: "shallow".into(), sha256: "0".repeat(64), detail: "ok".into() },
-                        Verdict::Unreadable => Content::Unreadable { extension: "tar.gz".into(), why: "bad".into() },
+                        Verdict::Readable => Content::Readable { verify: "deep".into(), sha256: "0".repeat(64), detail: "ok".into() },
+                        Verdict::Unreadable => Content::Unreadable { extension: "tar.gz".into(), why: "bad".into(), code: None },
                         Verdict::NoReader => Content::NoReader { extension: "zip".into() },
                     }
                 },
@@ -347,10 +355,16 @@ fuzz_target!(|input: Input| {
     let manual = matches!(c.class, Class::SecuritySensitive | Class::PublicEdge | Class::Auth);
     let restore_ok = match c.restore {
         Restore::OwnExists | Restore::OwnUrl => true,
-        Restore::OwnMissing | Restore::OwnDotDot => false,
+        Restore::OwnMissing => false,
+        // `../base/runbook.md` is exactly the restore path `base` declares: a sidecar of base
+        // may point at it, nothing else may.
+        Restore::OwnDotDot => c.sidecar && c.parent_restore_exists,
         Restore::None => c.sidecar && c.parent_restore_exists,
     };
-    let artifact_ok = matches!(c.artifact, Artifact::File { content: Verdict::Readable, uid_root: true, .. })
+    let artifact_ok = matches!(
+        c.artifact,
+        Artifact::File { content: Verdict::Readable, uid_root: true, single_link: true, written_after_name: true, .. }
+    )
         && size > 0
         && mode == 0o600;
     let backup_ok = backup_ref.as_deref().is_some_and(|r| reference_ok(&c, r)) && artifact_ok;
@@ -382,11 +396,13 @@ fuzz_target!(|input: Input| {
     let items: Vec<String> = c
         .drift
         .iter()
-        .map(|(kind_ok, own)| {
+        .map(|(kind_ok, own, own_container, states_ok)| {
             format!(
-                r#"{{"kind":"{}","service":"{}"}}"#,
+                r#"{{"kind":"{}","service":"{}","container":"{}","current":"{}","desired":"exited(0)"}}"#,
                 if *kind_ok { ALLOWED_KIND } else { "image.changed" },
-                if *own { "app" } else { "base" }
+                if *own { "app" } else { "base" },
+                if *own_container { "home-app-1" } else { "home-base-1" },
+                if *states_ok { "exited(1)" } else { "running" },
             )
         })
         .collect();
@@ -412,7 +428,7 @@ fuzz_target!(|input: Input| {
         &host,
     );
     let one_shot_manifest = stateful && c.expected_state == Tri::B && c.restart != Tri::B;
-    let drift_ok = !c.drift.is_empty() && c.drift.iter().all(|(k, o)| *k && *o);
+    let drift_ok = !c.drift.is_empty() && c.drift.iter().all(|(k, o, oc, st)| *k && *o && *oc && *st);
     if let Ok(d) = d {
         note(d.outcome.as_str());
         match d.outcome {

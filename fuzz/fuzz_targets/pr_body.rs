@@ -25,7 +25,15 @@ fuzz_target!(|data: &[u8]| {
         base_sha: None,
     };
     let files = vec!["modules/minio-init/module.yaml".to_string()];
+    // A stateful, sidecar-bound module: the evidence sections are read too.
+    let modules = [canary::evidence::ModuleClasses {
+        id: "minio-init".to_string(),
+        files: files.clone(),
+        classes: vec!["stateful".to_string(), "sidecar-bound".to_string()],
+        read_from: vec!["the base".to_string()],
+    }];
     let d = canary::evaluate(&canary::Request {
+        modules: &modules,
         policy,
         pr: &pr,
         changed_files: &files,

@@ -1,19 +1,27 @@
 //! The backup file on the runner host: opened without following links, then checked for
-//! type, size, mode, owner and content. Nothing here is ever skipped: a runner that cannot
-//! see the backup directory gets its own reason.
+//! type, size, links, modification time, mode, owner and content. Nothing here is ever
+//! skipped: a runner that cannot see the backup directory gets its own reason.
+//!
+//! The path is opened the way a careful restore would: every directory from `/` down with
+//! `openat(O_NOFOLLOW|O_DIRECTORY)` relative to the one above, then the file with
+//! `openat(O_NOFOLLOW)` relative to the backup directory's descriptor. No name is resolved
+//! twice, so no directory can be swapped for a link between a check and the open.
 
-use super::deep::{self, Inspection};
+use super::deep::{self, Inspection, Options};
 use super::format::format_of;
 use super::reference::BackupRef;
 use super::*;
 use crate::policy::{BackupPolicy, Verify};
 use crate::report::Code;
 use crate::report::Reason;
+use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags};
+use rustix::io::Errno;
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
-use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::fs::File;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use time::OffsetDateTime;
 
 /// What was observed about the artifact, recorded in the decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +50,12 @@ pub enum Observation {
         size: u64,
         mode: u32,
         uid: u32,
+        /// The number of hard links (absent in records of older builds: then refused).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        links: Option<u64>,
+        /// The modification time, seconds since the epoch (absent in older records: refused).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mtime: Option<i64>,
         content: Content,
     },
 }
@@ -53,9 +67,7 @@ pub enum Content {
     /// Not read: the file is empty.
     NotRead,
     /// The extension has no reader.
-    NoReader {
-        extension: String,
-    },
+    NoReader { extension: String },
     /// Read as its format (`verify`: `shallow` or `deep`).
     Readable {
         verify: String,
@@ -65,6 +77,9 @@ pub enum Content {
     Unreadable {
         extension: String,
         why: String,
+        /// The reason code (`backup.artifact.format` when absent, as older records are).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
     },
 }
 
@@ -78,35 +93,22 @@ fn refused(code: &'static Code, message: String) -> Observation {
 /// Look at the artifact on this host. Nothing is judged here except what stops the look.
 pub fn observe(reference: &BackupRef, policy: &BackupPolicy) -> Observation {
     let root = Path::new(&policy.root);
-    if let Err((code, message)) = check_root(root) {
-        return refused(code, message);
+    if reference.path != format!("{}/{}", policy.root, reference.file_name) {
+        return refused(
+            &ROOT_UNREADABLE,
+            format!(
+                "{} is not the file {} directly inside {}",
+                reference.path, reference.file_name, policy.root
+            ),
+        );
     }
-    let path = Path::new(&reference.path);
-    match std::fs::symlink_metadata(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return refused(&ARTIFACT_MISSING, format!("no file at {}", reference.path));
-        }
-        Err(e) => {
-            return refused(
-                &ROOT_UNREADABLE,
-                format!("cannot inspect {}: {e}", reference.path),
-            );
-        }
-        Ok(meta) if meta.file_type().is_symlink() => {
-            return refused(&SYMLINK, format!("{} is a symbolic link", reference.path));
-        }
-        Ok(_) => {}
-    }
-    let file = match open_no_follow(path) {
+    let dir = match open_root(root) {
+        Ok(dir) => dir,
+        Err((code, message)) => return refused(code, message),
+    };
+    let file = match open_file(&dir, reference) {
         Ok(f) => f,
-        Err(e) => {
-            let code = if e.raw_os_error() == Some(libc::ELOOP) {
-                &SYMLINK
-            } else {
-                &ROOT_UNREADABLE
-            };
-            return refused(code, format!("cannot open {}: {e}", reference.path));
-        }
+        Err((code, message)) => return refused(code, message),
     };
     // From here on, only the open descriptor is used: the file cannot be swapped under us.
     let meta = match file.metadata() {
@@ -131,21 +133,20 @@ pub fn observe(reference: &BackupRef, policy: &BackupPolicy) -> Observation {
             None => Content::NoReader {
                 extension: reference.extension.clone(),
             },
-            Some(format) => match deep::inspect(&file, format, policy.verify) {
-                Ok(Inspection { sha256, detail }) => Content::Readable {
-                    verify: match policy.verify {
-                        Verify::Shallow => "shallow",
-                        Verify::Deep => "deep",
-                    }
-                    .into(),
-                    sha256,
-                    detail,
-                },
-                Err(why) => Content::Unreadable {
-                    extension: reference.extension.clone(),
-                    why,
-                },
-            },
+            Some(format) => {
+                match deep::inspect_with(&file, format, &Options::from_policy(policy)) {
+                    Ok(Inspection { sha256, detail }) => Content::Readable {
+                        verify: verify_name(policy.verify).into(),
+                        sha256,
+                        detail,
+                    },
+                    Err(refusal) => Content::Unreadable {
+                        extension: reference.extension.clone(),
+                        why: refusal.message,
+                        code: Some(refusal.code.id.to_string()),
+                    },
+                }
+            }
         }
     };
     Observation::File {
@@ -153,7 +154,16 @@ pub fn observe(reference: &BackupRef, policy: &BackupPolicy) -> Observation {
         size: meta.len(),
         mode: meta.mode() & 0o7777,
         uid: meta.uid(),
+        links: Some(meta.nlink()),
+        mtime: Some(meta.mtime()),
         content,
+    }
+}
+
+fn verify_name(verify: Verify) -> &'static str {
+    match verify {
+        Verify::Shallow => "shallow",
+        Verify::Deep => "deep",
     }
 }
 
@@ -161,10 +171,11 @@ pub fn observe(reference: &BackupRef, policy: &BackupPolicy) -> Observation {
 /// otherwise pushes the reasons (every one that applies).
 pub fn judge(
     observation: &Observation,
+    reference: &BackupRef,
     policy: &BackupPolicy,
     out: &mut Vec<Reason>,
 ) -> Option<ArtifactFacts> {
-    let (path, size, mode, uid, content) = match observation {
+    let (path, size, mode, uid, links, mtime, content) = match observation {
         Observation::Refused { code, message } => {
             // An unknown code (a record from another build) still refuses.
             let code = [&ROOT_UNREADABLE, &ARTIFACT_MISSING, &SYMLINK, &NOT_REGULAR]
@@ -179,10 +190,29 @@ pub fn judge(
             size,
             mode,
             uid,
+            links,
+            mtime,
             content,
-        } => (path, *size, *mode, *uid, content),
+        } => (path, *size, *mode, *uid, *links, *mtime, content),
     };
     let before = out.len();
+    match links {
+        Some(1) => {}
+        Some(n) => out.push(
+            Reason::new(
+                &HARD_LINK,
+                format!(
+                    "{path} has {n} hard links: another name can change it, so it is not the file the reference names"
+                ),
+            )
+            .subject(SUBJECT),
+        ),
+        None => out.push(
+            Reason::new(&HARD_LINK, format!("{path}: the record holds no link count"))
+                .subject(SUBJECT),
+        ),
+    }
+    check_mtime(path, mtime, reference, policy, out);
     if size == 0 {
         out.push(Reason::new(&EMPTY, format!("{path} is empty (0 bytes)")).subject(SUBJECT));
     }
@@ -214,7 +244,22 @@ pub fn judge(
         return None;
     }
     match content {
-        Content::Readable { sha256, detail, .. } => {
+        Content::Readable {
+            sha256,
+            detail,
+            verify,
+        } => {
+            if policy.verify == Verify::Deep && verify != "deep" {
+                out.push(
+                    Reason::new(
+                        &FORMAT,
+                        format!(
+                            "{path} was read `{verify}`; the policy requires deep verification"
+                        ),
+                    )
+                    .subject(SUBJECT),
+                );
+            }
             if out.len() > before {
                 return None;
             }
@@ -230,11 +275,21 @@ pub fn judge(
             out.push(Reason::new(&FORMAT, format!("no reader for .{extension}")).subject(SUBJECT));
             None
         }
-        Content::Unreadable { extension, why } => {
+        Content::Unreadable {
+            extension,
+            why,
+            code,
+        } => {
+            // An unknown code (a record from another build) is still a refusal.
+            let code = deep::CODES
+                .iter()
+                .copied()
+                .find(|c| Some(c.id) == code.as_deref())
+                .unwrap_or(&FORMAT);
             out.push(
                 Reason::new(
-                    &FORMAT,
-                    format!("{path} is not a readable .{extension} file: {why}"),
+                    code,
+                    format!("{path} is not a complete, readable .{extension} file: {why}"),
                 )
                 .subject(SUBJECT),
             );
@@ -249,58 +304,147 @@ pub fn judge(
     }
 }
 
-/// Every directory from `/` down to the root must be a real, readable directory.
-fn check_root(root: &Path) -> Result<(), (&'static Code, String)> {
-    let mut current = std::path::PathBuf::from("/");
-    for part in root.components().skip(1) {
-        current.push(part);
-        match std::fs::symlink_metadata(&current) {
-            Ok(m) if m.file_type().is_symlink() => {
-                return Err((
-                    &SYMLINK,
-                    format!(
-                        "{} on the backup path is a symbolic link",
-                        current.display()
-                    ),
-                ));
-            }
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                return Err((
-                    &ROOT_UNREADABLE,
-                    format!(
-                        "{} on the backup path is not a directory",
-                        current.display()
-                    ),
-                ));
-            }
-            Err(e) => {
-                return Err((
-                    &ROOT_UNREADABLE,
-                    format!(
-                        "the runner cannot see the backup directory {} ({}: {e})",
-                        root.display(),
-                        current.display()
-                    ),
-                ));
-            }
-        }
+/// The modification time may not be older than the instant in the name (less the clock skew):
+/// a backup cannot be written before it was taken, so an older file is an old backup renamed.
+fn check_mtime(
+    path: &str,
+    mtime: Option<i64>,
+    reference: &BackupRef,
+    policy: &BackupPolicy,
+    out: &mut Vec<Reason>,
+) {
+    let Some(mtime) = mtime else {
+        out.push(
+            Reason::new(
+                &OLDER_THAN_NAME,
+                format!("{path}: the record holds no modification time"),
+            )
+            .subject(SUBJECT),
+        );
+        return;
+    };
+    let named = reference.taken_at.unix_timestamp();
+    let skew = i64::try_from(policy.max_future_skew_seconds).unwrap_or(i64::MAX);
+    if mtime < named.saturating_sub(skew) {
+        out.push(
+            Reason::new(
+                &OLDER_THAN_NAME,
+                format!(
+                    "{path} was last written at {}, before the instant in its name, {} (allowed skew {}s): an older backup under a fresh name",
+                    rfc3339(mtime),
+                    rfc3339(named),
+                    policy.max_future_skew_seconds
+                ),
+            )
+            .subject(SUBJECT),
+        );
     }
-    std::fs::read_dir(root).map(|_| ()).map_err(|e| {
+}
+
+fn rfc3339(seconds: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("{seconds} s since the epoch"))
+}
+
+type Refused = (&'static Code, String);
+
+/// Open every directory from `/` down to the backup root, each relative to the one above,
+/// never following a link; the root itself is opened for reading (it must be listable).
+fn open_root(root: &Path) -> Result<OwnedFd, Refused> {
+    let unseen = |current: &Path, e: Errno| {
         (
             &ROOT_UNREADABLE,
             format!(
-                "the runner cannot read the backup directory {}: {e}",
-                root.display()
+                "the runner cannot see the backup directory {} ({}: {e})",
+                root.display(),
+                current.display()
             ),
         )
-    })
+    };
+    let parts: Vec<_> = root.components().skip(1).collect();
+    if parts.is_empty() {
+        return Err((&ROOT_UNREADABLE, "the backup root is `/`".to_string()));
+    }
+    let mut dir = rustix::fs::openat(
+        CWD,
+        "/",
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| unseen(Path::new("/"), e))?;
+    let mut current = std::path::PathBuf::from("/");
+    for (i, part) in parts.iter().enumerate() {
+        current.push(part);
+        let access = if i + 1 == parts.len() {
+            OFlags::RDONLY
+        } else {
+            OFlags::PATH
+        };
+        let flags = access | OFlags::NOFOLLOW | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        match rustix::fs::openat(&dir, part.as_os_str(), flags, Mode::empty()) {
+            Ok(next) => dir = next,
+            Err(e) => {
+                let what = rustix::fs::statat(&dir, part.as_os_str(), AtFlags::SYMLINK_NOFOLLOW)
+                    .map(|st| FileType::from_raw_mode(st.st_mode));
+                return Err(match what {
+                    Ok(FileType::Symlink) => (
+                        &SYMLINK,
+                        format!(
+                            "{} on the backup path is a symbolic link",
+                            current.display()
+                        ),
+                    ),
+                    Ok(t) if t != FileType::Directory => (
+                        &ROOT_UNREADABLE,
+                        format!(
+                            "{} on the backup path is not a directory",
+                            current.display()
+                        ),
+                    ),
+                    _ if i + 1 == parts.len() && e != Errno::NOENT => (
+                        &ROOT_UNREADABLE,
+                        format!(
+                            "the runner cannot read the backup directory {}: {e}",
+                            root.display()
+                        ),
+                    ),
+                    _ => unseen(&current, e),
+                });
+            }
+        }
+    }
+    Ok(dir)
 }
 
-fn open_no_follow(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        // O_NONBLOCK: a FIFO planted at the path must not hang the gate.
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
+/// Open the backup file relative to the root's descriptor, never following a link.
+/// O_NONBLOCK: a FIFO planted at the path must not hang the gate.
+fn open_file(dir: &OwnedFd, reference: &BackupRef) -> Result<File, Refused> {
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    match rustix::fs::openat(dir, reference.file_name.as_str(), flags, Mode::empty()) {
+        Ok(fd) => Ok(File::from(fd)),
+        Err(Errno::NOENT) => Err((&ARTIFACT_MISSING, format!("no file at {}", reference.path))),
+        Err(e) => {
+            let what =
+                rustix::fs::statat(dir, reference.file_name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
+                    .map(|st| FileType::from_raw_mode(st.st_mode));
+            Err(match what {
+                Ok(FileType::Symlink) => {
+                    (&SYMLINK, format!("{} is a symbolic link", reference.path))
+                }
+                Ok(t) if t != FileType::RegularFile => (
+                    &NOT_REGULAR,
+                    format!("{} is not a regular file", reference.path),
+                ),
+                _ => (
+                    &ROOT_UNREADABLE,
+                    format!("cannot open {}: {e}", reference.path),
+                ),
+            })
+        }
+    }
 }

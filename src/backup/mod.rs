@@ -152,6 +152,20 @@ code!(
     "The backup script runs as root; a file owned by someone else was not made by it."
 );
 code!(
+    HARD_LINK,
+    "backup.artifact.hard_link",
+    Error,
+    "The backup file has more than one hard link: another name can change it.",
+    "Backups are written once under one name; copy the file (`cp`, not `ln`) or take the backup again."
+);
+code!(
+    OLDER_THAN_NAME,
+    "backup.artifact.older_than_name",
+    Error,
+    "The file was last written before the instant in its name (beyond the clock skew): an older backup under a fresh name.",
+    "Take a new backup; never rename an old one to look fresh."
+);
+code!(
     FORMAT,
     "backup.artifact.format",
     Error,
@@ -162,7 +176,7 @@ code!(
     ARTIFACT_OK,
     "backup.artifact.ok",
     Info,
-    "The backup file exists, is private, owned right and readable as its format.",
+    "The backup file exists, is private, owned right, has one link, is not older than its name, and reads as its format (deep: proven complete).",
     "Nothing to do; its sha256 is recorded in the decision."
 );
 
@@ -187,6 +201,12 @@ pub static CODES: &[&crate::report::Code] = &[
     &EMPTY,
     &MODE,
     &OWNER,
+    &HARD_LINK,
+    &OLDER_THAN_NAME,
     &FORMAT,
+    &deep::INCOMPLETE,
+    &deep::CHECKSUM,
+    &deep::UNVERIFIABLE,
+    &deep::NO_DATA,
     &ARTIFACT_OK,
 ];

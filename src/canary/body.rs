@@ -5,9 +5,12 @@
 //! first line is all bold (`**What changed**`, `**What changed:**`), whose text names a known
 //! section (compared case-, space- and punctuation-insensitively). It ends at the next heading
 //! of the same or a higher level (a bold line counts as the lowest level). Deeper headings
-//! inside it are sub-headings: they do not count as content. HTML comments and tags are
-//! dropped; a block that is empty, punctuation only, or a placeholder word is not content.
+//! inside it are sub-headings: they do not count as content. What Forgejo does not show is
+//! dropped ([`super::rendered`]: comments, tags, elements the sanitizer removes with their
+//! text, characters that draw nothing); a block that is then empty, punctuation only, or
+//! placeholder text ([`is_placeholder`]) is not content.
 
+use super::rendered::{HtmlScan, is_invisible, is_visible_alphanumeric};
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 /// A known section found in the body.
@@ -66,65 +69,139 @@ fn key_into(s: &str, out: &mut String) {
     } else {
         out.extend(
             s.chars()
-                .filter(|c| c.is_alphanumeric())
+                .filter(|c| is_visible_alphanumeric(*c))
                 .flat_map(char::to_lowercase),
         );
     }
 }
 
-/// Lowercase, whitespace collapsed, trailing `:`/`.`/`!` dropped.
-fn norm(s: &str) -> String {
-    let mut out = String::new();
-    norm_into(s, &mut out);
-    out
+/// A text as the placeholder test reads it: what shows, lowercased, every run of whitespace
+/// one space.
+#[derive(Clone)]
+struct Shown<'a> {
+    chars: std::str::Chars<'a>,
+    lower: Option<std::char::ToLowercase>,
+    after_space: bool,
 }
 
-/// [`norm`] into a reused buffer: it runs once per content block, so it must not allocate.
-fn norm_into(s: &str, out: &mut String) {
-    out.clear();
-    for word in s.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
+impl<'a> Shown<'a> {
+    fn new(s: &'a str) -> Shown<'a> {
+        Shown {
+            chars: s.chars(),
+            lower: None,
+            after_space: false,
         }
-        out.extend(word.chars().flat_map(char::to_lowercase));
     }
-    let kept = out.trim_end_matches([':', '.', '!']).trim_end().len();
-    out.truncate(kept);
+
+    fn peek(&self) -> Option<char> {
+        self.clone().next()
+    }
 }
 
-/// True when a block's text is not real content: empty, punctuation only, or a placeholder
-/// (the whole text, or a placeholder word followed by `:` such as `TODO: write this`).
-/// `normalized` are the placeholders passed through [`norm`].
-fn is_placeholder_norm(text: &str, normalized: &[String], scratch: &mut String) -> bool {
-    let t = text.trim();
-    if !t.chars().any(|c| c.is_alphanumeric()) {
-        return true;
+impl Iterator for Shown<'_> {
+    type Item = char;
+
+    fn next(&mut self) -> Option<char> {
+        if let Some(lower) = &mut self.lower {
+            if let Some(c) = lower.next() {
+                return Some(c);
+            }
+            self.lower = None;
+        }
+        loop {
+            let c = self.chars.next()?;
+            if c.is_whitespace() {
+                if self.after_space {
+                    continue;
+                }
+                self.after_space = true;
+                return Some(' ');
+            }
+            if is_invisible(c) {
+                continue;
+            }
+            self.after_space = false;
+            if c.is_ascii() {
+                return Some(c.to_ascii_lowercase());
+            }
+            let mut lower = c.to_lowercase();
+            let first = lower.next();
+            self.lower = Some(lower);
+            return first;
+        }
     }
-    // `TODO: ...`: a placeholder word, then a colon.
-    let word_end = t
-        .char_indices()
-        .find(|(_, c)| !c.is_alphanumeric())
-        .map(|(i, _)| i)
-        .unwrap_or(t.len());
-    let (word, rest) = t.split_at(word_end);
-    if !word.is_empty()
-        && rest.trim_start().starts_with(':')
-        && normalized.iter().any(|p| p.eq_ignore_ascii_case(word))
-    {
-        return true;
+}
+
+/// A placeholder from the policy as it is matched: shown text, lowercased, with the
+/// punctuation and brackets around it dropped (`<fill in>` is `fill in`). Empty for a
+/// placeholder without letters or digits (`-`, `...`): punctuation-only text is never
+/// content anyway.
+pub fn placeholder_core(p: &str) -> String {
+    let shown: String = Shown::new(p).collect();
+    shown
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_string()
+}
+
+/// What may follow a placeholder and still leave the block a placeholder: the rest is a note
+/// about the missing text (`TODO - fill in later`, `TBD: after review`, `[TODO] write this`,
+/// `TODO (later)`).
+const SEPARATORS: &[char] = &[
+    ':', '-', '\u{2010}', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2014}', '\u{2015}', '\u{2212}',
+    '=', '>', '\u{2192}', '|', '/', ';', ',', '.', '\u{2026}', '!', '?', '(', ')', '[', ']', '{',
+    '}', '<',
+];
+
+/// If `text` starts with the placeholder `core`, what follows it (the placeholder must end at
+/// a word boundary).
+fn strip_core<'a>(text: &Shown<'a>, core: &str) -> Option<Shown<'a>> {
+    if core.is_empty() {
+        return None;
     }
-    // Normalising never drops a letter or digit and never shortens one, so a text with more
-    // of them than the longest placeholder has bytes cannot match: skip the lowercasing.
-    let longest = normalized.iter().map(String::len).max().unwrap_or(0);
-    if t.bytes()
-        .filter(u8::is_ascii_alphanumeric)
-        .nth(longest)
-        .is_some()
-    {
-        return false;
+    let mut t = text.clone();
+    for want in core.chars() {
+        if t.next()? != want {
+            return None;
+        }
     }
-    norm_into(t, scratch);
-    normalized.iter().any(|p| !p.is_empty() && p == scratch)
+    if t.peek().is_some_and(char::is_alphanumeric) {
+        return None;
+    }
+    Some(t)
+}
+
+/// True when a block's text is not real content. After dropping what shows nothing: no
+/// letter or digit at all; or it starts (after any punctuation or brackets) with a
+/// placeholder, and after that comes nothing but punctuation, or a separator ([`SEPARATORS`])
+/// and then anything (a note about the placeholder), or another placeholder by the same rule.
+/// `TODO?`, `[TODO]`, `(TBD)`, `TODO - fill in later`, `TBD: after review` and `todo todo` are
+/// placeholders; `TBD after review by ops` (words after it, no separator) is content.
+/// `cores` are the policy's placeholders through [`placeholder_core`].
+pub fn is_placeholder(text: &str, cores: &[String]) -> bool {
+    let mut rest = Shown::new(text);
+    loop {
+        // To the first letter or digit; none left means nothing but punctuation.
+        loop {
+            match rest.peek() {
+                None => return true,
+                Some(c) if c.is_alphanumeric() => break,
+                Some(_) => {
+                    rest.next();
+                }
+            }
+        }
+        let Some(mut after) = cores.iter().find_map(|core| strip_core(&rest, core)) else {
+            return false;
+        };
+        while after.peek() == Some(' ') {
+            after.next();
+        }
+        match after.peek() {
+            None => return true,
+            Some(c) if SEPARATORS.contains(&c) => return true,
+            Some(_) => rest = after,
+        }
+    }
 }
 
 /// Byte offset to 1-based line and column (in characters). Only headings and status lines
@@ -168,34 +245,6 @@ impl<'a> Lines<'a> {
             .map(|s| s.chars().count())
             .unwrap_or(0);
         (self.line, col + 1)
-    }
-}
-
-/// The text of an HTML block: comments (`<!-- ... -->`, also across lines) and tags dropped.
-/// An unclosed comment runs to the end of the block.
-fn strip_html(html: &str, out: &mut String) {
-    let mut rest = html;
-    while let Some(open) = rest.find("<!--") {
-        strip_tags(&rest[..open], out);
-        let comment = &rest[open + 4..];
-        match comment.find("-->") {
-            Some(close) => rest = &comment[close + 3..],
-            None => return,
-        }
-    }
-    strip_tags(rest, out);
-}
-
-/// Keep the text between tags (`<b>x</b>` gives `x`; `<fill in>` gives nothing).
-fn strip_tags(s: &str, out: &mut String) {
-    let mut in_tag = false;
-    for c in s.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
     }
 }
 
@@ -249,7 +298,8 @@ impl Inline {
     fn text(&mut self, t: &str) {
         if self.on_first_line()
             && self.strong == 0
-            && t.chars().any(|c| !c.is_whitespace() && c != ':')
+            && t.chars()
+                .any(|c| !c.is_whitespace() && c != ':' && !is_invisible(c))
         {
             self.first_all_bold = false;
         }
@@ -280,8 +330,9 @@ impl Inline {
 struct Builder<'a> {
     lines: Lines<'a>,
     known: Vec<String>,
+    /// The placeholders through [`placeholder_core`].
     placeholders: Vec<String>,
-    /// Reused by the placeholder test and by heading keys.
+    /// Reused by heading keys.
     scratch: String,
     out: ParsedBody,
     open: Option<Open>,
@@ -290,7 +341,7 @@ struct Builder<'a> {
 impl Builder<'_> {
     fn content(&mut self, text: &str) {
         if let Some(open) = &self.open
-            && !is_placeholder_norm(text, &self.placeholders, &mut self.scratch)
+            && !is_placeholder(text, &self.placeholders)
             && let Some(s) = self.out.sections.get_mut(open.index)
         {
             s.filled_blocks += 1;
@@ -367,7 +418,7 @@ impl Builder<'_> {
             .split_once('\n')
             .unwrap_or((inline.text.as_str(), ""));
         // Letters or digits on a first line with nothing outside bold: they are bold.
-        if inline.first_all_bold && first.chars().any(|c| c.is_alphanumeric()) {
+        if inline.first_all_bold && first.chars().any(is_visible_alphanumeric) {
             // A bold line: starts a section, ends a bold-started one, or is a sub-heading.
             self.heading(first, 7, offset);
             self.content(rest);
@@ -382,12 +433,53 @@ pub const OPTIONS: Options = Options::ENABLE_TABLES
     .union(Options::ENABLE_STRIKETHROUGH)
     .union(Options::ENABLE_TASKLISTS);
 
+/// The end tags of CommonMark's HTML blocks of type 1, which end such a block in any case
+/// (CommonMark 4.6, and goldmark, Forgejo's renderer); pulldown-cmark only sees them in
+/// lower case.
+const TYPE_1_END_TAGS: &[&str] = &["</script>", "</pre>", "</style>", "</textarea>"];
+
+/// `body` with the type-1 end tags in lower case (same length, so offsets stay right), so that
+/// an HTML block ends where Forgejo ends it: `<STYLE>x</STYLE>` must not swallow the sections
+/// after it. Borrowed when there is nothing to change.
+fn lowercase_type_1_end_tags(body: &str) -> std::borrow::Cow<'_, str> {
+    let needs = |rest: &[u8]| {
+        TYPE_1_END_TAGS.iter().any(|tag| {
+            rest.get(..tag.len())
+                .is_some_and(|b| b.eq_ignore_ascii_case(tag.as_bytes()) && b != tag.as_bytes())
+        })
+    };
+    let bytes = body.as_bytes();
+    let mut changed: Option<Vec<u8>> = None;
+    let mut from = 0;
+    while let Some(at) = body[from..].find("</").map(|i| i + from) {
+        if needs(&bytes[at..]) {
+            let out = changed.get_or_insert_with(|| bytes.to_vec());
+            let end = bytes[at..]
+                .iter()
+                .position(|b| *b == b'>')
+                .map_or(at, |p| at + p);
+            out[at..end].make_ascii_lowercase();
+        }
+        from = at + 2;
+    }
+    match changed {
+        // Only ASCII letters were lowercased: still UTF-8.
+        Some(out) => std::borrow::Cow::Owned(String::from_utf8(out).unwrap_or_default()),
+        None => std::borrow::Cow::Borrowed(body),
+    }
+}
+
 /// Parse `body`, recognising `known` section names, and judging content with `placeholders`.
 pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBody {
+    let body = lowercase_type_1_end_tags(body);
+    let body = body.as_ref();
+    // Longest first, so that `todo list` wins over `todo` where both are placeholders.
+    let mut cores: Vec<String> = placeholders.iter().map(|p| placeholder_core(p)).collect();
+    cores.sort_by_key(|c| std::cmp::Reverse(c.len()));
     let mut b = Builder {
         lines: Lines::new(body),
         known: known.iter().map(|k| key(k)).collect(),
-        placeholders: placeholders.iter().map(|p| norm(p)).collect(),
+        placeholders: cores,
         scratch: String::new(),
         out: ParsedBody::default(),
         open: None,
@@ -397,8 +489,13 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
     let mut inline = Inline::default();
     // Text of the leaf block being collected inside containers (tight list items, cells).
     let mut leaf = String::new();
-    // The raw text of the HTML block being read (its tags and comments go at its end).
+    // The shown text of the HTML block being read.
     let mut html_block: Option<String> = None;
+    // What the HTML so far hides (a comment or a dropped element left open hides what follows,
+    // Markdown included, as it does on Forgejo).
+    let mut scan = HtmlScan::default();
+    // The shown text of one inline HTML tag (normally nothing).
+    let mut inline_html = String::new();
 
     for (event, range) in Parser::new_ext(body, OPTIONS).into_offset_iter() {
         // Matched by reference: moving each event into the arms costs copies.
@@ -418,18 +515,29 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
                 html_block = Some(String::new());
             }
             Event::End(TagEnd::HtmlBlock) => {
-                if let Some(raw) = html_block.take() {
-                    let mut text = String::new();
-                    strip_html(&raw, &mut text);
+                if let Some(text) = html_block.take() {
                     b.content(&text);
                 }
             }
             // Only ever inside an HTML block.
             Event::Html(h) => {
-                if let Some(raw) = html_block.as_mut() {
-                    raw.push_str(h);
+                if let Some(text) = html_block.as_mut() {
+                    scan.feed(h, text);
                 }
             }
+            Event::InlineHtml(h) => {
+                inline_html.clear();
+                scan.feed(h, &mut inline_html);
+                if !inline_html.is_empty() {
+                    if inline.active {
+                        inline.text(&inline_html);
+                    } else {
+                        leaf.push_str(&inline_html);
+                    }
+                }
+            }
+            // Text inside a dropped element or an open comment does not show.
+            Event::Text(_) | Event::Code(_) if scan.hidden() => {}
             Event::Start(
                 Tag::List(_)
                 | Tag::Item
@@ -472,7 +580,6 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
                 Event::End(TagEnd::Strong) => inline.strong(false),
                 Event::Text(t) | Event::Code(t) => inline.text(t),
                 Event::SoftBreak | Event::HardBreak => inline.line_break(range.end),
-                // Inline HTML is one tag or one whole comment: markup, never text.
                 _ => {}
             },
             other => match other {
@@ -611,21 +718,57 @@ mod tests {
 
     #[test]
     fn html_blocks_keep_their_text_and_drop_tags_and_comments() {
-        let strip = |html: &str| {
-            let mut out = String::new();
-            strip_html(html, &mut out);
-            out
-        };
-        assert_eq!(strip("<td>load > 0.5</td>"), "load > 0.5");
-        assert_eq!(strip("<p>TBD</p><!-- fill this in -->"), "TBD");
-        assert_eq!(strip("a<!-- x -->b<!-- y\nz -->c"), "abc");
-        assert_eq!(strip("a<!-- never closed"), "a");
+        assert_eq!(
+            filled("## What changed\n<td>load > 0.5</td>\n", "What changed"),
+            Some(true)
+        );
         assert_eq!(
             filled(
                 "## What changed\n<p>TBD</p><!-- fill this in -->\n",
                 "What changed"
             ),
             Some(false)
+        );
+    }
+
+    #[test]
+    fn placeholders_match_whatever_surrounds_them() {
+        let cores: Vec<String> = ph().iter().map(|p| placeholder_core(p)).collect();
+        assert_eq!(cores, vec!["todo", "tbd", "", "", "fill in"]);
+        for text in [
+            "TODO?",
+            "[TODO]",
+            "(TBD)",
+            "TODO - fill in later",
+            "TODO: write this",
+            "TODO (later)",
+            "todo todo",
+            "  [ fill   IN ]  ",
+            "T\u{200B}BD",
+            "",
+            "...",
+        ] {
+            assert!(is_placeholder(text, &cores), "{text:?}");
+        }
+        for text in [
+            "TBD after review by ops",
+            "TODOS are done",
+            "Fill in the form was removed",
+            "TODO's replacement is the gate",
+            "x TODO",
+        ] {
+            assert!(!is_placeholder(text, &cores), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn an_upper_case_end_tag_ends_a_raw_html_block_as_on_forgejo() {
+        let body = "## What changed\n<STYLE>x</Style>\n\n## Why it changed\nbecause\n";
+        assert_eq!(filled(body, "What changed"), Some(false));
+        assert_eq!(filled(body, "Why it changed"), Some(true));
+        assert_eq!(
+            lowercase_type_1_end_tags("a </SCRIPT> </b> </PRE> é"),
+            "a </script> </b> </pre> é"
         );
     }
 

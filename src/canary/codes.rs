@@ -87,7 +87,7 @@ code!(
     SECTION_EMPTY,
     "canary.section.empty",
     Error,
-    "A required section is present but empty, a placeholder (TODO, TBD, -, ..., <fill in>) or only a sub-heading.",
+    "A required section is present but shows nothing on Forgejo (empty, only comments, hidden elements or invisible characters), only placeholder text (TODO?, [TBD], TODO - fill in later, -, ...) or only a sub-heading.",
     "Write the real content under the heading; say `none` and why if there is nothing to report."
 );
 code!(
@@ -115,8 +115,8 @@ code!(
     API_CONFIG,
     "forgejo.config",
     Error,
-    "The Forgejo API cannot be used: the API URL, repository, pull-request number, head commit or token is missing or malformed.",
-    "Run inside a Forgejo Actions job (GITHUB_API_URL, GITHUB_REPOSITORY set), or pass --api-url and --pr; the token comes only from FORGEJO_TOKEN or GITHUB_TOKEN."
+    "The Forgejo API cannot be used: the API URL, repository, pull-request number, head commit or token is missing or malformed, or the API URL is plain http:// to a host other than this machine (the token would cross the network in clear text).",
+    "Run inside a Forgejo Actions job (GITHUB_API_URL, GITHUB_REPOSITORY set), or pass --api-url (https://; plain http:// only for localhost, 127.0.0.0/8, [::1]) and --pr; the token comes only from FORGEJO_TOKEN or GITHUB_TOKEN."
 );
 code!(
     API_UNAUTHORIZED,

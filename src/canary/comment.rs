@@ -1,7 +1,7 @@
 //! What the gate writes where Forgejo shows it: a commit-status description and one pull-request
 //! comment, found again by a hidden marker and edited, never duplicated.
 
-use crate::report::{Decision, Outcome, Severity};
+use crate::report::{Decision, GateError, Outcome, Severity};
 use std::fmt::Write;
 
 /// The hidden marker that identifies the gate's own comment.
@@ -36,6 +36,35 @@ pub fn status_description(d: &Decision) -> String {
         format!("fail: missing or empty: {}", errors.join(", "))
     };
     cut(&one_line(&text), MAX_DESCRIPTION_CHARS)
+}
+
+/// One line for the `error` status of a run that could not evaluate: the code and why.
+pub fn error_description(e: &GateError) -> String {
+    cut(
+        &one_line(&format!(
+            "error: could not evaluate ({}): {}",
+            e.code.id, e.message
+        )),
+        MAX_DESCRIPTION_CHARS,
+    )
+}
+
+/// The comment of a run that could not evaluate: it replaces whatever the comment said before
+/// (a pass included), so the comment never says more than the run found.
+pub fn error_body(e: &GateError, target_url: Option<&str>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{MARKER}");
+    let _ = writeln!(out, "### ⚠️ canary_required: error, could not evaluate");
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "The check could not evaluate this pull request, so it neither passes nor fails it; an earlier result no longer stands. The commit status says `error`."
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "- `{}`: {}", e.code.id, md_escape(&e.message));
+    let _ = writeln!(out, "  - how to fix: {}", md_escape(e.code.help));
+    job_log(&mut out, target_url);
+    out
 }
 
 fn one_line(s: &str) -> String {
@@ -115,6 +144,12 @@ pub fn comment_body(d: &Decision, target_url: Option<&str>) -> String {
         let _ = writeln!(out);
         let _ = writeln!(out, "_{}_", md_escape(&r.message));
     }
+    job_log(&mut out, target_url);
+    out
+}
+
+/// A link to the job's log, for a plain http(s) URL only.
+fn job_log(out: &mut String, target_url: Option<&str>) {
     if let Some(url) = target_url
         && (url.starts_with("https://") || url.starts_with("http://"))
         && !url
@@ -124,7 +159,6 @@ pub fn comment_body(d: &Decision, target_url: Option<&str>) -> String {
         let _ = writeln!(out);
         let _ = writeln!(out, "[Job log]({url})");
     }
-    out
 }
 
 #[cfg(test)]
@@ -146,6 +180,7 @@ mod tests {
         };
         let files: Vec<String> = files.iter().map(|f| f.to_string()).collect();
         evaluate(&Request {
+            modules: &[],
             policy: &policy,
             pr: &pr,
             changed_files: &files,

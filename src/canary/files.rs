@@ -28,18 +28,14 @@ pub fn check_path(path: &str) -> Result<(), String> {
     }
 }
 
-/// Parse a changed-files list (one path per line); an empty list is an error.
-pub fn parse_list(text: &str) -> Result<Vec<String>, GateError> {
-    crate::gates::pr_scope::parse_changed_files(text)
-}
-
-/// The list file format `--changed-files` reads: one path per line.
+/// The list `collect-diff` writes for `--changed-files`: every path NUL-terminated, as
+/// `git diff -z --name-only` writes it.
 pub fn render_list(files: &[String]) -> Result<String, GateError> {
     let mut out = String::new();
     for f in files {
         check_path(f).map_err(|e| GateError::new(&FILES_INVALID, e))?;
         out.push_str(f);
-        out.push('\n');
+        out.push('\0');
     }
     Ok(out)
 }

@@ -2,13 +2,18 @@
 //! labels require?
 //!
 //! The rules (risky paths, tier selection, required sections, the `Canary status:` line,
-//! placeholder words) come from the policy's `canary` section. The body is read as Markdown
-//! ([`body`]); every missing or empty section is reported, not just the first.
+//! placeholder words, the evidence per module class) come from the policy's `canary` section.
+//! The body is read as Markdown ([`body`]); every missing or empty section is reported, not
+//! just the first. A touched module that carries a class needs the evidence sections of that
+//! class too ([`evidence`], with the classes read by [`manifests`]).
 
 pub mod body;
 pub mod codes;
 pub mod comment;
+pub mod evidence;
 pub mod files;
+pub mod manifests;
+pub mod rendered;
 
 use crate::paths::Globs;
 use crate::policy::LoadedPolicy;
@@ -27,7 +32,9 @@ pub fn valid_sha(s: &str) -> bool {
 }
 
 pub fn codes() -> Vec<&'static Code> {
-    codes::ALL.to_vec()
+    let mut all = codes::ALL.to_vec();
+    all.extend_from_slice(evidence::CODES);
+    all
 }
 
 /// The pull request as the gate sees it, wherever it came from.
@@ -47,6 +54,9 @@ pub struct Request<'a> {
     pub policy: &'a LoadedPolicy,
     pub pr: &'a PullRequest,
     pub changed_files: &'a [String],
+    /// The touched modules and their classes (see [`manifests::classify`]); empty when the
+    /// pull request touches no module.
+    pub modules: &'a [evidence::ModuleClasses],
     /// Digests of the inputs read (body, changed files, event, API), for the decision.
     pub inputs: Vec<InputDigest>,
     pub now: OffsetDateTime,
@@ -163,6 +173,24 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
             full_hits.push((path.clone(), p.to_string()));
         }
     }
+    // A module that carries a class with evidence rules is risky wherever it lives.
+    for m in req.modules {
+        let classes: Vec<&str> = m
+            .classes
+            .iter()
+            .filter(|c| !policy.evidence.required(c).is_empty())
+            .map(String::as_str)
+            .collect();
+        if !classes.is_empty()
+            && let Some(file) = m.files.first()
+            && !risky_hits.iter().any(|(f, _)| f == file)
+        {
+            risky_hits.push((
+                file.clone(),
+                format!("module `{}` is {}", m.id, classes.join(", ")),
+            ));
+        }
+    }
     d.fact("changed_files", req.changed_files.len().to_string());
     d.fact("risky_files", risky_hits.len().to_string());
 
@@ -232,7 +260,9 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
     }
     // Every tier's sections are among the full tier's: read them all, so that a lite pack's
     // extra full sections are recognised as sections and do not run into the one before.
-    let known = policy.sections(Tier::Full);
+    // The evidence sections are sections too, whether this pull request needs them or not.
+    let mut known = policy.sections(Tier::Full);
+    known.extend(policy.evidence.all_sections());
     let parsed = body::parse(body_text, &known, &policy.placeholders);
     let file = if req.pr.body_source.is_empty() {
         "body".to_string()
@@ -373,6 +403,15 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
             }
         }
     }
+    // The evidence the touched modules' classes require.
+    evidence::check(
+        &mut d,
+        &policy.evidence,
+        &parsed,
+        &req.pr.labels,
+        req.modules,
+        &at,
+    )?;
     if missing.is_empty() {
         d.push(Reason::new(
             &PACK_COMPLETE,

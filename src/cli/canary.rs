@@ -36,8 +36,8 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Write the pull request's changed files (one per line) for a later `--changed-files`,
-    /// and optionally the base branch's policy for a later `--policy`.
+    /// Write the pull request's changed files (NUL-terminated, like `git diff -z`) for a later
+    /// `--changed-files`, and optionally the base branch's policy for a later `--policy`.
     CollectDiff(CollectArgs),
 }
 
@@ -49,7 +49,9 @@ pub struct CheckArgs {
     /// The pull request's labels, comma-separated.
     #[arg(long, value_name = "a,b", conflicts_with_all = ["from_event", "forgejo"], allow_hyphen_values = true)]
     pub labels: Option<String>,
-    /// Changed files, one path per line (`-` for stdin), e.g. written by `collect-diff`.
+    /// Changed files (`-` for stdin) as `git diff -z --name-only` writes them (NUL-terminated;
+    /// also what `collect-diff` writes), or one per line as `git diff --name-only` writes them
+    /// (quoted paths decoded).
     #[arg(long, value_name = "FILE|-", conflicts_with = "git_diff")]
     pub changed_files: Option<PathBuf>,
     /// Changed files from `git diff -z --name-status RANGE` (e.g. BASE...HEAD); renames count
@@ -77,8 +79,14 @@ pub struct CheckArgs {
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=5))]
     pub api_retries: u32,
     /// Read the policy as it is on this commit (`git show REV:.forgejo/gates.yml`), i.e. the
-    /// base branch [default in event/API mode: the pull request's base commit].
-    #[arg(long, value_name = "REV", conflicts_with = "policy")]
+    /// base branch [default in event/API mode: the pull request's base commit]. In files mode
+    /// under a pull-request event, this or --policy is required.
+    #[arg(
+        long,
+        visible_alias = "base-ref",
+        value_name = "REV",
+        conflicts_with = "policy"
+    )]
     pub policy_from_ref: Option<String>,
     /// The git checkout for --git-diff and --policy-from-ref.
     #[arg(long, value_name = "DIR", default_value = ".")]
@@ -107,7 +115,7 @@ pub struct CollectArgs {
     /// Take the range from the pull_request event payload.
     #[arg(long, value_name = "PATH", num_args = 0..=1)]
     pub from_event: Option<Option<PathBuf>>,
-    /// Where to write the list (one path per line).
+    /// Where to write the list (NUL-terminated paths, like `git diff -z --name-only`).
     #[arg(long, value_name = "FILE")]
     pub output: PathBuf,
     /// Also write the policy as it is on this commit (the base) to --policy-output.
@@ -332,11 +340,24 @@ fn read_body(path: &Path, limit: u64) -> Result<(String, InputDigest), GateError
 
 fn load_policy(
     args: &CheckArgs,
+    env: &dyn Env,
     base_sha: Option<&str>,
     pr_mode: bool,
 ) -> Result<LoadedPolicy, GateError> {
     if let Some(rev) = &args.policy_from_ref {
         return files::policy_from_ref(&args.repo_dir, rev);
+    }
+    if args.common.policy.is_none()
+        && !pr_mode
+        && let Some(event) = crate::env::pull_request_event(env)?
+    {
+        // Files mode in a pull-request job: the checkout is the branch under review.
+        return Err(GateError::new(
+            &general::USAGE,
+            format!(
+                "under a `{event}` event the rules must come from the base branch, not the working tree (the branch under review): pass --base-ref BASE (reads .forgejo/gates.yml from that commit) or --policy FILE written from the base (collect-diff --policy-output)"
+            ),
+        ));
     }
     if args.common.policy.is_some() || !pr_mode {
         return crate::policy::load(args.common.policy.as_deref(), &args.repo_dir);
@@ -379,7 +400,32 @@ fn client(args: &CheckArgs, env: &dyn Env) -> Result<crate::forgejo::Client, Gat
     })
 }
 
+/// What a run has learnt so far that reporting needs, kept for when it cannot finish: the
+/// client, the pull request's number and head commit, and the status context of the policy.
+#[derive(Default)]
+struct Known {
+    #[cfg(feature = "forgejo-api")]
+    client: Option<crate::forgejo::Client>,
+    number: Option<u64>,
+    head_sha: Option<String>,
+    status_context: Option<String>,
+}
+
 fn evaluate(args: &CheckArgs, env: &dyn Env) -> Result<Decision, GateError> {
+    let mut known = Known::default();
+    let result = evaluate_known(args, env, &mut known);
+    #[cfg(feature = "forgejo-api")]
+    if let Err(e) = result {
+        return Err(report_error(args, env, &known, e));
+    }
+    result
+}
+
+fn evaluate_known(
+    args: &CheckArgs,
+    env: &dyn Env,
+    known: &mut Known,
+) -> Result<Decision, GateError> {
     let now = crate::clock::now_or(args.common.now.as_deref())?;
     let mut inputs: Vec<InputDigest> = Vec::new();
     let pr_mode = args.from_event.is_some() || args.forgejo;
@@ -398,25 +444,29 @@ fn evaluate(args: &CheckArgs, env: &dyn Env) -> Result<Decision, GateError> {
             ));
         }
         pr = from_event;
+        known.number = pr.number;
+        known.head_sha = pr.head_sha.clone();
     }
     #[cfg(feature = "forgejo-api")]
-    let api = if args.forgejo {
-        let c = client(args, env)?;
+    if args.forgejo {
         let number = args.pr.or(pr.number).ok_or_else(|| {
             GateError::new(
                 &API_CONFIG,
                 "--forgejo needs the pull-request number: pass --pr N or --from-event",
             )
         })?;
+        known.number = Some(number);
+        let c = known.client.insert(client(args, env)?);
         let (from_api, digest) = c.pull(number)?;
         inputs.push(digest);
         pr = from_api;
-        Some(c)
-    } else {
-        None
-    };
+        known.head_sha = pr.head_sha.clone().or(known.head_sha.take());
+    }
+    #[cfg(feature = "forgejo-api")]
+    let api = known.client.as_ref();
 
-    let policy = load_policy(args, pr.base_sha.as_deref(), pr_mode)?;
+    let policy = load_policy(args, env, pr.base_sha.as_deref(), pr_mode)?;
+    known.status_context = Some(policy.policy.canary.status_context.clone());
     let limit = policy.policy.canary.max_body_bytes;
     if let Some(path) = &args.body {
         let (text, digest) = read_body(path, limit)?;
@@ -440,8 +490,7 @@ fn evaluate(args: &CheckArgs, env: &dyn Env) -> Result<Decision, GateError> {
             path.display().to_string(),
             &bytes,
         ));
-        let text = crate::input::utf8(bytes, "changed-files list", &path.display().to_string())?;
-        files::parse_list(&text)?
+        crate::gates::changed_files::parse(&bytes)?
     } else if let Some(range) = &args.git_diff {
         let (list, digest) = files::git_diff(&args.repo_dir, range)?;
         inputs.push(digest);
@@ -449,7 +498,7 @@ fn evaluate(args: &CheckArgs, env: &dyn Env) -> Result<Decision, GateError> {
     } else {
         #[cfg(feature = "forgejo-api")]
         {
-            match (&api, pr.number) {
+            match (api, pr.number) {
                 (Some(c), Some(n)) => {
                     let (list, digest) = c.pull_files(n)?;
                     inputs.push(digest);
@@ -472,20 +521,68 @@ fn evaluate(args: &CheckArgs, env: &dyn Env) -> Result<Decision, GateError> {
         }
     };
 
+    // The touched modules' classes, from the base (and the head where it changes a manifest).
+    let (base_tree, head_tree) = evidence_trees(args, &pr);
+    let (modules, manifest_digests) = canary::manifests::classify(
+        &changed,
+        &policy.policy.canary.evidence,
+        &base_tree,
+        head_tree.as_ref(),
+    )?;
+    inputs.extend(manifest_digests);
+
     #[allow(unused_mut)]
     let mut decision = canary::evaluate(&canary::Request {
         policy: &policy,
         pr: &pr,
         changed_files: &changed,
+        modules: &modules,
         inputs,
         now,
     })?;
 
     #[cfg(feature = "forgejo-api")]
-    if let Some(c) = &api {
+    if let Some(c) = api {
         report(args, env, c, &pr, &policy, &mut decision);
     }
     Ok(decision)
+}
+
+/// Where the module manifests are read for the evidence rule. The base: the pull request's
+/// base commit (event or API), else `--policy-from-ref`, else the left side of `--git-diff`,
+/// else (files mode, local use) the working tree. The head, read only where the pull request
+/// changes a manifest: its head commit, else the right side of `--git-diff`, else the working
+/// tree.
+fn evidence_trees(
+    args: &CheckArgs,
+    pr: &PullRequest,
+) -> (canary::manifests::Tree, Option<canary::manifests::Tree>) {
+    use canary::manifests::Tree;
+    let repo = args.repo_dir.clone();
+    let commit = |rev: &str| Tree::Commit {
+        repo: repo.clone(),
+        rev: if rev.is_empty() {
+            "HEAD".to_string()
+        } else {
+            rev.to_string()
+        },
+    };
+    let sides = args
+        .git_diff
+        .as_deref()
+        .and_then(|range| range.split_once("...").or_else(|| range.split_once("..")));
+    let base = match (&pr.base_sha, &args.policy_from_ref, sides) {
+        (Some(sha), _, _) => commit(sha),
+        (None, Some(rev), _) => commit(rev),
+        (None, None, Some((left, _))) => commit(left),
+        (None, None, None) => Tree::WorkTree { repo: repo.clone() },
+    };
+    let head = match (&pr.head_sha, sides) {
+        (Some(sha), _) => commit(sha),
+        (None, Some((_, right))) => commit(right),
+        (None, None) => Tree::WorkTree { repo: repo.clone() },
+    };
+    (base, Some(head))
 }
 
 /// Post the commit status and the comment. A failure here is reported; the result stands.
@@ -542,12 +639,15 @@ fn report(
     }
     if args.comment {
         let result = match pr.number {
-            Some(n) => c.upsert_comment(
-                n,
-                comment::MARKER,
-                &comment::comment_body(d, target.as_deref()),
-                d.has_errors(),
-            ),
+            Some(n) => c.own_user_id().and_then(|me| {
+                c.upsert_comment(
+                    n,
+                    me,
+                    comment::MARKER,
+                    &comment::comment_body(d, target.as_deref()),
+                    d.has_errors(),
+                )
+            }),
             None => Err(GateError::new(
                 &API_CONFIG,
                 "the pull-request number is unknown",
@@ -577,6 +677,81 @@ fn report(
             }
         }
     }
+}
+
+/// The run could not evaluate: with `--post-status`, set `error` on the head commit (so an
+/// earlier `success` never stands), and with `--comment`, say so in the gate's comment. What
+/// was done is added to the error's details; the error itself stands.
+#[cfg(feature = "forgejo-api")]
+fn report_error(args: &CheckArgs, env: &dyn Env, known: &Known, mut e: GateError) -> GateError {
+    use crate::canary::comment;
+    let Some(c) = &known.client else {
+        if args.post_status || args.comment {
+            e.details.push(
+                "nothing was posted: the API client could not be set up; the job's own failure is the signal".into(),
+            );
+        }
+        return e;
+    };
+    let target = args.target_url.clone().or_else(|| run_url(env));
+    if args.post_status {
+        let context = args
+            .status_context
+            .clone()
+            .or_else(|| known.status_context.clone())
+            .unwrap_or_else(|| LoadedPolicy::builtin().policy.canary.status_context);
+        match &known.head_sha {
+            Some(sha) => match c.post_status(
+                sha,
+                "error",
+                &context,
+                &comment::error_description(&e),
+                target.as_deref(),
+            ) {
+                Ok(()) => e
+                    .details
+                    .push(format!("commit status `{context}` set to error on {sha}")),
+                Err(pe) => e.details.push(format!(
+                    "could not set the commit status `{context}` to error: [{}] {}",
+                    pe.code.id, pe.message
+                )),
+            },
+            None => e.details.push(format!(
+                "commit status `{context}` not set: the head commit is unknown (pass --from-event so that it is known even when the API fails)"
+            )),
+        }
+    }
+    if args.comment {
+        let result = match known.number {
+            Some(n) => c.own_user_id().and_then(|me| {
+                c.upsert_comment(
+                    n,
+                    me,
+                    comment::MARKER,
+                    &comment::error_body(&e, target.as_deref()),
+                    true,
+                )
+            }),
+            None => Err(GateError::new(
+                &API_CONFIG,
+                "the pull-request number is unknown",
+            )),
+        };
+        match result {
+            Ok(crate::forgejo::CommentAction::Created(id)) => {
+                e.details.push(format!("created comment {id} saying so"))
+            }
+            Ok(crate::forgejo::CommentAction::Updated(id)) => {
+                e.details.push(format!("updated comment {id} to say so"))
+            }
+            Ok(crate::forgejo::CommentAction::Skipped) => {}
+            Err(ce) => e.details.push(format!(
+                "could not update the pull-request comment: [{}] {}",
+                ce.code.id, ce.message
+            )),
+        }
+    }
+    e
 }
 
 /// The job's page: `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_NUMBER`

@@ -102,7 +102,9 @@ impl DispatchArgs {
 pub struct Args {
     #[command(flatten)]
     pub dispatch: DispatchArgs,
-    /// Pull-request mode: the changed files, one path per line (`-` for stdin).
+    /// Pull-request mode: the changed files (`-` for stdin), as `git diff -z --name-only`
+    /// writes them (NUL-terminated), or one per line as `git diff --name-only` writes them
+    /// (quoted paths decoded). `--modules-dir` is then relative to the repository root.
     #[arg(long, value_name = "FILE|-")]
     pub changed_files: Option<PathBuf>,
     /// Exit 0 on `blocked` (for reporting on pull requests). Never turns an error into 0.
@@ -144,6 +146,17 @@ fn evaluate(
     mut replay: Option<&mut ReplayV1>,
 ) -> Result<crate::report::Decision, GateError> {
     let now = crate::clock::now_or(args.common.now.as_deref())?;
+    if args.changed_files.is_some()
+        && args.common.policy.is_none()
+        && let Some(event) = crate::env::pull_request_event(env)?
+    {
+        return Err(GateError::new(
+            &crate::report::general::USAGE,
+            format!(
+                "pull-request mode under a `{event}` event needs --policy FILE written from the base branch (e.g. by `canary_required collect-diff --policy-from-ref BASE --policy-output FILE`): the working tree is the branch under review, and its .forgejo/gates.yml must not decide"
+            ),
+        ));
+    }
     let policy = crate::policy::load(args.common.policy.as_deref(), std::path::Path::new("."))?;
     if let Some(r) = replay.as_deref_mut() {
         super::record_policy(r, &policy)?;
@@ -157,8 +170,7 @@ fn evaluate(
             "changed-files list",
         )?;
         let digest = InputDigest::of("changed_files", path.display().to_string(), &bytes);
-        let text = crate::input::utf8(bytes, "changed-files list", &path.display().to_string())?;
-        let files = pr_scope::parse_changed_files(&text)?;
+        let files = crate::gates::changed_files::parse(&bytes)?;
         return pr_scope::evaluate(&pr_scope::Request {
             policy: &policy,
             modules_dir: &args.dispatch.modules_dir,

@@ -4,8 +4,12 @@
 //!
 //! Every call has a timeout; server errors (5xx, 429) and connection failures are retried a
 //! bounded number of times with exponential backoff; a timeout is not retried. The token is
-//! held in a type whose `Debug` hides it, is sent only in the `Authorization` header, and every
-//! message this module produces is scrubbed of it before it leaves.
+//! held in a type whose `Debug` hides it, is sent only in the `Authorization` header, only
+//! over https (plain http only to a loopback address), and every message this module produces
+//! from server or transport text is redacted ([`redact`]) before it leaves.
+//!
+//! Every request goes to one of the [`Endpoint`]s, each a method and a path template from
+//! Forgejo's swagger; `tests/canary_prism.rs` checks each against the spec with Prism.
 
 use crate::canary::PullRequest;
 use crate::canary::codes::{
@@ -25,6 +29,158 @@ pub const MAX_FILES: u64 = 20_000;
 pub const MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
 /// At most this many retries, whatever is asked.
 pub const MAX_RETRIES: u32 = 5;
+/// A token shorter than this is refused: it could not be told apart from ordinary text when
+/// redacting (Forgejo's own tokens are 40 hex digits).
+pub const MIN_TOKEN_CHARS: usize = 8;
+/// Any piece of the token this long or longer, in any letter case, is redacted.
+pub const MIN_FRAGMENT_CHARS: usize = 6;
+
+/// Every call the client makes: a method and a path template, as in Forgejo's swagger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET /user`: the token's own account (whose comments the gate may edit).
+    GetUser,
+    GetPull,
+    ListPullFiles,
+    CreateStatus,
+    ListComments,
+    CreateComment,
+    EditComment,
+}
+
+impl Endpoint {
+    pub const ALL: [Endpoint; 7] = [
+        Endpoint::GetUser,
+        Endpoint::GetPull,
+        Endpoint::ListPullFiles,
+        Endpoint::CreateStatus,
+        Endpoint::ListComments,
+        Endpoint::CreateComment,
+        Endpoint::EditComment,
+    ];
+
+    pub fn method(self) -> &'static str {
+        self.verb().as_str()
+    }
+
+    fn verb(self) -> Method {
+        match self {
+            Endpoint::GetUser
+            | Endpoint::GetPull
+            | Endpoint::ListPullFiles
+            | Endpoint::ListComments => Method::Get,
+            Endpoint::CreateStatus | Endpoint::CreateComment => Method::Post,
+            Endpoint::EditComment => Method::Patch,
+        }
+    }
+
+    /// The path template, relative to the API base (`/api/v1`).
+    pub fn template(self) -> &'static str {
+        match self {
+            Endpoint::GetUser => "/user",
+            Endpoint::GetPull => "/repos/{owner}/{repo}/pulls/{index}",
+            Endpoint::ListPullFiles => "/repos/{owner}/{repo}/pulls/{index}/files",
+            Endpoint::CreateStatus => "/repos/{owner}/{repo}/statuses/{sha}",
+            Endpoint::ListComments | Endpoint::CreateComment => {
+                "/repos/{owner}/{repo}/issues/{index}/comments"
+            }
+            Endpoint::EditComment => "/repos/{owner}/{repo}/issues/comments/{id}",
+        }
+    }
+
+    /// The query parameters the client sends.
+    pub fn query(self) -> &'static [&'static str] {
+        match self {
+            Endpoint::ListPullFiles => &["page", "limit"],
+            _ => &[],
+        }
+    }
+}
+
+/// Text from a server or a transport error, made safe to print: every piece of the token at
+/// least [`MIN_FRAGMENT_CHARS`] long, in any letter case, and every token-shaped run (20 or
+/// more letters, digits and `-_.+/=` with both letters and digits) becomes `***`; control
+/// characters are neutralised and the result is cut to 300 characters.
+pub fn redact(token: &str, text: &str) -> String {
+    let text: Vec<char> = text.chars().take(1000).collect();
+    let low: Vec<char> = text.iter().map(|c| c.to_ascii_lowercase()).collect();
+    let tok: Vec<char> = token.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let min = MIN_FRAGMENT_CHARS.min(tok.len()).max(1);
+    let mut hide = vec![false; text.len()];
+    for i in 0..low.len() {
+        let mut longest = 0;
+        for j in 0..tok.len() {
+            let k = low[i..]
+                .iter()
+                .zip(&tok[j..])
+                .take_while(|(a, b)| a == b)
+                .count();
+            longest = longest.max(k);
+        }
+        if longest >= min {
+            hide[i..i + longest].iter_mut().for_each(|h| *h = true);
+        }
+    }
+    let shaped =
+        |c: &char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+' | '/' | '=');
+    let mut i = 0;
+    while i < text.len() {
+        let run = text[i..].iter().take_while(|c| shaped(c)).count();
+        if run == 0 {
+            i += 1;
+            continue;
+        }
+        let word = &text[i..i + run];
+        if run >= 20
+            && word.iter().any(char::is_ascii_digit)
+            && word.iter().any(char::is_ascii_alphabetic)
+        {
+            hide[i..i + run].iter_mut().for_each(|h| *h = true);
+        }
+        i += run;
+    }
+    let mut out = String::new();
+    for (n, c) in text.iter().enumerate() {
+        if hide[n] {
+            if n == 0 || !hide[n - 1] {
+                out.push_str("***");
+            }
+        } else {
+            out.push(*c);
+        }
+    }
+    crate::render::text::clean(&out.chars().take(300).collect::<String>())
+}
+
+/// May a token be sent to this API URL? `https://`, or plain `http://` to a loopback host
+/// (`localhost`, `127.0.0.0/8`, `[::1]`): a token sent in clear text over a network is as good
+/// as published.
+fn secure_enough(base: &str) -> bool {
+    if base.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = base.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = if authority.starts_with('[') {
+        authority.split(']').next().map(|h| format!("{h}]"))
+    } else {
+        authority.split(':').next().map(str::to_string)
+    };
+    match host.as_deref() {
+        Some("localhost" | "[::1]") => true,
+        Some(h) => {
+            let parts: Vec<&str> = h.split('.').collect();
+            parts.len() == 4
+                && parts[0] == "127"
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.len() <= 3 && p.parse::<u8>().is_ok())
+        }
+        None => false,
+    }
+}
 
 /// The API token. Never printed: `Debug` shows `***`.
 #[derive(Clone)]
@@ -142,7 +298,16 @@ impl Client {
             return Err(GateError::new(
                 &API_CONFIG,
                 format!(
-                    "the API URL `{}` is not an http(s) URL such as https://forgejo.example/api/v1",
+                    "the API URL `{}` is not an https:// URL such as https://forgejo.example/api/v1",
+                    crate::render::text::clean(&base.chars().take(200).collect::<String>())
+                ),
+            ));
+        }
+        if !secure_enough(&base) {
+            return Err(GateError::new(
+                &API_CONFIG,
+                format!(
+                    "the API URL `{}` is plain http to a host that is not this machine: the token would cross the network in clear text; use https:// (plain http:// is accepted only for localhost, 127.0.0.0/8 and [::1])",
                     crate::render::text::clean(&base.chars().take(200).collect::<String>())
                 ),
             ));
@@ -167,10 +332,14 @@ impl Client {
                 "no API token: set FORGEJO_TOKEN or GITHUB_TOKEN in the step's env (e.g. `GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}`)",
             ));
         };
-        if token.0.is_empty() || token.0.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if token.0.chars().count() < MIN_TOKEN_CHARS
+            || token.0.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(GateError::new(
                 &API_CONFIG,
-                "the API token is empty or contains whitespace",
+                format!(
+                    "the API token is shorter than {MIN_TOKEN_CHARS} characters or contains whitespace: it is not a Forgejo token"
+                ),
             ));
         }
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -191,19 +360,26 @@ impl Client {
         })
     }
 
-    /// Remove the token from any text before it is shown.
+    /// Redact the token from any server or transport text before it is shown.
     fn scrub(&self, s: &str) -> String {
-        let t = &self.token.0;
-        let s = if t.len() >= 4 {
-            s.replace(t.as_str(), "***")
-        } else {
-            s.to_string()
-        };
-        crate::render::text::clean(&s.chars().take(300).collect::<String>())
+        redact(&self.token.0, s)
     }
 
-    fn repo_path(&self) -> String {
-        format!("/repos/{}/{}", self.owner, self.name)
+    /// The concrete path of `ep`: `{owner}` and `{repo}` from the repository, every other
+    /// placeholder from `ids`, in order.
+    fn path(&self, ep: Endpoint, ids: &[&str]) -> String {
+        let mut ids = ids.iter();
+        let mut out = String::new();
+        for seg in ep.template().split('/').skip(1) {
+            out.push('/');
+            match seg {
+                "{owner}" => out.push_str(&self.owner),
+                "{repo}" => out.push_str(&self.name),
+                s if s.starts_with('{') => out.push_str(ids.next().copied().unwrap_or("")),
+                s => out.push_str(s),
+            }
+        }
+        out
     }
 
     fn once(&self, method: Method, path: &str, body: Option<&[u8]>) -> Result<Answer, ureq::Error> {
@@ -251,18 +427,23 @@ impl Client {
     /// `object` names what is asked for (for 404), `need` the permission (for 403).
     fn send(
         &self,
-        method: Method,
+        ep: Endpoint,
         path: &str,
         body: Option<&[u8]>,
         object: &str,
         need: &str,
     ) -> Result<Answer, GateError> {
-        let what = format!(
-            "{} {}{}",
-            method.as_str(),
-            self.repo_display(),
-            path_tail(path)
-        );
+        let method = ep.verb();
+        let what = if path.starts_with("/repos/") {
+            format!(
+                "{} {}{}",
+                method.as_str(),
+                self.repo_display(),
+                path_tail(path)
+            )
+        } else {
+            format!("{} {path}", method.as_str())
+        };
         let mut attempt = 0u32;
         loop {
             let retry_reason = match self.once(method, path, body) {
@@ -349,10 +530,10 @@ impl Client {
 
     /// `GET /repos/{o}/{r}/pulls/{n}`: body, labels, head and base commits.
     pub fn pull(&self, number: u64) -> Result<(PullRequest, InputDigest), GateError> {
-        let path = format!("{}/pulls/{number}", self.repo_path());
+        let path = self.path(Endpoint::GetPull, &[&number.to_string()]);
         let what = format!("pull request #{number}");
         let a = self.send(
-            Method::Get,
+            Endpoint::GetPull,
             &path,
             None,
             &format!("pull request #{number} in {}", self.repo_display()),
@@ -402,7 +583,7 @@ impl Client {
     /// `GET /repos/{o}/{r}/pulls/{n}/files`, every page by number (`limit=50`), checked against
     /// `X-Total-Count`. Renamed and copied files count both paths.
     pub fn pull_files(&self, number: u64) -> Result<(Vec<String>, InputDigest), GateError> {
-        let path = format!("{}/pulls/{number}/files", self.repo_path());
+        let path = self.path(Endpoint::ListPullFiles, &[&number.to_string()]);
         let what = format!("changed files of pull request #{number}");
         let mut files: Vec<String> = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -412,7 +593,7 @@ impl Client {
         let mut page = 1u64;
         loop {
             let a = self.send(
-                Method::Get,
+                Endpoint::ListPullFiles,
                 &format!("{path}?page={page}&limit={PAGE_SIZE}"),
                 None,
                 &format!("pull request #{number} in {}", self.repo_display()),
@@ -474,7 +655,10 @@ impl Client {
                     match item.get(key) {
                         Some(Value::String(f)) if !f.is_empty() => {
                             crate::canary::files::check_path(f).map_err(|e| {
-                                GateError::new(&API_BAD_RESPONSE, format!("{what}: {e}"))
+                                GateError::new(
+                                    &API_BAD_RESPONSE,
+                                    format!("{what}: {}", self.scrub(&e)),
+                                )
                             })?;
                             if seen.insert(f.clone()) {
                                 files.push(f.clone());
@@ -536,8 +720,8 @@ impl Client {
         }
         let body = serde_json::to_vec(&doc).unwrap_or_default();
         self.send(
-            Method::Post,
-            &format!("{}/statuses/{sha}", self.repo_path()),
+            Endpoint::CreateStatus,
+            &self.path(Endpoint::CreateStatus, &[sha]),
             Some(&body),
             &format!("commit {sha} in {}", self.repo_display()),
             "write access to commit statuses (a pull request from a fork gets a read-only token)",
@@ -545,19 +729,43 @@ impl Client {
         Ok(())
     }
 
-    /// Find the comment that starts with `marker` and edit it, or create one. When `create` is
-    /// false (nothing to report) and no comment exists, nothing is posted.
+    /// `GET /user`: the id of the token's own account (in a Forgejo Actions job, the actions
+    /// user). Only comments written by this account are ever edited.
+    pub fn own_user_id(&self) -> Result<i64, GateError> {
+        let what = "the token's own account (GET /user)";
+        let a = self.send(
+            Endpoint::GetUser,
+            &self.path(Endpoint::GetUser, &[]),
+            None,
+            "the token's account",
+            "read access to the user's own profile",
+        )?;
+        let v = self.json(what, &a.body)?;
+        v.get("id").and_then(Value::as_i64).ok_or_else(|| {
+            GateError::new(
+                &API_BAD_RESPONSE,
+                format!("{what}: the answer has no numeric `id`"),
+            )
+        })
+    }
+
+    /// Find the comment written by `own_id` (see [`Client::own_user_id`]) that starts with
+    /// `marker` and edit it, or create one. A comment with the marker by anyone else is a
+    /// look-alike and is left alone. When `create` is false (nothing to report) and there is no
+    /// own comment, nothing is posted.
     pub fn upsert_comment(
         &self,
         number: u64,
+        own_id: i64,
         marker: &str,
         body: &str,
         create: bool,
     ) -> Result<CommentAction, GateError> {
-        let list_path = format!("{}/issues/{number}/comments", self.repo_path());
+        let index = number.to_string();
+        let list_path = self.path(Endpoint::ListComments, &[&index]);
         let what = format!("comments of pull request #{number}");
         let a = self.send(
-            Method::Get,
+            Endpoint::ListComments,
             &list_path,
             None,
             &format!("pull request #{number} in {}", self.repo_display()),
@@ -573,18 +781,23 @@ impl Client {
         let mut ours = None;
         for item in &items {
             let text = item.get("body").and_then(Value::as_str).unwrap_or("");
-            if text.trim_start().starts_with(marker) {
-                match item.get("id").and_then(Value::as_u64) {
-                    Some(id) => {
-                        ours = Some(id);
-                        break;
-                    }
-                    None => {
-                        return Err(GateError::new(
-                            &API_BAD_RESPONSE,
-                            format!("{what}: a comment has no numeric `id`"),
-                        ));
-                    }
+            let author = item
+                .get("user")
+                .and_then(|u| u.get("id"))
+                .and_then(Value::as_i64);
+            if author != Some(own_id) || !text.trim_start().starts_with(marker) {
+                continue;
+            }
+            match item.get("id").and_then(Value::as_u64) {
+                Some(id) => {
+                    ours = Some(id);
+                    break;
+                }
+                None => {
+                    return Err(GateError::new(
+                        &API_BAD_RESPONSE,
+                        format!("{what}: a comment has no numeric `id`"),
+                    ));
                 }
             }
         }
@@ -593,8 +806,8 @@ impl Client {
         match ours {
             Some(id) => {
                 self.send(
-                    Method::Patch,
-                    &format!("{}/issues/comments/{id}", self.repo_path()),
+                    Endpoint::EditComment,
+                    &self.path(Endpoint::EditComment, &[&id.to_string()]),
                     Some(&payload),
                     &format!("comment {id}"),
                     need,
@@ -604,17 +817,22 @@ impl Client {
             None if !create => Ok(CommentAction::Skipped),
             None => {
                 let a = self.send(
-                    Method::Post,
-                    &list_path,
+                    Endpoint::CreateComment,
+                    &self.path(Endpoint::CreateComment, &[&index]),
                     Some(&payload),
                     &format!("pull request #{number} in {}", self.repo_display()),
                     need,
                 )?;
                 let id = self
-                    .json(&what, &a.body)
-                    .ok()
-                    .and_then(|v| v.get("id").and_then(Value::as_u64))
-                    .unwrap_or(0);
+                    .json(&what, &a.body)?
+                    .get("id")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| {
+                        GateError::new(
+                            &API_BAD_RESPONSE,
+                            format!("{what}: the new comment's answer has no numeric `id`"),
+                        )
+                    })?;
                 Ok(CommentAction::Created(id))
             }
         }
@@ -701,6 +919,68 @@ mod tests {
         assert!(Client::new(cfg("https://x/api/v1", "a/../b")).is_err());
         assert!(Client::new(cfg("https://user@x/api/v1", "a/b")).is_err());
         assert!(Client::new(cfg("https://x/api/v1/", "a/b")).is_ok());
+    }
+
+    #[test]
+    fn redaction_hides_the_token_in_any_case_and_in_pieces() {
+        let t = "tok_9f8e7d6c5b4a3928";
+        let shown = redact(t, "a TOK_9F8E7D6C5B4A3928 b tok_9f8e c 7d6c5b4a3928 d");
+        assert_eq!(shown, "a *** b *** c *** d");
+        // Five characters of the token are not a piece of it; ordinary words stay readable.
+        assert_eq!(
+            redact(t, "token does not have write access: tok_9"),
+            "token does not have write access: tok_9"
+        );
+        // Token-shaped runs are hidden whatever they are.
+        assert_eq!(redact(t, "x ghp_0123456789abcdefABCDEF y"), "x *** y");
+        assert_eq!(redact(t, "a\nb"), "a\\nb");
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        for ok in [
+            "https://forgejo.example/api/v1",
+            "http://127.0.0.1:3000/api/v1",
+            "http://127.9.8.7/api/v1",
+            "http://localhost:3000/api/v1",
+            "http://[::1]:3000/api/v1",
+        ] {
+            assert!(secure_enough(ok), "{ok}");
+        }
+        for bad in [
+            "http://forgejo.example/api/v1",
+            "http://10.0.0.8/api/v1",
+            "http://127.0.0.1.example/api/v1",
+            "http://localhost.example/api/v1",
+            "http://128.0.0.1/api/v1",
+            "http://127.0.0.256/api/v1",
+            "http://[::2]/api/v1",
+            "HTTP://localhost/api/v1",
+        ] {
+            assert!(!secure_enough(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn paths_come_from_the_swagger_templates() {
+        let c = Client::new(Config {
+            api_url: "https://x/api/v1".into(),
+            repository: "o/r".into(),
+            token: Some(Token::new("abcd1234".into())),
+            timeout: Duration::from_secs(1),
+            retries: 0,
+            backoff: Duration::from_millis(1),
+        })
+        .unwrap();
+        assert_eq!(c.path(Endpoint::GetUser, &[]), "/user");
+        assert_eq!(
+            c.path(Endpoint::ListPullFiles, &["7"]),
+            "/repos/o/r/pulls/7/files"
+        );
+        assert_eq!(
+            c.path(Endpoint::EditComment, &["55"]),
+            "/repos/o/r/issues/comments/55"
+        );
     }
 
     #[test]

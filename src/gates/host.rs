@@ -17,8 +17,10 @@ use std::sync::Mutex;
 pub trait Host {
     /// The manifest of module `id` under `modules_dir`, read and checked.
     fn manifest(&self, modules_dir: &Path, id: &ModuleId) -> Result<Manifest, GateError>;
-    /// Whether `path` is a regular file (not a link).
-    fn is_file(&self, path: &Path) -> bool;
+    /// Whether `base/relative` is a regular file reached without a link: no component of
+    /// `relative` may be a symlink (a linked directory could lead out of the repository), and
+    /// every one must be a plain name (no `..`, no root).
+    fn is_file(&self, base: &Path, relative: &Path) -> bool;
     /// What the backup artifact behind `reference` looks like.
     fn backup(&self, reference: &BackupRef, policy: &BackupPolicy) -> Observation;
     /// A record beside a backup (`<backup>.manifest.json`, `<backup>.drill.json`, or an
@@ -125,10 +127,9 @@ impl Host for LiveHost {
         }
     }
 
-    fn is_file(&self, path: &Path) -> bool {
-        let is_file = std::fs::symlink_metadata(path)
-            .map(|meta| meta.is_file())
-            .unwrap_or(false);
+    fn is_file(&self, base: &Path, relative: &Path) -> bool {
+        let path = base.join(relative);
+        let is_file = file_without_links(base, relative);
         self.note(|s| {
             s.files.insert(path.display().to_string(), is_file);
         });
@@ -213,10 +214,10 @@ impl Host for RecordedHost {
         }
     }
 
-    fn is_file(&self, path: &Path) -> bool {
+    fn is_file(&self, base: &Path, relative: &Path) -> bool {
         self.observed
             .files
-            .get(&path.display().to_string())
+            .get(&base.join(relative).display().to_string())
             .copied()
             .unwrap_or(false)
     }
@@ -259,4 +260,26 @@ impl Host for RecordedHost {
                 ))
             })
     }
+}
+
+/// `lstat` every component of `relative` under `base`: directories on the way, a regular file
+/// at the end, and no symlink anywhere.
+fn file_without_links(base: &Path, relative: &Path) -> bool {
+    use std::path::Component;
+    let parts: Vec<_> = relative.components().collect();
+    if parts.is_empty() || !parts.iter().all(|c| matches!(c, Component::Normal(_))) {
+        return false;
+    }
+    let mut path = base.to_path_buf();
+    for (i, part) in parts.iter().enumerate() {
+        path.push(part);
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            return false;
+        };
+        let last = i + 1 == parts.len();
+        if (last && !meta.is_file()) || (!last && !meta.is_dir()) {
+            return false;
+        }
+    }
+    true
 }

@@ -2,6 +2,7 @@
 //! file with the codes it may emit. A check reports whether it evaluated anything, and a gate
 //! whose checks evaluated nothing cannot say yes.
 
+pub mod changed_files;
 pub mod checks;
 pub mod host;
 pub mod one_shot;

@@ -57,8 +57,8 @@ code!(
     FILES_INVALID,
     "input.changed_files_invalid",
     Error,
-    "The changed-files list is empty or holds a path that is not a plain relative path.",
-    "Pass one repository-relative path per line (git diff --name-only); an empty list means the diff was not collected."
+    "The changed-files list is empty, is not in a format git writes (a quoted line git would not write, a NUL list cut short), or holds a path that is not a plain relative path.",
+    "Write the list with `git diff -z --name-only BASE...HEAD` (or canary_required collect-diff); an empty list means the diff was not collected."
 );
 
 pub static CODES: &[&Code] = &[
@@ -73,39 +73,32 @@ pub static CODES: &[&Code] = &[
 
 pub const MAX_CHANGED_FILES_BYTES: u64 = 8 * 1024 * 1024;
 
-/// Parse a changed-files list: one path per line. Blank lines are skipped; anything that is
-/// not a plain relative path is refused.
+/// Parse a changed-files list: NUL-terminated (`git diff -z`) or one path per line with git's
+/// quoting decoded (see [`super::changed_files`]).
 pub fn parse_changed_files(text: &str) -> Result<Vec<String>, GateError> {
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let path = line.strip_suffix('\r').unwrap_or(line);
-        if path.trim().is_empty() {
-            continue;
-        }
-        let bad = path.starts_with('/')
-            || path.chars().any(|c| c.is_control())
-            || path
-                .split('/')
-                .any(|c| c.is_empty() || c == "." || c == "..");
-        if bad {
-            return Err(GateError::new(
-                &FILES_INVALID,
-                format!(
-                    "changed-files line {}: {:?} is not a plain relative path",
-                    n + 1,
-                    crate::model::truncate(path)
-                ),
-            ));
-        }
-        out.push(path.to_string());
-    }
-    if out.is_empty() {
-        return Err(GateError::new(
-            &FILES_INVALID,
-            "the changed-files list is empty: nothing to evaluate (was the diff collected?)",
-        ));
-    }
-    Ok(out)
+    super::changed_files::parse(text.as_bytes())
+}
+
+/// `--modules-dir` as the prefix of repository-relative changed paths: a plain relative
+/// directory (`modules`, `platform/modules`; one trailing `/` allowed), because changed paths
+/// are relative to the repository root and the gate runs there. An absolute path, or one with
+/// an empty, `.` or `..` component, could never match a changed path: refused, so that a
+/// change to a module is never reported as touching none.
+pub fn module_prefix(modules_dir: &Path) -> Result<String, GateError> {
+    let raw = modules_dir
+        .to_str()
+        .ok_or_else(|| GateError::new(&general::USAGE, "--modules-dir is not UTF-8"))?;
+    let dir = raw.strip_suffix('/').unwrap_or(raw);
+    crate::canary::files::check_path(dir).map_err(|_| {
+        GateError::new(
+            &general::USAGE,
+            format!(
+                "--modules-dir {:?}: in pull-request mode it must be a plain directory relative to the repository root (e.g. `modules`), with no leading `/`, `./`, `..` or empty component, because changed paths are repository-relative; run the gate from the repository root",
+                crate::model::truncate(raw)
+            ),
+        )
+    })?;
+    Ok(format!("{dir}/"))
 }
 
 pub struct Request<'a> {
@@ -120,13 +113,7 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
     let policy = &req.policy.policy;
     let platform = Globs::new(&policy.dispatch.platform_paths)
         .map_err(|e| GateError::new(&general::POLICY_INVALID, e))?;
-    let prefix = format!(
-        "{}/",
-        req.modules_dir
-            .to_string_lossy()
-            .trim_start_matches("./")
-            .trim_end_matches('/')
-    );
+    let prefix = module_prefix(req.modules_dir)?;
     let mut d = Decision::new(
         Gate::AutoApplyScope,
         format!("pull request ({} changed files)", req.changed_files.len()),
@@ -137,8 +124,14 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
     let mut modules = BTreeSet::new();
     for path in req.changed_files {
         d.checks_run += 1;
+        // `<modules-dir>/<id>/...` touches module `<id>`; so does `<modules-dir>/<id>` itself
+        // when `<id>` is a valid module id: the module directory's own entry changed (replaced
+        // by a symlink, a submodule or a file), which must not read as "touches no module".
         if let Some(rest) = path.strip_prefix(&prefix)
-            && let Some((dir, _)) = rest.split_once('/')
+            && let Some(dir) = rest
+                .split_once('/')
+                .map(|(dir, _)| dir)
+                .or_else(|| ModuleId::parse(rest).is_ok().then_some(rest))
         {
             let id = ModuleId::parse(dir).map_err(|e| {
                 GateError::new(

@@ -35,6 +35,9 @@ pub struct Manifest {
     pub backup_class: Option<String>,
     pub backup_ref_modules: Vec<String>,
     pub restore: Option<String>,
+    /// `spec.compose.project`: the compose project the module's containers run in, which
+    /// names them `<project>-<service>-<n>`.
+    pub compose_project: Option<String>,
     pub digest: InputDigest,
 }
 
@@ -152,12 +155,15 @@ pub fn parse(
         backup_class: None,
         backup_ref_modules: Vec::new(),
         restore: None,
+        compose_project: None,
         digest,
     };
     match &doc.root {
         None => problems.push(Default::default(), "the manifest is empty"),
         Some(root) => read_root(root, id, &mut manifest, &mut problems),
     }
+    // After the fields, so that a tag or key they refused is said once, with the field's name.
+    yaml::yaml11::document_problems(text, &doc, &mut problems);
     if problems.is_empty() {
         Ok(manifest)
     } else {
@@ -204,7 +210,11 @@ fn read_root(root: &Node, id: &ModuleId, m: &mut Manifest, problems: &mut Proble
     let Some(mut spec) = Fields::new(spec_node, "spec", problems) else {
         return;
     };
+    if let Some(compose) = spec.take("compose") {
+        read_compose(compose, m, problems);
+    }
     if let Some(node) = spec.take("classes")
+        && problems.untagged(node, "spec.classes")
         && let Some(list) = node.as_seq()
     {
         for item in list {
@@ -214,7 +224,10 @@ fn read_root(root: &Node, id: &ModuleId, m: &mut Manifest, problems: &mut Proble
                 m.classes.push(c);
             }
         }
-    } else if let Some(node) = spec_node.get("classes").filter(|n| !n.is_null()) {
+    } else if let Some(node) = spec_node
+        .get("classes")
+        .filter(|n| !n.is_null() && n.tag.is_none())
+    {
         problems.strings(node, "spec.classes");
     }
     let Some(runtime_node) = spec.take("runtime") else {
@@ -253,10 +266,19 @@ fn read_root(root: &Node, id: &ModuleId, m: &mut Manifest, problems: &mut Proble
         };
     }
     if let Some(node) = rt.take("restart") {
-        if node.as_bool() == Some(false) {
+        if let yaml::Value::Scalar {
+            text,
+            style: yaml::Style::Plain,
+        } = &node.value
+            && node.tag.is_none()
+            && yaml::yaml11::resolve_plain(text) == yaml::yaml11::Plain::Bool(false)
+        {
             problems.push(
                 node.span.start,
-                "spec.runtime.restart: write \"no\" quoted; a bare `false` is not a restart policy",
+                format!(
+                    "spec.runtime.restart: a bare `{}` is the boolean false to YAML 1.1 readers, not a restart policy: write \"no\" quoted",
+                    text.escape_debug()
+                ),
             );
         } else if let Some(s) = problems.string(node, "spec.runtime.restart") {
             let base = s.split(':').next().unwrap_or_default();
@@ -304,4 +326,69 @@ fn read_root(root: &Node, id: &ModuleId, m: &mut Manifest, problems: &mut Proble
         }
     }
     rt.ignore_rest();
+}
+
+/// `spec.compose`: only `project` is read; it must be a compose project name, which compose
+/// writes in lowercase letters, digits, `-` and `_`, starting with a letter or digit. A
+/// `compose` that is not a mapping belongs to the platform and is ignored (the gates read no
+/// project from it, so no container can be shown to be the module's own).
+fn read_compose(node: &Node, m: &mut Manifest, problems: &mut Problems) {
+    if node.as_map().is_none() {
+        return;
+    }
+    let Some(mut compose) = Fields::new(node, "spec.compose", problems) else {
+        return;
+    };
+    if let Some(node) = compose.take("project")
+        && let Some(project) = problems.string(node, "spec.compose.project")
+    {
+        let valid = project
+            .bytes()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && project
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_');
+        if valid {
+            m.compose_project = Some(project);
+        } else {
+            problems.push(
+                node.span.start,
+                format!(
+                    "spec.compose.project: `{}` is not a compose project name (lowercase letters, digits, `-` and `_`, starting with a letter or digit)",
+                    project.escape_debug()
+                ),
+            );
+        }
+    }
+    compose.ignore_rest();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Manifest, GateError> {
+        let id = ModuleId::parse("m").unwrap();
+        from_text(text, Path::new("modules"), &id)
+    }
+
+    #[test]
+    fn the_compose_project_is_read_strictly() {
+        let m =
+            read("metadata: {name: m}\nspec:\n  compose: {project: home-platform, file: c.yml}\n")
+                .unwrap();
+        assert_eq!(m.compose_project.as_deref(), Some("home-platform"));
+        for bad in ["Home", "-x", "a b", "\"\"", "yes", "!!null x"] {
+            let text = format!("metadata: {{name: m}}\nspec:\n  compose: {{project: {bad}}}\n");
+            let err = read(&text).unwrap_err();
+            assert!(
+                err.details.join("\n").contains("spec.compose.project"),
+                "{bad}: {err:?}"
+            );
+        }
+        // A compose that is not a mapping is the platform's business: no project is read.
+        let m = read("metadata: {name: m}\nspec:\n  compose: compose.yaml\n").unwrap();
+        assert_eq!(m.compose_project, None);
+    }
 }

@@ -5,9 +5,12 @@ use std::collections::BTreeMap;
 /// How deeply the backup artifact is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verify {
-    /// Headers and magic bytes (plus the sha256 of the whole file).
+    /// Headers and magic bytes (plus the sha256 of the whole file). Weaker: a backup cut off
+    /// after its first bytes passes.
     Shallow,
-    /// Decompress everything and walk every archive header, in constant memory.
+    /// The default: the file is read to its last byte and must prove itself complete (streams
+    /// end with their checksums, archives with their end marker, dumps with their completion
+    /// mark, embedded checksums recomputed), in constant memory.
     Deep,
 }
 
@@ -25,6 +28,8 @@ pub struct BackupPolicy {
     /// The exact permission bits the file must have.
     pub mode: u32,
     pub verify: Verify,
+    /// An RDB file saved with `rdbchecksum no` (checksum zero) passes deep verification.
+    pub allow_rdb_without_checksum: bool,
     /// Allowed extensions per backup class; `tar.gz` is every class's fallback.
     pub extensions: BTreeMap<String, Vec<String>>,
     /// A manifest beside the backup is always verified; `true` makes one required.
@@ -113,7 +118,9 @@ impl Default for BackupPolicy {
             max_future_skew_seconds: 300,
             owner_uid: 0,
             mode: 0o600,
-            verify: Verify::Shallow,
+            // Deep by default: a backup is proven complete, not only well-begun.
+            verify: Verify::Deep,
+            allow_rdb_without_checksum: false,
             extensions,
             require_manifest: false,
             require_drill: Vec::new(),
@@ -163,6 +170,7 @@ const KEYS: &[&str] = &[
     "owner_uid",
     "mode",
     "verify",
+    "allow_rdb_without_checksum",
     "extensions",
     "require_manifest",
     "require_drill",
@@ -254,6 +262,11 @@ pub(super) fn read(node: &Node, out: &mut BackupPolicy, problems: &mut Problems)
         } else {
             Verify::Shallow
         };
+    }
+    if let Some(v) = f.take("allow_rdb_without_checksum")
+        && let Some(b) = problems.boolean(v, "backup.allow_rdb_without_checksum")
+    {
+        out.allow_rdb_without_checksum = b;
     }
     if let Some(v) = f.take("extensions")
         && let Some(mut classes) = Fields::new(v, "backup.extensions", problems)

@@ -1,6 +1,7 @@
 //! The `canary` section of the policy: which paths are risky, how the tier is chosen, which
-//! sections each tier needs, the `Canary status:` line and what counts as placeholder text.
-//! Defaults are the contract's values.
+//! sections each tier needs, the `Canary status:` line, what counts as placeholder text, and
+//! the upgrade evidence each module class needs (`canary.evidence`). Defaults are the
+//! contract's values.
 use crate::yaml::{Fields, Node, Problems};
 
 /// The two pack sizes.
@@ -45,6 +46,95 @@ pub struct CanaryPolicy {
     pub max_body_bytes: u64,
     /// The commit-status context `--post-status` writes.
     pub status_context: String,
+    /// The upgrade evidence a touched module's classes require.
+    pub evidence: EvidencePolicy,
+}
+
+/// The classes a module can carry for the evidence rule: `stateful` (the manifest's
+/// statefulness, absent meaning stateful), `sidecar-bound` (it names `backup_ref_modules`),
+/// and the risk classes of `spec.classes`.
+pub const EVIDENCE_CLASSES: &[&str] = &[
+    "stateful",
+    "sidecar-bound",
+    "secret-bearing",
+    "public-edge",
+    "security-sensitive",
+    "auth",
+];
+
+/// `canary.evidence`: the platform's W8.3 upgrade gate, per module class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidencePolicy {
+    /// The repository-relative folder whose sub-folders are modules (`<dir>/<id>/...`).
+    pub modules_dir: String,
+    /// Per class (every one of [`EVIDENCE_CLASSES`], in that order), the sections it requires.
+    /// Each requirement lists names, any one of which will do (`Restore path` or `Rollback
+    /// path`); the first is the one reports use.
+    pub classes: Vec<(String, Vec<Vec<String>>)>,
+    /// The label that marks a documents-only change of a module as needing no evidence.
+    pub repo_only_label: String,
+    /// What counts as a document, matched against the path inside the module's folder.
+    pub document_paths: Vec<String>,
+}
+
+impl EvidencePolicy {
+    /// The sections `class` requires (none for a class the policy does not know).
+    pub fn required(&self, class: &str) -> &[Vec<String>] {
+        self.classes
+            .iter()
+            .find(|(c, _)| c == class)
+            .map(|(_, r)| r.as_slice())
+            .unwrap_or_default()
+    }
+
+    /// Every section name any class may require, alternatives included.
+    pub fn all_sections(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for name in self.classes.iter().flat_map(|(_, r)| r.iter().flatten()) {
+            if !out.contains(name) {
+                out.push(name.clone());
+            }
+        }
+        out
+    }
+}
+
+impl Default for EvidencePolicy {
+    fn default() -> Self {
+        // W8.3: backup-before and a restore or rollback path, plus how the change is smoked
+        // and when it is stopped, for stateful and sidecar-bound modules.
+        let stateful = || -> Vec<Vec<String>> {
+            vec![
+                strings(&["Backup plan"]),
+                strings(&["Restore path", "Rollback path"]),
+                strings(&["Smoke shape"]),
+                strings(&["Stop conditions"]),
+            ]
+        };
+        let per_class = |class: &str| -> Vec<Vec<String>> {
+            match class {
+                "stateful" | "sidecar-bound" => stateful(),
+                "secret-bearing" => vec![strings(&["Secret handling"])],
+                "public-edge" => vec![strings(&["Exposure review"])],
+                _ => Vec::new(),
+            }
+        };
+        EvidencePolicy {
+            modules_dir: "modules".into(),
+            classes: EVIDENCE_CLASSES
+                .iter()
+                .map(|c| (c.to_string(), per_class(c)))
+                .collect(),
+            repo_only_label: "evidence/repo-only".into(),
+            document_paths: strings(&[
+                "**/*.md",
+                "**/*.markdown",
+                "**/*.txt",
+                "**/*.rst",
+                "**/*.adoc",
+            ]),
+        }
+    }
 }
 
 fn strings(list: &[&str]) -> Vec<String> {
@@ -82,6 +172,7 @@ impl Default for CanaryPolicy {
             placeholders: strings(&["TODO", "TBD", "-", "...", "<fill in>"]),
             max_body_bytes: 1024 * 1024,
             status_context: "canary-required / canary".into(),
+            evidence: EvidencePolicy::default(),
         }
     }
 }
@@ -108,6 +199,7 @@ const KEYS: &[&str] = &[
     "placeholders",
     "max_body_bytes",
     "status_context",
+    "evidence",
 ];
 
 fn globs(node: &Node, what: &str, problems: &mut Problems) -> Option<Vec<String>> {
@@ -233,7 +325,114 @@ pub(super) fn read(node: &Node, out: &mut CanaryPolicy, problems: &mut Problems)
             out.status_context = s;
         }
     }
+    if let Some(v) = f.take("evidence") {
+        read_evidence(v, &mut out.evidence, problems);
+    }
     f.finish(problems, KEYS);
+}
+
+const EVIDENCE_KEYS: &[&str] = &[
+    "modules_dir",
+    "classes",
+    "repo_only_label",
+    "document_paths",
+];
+
+fn read_evidence(node: &Node, out: &mut EvidencePolicy, problems: &mut Problems) {
+    let Some(mut f) = Fields::new(node, "canary.evidence", problems) else {
+        return;
+    };
+    if let Some(v) = f.take("modules_dir")
+        && let Some(s) = problems.string(v, "canary.evidence.modules_dir")
+    {
+        // Changed paths are repository-relative and plain; so must the folder be that they
+        // are matched against, or a module would silently match nothing.
+        let plain = !s.is_empty()
+            && !s
+                .chars()
+                .any(|c| c.is_control() || c == '\\' || "*?[]{}".contains(c))
+            && s.split('/').all(|c| !c.is_empty() && c != "." && c != "..");
+        if plain {
+            out.modules_dir = s;
+        } else {
+            problems.push(
+                v.span.start,
+                format!(
+                    "canary.evidence.modules_dir: `{}` must be a plain repository-relative folder (no leading or trailing `/`, no `.` or `..`, no glob characters)",
+                    s.escape_debug()
+                ),
+            );
+        }
+    }
+    if let Some(v) = f.take("classes")
+        && let Some(mut classes) = Fields::new(v, "canary.evidence.classes", problems)
+    {
+        for (class, slot) in out.classes.iter_mut() {
+            let what = format!("canary.evidence.classes.{class}");
+            if let Some(n) = classes.take(class)
+                && let Some(list) = requirements(n, &what, problems)
+            {
+                *slot = list;
+            }
+        }
+        classes.finish(problems, EVIDENCE_CLASSES);
+    }
+    if let Some(v) = f.take("repo_only_label")
+        && let Some(s) = problems.string(v, "canary.evidence.repo_only_label")
+    {
+        if s.trim().is_empty() {
+            problems.push(
+                v.span.start,
+                "canary.evidence.repo_only_label: must not be empty",
+            );
+        } else {
+            out.repo_only_label = s;
+        }
+    }
+    if let Some(v) = f.take("document_paths")
+        && let Some(list) = globs(v, "canary.evidence.document_paths", problems)
+    {
+        out.document_paths = list;
+    }
+    f.finish(problems, EVIDENCE_KEYS);
+}
+
+/// A class's sections: a list whose items are a section name or a list of alternative names.
+fn requirements(node: &Node, what: &str, problems: &mut Problems) -> Option<Vec<Vec<String>>> {
+    let Some(items) = node.as_seq() else {
+        problems.push(
+            node.span.start,
+            format!("{what}: expected a list of section names"),
+        );
+        return None;
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for item in items {
+        let names = if item.as_seq().is_some() {
+            non_empty_list(item, what, problems)
+        } else {
+            problems.string(item, what).map(|s| vec![s])
+        };
+        match names {
+            Some(names)
+                if names
+                    .iter()
+                    .all(|n| !crate::canary::body::key(n).is_empty()) =>
+            {
+                out.push(names)
+            }
+            Some(_) => {
+                problems.push(
+                    item.span.start,
+                    format!("{what}: a section name needs letters or digits"),
+                );
+                ok = false;
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
 }
 
 #[cfg(test)]
@@ -246,6 +445,46 @@ mod tests {
         assert_eq!(p.sections(Tier::Lite).len(), 8);
         assert_eq!(p.sections(Tier::Full).len(), 10);
         assert!(p.risky_paths.contains(&"schema/**".to_string()));
+        assert_eq!(
+            p.evidence.required("stateful")[1],
+            vec!["Restore path", "Rollback path"]
+        );
+        assert_eq!(
+            p.evidence.required("stateful"),
+            p.evidence.required("sidecar-bound")
+        );
+        assert!(p.evidence.required("auth").is_empty());
+    }
+
+    #[test]
+    fn evidence_is_read_strictly() {
+        let text = "canary:\n  evidence:\n    modules_dir: platform/modules\n    classes:\n      public-edge: [Exposure review, [Threat model, Attack surface]]\n      stateful: []\n    repo_only_label: docs-only\n";
+        let p = crate::policy::parse(text, "p.yml").unwrap().canary.evidence;
+        assert_eq!(p.modules_dir, "platform/modules");
+        assert_eq!(p.required("public-edge").len(), 2);
+        assert_eq!(
+            p.required("public-edge")[1],
+            vec!["Threat model", "Attack surface"]
+        );
+        assert!(p.required("stateful").is_empty());
+        // A class not listed keeps its default.
+        assert_eq!(p.required("secret-bearing"), vec![vec!["Secret handling"]]);
+        assert_eq!(p.repo_only_label, "docs-only");
+
+        for bad in [
+            "canary:\n  evidence:\n    modules_dir: /modules\n",
+            "canary:\n  evidence:\n    modules_dir: ./modules\n",
+            "canary:\n  evidence:\n    modules_dir: modules/\n",
+            "canary:\n  evidence:\n    classes: {stateless: []}\n",
+            "canary:\n  evidence:\n    classes: {stateful: [\"--\"]}\n",
+            "canary:\n  evidence:\n    classes: {stateful: [[]]}\n",
+            "canary:\n  evidence:\n    classes: {stateful: Backup plan}\n",
+            "canary:\n  evidence:\n    repo_only_label: \"\"\n",
+            "canary:\n  evidence:\n    document_paths: [\"[\"]\n",
+            "canary:\n  evidence:\n    modules: x\n",
+        ] {
+            assert!(crate::policy::parse(bad, "p.yml").is_err(), "{bad}");
+        }
     }
 
     #[test]

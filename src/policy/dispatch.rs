@@ -39,6 +39,7 @@ pub(super) fn read(node: &Node, out: &mut DispatchPolicy, problems: &mut Problem
         return;
     };
     if let Some(v) = f.take("manual_classes")
+        && problems.untagged(v, "dispatch.manual_classes")
         && let Some(list) = v.as_seq()
     {
         let mut classes = Vec::new();
@@ -48,7 +49,7 @@ pub(super) fn read(node: &Node, out: &mut DispatchPolicy, problems: &mut Problem
             }
         }
         out.manual_classes = classes;
-    } else if let Some(v) = node.get("manual_classes") {
+    } else if let Some(v) = node.get("manual_classes").filter(|v| v.tag.is_none()) {
         problems.strings(v, "dispatch.manual_classes");
     }
     if let Some(v) = f.take("confirm_phrase")

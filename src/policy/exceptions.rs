@@ -26,6 +26,9 @@ const KEYS: &[&str] = &[
 ];
 
 pub(super) fn read(node: &Node, problems: &mut Problems) -> Vec<Exception> {
+    if !problems.untagged(node, "exceptions") {
+        return Vec::new();
+    }
     let Some(items) = node.as_seq() else {
         problems.push(node.span.start, "exceptions: expected a list");
         return Vec::new();
@@ -99,7 +102,12 @@ pub(super) fn read(node: &Node, problems: &mut Problems) -> Vec<Exception> {
             }
         });
         let expires = f.require("expires", problems).and_then(|v| {
-            let s = problems.string(v, "exceptions[].expires")?;
+            // Plain, YAML 1.1 reads it as the date it is; quoted, as its text: the same date.
+            let s = problems.text_as(
+                v,
+                "exceptions[].expires",
+                &[crate::yaml::yaml11::Plain::Timestamp],
+            )?;
             let format = time::macros::format_description!("[year]-[month]-[day]");
             match Date::parse(&s, &format) {
                 Ok(d) => Some(d),

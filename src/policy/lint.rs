@@ -77,7 +77,7 @@ pub(super) fn read(node: &Node, out: &mut LintPolicy, problems: &mut Problems) {
         let codes = crate::lint::codes();
         for code in &codes {
             if let Some(level) = rules.take(code.id)
-                && let Some(level) = problems.one_of(level, code.id, LEVELS)
+                && let Some(level) = read_level(level, code.id, problems)
             {
                 // A file that could not be read is never a pass.
                 if code.id == crate::lint::rules::invalid_file::CODE.id && level != "error" {
@@ -116,6 +116,21 @@ pub(super) fn read(node: &Node, out: &mut LintPolicy, problems: &mut Problems) {
     f.finish(problems, KEYS);
 }
 
+/// A rule's level. A plain `off` (or `no`, `false`) is the boolean false to YAML 1.1 readers,
+/// and a rule set to false is off: that is how the level is read, not as the text.
+fn read_level(node: &Node, what: &str, problems: &mut Problems) -> Option<String> {
+    if let crate::yaml::Value::Scalar {
+        text,
+        style: crate::yaml::Style::Plain,
+    } = &node.value
+        && node.tag.is_none()
+        && crate::yaml::yaml11::resolve_plain(text) == crate::yaml::yaml11::Plain::Bool(false)
+    {
+        return Some("off".to_string());
+    }
+    problems.one_of(node, what, LEVELS)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::policy::parse;
@@ -144,6 +159,19 @@ mod tests {
         let all = err.details.join("\n");
         assert!(all.contains("lint.nope"), "{all}");
         assert!(all.contains("loud"), "{all}");
+    }
+
+    #[test]
+    fn a_plain_off_is_yaml_false_and_turns_a_rule_off() {
+        for off in ["off", "Off", "no", "false", "\"off\""] {
+            let p = parse(
+                &format!("lint:\n  rules:\n    lint.unpinned-action: {off}\n"),
+                "p.yml",
+            )
+            .unwrap();
+            assert_eq!(p.lint.levels["lint.unpinned-action"], "off", "{off}");
+        }
+        assert!(parse("lint:\n  rules:\n    lint.unpinned-action: on\n", "p.yml").is_err());
     }
 
     #[test]

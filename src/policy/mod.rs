@@ -145,13 +145,7 @@ pub fn parse(text: &str, file: &str) -> Result<Policy, GateError> {
             ),
         );
     }
-    if doc.document_count > 1 {
-        problems.push(
-            Default::default(),
-            "the policy must be a single YAML document",
-        );
-    }
-    let Some(root) = doc.root else {
+    let Some(root) = &doc.root else {
         problems.push(
             Default::default(),
             "the policy file is empty; delete it to use the built-in defaults",
@@ -159,7 +153,7 @@ pub fn parse(text: &str, file: &str) -> Result<Policy, GateError> {
         return Err(invalid(&problems));
     };
     let mut policy = Policy::default();
-    if let Some(mut top) = Fields::new(&root, "policy", &mut problems) {
+    if let Some(mut top) = Fields::new(root, "policy", &mut problems) {
         if let Some(v) = top.take("version")
             && let Some(n) = problems.unsigned(v, "version")
             && n != 1
@@ -189,6 +183,11 @@ pub fn parse(text: &str, file: &str) -> Result<Policy, GateError> {
         }
         top.finish(&mut problems, TOP_KEYS);
     }
+    // Read as a YAML 1.1 reader reads it, or refused: one document, no tag but `!!str`, no
+    // merge key, nothing PyYAML would refuse or read differently. After the fields, so that a
+    // tag or key they refused is said once, with the field's name.
+    yaml::yaml11::document_problems(text, &doc, &mut problems);
+    yaml::yaml11::plain_data_problems(&doc, &mut problems);
     if problems.is_empty() {
         Ok(policy)
     } else {

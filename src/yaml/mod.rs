@@ -6,6 +6,7 @@
 //! make a gate run long or use unbounded memory.
 
 mod reader;
+pub mod yaml11;
 
 pub use reader::{Fields, Problems};
 
@@ -79,7 +80,17 @@ pub struct Node {
     pub span: Span,
     /// True when this node was produced by expanding an alias (`*name`).
     pub from_alias: bool,
+    /// The node's tag, resolved through the document's `%TAG` directives
+    /// (`!!str` is `tag:yaml.org,2002:str`); `None` when the node has none.
+    pub tag: Option<String>,
 }
+
+/// The tag that makes a scalar a string for every YAML reader (`!!str`).
+pub const STR_TAG: &str = "tag:yaml.org,2002:str";
+/// The tag that makes any scalar null for YAML 1.1 readers (`!!null`).
+pub const NULL_TAG: &str = "tag:yaml.org,2002:null";
+/// The boolean tag (`!!bool`).
+pub const BOOL_TAG: &str = "tag:yaml.org,2002:bool";
 
 /// A key that appeared twice in one mapping.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +108,11 @@ pub struct Document {
     pub duplicates: Vec<DuplicateKey>,
     /// How many documents the stream held (only the first is kept).
     pub document_count: usize,
+    /// Where the second document starts, when there is one.
+    pub second_document: Option<Pos>,
+    /// Where each node that carries an anchor (`&name`) starts: at its first property (the
+    /// anchor or the tag), so that the anchor's name can be read from the source.
+    pub anchors: Vec<Pos>,
 }
 
 /// Why a YAML text could not be turned into a tree.
@@ -133,14 +149,32 @@ impl Node {
         }
     }
 
-    /// A scalar that YAML 1.2 reads as null: plain `null`, `~`, `Null`, `NULL` or nothing.
+    /// A scalar that YAML reads as null: plain `null`, `~`, `Null`, `NULL` or nothing, untagged;
+    /// or any scalar tagged `!!null` (YAML 1.1 readers make it null whatever its text).
     pub fn is_null(&self) -> bool {
-        matches!(&self.value, Value::Scalar { text, style: Style::Plain }
-            if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+        match self.tag.as_deref() {
+            None => matches!(&self.value, Value::Scalar { text, style: Style::Plain }
+                if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL")),
+            Some(tag) => tag == NULL_TAG && matches!(self.value, Value::Scalar { .. }),
+        }
     }
 
-    /// A plain scalar `true` or `false`, exactly (YAML 1.2 core schema, lowercase only).
+    /// A plain untagged scalar `true` or `false`, exactly (YAML 1.2 core schema, lowercase
+    /// only), or `true`/`false` tagged `!!bool`. Any other tag makes it not a boolean
+    /// (`!!str true` is a string). The manifest and policy readers refuse every tag but `!!str`
+    /// before they ask.
     pub fn as_bool(&self) -> Option<bool> {
+        match self.tag.as_deref() {
+            None => {}
+            Some(BOOL_TAG) => {
+                return match self.as_str() {
+                    Some("true") => Some(true),
+                    Some("false") => Some(false),
+                    _ => None,
+                };
+            }
+            Some(_) => return None,
+        }
         match &self.value {
             Value::Scalar {
                 text,
@@ -197,12 +231,14 @@ enum Frame {
         items: Vec<Node>,
         span: Span,
         anchor: usize,
+        tag: Option<String>,
     },
     Map {
         entries: Vec<(Node, Node)>,
         pending_key: Option<Node>,
         span: Span,
         anchor: usize,
+        tag: Option<String>,
         /// Scalar key -> its first entry, so a duplicate is found in O(1) (a mapping of
         /// 20,000 jobs must not cost 200 million comparisons).
         keys: std::collections::HashMap<String, usize>,
@@ -218,6 +254,8 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
     let mut duplicates = Vec::new();
     let mut root: Option<Node> = None;
     let mut document_count = 0usize;
+    let mut second_document = None;
+    let mut anchor_starts = Vec::new();
     let mut nodes = 0usize;
     let mut in_first_document = false;
 
@@ -242,6 +280,9 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
             Event::StreamEnd => break,
             Event::DocumentStart(_) => {
                 document_count += 1;
+                if document_count == 2 {
+                    second_document = Some(span.start);
+                }
                 in_first_document = document_count == 1;
                 None
             }
@@ -275,7 +316,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                 copy.span = span;
                 Some((copy, 0))
             }
-            Event::Scalar(text, style, anchor, _tag) => {
+            Event::Scalar(text, style, anchor, tag) => {
                 nodes += 1;
                 if nodes > limits.max_nodes {
                     return Err(too_many(span.start, limits));
@@ -293,11 +334,12 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                         },
                         span,
                         from_alias: false,
+                        tag: tag.map(|t| format!("{}{}", t.handle, t.suffix)),
                     },
                     anchor,
                 ))
             }
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+            Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
                 nodes += 1;
                 if nodes > limits.max_nodes {
                     return Err(too_many(span.start, limits));
@@ -309,11 +351,13 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                         pos: span.start,
                     });
                 }
+                let tag = tag.as_ref().map(|t| format!("{}{}", t.handle, t.suffix));
                 if matches!(event, Event::SequenceStart(..)) {
                     stack.push(Frame::Seq {
                         items: Vec::new(),
                         span,
                         anchor,
+                        tag,
                     });
                 } else {
                     stack.push(Frame::Map {
@@ -321,6 +365,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                         pending_key: None,
                         span,
                         anchor,
+                        tag,
                         keys: std::collections::HashMap::new(),
                     });
                 }
@@ -331,6 +376,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                     items,
                     mut span,
                     anchor,
+                    tag,
                 }) => {
                     span.end = raw_end(raw_span, span);
                     Some((
@@ -338,6 +384,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                             value: Value::Seq(items),
                             span,
                             from_alias: false,
+                            tag,
                         },
                         anchor,
                     ))
@@ -346,6 +393,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                     entries,
                     mut span,
                     anchor,
+                    tag,
                     ..
                 }) => {
                     span.end = raw_end(raw_span, span);
@@ -354,6 +402,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                             value: Value::Map(entries),
                             span,
                             from_alias: false,
+                            tag,
                         },
                         anchor,
                     ))
@@ -365,6 +414,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
             continue;
         };
         if anchor != 0 {
+            anchor_starts.push(node.span.start);
             anchors.insert(anchor, node.clone());
         }
         match stack.last_mut() {
@@ -399,6 +449,8 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
         root,
         duplicates,
         document_count,
+        second_document,
+        anchors: anchor_starts,
     })
 }
 
@@ -471,6 +523,21 @@ mod tests {
         assert_eq!(root.get("a").unwrap().as_bool(), None);
         assert_eq!(root.get("b").unwrap().as_bool(), Some(true));
         assert_eq!(root.get("c").unwrap().as_bool(), None);
+    }
+
+    #[test]
+    fn tags_decide_what_a_scalar_is() {
+        let doc = parse("a: !!str true\nb: !!bool true\nc: !!null x\nd: !!str ~\ne: !foo true\n")
+            .unwrap();
+        let root = doc.root.unwrap();
+        let get = |k: &str| root.get(k).unwrap();
+        assert_eq!(get("a").as_bool(), None);
+        assert!(!get("a").is_null());
+        assert_eq!(get("b").as_bool(), Some(true));
+        assert!(get("c").is_null());
+        assert!(!get("d").is_null());
+        assert_eq!(get("e").as_bool(), None);
+        assert_eq!(get("a").tag.as_deref(), Some(STR_TAG));
     }
 
     #[test]

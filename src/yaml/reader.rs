@@ -1,7 +1,8 @@
 //! Strict reading of a YAML mapping into typed values, collecting every problem with its
 //! position instead of stopping at the first (the "raw, then checked" habit of cargo-deny).
 
-use super::{Node, Pos, Style, Value};
+use super::yaml11::{self, Plain};
+use super::{Node, Pos, STR_TAG, Style, Value};
 
 /// One thing wrong with a YAML input, at a position.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +25,14 @@ impl Problems {
         });
     }
 
+    /// Like `push`, unless a problem is already reported at `pos`: the document-wide checks
+    /// and the readers of single fields can both find one tag or key, and it is said once.
+    pub fn push_once(&mut self, pos: Pos, message: impl Into<String>) {
+        if !self.items.iter().any(|p| p.pos == pos) {
+            self.push(pos, message);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
@@ -37,17 +46,54 @@ impl Problems {
             .join("\n")
     }
 
-    /// A string scalar (plain or quoted). Booleans, numbers and nulls written plain are
-    /// refused, so `name: 123` or `name: true` never turns into a string by accident.
+    /// Whether the gates can read `node` as written: untagged, or a scalar tagged `!!str`
+    /// (a string to every YAML reader). Any other tag changes what YAML 1.1 readers make of
+    /// the value (`!!null stateless` is null to them), so it is a problem, never ignored.
+    pub fn untagged(&mut self, node: &Node, what: &str) -> bool {
+        match node.tag.as_deref() {
+            None => true,
+            Some(STR_TAG) if matches!(node.value, Value::Scalar { .. }) => true,
+            Some(tag) => {
+                self.push_once(
+                    node.span.start,
+                    format!(
+                        "{what}: the tag `{}` changes how YAML 1.1 readers read this value; the gates refuse it: remove the tag",
+                        yaml11::short_tag(tag),
+                    ),
+                );
+                false
+            }
+        }
+    }
+
+    /// A string scalar (plain, quoted, or tagged `!!str`). A plain scalar that YAML 1.1
+    /// readers take for something else (`no`, `on`, `~`, `0123`, `2026-05-17`) is refused, so
+    /// `name: 123` or `restart: no` never turns into a string by accident.
     pub fn string(&mut self, node: &Node, what: &str) -> Option<String> {
+        self.text_as(node, what, &[])
+    }
+
+    /// Like [`Problems::string`], but plain scalars that YAML 1.1 resolves to one of `also`
+    /// are accepted as their text (a date field reads `2026-12-31` as the date it is).
+    pub fn text_as(&mut self, node: &Node, what: &str, also: &[Plain]) -> Option<String> {
+        if !self.untagged(node, what) {
+            return None;
+        }
         match &node.value {
             Value::Scalar { text, style } => {
-                if *style == Style::Plain && (node.is_null() || node.as_bool().is_some()) {
-                    self.push(
-                        node.span.start,
-                        format!("{what}: expected a string, found `{text}`"),
-                    );
-                    return None;
+                if *style == Style::Plain && node.tag.is_none() {
+                    let plain = yaml11::resolve_plain(text);
+                    if plain != Plain::Str && !also.contains(&plain) {
+                        self.push(
+                            node.span.start,
+                            format!(
+                                "{what}: expected a string, found `{}`, which YAML 1.1 readers read as {}: quote it if you mean the text",
+                                text.escape_debug(),
+                                plain.describe()
+                            ),
+                        );
+                        return None;
+                    }
                 }
                 Some(text.clone())
             }
@@ -63,6 +109,9 @@ impl Problems {
 
     /// A plain `true` or `false`; `yes`, `True`, `"true"` and the like are problems.
     pub fn boolean(&mut self, node: &Node, what: &str) -> Option<bool> {
+        if !self.untagged(node, what) {
+            return None;
+        }
         let found = node.as_bool();
         if found.is_none() {
             self.push(
@@ -76,15 +125,33 @@ impl Problems {
         found
     }
 
-    /// A non-negative whole number written plain.
+    /// A non-negative whole number written plain, in decimal. YAML 1.1 reads `010` as the
+    /// octal 8 and `1:30` as 90, so only plain decimals are taken, and a leading zero is refused.
     pub fn unsigned(&mut self, node: &Node, what: &str) -> Option<u64> {
+        if !self.untagged(node, what) {
+            return None;
+        }
         if let Value::Scalar {
             text,
             style: Style::Plain,
         } = &node.value
-            && let Ok(n) = text.replace('_', "").parse::<u64>()
+            && node.tag.is_none()
+            && yaml11::resolve_plain(text) == Plain::Int
         {
-            return Some(n);
+            let digits = text.strip_prefix('+').unwrap_or(text).replace('_', "");
+            if digits.len() > 1 && digits.starts_with('0') {
+                self.push(
+                    node.span.start,
+                    format!(
+                        "{what}: `{}` has a leading zero, which YAML 1.1 readers read as an octal number: write it in decimal without one",
+                        text.escape_debug()
+                    ),
+                );
+                return None;
+            }
+            if let Ok(n) = digits.parse::<u64>() {
+                return Some(n);
+            }
         }
         self.push(
             node.span.start,
@@ -95,6 +162,9 @@ impl Problems {
 
     /// A sequence of strings.
     pub fn strings(&mut self, node: &Node, what: &str) -> Option<Vec<String>> {
+        if !self.untagged(node, what) {
+            return None;
+        }
         let Some(items) = node.as_seq() else {
             self.push(
                 node.span.start,
@@ -148,15 +218,43 @@ pub struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    /// `None` (and a problem) when `node` is not a mapping.
+    /// `None` (and a problem) when `node` is not a mapping. A tag on the mapping, and a key
+    /// that YAML 1.1 readers do not read as the plain string the gates look up (a merge key
+    /// `<<`, a tagged key, a sequence or mapping as a key), are problems: the gates never
+    /// read a mapping whose keys could mean something else.
     pub fn new(node: &'a Node, context: &str, problems: &mut Problems) -> Option<Fields<'a>> {
+        if !problems.untagged(node, context) {
+            return None;
+        }
         match node.as_map() {
-            Some(entries) => Some(Fields {
-                entries,
-                taken: vec![false; entries.len()],
-                context: context.to_string(),
-                pos: node.span.start,
-            }),
+            Some(entries) => {
+                for (key, _) in entries {
+                    if yaml11::is_merge_key(key) {
+                        problems.push_once(
+                            key.span.start,
+                            format!(
+                                "{context}: a merge key (`<<`) where the gates read: YAML 1.1 readers merge its mapping in, so write those keys out here instead"
+                            ),
+                        );
+                    } else if !matches!(key.value, Value::Scalar { .. }) {
+                        problems.push_once(
+                            key.span.start,
+                            format!(
+                                "{context}: a {} used as a key; use a plain string key",
+                                key.kind_name()
+                            ),
+                        );
+                    } else {
+                        problems.untagged(key, &format!("{context}: a key"));
+                    }
+                }
+                Some(Fields {
+                    entries,
+                    taken: vec![false; entries.len()],
+                    context: context.to_string(),
+                    pos: node.span.start,
+                })
+            }
             None => {
                 problems.push(
                     node.span.start,
@@ -176,13 +274,14 @@ impl<'a> Fields<'a> {
         &self.context
     }
 
-    /// The value of `key`, marking it as known. A present-but-null value counts as absent.
+    /// The value of `key`, marking it as known. A present-but-null value counts as absent,
+    /// unless it is tagged: the caller then refuses the tag (`!!null stateless`).
     pub fn take(&mut self, key: &str) -> Option<&'a Node> {
         let mut found = None;
         for (i, (k, v)) in self.entries.iter().enumerate() {
             if k.as_str() == Some(key) {
                 self.taken[i] = true;
-                if found.is_none() && !v.is_null() {
+                if found.is_none() && (!v.is_null() || v.tag.is_some()) {
                     found = Some(v);
                 }
             }

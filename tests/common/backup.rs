@@ -4,15 +4,23 @@ use std::io::Write;
 
 /// One ustar header for a regular file.
 fn tar_header(name: &str, size: usize) -> [u8; 512] {
+    let mut size_field = [0u8; 12];
+    size_field.copy_from_slice(format!("{size:011o}\0").as_bytes());
+    tar_header_raw(name, b'0', size_field)
+}
+
+/// One ustar header with any type flag and size field (e.g. a GNU base-256 size), with a
+/// correct checksum: what a careless or hostile archiver could write.
+pub fn tar_header_raw(name: &str, typeflag: u8, size_field: [u8; 12]) -> [u8; 512] {
     let mut h = [0u8; 512];
     h[..name.len()].copy_from_slice(name.as_bytes());
     h[100..108].copy_from_slice(b"0000644\0");
     h[108..116].copy_from_slice(b"0000000\0");
     h[116..124].copy_from_slice(b"0000000\0");
-    h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
+    h[124..136].copy_from_slice(&size_field);
     h[136..148].copy_from_slice(b"15000000000\0");
     h[148..156].copy_from_slice(b"        ");
-    h[156] = b'0';
+    h[156] = typeflag;
     h[257..263].copy_from_slice(b"ustar\0");
     h[263..265].copy_from_slice(b"00");
     let sum: u32 = h.iter().map(|b| *b as u32).sum();
@@ -38,8 +46,12 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     enc.finish().unwrap()
 }
 
+/// zstd as the `zstd` command writes it: one frame with its content checksum (`--check`).
 pub fn zstd(bytes: &[u8]) -> Vec<u8> {
-    ruzstd::encoding::compress_to_vec(bytes, ruzstd::encoding::CompressionLevel::Fastest)
+    let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 1).unwrap();
+    enc.include_checksum(true).unwrap();
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
 }
 
 /// A plausible minio data archive.
@@ -50,24 +62,62 @@ pub fn minio_tar_gz() -> Vec<u8> {
     ]))
 }
 
-pub fn pg_dumpall_sql_gz() -> Vec<u8> {
-    gzip(b"--\n-- PostgreSQL database cluster dump\n--\n\nSET default_transaction_read_only = off;\n")
+/// A file written by a real tool, from `tests/fixtures/backups/`.
+pub fn real(name: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/backups")
+            .join(name),
+    )
+    .unwrap()
 }
 
+/// What `pg_dumpall` 15 wrote, to its completion line.
+pub fn pg_dumpall_sql() -> Vec<u8> {
+    real("pg_dumpall-15.sql")
+}
+
+/// `pg_dumpall | gzip`, complete.
+pub fn pg_dumpall_sql_gz() -> Vec<u8> {
+    gzip(&pg_dumpall_sql())
+}
+
+/// `pg_dumpall | gzip` where pg_dumpall stopped half-way and gzip closed the stream cleanly
+/// (a pipeline without `pipefail`).
+pub fn pg_dumpall_cut_sql_gz() -> Vec<u8> {
+    let sql = pg_dumpall_sql();
+    gzip(&sql[..sql.len() / 2])
+}
+
+/// A Vault raft snapshot as Vault writes it: gzip around a tar of `meta.json`, `state.bin` and
+/// `SHA256SUMS` (`<hex>  <name>` lines) naming the first two.
 pub fn vault_snap() -> Vec<u8> {
+    vault_snap_with(
+        br#"{"Version":1,"ID":"3-42-1","Index":42,"Term":3}"#,
+        &[1u8; 700],
+        None,
+    )
+}
+
+/// A Vault snapshot whose `SHA256SUMS` is `sums` when given, else the true sums.
+pub fn vault_snap_with(meta: &[u8], state: &[u8], sums: Option<&[u8]>) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let hex = |b: &[u8]| {
+        Sha256::digest(b)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<String>()
+    };
+    let true_sums = format!("{}  meta.json\n{}  state.bin\n", hex(meta), hex(state));
+    let sums = sums.unwrap_or(true_sums.as_bytes());
     gzip(&tar(&[
-        ("meta.json", br#"{"index":42,"term":3}"#),
-        ("state.bin", &[1u8; 700]),
-        ("SHA256SUMS", b"abc  meta.json\n"),
+        ("meta.json", meta),
+        ("state.bin", state),
+        ("SHA256SUMS", sums),
     ]))
 }
 
+/// What `redis-server` 7.0 wrote with `SAVE` (CRC-64 over the file in its last 8 bytes).
 pub fn redis_rdb() -> Vec<u8> {
-    let mut v = b"REDIS0011".to_vec();
-    v.extend_from_slice(&[
-        0xfa, 0x09, b'r', b'e', b'd', b'i', b's', b'-', b'v', b'e', b'r',
-    ]);
-    v.push(0xff);
-    v.extend_from_slice(&[0u8; 8]);
-    v
+    real("redis-7.0.rdb")
 }

@@ -252,7 +252,7 @@ fn drill_archive(
     let raw = io::BufReader::with_capacity(64 * 1024, &mut *source);
     let links = match format {
         Format::TarZst => {
-            let mut dec = ruzstd::decoding::StreamingDecoder::new(raw)
+            let mut dec = zstd::stream::read::Decoder::with_buffer(raw)
                 .map_err(|e| Failure::Restore(format!("zstd: {e}")))?;
             let links = archive::unpack(&mut dec, &root)?;
             io::copy(&mut dec, &mut io::sink())

@@ -506,7 +506,7 @@ fn verify(
     };
     let observation = super::artifact::observe(&reference, &strict);
     let mut reasons = Vec::new();
-    match super::artifact::judge(&observation, &strict, &mut reasons) {
+    match super::artifact::judge(&observation, &reference, &strict, &mut reasons) {
         Some(facts) if reasons.is_empty() => Ok(((facts.size, facts.sha256), facts.detail)),
         _ => Err(failed(
             "verify",

@@ -1,5 +1,6 @@
-//! The backup file itself, on the runner host: regular, private, root-owned, non-empty and
-//! readable as its format; its sha256 goes into the decision.
+//! The backup file itself, on the runner host: regular, one link, not older than its name,
+//! private, root-owned, non-empty and readable as its format (deep by default: proven
+//! complete); its sha256 goes into the decision.
 
 use crate::backup::{self, artifact, reference};
 use crate::gates::{Check, Context, Ran};
@@ -23,7 +24,13 @@ impl Check for BackupArtifact {
             &backup::EMPTY,
             &backup::MODE,
             &backup::OWNER,
+            &backup::HARD_LINK,
+            &backup::OLDER_THAN_NAME,
             &backup::FORMAT,
+            &backup::deep::INCOMPLETE,
+            &backup::deep::CHECKSUM,
+            &backup::deep::UNVERIFIABLE,
+            &backup::deep::NO_DATA,
             &backup::ARTIFACT_OK,
         ];
         CODES
@@ -41,7 +48,7 @@ impl Check for BackupArtifact {
         };
         let mut reasons = Vec::new();
         let observation = ctx.host.backup(&r, &ctx.policy.backup);
-        if let Some(facts) = artifact::judge(&observation, &ctx.policy.backup, &mut reasons) {
+        if let Some(facts) = artifact::judge(&observation, &r, &ctx.policy.backup, &mut reasons) {
             d.push(
                 Reason::new(
                     &backup::ARTIFACT_OK,

@@ -1,7 +1,13 @@
-//! Every drift item must be of an allow-listed kind and target the module's own service.
+//! Every drift item must be of an allow-listed kind and target the module's own service, and
+//! every field of it is checked: a `container.state.exited_success` item must name the module's
+//! own container (`<compose project>-<service>-<n>`, as compose v2 names containers, with the
+//! project from the manifest's `spec.compose.project` and the service its id), want the
+//! successful exit (`desired: exited(0)`) and come from a failed one (`current: exited(1..255)`).
+//! An item of another allow-listed kind that names a container must name the module's own.
 //! Every offending item is listed, not only the first.
 
 use crate::gates::{Check, Context, Ran};
+use crate::model::Manifest;
 use crate::report::code::code;
 use crate::report::{Code, Decision, Reason};
 
@@ -20,10 +26,31 @@ code!(
     "A one-shot apply may only touch the module's own service; plan and apply the other module separately."
 );
 code!(
+    FOREIGN_CONTAINER,
+    "plan.drift.foreign_container",
+    Error,
+    "A drift item's container is not the module's own (`<compose project>-<service>-<n>`), is missing, or cannot be proven to be its own because the manifest declares no compose project.",
+    "Plan the module itself; declare `spec.compose.project` in its manifest if it is missing. A one-shot apply only re-runs the module's own container."
+);
+code!(
+    DESIRED,
+    "plan.drift.desired_not_success",
+    Error,
+    "A container.state.exited_success item does not want the successful exit: `desired` is not exactly `exited(0)`.",
+    "This kind only re-runs a one-shot to its successful exit; a plan that wants anything else is not this kind of change. Apply it by hand."
+);
+code!(
+    CURRENT,
+    "plan.drift.current_unexpected",
+    Error,
+    "A container.state.exited_success item's `current` is not a failed exit (`exited(N)`, N from 1 to 255): the container is running, restarting, missing, already succeeded, or the state is unknown.",
+    "Re-run a one-shot only after it failed; wait for a running one to finish, and apply anything else by hand."
+);
+code!(
     OK,
     "plan.drift.ok",
     Info,
-    "Every drift item is allow-listed and targets the module's own service.",
+    "Every drift item is allow-listed and targets the module's own service; a container.state.exited_success item names the module's own container and goes from a failed exit to `exited(0)`.",
     "Nothing to do."
 );
 code!(
@@ -44,7 +71,15 @@ impl Check for DriftItems {
         "every drift item is an allow-listed kind on the module's own service"
     }
     fn codes(&self) -> &'static [&'static Code] {
-        static CODES: &[&Code] = &[&KIND, &FOREIGN, &OK, &NOOP];
+        static CODES: &[&Code] = &[
+            &KIND,
+            &FOREIGN,
+            &FOREIGN_CONTAINER,
+            &DESIRED,
+            &CURRENT,
+            &OK,
+            &NOOP,
+        ];
         CODES
     }
     fn run(&self, ctx: &Context, d: &mut Decision) -> Ran {
@@ -86,6 +121,47 @@ impl Check for DriftItems {
                             crate::model::truncate(&item.service)
                         ),
                     )
+                    .subject(subject.clone()),
+                );
+            }
+            let exited_success = item.kind == EXITED_SUCCESS;
+            if (exited_success || item.container.is_some())
+                && let Err(why) = own_container(ctx.manifest, item.container.as_deref())
+            {
+                bad = true;
+                d.push(
+                    Reason::new(&FOREIGN_CONTAINER, format!("drift[{}]: {why}", item.index))
+                        .subject(subject.clone()),
+                );
+            }
+            if !exited_success {
+                continue;
+            }
+            if item.desired.as_deref() != Some("exited(0)") {
+                bad = true;
+                d.push(
+                    Reason::new(
+                        &DESIRED,
+                        format!(
+                            "drift[{}] wants {}, not the successful exit `exited(0)`",
+                            item.index,
+                            shown(item.desired.as_deref())
+                        ),
+                    )
+                    .subject(subject.clone()),
+                );
+            }
+            if failed_exit(item.current.as_deref()).is_none() {
+                bad = true;
+                d.push(
+                    Reason::new(
+                        &CURRENT,
+                        format!(
+                            "drift[{}] comes from {}, not a failed exit `exited(N)` with N from 1 to 255",
+                            item.index,
+                            shown(item.current.as_deref())
+                        ),
+                    )
                     .subject(subject),
                 );
             }
@@ -107,5 +183,52 @@ impl Check for DriftItems {
             d.push(Reason::new(&OK, format!("drift: {}", items.join("; "))).subject("plan"));
         }
         Ran::Yes
+    }
+}
+
+/// The one kind whose fields this gate understands.
+const EXITED_SUCCESS: &str = "container.state.exited_success";
+
+fn shown(value: Option<&str>) -> String {
+    match value {
+        None => "nothing (the field is absent)".into(),
+        Some(v) => format!("{:?}", crate::model::truncate(v)),
+    }
+}
+
+/// The exit code of `exited(N)`, N a decimal from 1 to 255 without sign or leading zero.
+fn failed_exit(current: Option<&str>) -> Option<u8> {
+    let digits = current?.strip_prefix("exited(")?.strip_suffix(')')?;
+    if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u8>().ok()
+}
+
+/// Whether `container` is the module's own: `<project>-<service>-<n>`, the name compose v2
+/// gives the n-th container of a service, with the manifest's project and the module id as
+/// the service. `Err` says why not.
+fn own_container(manifest: &Manifest, container: Option<&str>) -> Result<(), String> {
+    let Some(container) = container else {
+        return Err("names no container, so it cannot be shown to be the module's own".into());
+    };
+    let Some(project) = manifest.compose_project.as_deref() else {
+        return Err(format!(
+            "names container {:?}, but `{}` declares no spec.compose.project, so it cannot be shown to be the module's own",
+            crate::model::truncate(container),
+            manifest.id
+        ));
+    };
+    let prefix = format!("{project}-{}-", manifest.id);
+    let index_ok = container.strip_prefix(&prefix).is_some_and(|n| {
+        !n.is_empty() && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit())
+    });
+    if index_ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "names container {:?}, not the module's own `{prefix}<n>`",
+            crate::model::truncate(container)
+        ))
     }
 }

@@ -779,6 +779,15 @@ impl<H: Host> Exec<'_, H> {
             .iter()
             .any(|r| (r.op == ">>" || r.op == ">") && is_out(&r.target));
         if !redirected && !words.iter().any(is_out) {
+            // A file named through another variable may be the output file under another name
+            // (`f=$GITHUB_OUTPUT; echo k=v >> "$f"`): what this step wrote is no longer known.
+            let through_variable = c.redirects.iter().any(|r| {
+                (r.op == ">>" || r.op == ">")
+                    && r.target.parts.iter().any(|p| matches!(p, Part::Var(_)))
+            });
+            if through_variable {
+                self.host.output(&mut s.user, None);
+            }
             return;
         }
         let name = match &argv[0] {

@@ -58,6 +58,24 @@ const NON_EXEC: &[&str] = &[
     "echo", "printf", "which", "type", "hash", "grep", "test", "[", "cat", "tee", "ls",
 ];
 
+/// Commands that write no file but those their arguments name (a named `$GITHUB_OUTPUT` is
+/// seen by the interpreter): after them this
+/// step's outputs are still what its redirections wrote. Every other program can append to
+/// `$GITHUB_OUTPUT` (it is in its environment), so its step's outputs become unknown.
+const DATA_ONLY: &[&str] = &[
+    "echo", "printf", "which", "type", "hash", "grep", "test", "[", "ls", "cat", "tee", "true",
+    "false", ":",
+];
+
+/// The path after a program that may have written the running step's outputs.
+fn outputs_unknown(user: &Path) -> Path {
+    let mut after = user.clone();
+    let step = after.step.clone();
+    after.outputs.retain(|(s, _), _| *s != step);
+    after.unknown_out.insert(step);
+    after
+}
+
 /// One path through a job: what has happened on it so far.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Path {
@@ -277,7 +295,7 @@ impl exec::Host for StepHost<'_, '_, '_> {
 
     fn run(&mut self, user: &Path, argv: &[Val], span: Span, background: bool) -> Vec<(Path, St)> {
         let Val::Lit(name) = &argv[0] else {
-            return vec![(user.clone(), St::Any)];
+            return vec![(outputs_unknown(user), St::Any)];
         };
         let base = name.rsplit('/').next().unwrap_or(name);
         let args = &argv[1..];
@@ -354,7 +372,11 @@ impl exec::Host for StepHost<'_, '_, '_> {
                 self.an.refuse(line, col, &at, &why);
             }
         }
-        vec![(user.clone(), St::Any)]
+        if DATA_ONLY.contains(&base) {
+            return vec![(user.clone(), St::Any)];
+        }
+        // Any other program inherits $GITHUB_OUTPUT and may write this step's outputs.
+        vec![(outputs_unknown(user), St::Any)]
     }
 
     fn output(&mut self, user: &mut Path, kv: Option<(String, String)>) {

@@ -1,0 +1,392 @@
+//! `pg_dump -Fc` (PostgreSQL custom format, `.dump`), walked the way `pg_restore` reads it:
+//! the header (`PGDMP`, archive version 1.12 to 1.16, integer and offset sizes, compression),
+//! every entry of the table of contents, then every data block to the end of the file. The
+//! dump is complete when each entry that has data has exactly one block, each block's chunks
+//! end with their zero-length terminator (and, for zlib-compressed data, inflate to the end of
+//! their stream), a block written where the table of contents says it starts is there, and not
+//! one byte follows the last block. A dump cut anywhere (inside the table of contents, inside a
+//! block, between blocks) is refused as incomplete.
+
+use super::{Refusal, bytes};
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+
+/// Archive versions this walk knows: PostgreSQL 11 (1.13 from 11.x, 1.12 before) to 17 (1.16).
+const MIN_VERSION: (u8, u8) = (1, 12);
+const MAX_VERSION: (u8, u8) = (1, 16);
+/// `archCustom` in pg_backup.h.
+const FORMAT_CUSTOM: u8 = 1;
+/// Offset flags (pg_backup_custom.c).
+const OFFSET_NOT_SET: u8 = 1;
+const OFFSET_SET: u8 = 2;
+const OFFSET_NO_DATA: u8 = 3;
+/// Block types.
+const BLOCK_DATA: u8 = 1;
+const BLOCK_BLOBS: u8 = 3;
+/// Strings pg_restore reads into memory are bounded here (a definition can be large; this
+/// is far above any real one, and reading skips rather than keeps them).
+const MAX_STRING: u64 = 1 << 30;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Compression {
+    None,
+    Zlib,
+    /// lz4 or zstd (archive 1.15+): chunks are walked, not decompressed.
+    Other,
+}
+
+/// A counting reader with pg_dump's primitive decoders.
+struct Archive<R> {
+    r: R,
+    pos: u64,
+    int_size: usize,
+    off_size: usize,
+}
+
+fn cut(what: &str) -> Refusal {
+    Refusal::incomplete(format!("the dump ends inside {what}: it was cut off"))
+}
+
+impl<R: Read> Archive<R> {
+    fn io(e: io::Error, what: &str) -> Refusal {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            cut(what)
+        } else {
+            Refusal::format(format!("cannot read {what}: {e}"))
+        }
+    }
+
+    fn exact(&mut self, buf: &mut [u8], what: &str) -> Result<(), Refusal> {
+        self.r.read_exact(buf).map_err(|e| Self::io(e, what))?;
+        self.pos += buf.len() as u64;
+        Ok(())
+    }
+
+    fn byte(&mut self, what: &str) -> Result<u8, Refusal> {
+        let mut b = [0u8; 1];
+        self.exact(&mut b, what)?;
+        Ok(b[0])
+    }
+
+    /// `ReadInt`: a sign byte, then `int_size` bytes, least significant first.
+    fn int(&mut self, what: &str) -> Result<i64, Refusal> {
+        let sign = self.byte(what)?;
+        let mut v: u64 = 0;
+        for i in 0..self.int_size {
+            v |= (self.byte(what)? as u64) << (8 * i);
+        }
+        if sign > 1 || v > i32::MAX as u64 {
+            return Err(Refusal::format(format!("{what} is not a valid integer")));
+        }
+        let v = v as i64;
+        Ok(if sign == 1 { -v } else { v })
+    }
+
+    /// `ReadStr`: a length (negative for NULL), then that many bytes, skipped.
+    fn skip_str(&mut self, what: &str) -> Result<bool, Refusal> {
+        let len = self.int(what)?;
+        if len < 0 {
+            return Ok(false);
+        }
+        self.skip(len as u64, what)?;
+        Ok(true)
+    }
+
+    /// `ReadStr` kept (for short strings the walk needs).
+    fn str(&mut self, what: &str, max: u64) -> Result<Option<String>, Refusal> {
+        let len = self.int(what)?;
+        if len < 0 {
+            return Ok(None);
+        }
+        if len as u64 > max {
+            return Err(Refusal::format(format!("{what} is {len} bytes long")));
+        }
+        let mut buf = vec![0u8; len as usize];
+        self.exact(&mut buf, what)?;
+        Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
+    }
+
+    fn skip(&mut self, n: u64, what: &str) -> Result<(), Refusal> {
+        if n > MAX_STRING {
+            return Err(Refusal::format(format!("{what} declares {n} bytes")));
+        }
+        let copied =
+            io::copy(&mut (&mut self.r).take(n), &mut io::sink()).map_err(|e| Self::io(e, what))?;
+        self.pos += copied;
+        if copied < n {
+            return Err(cut(what));
+        }
+        Ok(())
+    }
+
+    /// `ReadOffset`: a flag byte, then `off_size` bytes, least significant first.
+    fn offset(&mut self, what: &str) -> Result<(u8, u64), Refusal> {
+        let flag = self.byte(what)?;
+        let mut v: u64 = 0;
+        for i in 0..self.off_size {
+            let b = self.byte(what)? as u64;
+            if i < 8 {
+                v |= b << (8 * i);
+            } else if b != 0 {
+                return Err(Refusal::format(format!("{what} is too large")));
+            }
+        }
+        if !matches!(flag, OFFSET_NOT_SET | OFFSET_SET | OFFSET_NO_DATA) {
+            return Err(Refusal::format(format!(
+                "{what} has an unknown flag {flag}"
+            )));
+        }
+        Ok((flag, v))
+    }
+
+    /// At the end of the file? (Reads one byte ahead, returned when not at the end.)
+    fn next_or_end(&mut self) -> Result<Option<u8>, Refusal> {
+        let mut b = [0u8; 1];
+        loop {
+            match self.r.read(&mut b) {
+                Ok(0) => return Ok(None),
+                Ok(_) => {
+                    self.pos += 1;
+                    return Ok(Some(b[0]));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Refusal::format(format!("cannot read the dump: {e}"))),
+            }
+        }
+    }
+}
+
+/// One table-of-contents entry that has data: where its block should be.
+struct Expected {
+    offset: Option<u64>,
+    seen: bool,
+}
+
+pub(super) fn check(r: impl Read) -> Result<String, Refusal> {
+    let mut a = Archive {
+        r,
+        pos: 0,
+        int_size: 4,
+        off_size: 8,
+    };
+    let mut magic = [0u8; 5];
+    a.exact(&mut magic, "the header")?;
+    if &magic != b"PGDMP" {
+        return Err(Refusal::format("not a PostgreSQL custom-format dump"));
+    }
+    let major = a.byte("the header")?;
+    let minor = a.byte("the header")?;
+    let _revision = a.byte("the header")?;
+    let version = (major, minor);
+    if !(MIN_VERSION..=MAX_VERSION).contains(&version) {
+        return Err(Refusal::format(format!(
+            "archive version {major}.{minor} is outside what this gate walks ({}.{} to {}.{}); refused under deep verification",
+            MIN_VERSION.0, MIN_VERSION.1, MAX_VERSION.0, MAX_VERSION.1
+        )));
+    }
+    a.int_size = a.byte("the header")? as usize;
+    a.off_size = a.byte("the header")? as usize;
+    // pg_restore refuses integers wider than its C `int` (4 bytes).
+    if !(1..=4).contains(&a.int_size) || !(1..=16).contains(&a.off_size) {
+        return Err(Refusal::format(
+            "the header's integer or offset size is impossible",
+        ));
+    }
+    let format = a.byte("the header")?;
+    if format != FORMAT_CUSTOM {
+        return Err(Refusal::format(format!(
+            "archive format {format} is not the custom format (pg_dump -Fc)"
+        )));
+    }
+    let compression = if version >= (1, 15) {
+        match a.byte("the header")? {
+            0 => Compression::None,
+            1 => Compression::Zlib,
+            2 | 3 => Compression::Other,
+            other => {
+                return Err(Refusal::format(format!(
+                    "unknown compression algorithm {other}"
+                )));
+            }
+        }
+    } else {
+        match a.int("the header")? {
+            0 => Compression::None,
+            -1..=9 => Compression::Zlib,
+            _ => return Err(Refusal::format("the compression level is impossible")),
+        }
+    };
+    for _ in 0..7 {
+        a.int("the header's timestamp")?;
+    }
+    a.skip_str("the database name")?;
+    a.skip_str("the server version")?;
+    a.skip_str("the pg_dump version")?;
+
+    let count = a.int("the table of contents")?;
+    if count < 0 {
+        return Err(Refusal::format(
+            "the table of contents has a negative length",
+        ));
+    }
+    let mut with_data: BTreeMap<i64, Expected> = BTreeMap::new();
+    for i in 0..count {
+        let what = format!("table-of-contents entry {}", i + 1);
+        let what = what.as_str();
+        let dump_id = a.int(what)?;
+        if dump_id <= 0 {
+            return Err(Refusal::format(format!("{what} has an invalid dump id")));
+        }
+        a.int(what)?; // hadDumper
+        a.skip_str(what)?; // tableoid
+        a.skip_str(what)?; // oid
+        a.skip_str(what)?; // tag
+        a.skip_str(what)?; // desc
+        a.int(what)?; // section
+        a.skip_str(what)?; // defn
+        a.skip_str(what)?; // dropStmt
+        a.skip_str(what)?; // copyStmt
+        a.skip_str(what)?; // namespace
+        a.skip_str(what)?; // tablespace
+        if version >= (1, 14) {
+            a.skip_str(what)?; // tableam
+        }
+        if version >= (1, 16) {
+            a.int(what)?; // relkind
+        }
+        a.skip_str(what)?; // owner
+        if a.str(what, 16)?.as_deref() == Some("true") {
+            return Err(Refusal::format(format!(
+                "{what} is a table WITH OIDS, which pg_restore no longer restores"
+            )));
+        }
+        let mut deps = 0u32;
+        while a.skip_str(what)? {
+            deps = deps
+                .checked_add(1)
+                .ok_or_else(|| Refusal::format("too many dependencies"))?;
+        }
+        let (flag, offset) = a.offset(what)?;
+        if flag != OFFSET_NO_DATA {
+            let expected = Expected {
+                offset: (flag == OFFSET_SET).then_some(offset),
+                seen: false,
+            };
+            if with_data.insert(dump_id, expected).is_some() {
+                return Err(Refusal::format(format!("dump id {dump_id} appears twice")));
+            }
+        }
+    }
+    let toc_end = a.pos;
+
+    // The data blocks, to the end of the file.
+    let mut blocks = 0u64;
+    let mut data_bytes = 0u64;
+    while let Some(kind) = a.next_or_end()? {
+        let start = a.pos - 1;
+        let id = a.int("a data block header")?;
+        let Some(expected) = with_data.get_mut(&id) else {
+            return Err(Refusal::format(format!(
+                "a data block at byte {start} is for dump id {id}, which the table of contents does not list with data"
+            )));
+        };
+        if std::mem::replace(&mut expected.seen, true) {
+            return Err(Refusal::format(format!("dump id {id} has two data blocks")));
+        }
+        if let Some(offset) = expected.offset
+            && offset != start
+        {
+            return Err(Refusal::format(format!(
+                "the block of dump id {id} is at byte {start}; the table of contents says {offset}"
+            )));
+        }
+        match kind {
+            BLOCK_DATA => data_bytes = data_bytes.saturating_add(chunks(&mut a, compression)?),
+            BLOCK_BLOBS => loop {
+                let oid = a.int("a large object")?;
+                if oid == 0 {
+                    break;
+                }
+                data_bytes = data_bytes.saturating_add(chunks(&mut a, compression)?);
+            },
+            other => {
+                return Err(Refusal::format(format!(
+                    "unknown data block type {other} at byte {start}: not a complete custom-format dump"
+                )));
+            }
+        }
+        blocks += 1;
+    }
+    if let Some((id, _)) = with_data.iter().find(|(_, e)| !e.seen) {
+        return Err(Refusal::incomplete(format!(
+            "the data of dump id {id} is missing ({} of {} blocks present): the dump was cut off",
+            blocks,
+            with_data.len()
+        )));
+    }
+    Ok(format!(
+        "PostgreSQL custom-format dump {major}.{minor}, {count} table-of-contents entries ({}), {blocks} data blocks ({} stored) walked to the end of the file",
+        bytes(toc_end),
+        bytes(data_bytes)
+    ))
+}
+
+/// One block's chunks (`<int length><bytes>` until a zero length); zlib data must inflate to
+/// the end of its stream. Returns the stored bytes.
+fn chunks<R: Read>(a: &mut Archive<R>, compression: Compression) -> Result<u64, Refusal> {
+    let mut inflate = (compression == Compression::Zlib).then(|| flate2::Decompress::new(true));
+    let mut ended = false;
+    let mut total = 0u64;
+    let mut input = Vec::new();
+    let mut sink = vec![0u8; 64 * 1024];
+    loop {
+        let len = a.int("a data chunk")?;
+        if len == 0 {
+            break;
+        }
+        if len < 0 {
+            return Err(Refusal::format("a data chunk has a negative length"));
+        }
+        total = total.saturating_add(len as u64);
+        input.resize(len as usize, 0);
+        a.exact(&mut input, "a data chunk")?;
+        if let Some(z) = &mut inflate {
+            let mut rest: &[u8] = &input;
+            while !rest.is_empty() {
+                if ended {
+                    return Err(Refusal::format(
+                        "compressed data continues after its stream ended",
+                    ));
+                }
+                let before = z.total_in();
+                let status = z
+                    .decompress(rest, &mut sink, flate2::FlushDecompress::None)
+                    .map_err(|e| Refusal::format(format!("a data block does not inflate: {e}")))?;
+                let used = (z.total_in() - before) as usize;
+                rest = &rest[used..];
+                if status == flate2::Status::StreamEnd {
+                    ended = true;
+                } else if used == 0 && status == flate2::Status::BufError {
+                    return Err(Refusal::format("a data block does not inflate"));
+                }
+            }
+        }
+    }
+    if let Some(z) = &mut inflate {
+        // Flush what the inflater holds: the stream must end here.
+        while !ended {
+            let before = z.total_out();
+            let status = z
+                .decompress(&[], &mut sink, flate2::FlushDecompress::Finish)
+                .map_err(|e| Refusal::format(format!("a data block does not inflate: {e}")))?;
+            if status == flate2::Status::StreamEnd {
+                ended = true;
+            } else if z.total_out() == before {
+                return Err(Refusal::incomplete(
+                    "a data block's compressed stream does not end: the dump was cut off",
+                ));
+            }
+        }
+    }
+    Ok(total)
+}

@@ -1,0 +1,462 @@
+//! Deep verification and the artifact's identity, driven through `auto_apply_scope` as the
+//! workflow runs it: each backup that is not the complete, untouched file it claims to be
+//! blocks (exit 1) with the reason code that says why. The built-in policy (no `verify` key)
+//! is used throughout: deep is the default.
+
+mod common;
+
+use common::backup;
+use common::platform::{CONFIRM, Platform, refs};
+use std::time::{Duration, UNIX_EPOCH};
+
+const STAMP: &str = "20260517T010847Z";
+
+/// Dispatch `module` with a backup named `<ref_module>-<STAMP>.<ext>` holding `bytes`.
+fn dispatch(p: &Platform, module: &str, ref_module: &str, ext: &str, bytes: &[u8]) -> common::Run {
+    let path = p.backup(&format!("{ref_module}-{STAMP}.{ext}"), bytes, 0o600);
+    p.scope(&[
+        "--module",
+        module,
+        "--allow-stateful",
+        "--backup-ref",
+        &path,
+        "--stateful-confirm",
+        CONFIRM,
+    ])
+}
+
+#[track_caller]
+fn assert_blocked(out: &common::Run, code: &str) {
+    assert_eq!(
+        out.code,
+        1,
+        "expected blocked (1) with {code}:\n{}",
+        out.all()
+    );
+    assert!(
+        out.stdout.contains(&format!("error[{code}]")),
+        "missing {code}:\n{}",
+        out.all()
+    );
+    assert!(
+        !out.stdout.contains("info[backup.artifact.ok]"),
+        "{}",
+        out.all()
+    );
+}
+
+#[track_caller]
+fn assert_eligible(out: &common::Run) {
+    assert_eq!(out.code, 0, "expected eligible:\n{}", out.all());
+    assert!(
+        out.stdout.contains("info[backup.artifact.ok]"),
+        "{}",
+        out.all()
+    );
+}
+
+fn postgres(p: &Platform, ext: &str, bytes: &[u8]) -> common::Run {
+    dispatch(p, "postgres", "postgres", ext, bytes)
+}
+
+fn redis(p: &Platform, bytes: &[u8]) -> common::Run {
+    dispatch(p, "redis", "redis", "rdb", bytes)
+}
+
+fn minio(p: &Platform, ext: &str, bytes: &[u8]) -> common::Run {
+    dispatch(p, "minio-init", "minio", ext, bytes)
+}
+
+#[test]
+fn complete_backups_of_every_format_pass_deep_verification() {
+    let p = Platform::new();
+    let out = postgres(&p, "sql.gz", &backup::pg_dumpall_sql_gz());
+    assert_eligible(&out);
+    assert!(out.stdout.contains("deep"), "{}", out.stdout);
+    for real in [
+        "pg_dump-15.custom",
+        "pg_dump-15-pipe.custom",
+        "pg_dump-15-z0.custom",
+    ] {
+        assert_eligible(&postgres(&Platform::new(), "dump", &backup::real(real)));
+    }
+    assert_eligible(&redis(&Platform::new(), &backup::redis_rdb()));
+    let tar = backup::tar(&[("data/a", b"hello"), ("data/b", &[7u8; 3000])]);
+    assert_eligible(&minio(&Platform::new(), "tar.gz", &backup::gzip(&tar)));
+    assert_eligible(&minio(&Platform::new(), "tar.zst", &backup::zstd(&tar)));
+}
+
+#[test]
+fn a_pg_dumpall_that_stopped_half_way_is_refused_though_its_gzip_is_valid() {
+    let p = Platform::new();
+    let out = postgres(&p, "sql.gz", &backup::pg_dumpall_cut_sql_gz());
+    assert_blocked(&out, "backup.artifact.incomplete");
+    assert!(
+        out.stdout
+            .contains("PostgreSQL database cluster dump complete"),
+        "the message names the missing line: {}",
+        out.stdout
+    );
+}
+
+#[test]
+fn bytes_after_the_last_gzip_member_are_refused() {
+    let p = Platform::new();
+    let mut gz = backup::pg_dumpall_sql_gz();
+    gz.extend_from_slice(b"trailing garbage");
+    assert_blocked(&postgres(&p, "sql.gz", &gz), "backup.artifact.format");
+}
+
+#[test]
+fn a_second_gzip_member_is_read_to_its_end() {
+    // Two members (`cat a.gz b.gz`): the completion line is in the second; every member counts.
+    let sql = backup::pg_dumpall_sql();
+    let (a, b) = sql.split_at(sql.len() / 3);
+    let mut gz = backup::gzip(a);
+    gz.extend_from_slice(&backup::gzip(b));
+    assert_eligible(&postgres(&Platform::new(), "sql.gz", &gz));
+    // And a complete first member followed by a cut one is not complete.
+    let mut gz = backup::pg_dumpall_sql_gz();
+    gz.extend_from_slice(&backup::gzip(&sql[..100]));
+    assert_blocked(
+        &postgres(&Platform::new(), "sql.gz", &gz),
+        "backup.artifact.incomplete",
+    );
+}
+
+#[test]
+fn a_custom_format_dump_is_walked_to_its_last_data_block() {
+    let real = backup::real("pg_dump-15.custom");
+    // Magic bytes followed by anything.
+    assert_blocked(
+        &postgres(
+            &Platform::new(),
+            "dump",
+            b"PGDMP\x01\x0e\x00rest of nothing",
+        ),
+        "backup.artifact.format",
+    );
+    // The real header alone.
+    assert_blocked(
+        &postgres(&Platform::new(), "dump", &real[..11]),
+        "backup.artifact.incomplete",
+    );
+    // Cut inside the data, and cut right after the table of contents.
+    for cut in [real.len() - 40, real.len() / 2] {
+        assert_blocked(
+            &postgres(&Platform::new(), "dump", &real[..cut]),
+            "backup.artifact.incomplete",
+        );
+    }
+    // A block after the last one, for an entry the table of contents does not list.
+    let mut longer = real.clone();
+    longer.extend_from_slice(b"\x01\x00\x0f\x27\x00\x00\x00");
+    assert_blocked(
+        &postgres(&Platform::new(), "dump", &longer),
+        "backup.artifact.format",
+    );
+}
+
+#[test]
+fn an_rdb_is_checked_against_its_crc64() {
+    let mut rdb = backup::redis_rdb();
+    let n = rdb.len();
+    rdb[n / 2] ^= 0x01;
+    assert_blocked(&redis(&Platform::new(), &rdb), "backup.artifact.checksum");
+    // A cut file.
+    let rdb = backup::redis_rdb();
+    assert_blocked(
+        &redis(&Platform::new(), &rdb[..rdb.len() - 3]),
+        "backup.artifact.format",
+    );
+}
+
+#[test]
+fn an_rdb_without_a_checksum_needs_the_policy_to_say_so() {
+    let nock = backup::real("redis-7.0-rdbchecksum-no.rdb");
+    assert_blocked(
+        &redis(&Platform::new(), &nock),
+        "backup.artifact.unverifiable",
+    );
+    let p = Platform::with_policy_extra("");
+    let text = std::fs::read_to_string(&p.policy).unwrap();
+    std::fs::write(
+        &p.policy,
+        format!("{text}  allow_rdb_without_checksum: true\n"),
+    )
+    .unwrap();
+    assert_eligible(&redis(&p, &nock));
+}
+
+#[test]
+fn a_vault_snapshot_must_match_its_own_sha256sums() {
+    // vault is a manual (security-sensitive) module: blocked anyway; the backup reason must
+    // still be there, and absent when the snapshot is whole.
+    let good = dispatch(
+        &Platform::new(),
+        "vault",
+        "vault",
+        "snap",
+        &backup::vault_snap(),
+    );
+    assert!(
+        good.stdout.contains("info[backup.artifact.ok]"),
+        "{}",
+        good.all()
+    );
+    let meta = br#"{"Version":1,"Index":42}"#;
+    let forged = backup::vault_snap_with(
+        meta,
+        &[2u8; 700],
+        Some(b"0000000000000000000000000000000000000000000000000000000000000000  state.bin\n"),
+    );
+    assert_blocked(
+        &dispatch(&Platform::new(), "vault", "vault", "snap", &forged),
+        "backup.artifact.checksum",
+    );
+    // A state.bin swapped after the sums were written.
+    let good_sums = {
+        use sha2::{Digest, Sha256};
+        let hex = |b: &[u8]| {
+            Sha256::digest(b)
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect::<String>()
+        };
+        format!(
+            "{}  meta.json\n{}  state.bin\n",
+            hex(meta),
+            hex(&[1u8; 700])
+        )
+    };
+    let swapped = backup::vault_snap_with(meta, &[2u8; 700], Some(good_sums.as_bytes()));
+    assert_blocked(
+        &dispatch(&Platform::new(), "vault", "vault", "snap", &swapped),
+        "backup.artifact.checksum",
+    );
+}
+
+#[test]
+fn a_zstd_archive_is_read_to_its_last_frame_and_no_further() {
+    let tar = backup::tar(&[("data/a", &[5u8; 4000])]);
+    let mut z = backup::zstd(&tar);
+    z.extend_from_slice(b"garbage after the frame");
+    assert_blocked(
+        &minio(&Platform::new(), "tar.zst", &z),
+        "backup.artifact.format",
+    );
+    // The frame's content checksum (its last 4 bytes) is verified.
+    let mut z = backup::zstd(&tar);
+    let n = z.len();
+    z[n - 1] ^= 0xff;
+    assert_blocked(
+        &minio(&Platform::new(), "tar.zst", &z),
+        "backup.artifact.checksum",
+    );
+}
+
+#[test]
+fn a_tar_header_declaring_an_impossible_size_is_refused() {
+    // GNU base-256 with the sign bit set: a negative size.
+    let mut negative = [0xffu8; 12];
+    negative[0] = 0xff;
+    // A positive base-256 size beyond what any file can hold (2^88).
+    let mut huge = [0u8; 12];
+    huge[0] = 0x80;
+    huge[1] = 0x01;
+    // A directory that claims to carry data.
+    let mut dir_with_data = [0u8; 12];
+    dir_with_data.copy_from_slice(b"00000001000\0");
+    for (what, typeflag, size) in [
+        ("negative", b'0', negative),
+        ("2^88 bytes", b'0', huge),
+        ("directory with data", b'5', dir_with_data),
+    ] {
+        let mut tar = backup::tar(&[("data/a", b"real data")]);
+        let end = tar.len() - 1024;
+        tar.truncate(end);
+        tar.extend_from_slice(&backup::tar_header_raw("data/x", typeflag, size));
+        tar.extend_from_slice(&[0u8; 4096]);
+        let out = minio(&Platform::new(), "tar.gz", &backup::gzip(&tar));
+        assert_eq!(out.code, 1, "{what}: {}", out.all());
+        assert!(
+            out.stdout.contains("error[backup.artifact.format]"),
+            "{what}: {}",
+            out.all()
+        );
+    }
+}
+
+#[test]
+fn an_archive_without_a_file_holding_data_is_not_a_backup() {
+    let mut dir = [0u8; 12];
+    dir.copy_from_slice(b"00000000000\0");
+    let mut tar = Vec::new();
+    tar.extend_from_slice(&backup::tar_header_raw("data/", b'5', dir));
+    tar.extend_from_slice(&backup::tar_header_raw("data/empty", b'0', dir));
+    tar.extend_from_slice(&[0u8; 1024]);
+    assert_blocked(
+        &minio(&Platform::new(), "tar.gz", &backup::gzip(&tar)),
+        "backup.artifact.no_data",
+    );
+    assert_blocked(
+        &minio(&Platform::new(), "tar.zst", &backup::zstd(&tar)),
+        "backup.artifact.no_data",
+    );
+}
+
+#[test]
+fn shallow_stays_available_and_says_it_is_shallow() {
+    let p = Platform::new();
+    let text = std::fs::read_to_string(&p.policy).unwrap();
+    std::fs::write(&p.policy, format!("{text}  verify: shallow\n")).unwrap();
+    // Weaker by design: the cut dump's first bytes are SQL, and that is all shallow reads.
+    let out = postgres(&p, "sql.gz", &backup::pg_dumpall_cut_sql_gz());
+    assert_eligible(&out);
+    assert!(out.stdout.contains("shallow"), "{}", out.stdout);
+}
+
+#[test]
+fn a_backup_with_a_second_hard_link_is_refused() {
+    let p = Platform::new();
+    let path = p.backup(
+        &format!("minio-{STAMP}.tar.gz"),
+        &backup::minio_tar_gz(),
+        0o600,
+    );
+    std::fs::hard_link(&path, p.tmp.path().join("another-name")).unwrap();
+    let out = p.scope(&refs(&Platform::dispatch_args(&path)));
+    assert_blocked(&out, "backup.artifact.hard_link");
+}
+
+#[test]
+fn a_renamed_old_backup_is_not_a_fresh_one() {
+    let p = Platform::new();
+    let path = p.backup(
+        &format!("minio-{STAMP}.tar.gz"),
+        &backup::minio_tar_gz(),
+        0o600,
+    );
+    // Written a day before the instant its name claims.
+    let named = time::OffsetDateTime::parse(
+        "2026-05-17T01:08:47Z",
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+    .unix_timestamp();
+    let written = UNIX_EPOCH + Duration::from_secs((named - 86_400) as u64);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(written)
+        .unwrap();
+    let out = p.scope(&refs(&Platform::dispatch_args(&path)));
+    assert_blocked(&out, "backup.artifact.older_than_name");
+    assert!(
+        out.stdout.contains("2026-05-16T01:08:47Z") && out.stdout.contains("2026-05-17T01:08:47Z"),
+        "both times are named: {}",
+        out.stdout
+    );
+
+    // Within the clock skew (300 s) it passes.
+    let p = Platform::new();
+    let path = p.real_backup();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(UNIX_EPOCH + Duration::from_secs((named - 200) as u64))
+        .unwrap();
+    assert_eligible(&p.scope(&refs(&Platform::dispatch_args(&path))));
+}
+
+#[test]
+fn a_link_in_the_middle_of_the_path_is_refused() {
+    // <tmp>/via -> <tmp>/real, and the root is <tmp>/via/backups: the link is above the root.
+    let p = Platform::new();
+    let real = p.tmp.path().join("real");
+    std::fs::create_dir_all(real.join("backups")).unwrap();
+    let via = p.tmp.path().join("via");
+    std::os::unix::fs::symlink(&real, &via).unwrap();
+    let file = real.join("backups").join(format!("minio-{STAMP}.tar.gz"));
+    std::fs::write(&file, backup::minio_tar_gz()).unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let text = std::fs::read_to_string(&p.policy).unwrap();
+    let root = p.backups.display().to_string();
+    let linked_root = via.join("backups").display().to_string();
+    std::fs::write(&p.policy, text.replace(&root, &linked_root)).unwrap();
+    let out = p.scope(&refs(&Platform::dispatch_args(&format!(
+        "{linked_root}/minio-{STAMP}.tar.gz"
+    ))));
+    assert_blocked(&out, "backup.artifact.symlink");
+}
+
+/// The backup directory is swapped for a link to another directory (holding a valid backup
+/// of the same name) and back, over and over, while the gate runs: a gate that checks the path
+/// and then opens it by name can be made to read the other file. Opening with `openat` from
+/// the root down, it reads the real file or refuses; it never reports the other file's hash.
+#[test]
+fn a_directory_swapped_during_the_check_is_never_followed() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let p = Platform::new();
+    let name = format!("minio-{STAMP}.tar.gz");
+    let real_bytes = backup::minio_tar_gz();
+    let path = p.backup(&name, &real_bytes, 0o600);
+    let evil = p.tmp.path().join("evil");
+    std::fs::create_dir(&evil).unwrap();
+    let evil_bytes = backup::gzip(&backup::tar(&[("data/other", &[9u8; 4000])]));
+    std::fs::write(evil.join(&name), &evil_bytes).unwrap();
+    std::fs::set_permissions(
+        evil.join(&name),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let sha = |b: &[u8]| {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(b)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<String>()
+    };
+    let (real_sha, evil_sha) = (sha(&real_bytes), sha(&evil_bytes));
+    let stop = Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let stop = Arc::clone(&stop);
+        let backups = p.backups.clone();
+        let aside = p.tmp.path().join("backups.real");
+        std::thread::spawn(move || {
+            let mut swaps = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                std::fs::rename(&backups, &aside).unwrap();
+                std::os::unix::fs::symlink(&evil, &backups).unwrap();
+                std::thread::yield_now();
+                std::fs::remove_file(&backups).unwrap();
+                std::fs::rename(&aside, &backups).unwrap();
+                std::thread::yield_now();
+                swaps += 1;
+            }
+            swaps
+        })
+    };
+    let (mut real_reads, mut refusals) = (0, 0);
+    for _ in 0..100 {
+        let out = p.scope(&refs(&Platform::dispatch_args(&path)));
+        assert!(
+            !out.stdout.contains(&evil_sha),
+            "the gate read the file behind the swapped-in link:\n{}",
+            out.all()
+        );
+        if out.stdout.contains("info[backup.artifact.ok]") {
+            assert!(out.stdout.contains(&real_sha), "{}", out.all());
+            real_reads += 1;
+        } else {
+            refusals += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let swaps = swapper.join().unwrap();
+    assert!(swaps > 0, "the directory was never swapped");
+    eprintln!("{swaps} swaps; {real_reads} runs read the real file, {refusals} refused");
+}

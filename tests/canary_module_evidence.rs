@@ -1,0 +1,431 @@
+//! `canary_required`, process level: upgrade evidence per module class (the platform's W8.3
+//! stateful/sidecar upgrade gate). A pull request touching a module that carries a class must
+//! carry the sections the policy requires for it; the class comes from the manifest at the
+//! base commit, and from the head too when the pull request changes it (the stricter wins).
+
+mod common;
+
+use common::{gate, run};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+fn project() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    common::git(dir, args, "")
+}
+
+/// A platform repository in `<tmp>/repo`: the example modules on `main` (the base), then
+/// `change` committed on `feature` (the head). Returns the temp dir (which also holds the
+/// body and other inputs, outside the repository), the repository, base and head commits.
+fn nested(change: impl FnOnce(&Path)) -> (tempfile::TempDir, PathBuf, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let d = repo.as_path();
+    std::fs::create_dir(d).unwrap();
+    git(d, &["init", "-q"]);
+    for entry in std::fs::read_dir(project().join("fixtures/modules")).unwrap() {
+        let entry = entry.unwrap();
+        for file in std::fs::read_dir(entry.path()).unwrap() {
+            let file = file.unwrap();
+            let name = format!(
+                "modules/{}/{}",
+                entry.file_name().to_str().unwrap(),
+                file.file_name().to_str().unwrap()
+            );
+            write(d, &name, &std::fs::read_to_string(file.path()).unwrap());
+        }
+    }
+    write(d, "compose/core.yml", "services: {}\n");
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-q", "-m", "base"]);
+    let base = git(d, &["rev-parse", "HEAD"]);
+    git(d, &["checkout", "-q", "-b", "feature"]);
+    change(d);
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-q", "-m", "head"]);
+    let head = git(d, &["rev-parse", "HEAD"]);
+    (dir, repo, base, head)
+}
+
+fn pack() -> String {
+    std::fs::read_to_string(project().join("tests/fixtures/canary/full-pack.md")).unwrap()
+}
+
+/// The full pack plus evidence sections, each with real text.
+fn pack_with(sections: &[&str]) -> String {
+    let mut body = pack();
+    for s in sections {
+        body.push_str(&format!(
+            "\n### {s}\n\nWhat we do for this module, in our own words.\n"
+        ));
+    }
+    body
+}
+
+const STATEFUL: &[&str] = &[
+    "Backup plan",
+    "Restore path",
+    "Smoke shape",
+    "Stop conditions",
+];
+
+/// Run the gate in files mode over `base...head`; returns the exit code and the JSON document.
+fn check(dir: &Path, base: &str, head: &str, body: &str, labels: &str) -> (i32, Value, String) {
+    std::fs::write(dir.join("../body.md"), body).unwrap();
+    let out = run(gate("canary_required").current_dir(dir).args([
+        "--body",
+        "../body.md",
+        "--git-diff",
+        &format!("{base}...{head}"),
+        "--labels",
+        labels,
+        "--format",
+        "json",
+    ]));
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
+    (out.code, doc, out.all())
+}
+
+/// (subject, message) of every reason with `code`.
+fn reasons(doc: &Value, code: &str) -> Vec<(String, String)> {
+    doc["reasons"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r["code"] == code)
+        .map(|r| {
+            (
+                r["subject"].as_str().unwrap_or("").to_string(),
+                r["message"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn subjects(doc: &Value, code: &str) -> Vec<String> {
+    reasons(doc, code).into_iter().map(|(s, _)| s).collect()
+}
+
+#[test]
+fn a_stateful_secret_bearing_module_needs_every_section_its_classes_require() {
+    let (_keep, repo, base, head) = nested(|d| write(d, "modules/postgres/compose.yaml", "x\n"));
+    let (code, doc, all) = check(&repo, &base, &head, &pack(), "tier/full");
+    assert_eq!(code, 1, "{all}");
+    let missing = reasons(&doc, "canary.evidence.missing");
+    let names: Vec<&str> = missing.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "Backup plan",
+            "Restore path",
+            "Smoke shape",
+            "Stop conditions",
+            "Secret handling"
+        ],
+        "{all}"
+    );
+    // Each names the module and the class that requires it.
+    assert!(
+        missing[0].1.contains("`postgres`") && missing[0].1.contains("stateful"),
+        "{missing:?}"
+    );
+    assert!(
+        missing[4].1.contains("`postgres`") && missing[4].1.contains("secret-bearing"),
+        "{missing:?}"
+    );
+    // Which rules applied is said.
+    let classes = reasons(&doc, "canary.evidence.class");
+    assert_eq!(classes.len(), 1, "{all}");
+    assert!(
+        classes[0].1.contains("stateful") && classes[0].1.contains("secret-bearing"),
+        "{classes:?}"
+    );
+    assert_eq!(
+        doc["facts"]["module_classes"],
+        "postgres:stateful+secret-bearing"
+    );
+}
+
+#[test]
+fn with_the_evidence_sections_filled_in_it_passes() {
+    let (_keep, repo, base, head) = nested(|d| write(d, "modules/postgres/compose.yaml", "x\n"));
+    let mut sections = STATEFUL.to_vec();
+    sections.push("Secret handling");
+    let (code, doc, all) = check(&repo, &base, &head, &pack_with(&sections), "tier/full");
+    assert_eq!(code, 0, "{all}");
+    assert_eq!(subjects(&doc, "canary.evidence.complete").len(), 1, "{all}");
+}
+
+#[test]
+fn an_empty_or_placeholder_evidence_section_is_missing_evidence() {
+    let (_keep, repo, base, head) = nested(|d| write(d, "modules/redis/compose.yaml", "x\n"));
+    let mut body = pack_with(&["Backup plan", "Smoke shape", "Stop conditions"]);
+    body.push_str("\n### Rollback path\n\n[TODO]\n");
+    let (code, doc, all) = check(&repo, &base, &head, &body, "tier/full");
+    assert_eq!(code, 1, "{all}");
+    assert_eq!(
+        subjects(&doc, "canary.evidence.empty"),
+        vec!["Restore path"],
+        "{all}"
+    );
+    // A filled rollback path stands for the restore path.
+    let body = pack_with(&[
+        "Backup plan",
+        "Rollback path",
+        "Smoke shape",
+        "Stop conditions",
+    ]);
+    let (code, _, all) = check(&repo, &base, &head, &body, "tier/full");
+    assert_eq!(code, 0, "{all}");
+}
+
+#[test]
+fn a_sidecar_bound_module_needs_the_stateful_evidence() {
+    let (_keep, repo, base, head) = nested(|d| write(d, "modules/minio-init/init.sh", "x\n"));
+    let (code, doc, all) = check(&repo, &base, &head, &pack(), "tier/full");
+    assert_eq!(code, 1, "{all}");
+    let missing = reasons(&doc, "canary.evidence.missing");
+    assert_eq!(missing.len(), 4, "{all}");
+    assert!(missing[0].1.contains("sidecar-bound"), "{missing:?}");
+    assert_eq!(
+        doc["facts"]["module_classes"],
+        "minio-init:stateful+sidecar-bound"
+    );
+}
+
+#[test]
+fn the_class_comes_from_the_base_even_when_the_head_drops_it() {
+    // The PR declares postgres stateless and classless: the base still says stateful.
+    let (_keep, repo, base, head) = nested(|d| {
+        write(
+            d,
+            "modules/postgres/module.yaml",
+            "metadata:\n  name: postgres\nspec:\n  classes: []\n  runtime:\n    statefulness: stateless\n",
+        )
+    });
+    let (code, doc, all) = check(&repo, &base, &head, &pack(), "tier/full");
+    assert_eq!(code, 1, "{all}");
+    assert_eq!(
+        subjects(&doc, "canary.evidence.missing"),
+        vec![
+            "Backup plan",
+            "Restore path",
+            "Smoke shape",
+            "Stop conditions",
+            "Secret handling"
+        ],
+        "{all}"
+    );
+}
+
+#[test]
+fn a_class_the_head_adds_counts_too() {
+    // web-app is stateless and classless at the base; the PR makes it public-edge.
+    let (_keep, repo, base, head) = nested(|d| {
+        let m = std::fs::read_to_string(d.join("modules/web-app/module.yaml")).unwrap();
+        write(
+            d,
+            "modules/web-app/module.yaml",
+            &m.replace("  classes: []", "  classes: [public-edge]"),
+        )
+    });
+    let (code, doc, all) = check(&repo, &base, &head, &pack(), "tier/full");
+    assert_eq!(code, 1, "{all}");
+    let missing = reasons(&doc, "canary.evidence.missing");
+    assert_eq!(missing.len(), 1, "{all}");
+    assert_eq!(missing[0].0, "Exposure review");
+    assert!(missing[0].1.contains("public-edge"), "{missing:?}");
+    let (code, _, all) = check(
+        &repo,
+        &base,
+        &head,
+        &pack_with(&["Exposure review"]),
+        "tier/full",
+    );
+    assert_eq!(code, 0, "{all}");
+}
+
+#[test]
+fn a_module_without_a_class_needs_no_evidence() {
+    let (_keep, repo, base, head) = nested(|d| write(d, "modules/web-app/compose.yaml", "x\n"));
+    let (code, doc, all) = check(&repo, &base, &head, &pack(), "tier/full");
+    assert_eq!(code, 0, "{all}");
+    assert_eq!(doc["facts"]["module_classes"], "web-app:none");
+}
+
+#[test]
+fn the_repo_only_label_covers_documents_only() {
+    let (_keep, repo, base, head) = nested(|d| write(d, "modules/postgres/runbook.md", "new\n"));
+    let (code, doc, all) = check(&repo, &base, &head, &pack(), "tier/full,evidence/repo-only");
+    assert_eq!(code, 0, "{all}");
+    let waived = reasons(&doc, "canary.evidence.repo_only");
+    assert_eq!(waived.len(), 1, "{all}");
+    assert!(waived[0].1.contains("`postgres`"), "{waived:?}");
+    // Without the label the evidence is required.
+    let (code, _, all) = check(&repo, &base, &head, &pack(), "tier/full");
+    assert_eq!(code, 1, "{all}");
+
+    // A label on a change that is more than documents is a finding, and the evidence stays
+    // required.
+    let (_keep, repo, base, head) = nested(|d| {
+        write(d, "modules/postgres/runbook.md", "new\n");
+        write(d, "modules/postgres/compose.yaml", "x\n");
+    });
+    let (code, doc, all) = check(&repo, &base, &head, &pack(), "tier/full,evidence/repo-only");
+    assert_eq!(code, 1, "{all}");
+    let invalid = reasons(&doc, "canary.evidence.repo_only_invalid");
+    assert_eq!(invalid.len(), 1, "{all}");
+    assert!(
+        invalid[0].1.contains("modules/postgres/compose.yaml"),
+        "{invalid:?}"
+    );
+    assert_eq!(subjects(&doc, "canary.evidence.missing").len(), 5, "{all}");
+}
+
+#[test]
+fn event_mode_reads_the_classes_at_the_base_commit_of_the_event() {
+    let (_keep, repo, base, head) = nested(|d| {
+        // The head pretends postgres is an ordinary stateless module.
+        write(
+            d,
+            "modules/postgres/module.yaml",
+            "metadata:\n  name: postgres\nspec:\n  runtime:\n    statefulness: stateless\n",
+        );
+    });
+    let event = json!({
+        "action": "synchronize",
+        "number": 9,
+        "pull_request": {
+            "number": 9,
+            "body": pack(),
+            "labels": [{"name": "tier/full"}],
+            "head": {"sha": head},
+            "base": {"sha": base}
+        }
+    });
+    let files = repo.join("../changed.txt");
+    std::fs::write(&files, "modules/postgres/module.yaml\n").unwrap();
+    let event_path = repo.join("../event.json");
+    std::fs::write(&event_path, event.to_string()).unwrap();
+    let out = run(gate("canary_required").current_dir(&repo).args([
+        "--from-event",
+        "../event.json",
+        "--changed-files",
+        "../changed.txt",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(out.code, 1, "{}", out.all());
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        subjects(&doc, "canary.evidence.missing").len(),
+        5,
+        "{}",
+        out.all()
+    );
+
+    // The base commit is not in the checkout: the classes cannot be read, so no verdict.
+    let mut bad = event.clone();
+    bad["pull_request"]["base"]["sha"] = json!("2".repeat(40));
+    std::fs::write(&event_path, bad.to_string()).unwrap();
+    let policy = repo.join("../policy.yml");
+    std::fs::write(&policy, "version: 1\n").unwrap();
+    let out = run(gate("canary_required").current_dir(&repo).args([
+        "--from-event",
+        "../event.json",
+        "--changed-files",
+        "../changed.txt",
+        "--policy",
+        "../policy.yml",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stdout.contains("canary.git.failed"), "{}", out.all());
+}
+
+#[test]
+fn a_module_whose_class_cannot_be_read_is_not_evaluated() {
+    // A touched module folder with no manifest at the base or the head.
+    let (_keep, repo, base, head) = nested(|d| write(d, "modules/newthing/compose.yaml", "x\n"));
+    let (code, _, all) = check(&repo, &base, &head, &pack(), "tier/full");
+    assert_eq!(code, 2, "{all}");
+    assert!(all.contains("manifest.missing"), "{all}");
+    assert!(all.contains("newthing"), "{all}");
+
+    // An invalid manifest at the head, when the PR changes it.
+    let (_keep, repo, base, head) = nested(|d| {
+        write(
+            d,
+            "modules/redis/module.yaml",
+            "metadata:\n  name: redis\nspec:\n  classes: [public-egde]\n",
+        )
+    });
+    let (code, _, all) = check(&repo, &base, &head, &pack(), "tier/full");
+    assert_eq!(code, 2, "{all}");
+    assert!(all.contains("manifest.invalid"), "{all}");
+}
+
+#[test]
+fn a_new_module_takes_its_class_from_the_head() {
+    let (_keep, repo, base, head) = nested(|d| {
+        write(
+            d,
+            "modules/mariadb/module.yaml",
+            "metadata:\n  name: mariadb\nspec:\n  runtime:\n    statefulness: stateful\n",
+        )
+    });
+    let (code, doc, all) = check(&repo, &base, &head, &pack(), "tier/full");
+    assert_eq!(code, 1, "{all}");
+    assert_eq!(subjects(&doc, "canary.evidence.missing").len(), 4, "{all}");
+    assert_eq!(doc["facts"]["module_classes"], "mariadb:stateful");
+}
+
+#[test]
+fn a_classed_module_needs_its_evidence_even_outside_the_risky_paths() {
+    let (tmp, repo, base, head) = nested(|d| write(d, "modules/postgres/compose.yaml", "x\n"));
+    // The base's rules (given as a file) say only schema/** is risky.
+    std::fs::write(
+        tmp.path().join("policy.yml"),
+        "version: 1\ncanary:\n  risky_paths: [\"schema/**\"]\n",
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join("body.md"), pack()).unwrap();
+    let out = run(gate("canary_required").current_dir(&repo).args([
+        "--body",
+        "../body.md",
+        "--git-diff",
+        &format!("{base}...{head}"),
+        "--labels",
+        "tier/full",
+        "--policy",
+        "../policy.yml",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(out.code, 1, "{}", out.all());
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        subjects(&doc, "canary.evidence.missing").len(),
+        5,
+        "{}",
+        out.all()
+    );
+    let required = reasons(&doc, "canary.required");
+    assert!(
+        required[0]
+            .1
+            .contains("module `postgres` is stateful, secret-bearing"),
+        "{required:?}"
+    );
+}
