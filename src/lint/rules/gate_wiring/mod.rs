@@ -184,15 +184,14 @@ struct Analysis<'a> {
     visited: BTreeSet<(usize, usize)>,
     /// Commands followed so far (see [`MAX_WORK`]).
     work: usize,
+    /// (line, message) of every finding pushed, so each is reported once.
+    pushed: BTreeSet<(usize, String)>,
 }
 
 impl Analysis<'_> {
     fn push(&mut self, line: usize, col: usize, message: String, note: Option<&str>) {
-        if !self
-            .findings
-            .iter()
-            .any(|f| f.line == line && f.message == message)
-        {
+        // A set, not a scan of the findings so far: a workflow can have thousands.
+        if self.pushed.insert((line, message.clone())) {
             self.findings.push(Pending {
                 line,
                 col,
@@ -833,6 +832,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
         nesting: 0,
         visited: BTreeSet::new(),
         work: 0,
+        pushed: BTreeSet::new(),
     };
     let wf = ctx.wf;
     let local_uses = wf.jobs.iter().any(|j| {
@@ -866,9 +866,10 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
     };
     let mut ends: Vec<Option<Vec<Path>>> = vec![None; wf.jobs.len()];
     let mut after_failure: BTreeMap<usize, &Node> = BTreeMap::new();
+    let mut gate_above: Vec<Option<usize>> = vec![None; wf.jobs.len()];
     for j in job_order(wf) {
         let job = &wf.jobs[j];
-        let entry = entry_paths(&mut an, wf, j, &ends, &mut after_failure);
+        let entry = entry_paths(&mut an, wf, j, &ends, &mut gate_above, &mut after_failure);
         let fr = Frame {
             doc,
             root: Some(wf.root),
@@ -909,11 +910,9 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
         ends[j] = Some(end);
     }
     // A job that can run after a failed gate job and leads to the apply.
-    let applying: BTreeSet<usize> = an.apply_steps.iter().map(|(j, _)| *j).collect();
+    let leads_to_apply = applying_and_above(&an, wf);
     for (j, if_node) in &after_failure {
-        let leads =
-            applying.contains(j) || applying.iter().any(|a| wf.needs_closure(*a).contains(j));
-        if leads {
+        if leads_to_apply[*j] {
             let msg = format!(
                 "job `{}` can run after a job it needs failed (its `if:`), so a failed gate does not stop it",
                 wf.jobs[*j].id
@@ -997,6 +996,7 @@ fn entry_paths<'w>(
     wf: &'w Workflow<'w>,
     j: usize,
     ends: &[Option<Vec<Path>>],
+    gate_above: &mut [Option<usize>],
     after_failure: &mut BTreeMap<usize, &'w Node>,
 ) -> Vec<Path> {
     let job: &Job<'_> = &wf.jobs[j];
@@ -1007,6 +1007,21 @@ fn entry_paths<'w>(
         .iter()
         .filter_map(|(s, _)| wf.job_index(s))
         .collect();
+    // Jobs come in `needs:` order, so every job this one needs already knows the gate job
+    // above it: one step per need, instead of walking the whole closure for every job.
+    // A gate in a job it needs directly comes first, as in a walk of the closure.
+    let above = needs
+        .iter()
+        .copied()
+        .find(|k| an.job_gate.contains_key(k))
+        .or_else(|| {
+            needs
+                .iter()
+                .find_map(|k| gate_above.get(*k).copied().flatten())
+        });
+    if let Some(slot) = gate_above.get_mut(j) {
+        *slot = above;
+    }
     if needs.is_empty() {
         return match cond::condition(if_text, Status::OK, &()) {
             Some(false) => Vec::new(),
@@ -1039,8 +1054,7 @@ fn entry_paths<'w>(
     }
     if if_node.is_some() && cond::condition(if_text, Status::FAILED, &()) != Some(false) {
         // A needed job failed or was cancelled, and this job runs anyway.
-        let closure = wf.needs_closure(j);
-        let upstream_gate = closure.iter().find_map(|k| an.job_gate.get(k).cloned());
+        let upstream_gate = above.and_then(|k| an.job_gate.get(&k).cloned());
         let mut p = Path::start();
         if let Some((gate, at)) = upstream_gate {
             p.failed = Some((
@@ -1126,9 +1140,10 @@ fn reusable(
     an.nesting += 1;
     let mut ends: Vec<Option<Vec<Path>>> = vec![None; wf.jobs.len()];
     let mut after = BTreeMap::new();
+    let mut gate_above: Vec<Option<usize>> = vec![None; wf.jobs.len()];
     let order = job_order(&wf);
     for k in &order {
-        let mut e = entry_paths(an, &wf, *k, &ends, &mut after);
+        let mut e = entry_paths(an, &wf, *k, &ends, &mut gate_above, &mut after);
         if wf.jobs[*k].needs.is_empty() {
             // The called workflow's first jobs start where the caller's job starts.
             e = entry
@@ -1168,6 +1183,30 @@ fn reusable(
     acc
 }
 
+/// For every job, whether it applies or some job that applies waits for it (directly or
+/// not): one walk up the `needs:` edges from all the applying jobs at once, O(jobs + needs).
+fn applying_and_above(an: &Analysis<'_>, wf: &Workflow<'_>) -> Vec<bool> {
+    let mut seen = vec![false; wf.jobs.len()];
+    let mut todo: Vec<usize> = Vec::new();
+    for &(j, _) in &an.apply_steps {
+        if let Some(s) = seen.get_mut(j)
+            && !*s
+        {
+            *s = true;
+            todo.push(j);
+        }
+    }
+    while let Some(j) = todo.pop() {
+        for &n in wf.need_edges(j) {
+            if !seen[n] {
+                seen[n] = true;
+                todo.push(n);
+            }
+        }
+    }
+    seen
+}
+
 fn static_checks(an: &mut Analysis<'_>, ctx: &Ctx<'_>, out: &mut Sink<'_>) {
     let wf = ctx.wf;
     for &(j, s) in &an.gate_steps.clone() {
@@ -1186,13 +1225,8 @@ fn static_checks(an: &mut Analysis<'_>, ctx: &Ctx<'_>, out: &mut Sink<'_>) {
             pasted_inputs(out, wf, j, s);
         }
     }
-    let applying: BTreeSet<usize> = an.apply_steps.iter().map(|(j, _)| *j).collect();
-    let mut with_env: BTreeSet<usize> = BTreeSet::new();
-    for a in &applying {
-        with_env.insert(*a);
-        with_env.extend(wf.needs_closure(*a));
-    }
-    for j in with_env {
+    let with_env = applying_and_above(an, wf);
+    for j in (0..wf.jobs.len()).filter(|&j| with_env[j]) {
         if let Some((k, _)) = wf.jobs[j]
             .node
             .as_map()
