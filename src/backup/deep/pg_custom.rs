@@ -241,9 +241,17 @@ pub(super) fn check(r: impl Read) -> Result<String, Refusal> {
         a.skip_str(what)?; // tableoid
         a.skip_str(what)?; // oid
         a.skip_str(what)?; // tag
-        a.skip_str(what)?; // desc
+        let desc = a.str(what, 256)?; // desc
         a.int(what)?; // section
-        a.skip_str(what)?; // defn
+        match desc.as_deref() {
+            // pg_restore reads these two while it reads the table of contents, and stops on
+            // a value it does not know: so does this walk.
+            Some("ENCODING") => encoding_entry(a.str(what, 4096)?.as_deref())?,
+            Some("STDSTRINGS") => std_strings_entry(a.str(what, 4096)?.as_deref())?,
+            _ => {
+                a.skip_str(what)?; // defn
+            }
+        }
         a.skip_str(what)?; // dropStmt
         a.skip_str(what)?; // copyStmt
         a.skip_str(what)?; // namespace
@@ -389,4 +397,141 @@ fn chunks<R: Read>(a: &mut Archive<R>, compression: Compression) -> Result<u64, 
         }
     }
     Ok(total)
+}
+
+/// The names `pg_char_to_encoding` knows (PostgreSQL's `pg_encname_tbl`), after its clean-up:
+/// ASCII letters and digits only, lower case.
+const ENCODING_NAMES: &[&str] = &[
+    "abc",
+    "alt",
+    "big5",
+    "euccn",
+    "eucjis2004",
+    "eucjp",
+    "euckr",
+    "euctw",
+    "gb18030",
+    "gbk",
+    "iso88591",
+    "iso885910",
+    "iso885913",
+    "iso885914",
+    "iso885915",
+    "iso885916",
+    "iso88592",
+    "iso88593",
+    "iso88594",
+    "iso88595",
+    "iso88596",
+    "iso88597",
+    "iso88598",
+    "iso88599",
+    "johab",
+    "koi8",
+    "koi8r",
+    "koi8u",
+    "latin1",
+    "latin10",
+    "latin2",
+    "latin3",
+    "latin4",
+    "latin5",
+    "latin6",
+    "latin7",
+    "latin8",
+    "latin9",
+    "mskanji",
+    "muleinternal",
+    "shiftjis",
+    "shiftjis2004",
+    "sjis",
+    "sqlascii",
+    "tcvn",
+    "tcvn5712",
+    "uhc",
+    "unicode",
+    "utf8",
+    "vscii",
+    "win",
+    "win1250",
+    "win1251",
+    "win1252",
+    "win1253",
+    "win1254",
+    "win1255",
+    "win1256",
+    "win1257",
+    "win1258",
+    "win866",
+    "win874",
+    "win932",
+    "win936",
+    "win949",
+    "win950",
+    "windows1250",
+    "windows1251",
+    "windows1252",
+    "windows1253",
+    "windows1254",
+    "windows1255",
+    "windows1256",
+    "windows1257",
+    "windows1258",
+    "windows866",
+    "windows874",
+    "windows932",
+    "windows936",
+    "windows949",
+    "windows950",
+];
+
+/// `processEncodingEntry`: `SET client_encoding = 'name';` with a name PostgreSQL knows.
+fn encoding_entry(defn: Option<&str>) -> Result<(), Refusal> {
+    let invalid = || Refusal::format("the dump's ENCODING entry is not one pg_restore reads");
+    let rest = defn.and_then(|d| d.split_once('\'')).ok_or_else(invalid)?.1;
+    let (name, _) = rest.split_once('\'').ok_or_else(invalid)?;
+    // pg_char_to_encoding: a name of NAMEDATALEN (64) bytes or more is unknown.
+    let cleaned: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if name.len() >= 64 || !ENCODING_NAMES.contains(&cleaned.as_str()) {
+        return Err(Refusal::format(
+            "the dump's ENCODING entry names an encoding PostgreSQL does not know",
+        ));
+    }
+    Ok(())
+}
+
+/// `processStdStringsEntry`: the first quoted value is exactly `'on'` or `'off'`.
+fn std_strings_entry(defn: Option<&str>) -> Result<(), Refusal> {
+    let quoted = defn.and_then(|d| d.find('\'').map(|i| &d[i..]));
+    match quoted {
+        Some(q) if q.starts_with("'on'") || q.starts_with("'off'") => Ok(()),
+        _ => Err(Refusal::format(
+            "the dump's STDSTRINGS entry is not one pg_restore reads",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod entry_tests {
+    use super::{encoding_entry, std_strings_entry};
+
+    #[test]
+    fn encoding_names_are_read_as_pg_restore_reads_them() {
+        assert!(encoding_entry(Some("SET client_encoding = 'UTF8';\n")).is_ok());
+        assert!(encoding_entry(Some("SET client_encoding = 'iso-8859-1';\n")).is_ok());
+        assert!(encoding_entry(Some("SET client_encoding = 'UTF5';\n")).is_err());
+        assert!(encoding_entry(Some("SET client_encoding = UTF8;\n")).is_err());
+        assert!(encoding_entry(None).is_err());
+    }
+
+    #[test]
+    fn std_strings_is_on_or_off() {
+        assert!(std_strings_entry(Some("SET standard_conforming_strings = 'on';\n")).is_ok());
+        assert!(std_strings_entry(Some("SET standard_conforming_strings = 'off';\n")).is_ok());
+        assert!(std_strings_entry(Some("SET standard_conforming_strings = 'no';\n")).is_err());
+    }
 }
