@@ -345,7 +345,8 @@ fn chunks<R: Read>(a: &mut Archive<R>, compression: Compression) -> Result<u64, 
     let mut inflate = (compression == Compression::Zlib).then(|| flate2::Decompress::new(true));
     let mut ended = false;
     let mut total = 0u64;
-    let mut input = Vec::new();
+    // The chunk's length comes from the file: it is read in fixed pieces, never allocated.
+    let mut input = vec![0u8; 64 * 1024];
     let mut sink = vec![0u8; 64 * 1024];
     loop {
         let len = a.int("a data chunk")?;
@@ -355,11 +356,16 @@ fn chunks<R: Read>(a: &mut Archive<R>, compression: Compression) -> Result<u64, 
         if len < 0 {
             return Err(Refusal::format("a data chunk has a negative length"));
         }
-        total = total.saturating_add(len as u64);
-        input.resize(len as usize, 0);
-        a.exact(&mut input, "a data chunk")?;
-        if let Some(z) = &mut inflate {
-            let mut rest: &[u8] = &input;
+        let mut remaining = len as u64;
+        total = total
+            .checked_add(remaining)
+            .ok_or_else(|| Refusal::format("the data chunks' sizes overflow"))?;
+        while remaining > 0 {
+            let n = remaining.min(input.len() as u64) as usize;
+            a.exact(&mut input[..n], "a data chunk")?;
+            remaining -= n as u64;
+            let Some(z) = &mut inflate else { continue };
+            let mut rest: &[u8] = &input[..n];
             while !rest.is_empty() {
                 if ended {
                     return Err(Refusal::format(
