@@ -372,7 +372,10 @@ impl exec::Host for StepHost<'_, '_, '_> {
                 self.an.refuse(line, col, &at, &why);
             }
         }
-        if DATA_ONLY.contains(&base) {
+        // `tee` and `cat` write only the files they are given; a file name not known here may
+        // be the output file under another name (`tee -a "$f"`).
+        let names_known = args.iter().all(|a| matches!(a, Val::Lit(_)));
+        if DATA_ONLY.contains(&base) && (names_known || !matches!(base, "tee" | "cat")) {
             return vec![(user.clone(), St::Any)];
         }
         // Any other program inherits $GITHUB_OUTPUT and may write this step's outputs.
