@@ -46,11 +46,10 @@ pub fn run(args: &Args, env: &dyn Env) -> Emitted {
     let result = evaluate(args);
     let common = CommonArgs {
         format: if args.format == "json" {
-            "json"
+            crate::render::Format::Json
         } else {
-            "text"
-        }
-        .into(),
+            crate::render::Format::Text
+        },
         policy: args.policy.clone(),
         now: args.now.clone(),
         record: args.record.clone(),
