@@ -15,6 +15,7 @@ pub mod rules;
 pub mod shell;
 pub mod source;
 pub mod taint;
+pub mod untrusted;
 
 pub use finding::{Finding, Level};
 
@@ -23,7 +24,7 @@ use crate::report::{Code, GateError, InputDigest, general};
 use rules::invalid_file::CODE as INVALID;
 use std::path::{Path, PathBuf};
 
-/// Every reason code (rule id) this gate can emit (registered in `report::all_codes`).
+/// Every reason code (rule id) this gate can emit (registered in `registry::all_codes`).
 pub fn codes() -> Vec<&'static Code> {
     let mut all: Vec<&'static Code> = vec![&INVALID];
     all.extend(rules::RULES.iter().map(|r| r.code));

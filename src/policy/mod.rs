@@ -25,14 +25,6 @@ pub const DEFAULT_LOCATION: &str = ".forgejo/gates.yml";
 /// A policy file larger than this is refused.
 pub const MAX_POLICY_BYTES: u64 = 1024 * 1024;
 
-/// Risk classes a module may carry.
-pub const RISK_CLASSES: &[&str] = &[
-    "security-sensitive",
-    "public-edge",
-    "auth",
-    "secret-bearing",
-];
-
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Policy {
     pub dispatch: DispatchPolicy,
