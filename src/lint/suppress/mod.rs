@@ -174,6 +174,15 @@ fn at(
     })
 }
 
+/// "line 4" or "lines 4-9".
+fn lines_named((first, last): (usize, usize)) -> String {
+    if first == last {
+        format!("line {first}")
+    } else {
+        format!("lines {first}-{last}")
+    }
+}
+
 /// Filter one file's findings. `path` is the file's path as globs and baselines see it
 /// ([`repo_path`]); `text` its content when it was read as text.
 pub fn filter(
@@ -254,7 +263,10 @@ pub fn filter(
                             c.line,
                             *col,
                             id.chars().count(),
-                            format!("this comment suppresses `{id}`, but no `{id}` finding is on the lines it covers ({}-{}); remove it", c.covers.0, c.covers.1),
+                            format!(
+                                "this comment suppresses `{id}`, but no `{id}` finding is on {}; remove it",
+                                lines_named(c.covers)
+                            ),
                             cfg.levels,
                         ));
                     }
