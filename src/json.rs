@@ -5,11 +5,59 @@
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+/// Why a text is not strict JSON. Callers choose their reason code by [`JsonError::kind`],
+/// never by the message's wording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonError {
+    kind: JsonErrorKind,
+    message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonErrorKind {
+    /// Nested deeper than serde_json's recursion limit (128).
+    TooDeep,
+    /// Not JSON, not one value, or a key repeated in one object.
+    Invalid,
+}
+
+impl JsonError {
+    pub fn kind(&self) -> JsonErrorKind {
+        self.kind
+    }
+
+    fn from_serde(e: &serde_json::Error) -> JsonError {
+        let message = e.to_string();
+        // serde_json names its nesting limit in no error code it exports, only in this
+        // message; the wording is pinned by `deep_nesting_is_too_deep_not_invalid` below.
+        let kind = if e.is_syntax() && message.starts_with("recursion limit exceeded") {
+            JsonErrorKind::TooDeep
+        } else {
+            JsonErrorKind::Invalid
+        };
+        JsonError { kind, message }
+    }
+}
+
+impl std::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for JsonError {}
+
+impl From<JsonError> for String {
+    fn from(e: JsonError) -> String {
+        e.message
+    }
+}
+
 /// Parse `bytes` as one JSON value, refusing duplicate keys.
-pub fn parse_strict(bytes: &[u8]) -> Result<Value, String> {
+pub fn parse_strict(bytes: &[u8]) -> Result<Value, JsonError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = Strict::deserialize(&mut de).map_err(|e| e.to_string())?;
-    de.end().map_err(|e| e.to_string())?;
+    let value = Strict::deserialize(&mut de).map_err(|e| JsonError::from_serde(&e))?;
+    de.end().map_err(|e| JsonError::from_serde(&e))?;
     Ok(value.0)
 }
 
@@ -81,13 +129,31 @@ mod tests {
     fn duplicate_keys_are_refused_at_any_depth() {
         assert!(parse_strict(br#"{"a":1,"a":2}"#).is_err());
         let err = parse_strict(br#"{"x":[{"k":1,"k":1}]}"#).unwrap_err();
-        assert!(err.contains("duplicate key `k`"), "{err}");
+        assert_eq!(err.kind(), JsonErrorKind::Invalid);
+        assert!(err.to_string().contains("duplicate key `k`"), "{err}");
     }
 
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(parse_strict(deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_too_deep_not_invalid() {
+        for open in ["[", "{\"a\":"] {
+            let deep = format!("{}1", open.repeat(200));
+            let err = parse_strict(deep.as_bytes()).unwrap_err();
+            assert_eq!(err.kind(), JsonErrorKind::TooDeep, "{err}");
+        }
+        // 100 levels are within the limit: a syntax error there is not "too deep".
+        let broken = format!("{}x", "[".repeat(100));
+        assert_eq!(
+            parse_strict(broken.as_bytes()).unwrap_err().kind(),
+            JsonErrorKind::Invalid
+        );
+        let fine = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert!(parse_strict(fine.as_bytes()).is_ok());
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! without a crash. The corpus is not in this repository, so every test here is ignored by a
 //! plain `cargo test` and says why; `.ci/run` runs them (`-- --ignored`) and fails when they did
 //! not run. Run them with `cargo test --test lint_corpus -- --include-ignored`.
-use forgejo_gates::lint::{Level, discover::workflows_in, lint_path};
+use forgejo_gates::lint::{discover::workflows_in, lint_path};
 use forgejo_gates::policy::Policy;
+use forgejo_gates::report::Severity;
 use std::path::{Path, PathBuf};
 
 /// The corpus folder; a test that reads it fails when it is absent (it never passes unread).
@@ -87,7 +88,7 @@ fn forgejo_corpus_finds_the_known_bug() {
         .find(|f| f.line == 142)
         .expect("line 142 is found");
     assert_eq!(bug.code.id, "lint.references");
-    assert_eq!(bug.level, Level::Error);
+    assert_eq!(bug.level, Severity::Error);
     assert!(bug.message.contains("steps.run-all.all"), "{}", bug.message);
 }
 
@@ -116,7 +117,7 @@ fn forgejo_corpus_has_no_error_on_accepted_constructs() {
                 f.message
             );
             if f.code.id == "lint.unpinned-action" || f.code.id == "lint.ignored-by-forgejo" {
-                assert_eq!(f.level, Level::Warning);
+                assert_eq!(f.level, Severity::Warning);
             }
         }
     }

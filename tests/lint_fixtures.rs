@@ -5,8 +5,9 @@
 //! line may. A marker on a line of its own starting with `#^` names the line above it. A
 //! `policy.yml` next to the fixtures is
 //! used as the policy for that rule.
-use forgejo_gates::lint::{Level, lint_text, rules::RULES};
+use forgejo_gates::lint::{lint_text, rules::RULES};
 use forgejo_gates::policy::{Policy, parse};
+use forgejo_gates::report::Severity;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -68,12 +69,12 @@ fn every_rule_has_pass_and_fail_fixtures_and_they_hold() {
                 .collect();
             let got: BTreeSet<usize> = findings
                 .iter()
-                .filter(|f| f.code.id == id && f.level != Level::Info)
+                .filter(|f| f.code.id == id && f.level != Severity::Info)
                 .map(|f| f.line)
                 .collect();
             let got_info: BTreeSet<usize> = findings
                 .iter()
-                .filter(|f| f.code.id == id && f.level == Level::Info)
+                .filter(|f| f.code.id == id && f.level == Severity::Info)
                 .map(|f| f.line)
                 .collect();
             assert_eq!(

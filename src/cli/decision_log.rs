@@ -3,12 +3,10 @@
 //! (`replay`). Exit 0 intact / same, 1 broken / different, 2 could not evaluate.
 
 use super::Emitted;
-use crate::gates::replay;
-use crate::record::{self, Checked, RecordLine, Verification};
-use crate::render::json::DecisionV1;
-use crate::report::{Decision, GateError, Severity, exit};
+use crate::record::Verification;
+use crate::record::replay::{Replayed, check, pick, records, replay_one};
+use crate::report::exit;
 use clap::{Parser, Subcommand};
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Parser)]
@@ -71,13 +69,6 @@ fn error(message: impl std::fmt::Display) -> Emitted {
     }
 }
 
-fn check(file: &Path, head: Option<&str>) -> Result<Checked, String> {
-    let f =
-        std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    record::verify_reader(BufReader::new(f), head)
-        .map_err(|e| format!("cannot read {}: {e}", file.display()))
-}
-
 fn verify(file: &Path, head: Option<&str>) -> Emitted {
     if let Some(h) = head
         && (h.len() != 64
@@ -110,29 +101,6 @@ fn verify(file: &Path, head: Option<&str>) -> Emitted {
     }
 }
 
-/// Read the records of an intact log.
-fn records(file: &Path) -> Result<Vec<RecordLine>, String> {
-    let checked = check(file, None)?;
-    if let Verification::Broken { line, why } = checked.verification {
-        return Err(format!(
-            "{}: the chain is broken at line {line} ({why}); a tampered log is not replayed",
-            file.display()
-        ));
-    }
-    let text = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    text.split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(record::parse_line)
-        .collect()
-}
-
-/// The result of replaying one line.
-enum Replayed {
-    Same(String),
-    Different(String),
-    NotReplayable(String),
-}
-
 fn replay_cmd(file: &Path, line: Option<u64>, all: bool, policy: Option<&Path>) -> Emitted {
     let override_policy = match policy {
         None => None,
@@ -145,22 +113,15 @@ fn replay_cmd(file: &Path, line: Option<u64>, all: bool, policy: Option<&Path>) 
         Ok(r) => r,
         Err(e) => return error(e),
     };
-    let picked: Vec<(u64, &RecordLine)> = if all {
-        recs.iter()
-            .enumerate()
-            .map(|(i, r)| (i as u64 + 1, r))
-            .collect()
-    } else {
-        let n = line.unwrap_or(recs.len() as u64);
-        match n.checked_sub(1).and_then(|i| recs.get(i as usize)) {
-            Some(r) => vec![(n, r)],
-            None => {
-                return error(format!(
-                    "{} has {} line(s); there is no line {n}",
-                    file.display(),
-                    recs.len()
-                ));
-            }
+    let picked = match pick(&recs, line, all) {
+        Ok(p) => p,
+        Err(e) => {
+            return error(format!(
+                "{} has {} line(s); there is no line {}",
+                file.display(),
+                e.lines,
+                e.line
+            ));
         }
     };
     let mut stdout = String::new();
@@ -192,58 +153,4 @@ fn replay_cmd(file: &Path, line: Option<u64>, all: bool, policy: Option<&Path>) 
         stderr: String::new(),
         exit: code,
     }
-}
-
-fn blocking(d: &DecisionV1) -> Vec<String> {
-    d.reasons
-        .iter()
-        .filter(|r| r.severity == "error")
-        .map(|r| r.code.clone())
-        .collect()
-}
-
-fn replay_one(rec: &RecordLine, policy: Option<&crate::policy::LoadedPolicy>) -> Replayed {
-    let recorded = &rec.decision;
-    let Some(section) = &rec.replay else {
-        return Replayed::NotReplayable(format!(
-            "{} ({}) embeds nothing to replay (only dispatch decisions recorded by a build with replay do)",
-            recorded.gate, recorded.outcome
-        ));
-    };
-    let now_doc = match replay::replay(section, policy) {
-        Ok(d) => from_decision(&d),
-        Err(e) => from_error(&recorded.gate, &e),
-    };
-    let (was, is) = (blocking(recorded), blocking(&now_doc));
-    let codes = if was == is {
-        String::new()
-    } else {
-        format!(
-            "; blocking codes were [{}], now [{}]",
-            was.join(", "),
-            is.join(", ")
-        )
-    };
-    let summary = format!(
-        "{} `{}`: recorded {}, this build says {}{codes}",
-        recorded.gate, recorded.subject, recorded.outcome, now_doc.outcome
-    );
-    // An error is the same only when it is the same error.
-    if recorded.outcome == now_doc.outcome && (recorded.outcome != "error" || was == is) {
-        Replayed::Same(summary)
-    } else {
-        Replayed::Different(summary)
-    }
-}
-
-fn from_decision(d: &Decision) -> DecisionV1 {
-    DecisionV1::from_decision(d, exit::code_for(d.outcome))
-}
-
-fn from_error(gate: &str, e: &GateError) -> DecisionV1 {
-    let mut doc = DecisionV1::from_error(gate, e, time::OffsetDateTime::UNIX_EPOCH);
-    for r in &mut doc.reasons {
-        r.severity = Severity::Error.as_str().into();
-    }
-    doc
 }

@@ -2,7 +2,7 @@
 use super::{CommonArgs, Emitted, finish};
 use crate::env::Env;
 use crate::lint::render::{Summary, github, sarif, text};
-use crate::lint::{FileResult, Level, discover, lint_paths_in, suppress};
+use crate::lint::{FileResult, discover, lint_paths_in, suppress};
 use crate::report::{Decision, Gate, GateError, Location, Outcome, Reason, Severity, general};
 use clap::Parser;
 use std::path::PathBuf;
@@ -56,11 +56,10 @@ pub fn run(args: &Args, env: &dyn Env) -> Emitted {
     let result = evaluate(args);
     let common = CommonArgs {
         format: if args.format == "json" {
-            "json"
+            crate::render::Format::Json
         } else {
-            "text"
-        }
-        .into(),
+            crate::render::Format::Text
+        },
         policy: args.policy.clone(),
         now: args.now.clone(),
         record: args.record.clone(),
@@ -157,14 +156,9 @@ fn evaluate(args: &Args) -> Result<Linted, GateError> {
             d.inputs.push(f.digest.clone());
         }
         for x in &f.findings {
-            let severity = match x.level {
-                Level::Error => Severity::Error,
-                Level::Warning => Severity::Warning,
-                _ => Severity::Info,
-            };
             d.push(
                 Reason::new(x.code, x.message.clone())
-                    .severity(severity)
+                    .severity(x.level)
                     .at(Location {
                         file: x.file.clone(),
                         line: x.line,

@@ -19,8 +19,8 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommonArgs {
     /// Output format; never changes the exit code.
-    #[arg(long, value_name = "text|json", default_value = "text", value_parser = ["text", "json"])]
-    pub format: String,
+    #[arg(long, value_name = "text|json", value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// Policy file [default: .forgejo/gates.yml when present, else the built-in policy].
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
@@ -30,6 +30,29 @@ pub struct CommonArgs {
     /// Append the decision to this hash-chained log.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+}
+
+/// The module flags `backup_before_apply` and `restore_drill` share.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModuleArgs {
+    /// Module id (directory name under --modules-dir).
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    pub module: String,
+    /// Where module directories live.
+    #[arg(long, value_name = "DIR", default_value = "modules")]
+    pub modules_dir: PathBuf,
+}
+
+impl ModuleArgs {
+    /// The library's request: these flags with the common clock and policy flags.
+    pub fn request<'a>(&'a self, common: &'a CommonArgs) -> crate::gates::ModuleRequest<'a> {
+        crate::gates::ModuleRequest {
+            now: common.now.as_deref(),
+            policy: common.policy.as_deref(),
+            module: &self.module,
+            modules_dir: &self.modules_dir,
+        }
+    }
 }
 
 /// What a binary prints and how it exits.
@@ -61,7 +84,7 @@ pub fn finish_with(
     env: &dyn Env,
     replay: Option<&crate::gates::replay::ReplayV1>,
 ) -> Emitted {
-    let format = Format::parse(&common.format).unwrap_or(Format::Text);
+    let format = common.format;
     let now = match &result {
         Ok(d) => d.now,
         Err(_) => time::OffsetDateTime::now_utc(),
@@ -151,47 +174,6 @@ pub fn usage(gate: Gate, message: &str, common: &CommonArgs, env: &dyn Env) -> E
         false,
         env,
     )
-}
-
-/// Put the text of a loaded policy file in a record's replay section (none for the built-in
-/// policy). The file is read again and must still have the digest the decision used; a
-/// policy read from standard input cannot be read again and is marked as omitted.
-pub fn record_policy(
-    replay: &mut crate::gates::replay::ReplayV1,
-    policy: &crate::policy::LoadedPolicy,
-) -> Result<(), GateError> {
-    if policy.digest.source == "builtin" && policy.digest.bytes == 0 {
-        return Ok(());
-    }
-    let source = &policy.digest.source;
-    if source == "-" {
-        replay.omitted.push("policy".into());
-        return Ok(());
-    }
-    let bytes = crate::input::read_limited(
-        std::path::Path::new(source),
-        crate::policy::MAX_POLICY_BYTES,
-        "policy",
-    )?;
-    if crate::digest::sha256_hex(&bytes) != policy.digest.sha256 {
-        return Err(GateError::new(
-            &crate::report::general::RECORD_FAILED,
-            format!(
-                "the policy {source} changed while the gate ran; not recording a decision made from a file that is gone"
-            ),
-        ));
-    }
-    let text = String::from_utf8(bytes).map_err(|_| {
-        GateError::new(
-            &crate::report::general::POLICY_INVALID,
-            format!("{source} is not UTF-8"),
-        )
-    })?;
-    replay.policy = Some(crate::gates::replay::TextV1 {
-        source: source.clone(),
-        text,
-    });
-    Ok(())
 }
 
 pub const AFTER_HELP: &str = crate::report::exit::TABLE;

@@ -3,11 +3,10 @@
 
 use super::{CommonArgs, Emitted, finish_with, usage};
 use crate::env::Env;
-use crate::gates::host::LiveHost;
-use crate::gates::replay::{DigestV1, ReplayV1};
-use crate::gates::{pr_scope, scope};
-use crate::model::{dispatch, event};
-use crate::report::{Gate, GateError, InputDigest};
+use crate::gates::dispatch::{self, DispatchRequest};
+use crate::gates::replay::ReplayV1;
+use crate::model::dispatch::RawInputs;
+use crate::report::Gate;
 use clap::Parser;
 use std::path::PathBuf;
 
@@ -36,8 +35,8 @@ pub struct DispatchArgs {
 }
 
 impl DispatchArgs {
-    pub fn raw(&self) -> dispatch::RawInputs {
-        dispatch::RawInputs {
+    pub fn raw(&self) -> RawInputs {
+        RawInputs {
             module: self.module.clone(),
             allow_stateful: self.allow_stateful.clone(),
             backup_ref: self.backup_ref.clone(),
@@ -53,42 +52,15 @@ impl DispatchArgs {
             || self.from_event.is_some()
     }
 
-    /// Resolve inputs from flags and, with --from-event, the event payload.
-    pub fn resolve(
-        &self,
-        env: &dyn Env,
-    ) -> Result<(dispatch::DispatchInputs, Option<InputDigest>), GateError> {
-        self.resolve_into(env, None)
-    }
-
-    /// [`Self::resolve`], keeping the event's inputs in `replay`.
-    pub fn resolve_into(
-        &self,
-        env: &dyn Env,
-        replay: Option<&mut ReplayV1>,
-    ) -> Result<(dispatch::DispatchInputs, Option<InputDigest>), GateError> {
-        let event = match &self.from_event {
-            None => None,
-            Some(p) => {
-                let explicit = (!p.is_empty()).then_some(std::path::Path::new(p.as_str()));
-                let path = event::resolve_path(explicit, env)?;
-                Some(event::load(&path)?)
-            }
-        };
-        let event_inputs = match &event {
-            Some(e) => Some(e.dispatch_inputs()?),
-            None => None,
-        };
-        if let Some(r) = replay {
-            r.event_inputs = event_inputs.clone();
-            r.event = event.as_ref().map(|e| DigestV1 {
-                source: e.digest.source.clone(),
-                sha256: e.digest.sha256.clone(),
-                bytes: e.digest.bytes,
-            });
+    /// The library's request: these flags with the common clock and policy flags.
+    pub fn request<'a>(&'a self, common: &'a CommonArgs) -> DispatchRequest<'a> {
+        DispatchRequest {
+            raw: self.raw(),
+            from_event: self.from_event.as_deref(),
+            modules_dir: &self.modules_dir,
+            now: common.now.as_deref(),
+            policy: common.policy.as_deref(),
         }
-        let inputs = dispatch::resolve(&self.raw(), event_inputs.as_ref())?;
-        Ok((inputs, event.map(|e| e.digest)))
     }
 }
 
@@ -129,7 +101,12 @@ pub fn run(args: &Args, env: &dyn Env) -> Emitted {
     }
     let mut replay = (args.changed_files.is_none() && args.common.record.is_some())
         .then(|| ReplayV1::new(gate, &args.dispatch.raw(), &args.dispatch.modules_dir));
-    let result = evaluate(args, env, replay.as_mut());
+    let result = dispatch::auto_apply_scope(
+        &args.dispatch.request(&args.common),
+        args.changed_files.as_deref(),
+        env,
+        replay.as_mut(),
+    );
     finish_with(
         gate,
         result,
@@ -138,61 +115,4 @@ pub fn run(args: &Args, env: &dyn Env) -> Emitted {
         env,
         replay.as_ref().filter(|r| !r.now.is_empty()),
     )
-}
-
-fn evaluate(
-    args: &Args,
-    env: &dyn Env,
-    mut replay: Option<&mut ReplayV1>,
-) -> Result<crate::report::Decision, GateError> {
-    let now = crate::clock::now_or(args.common.now.as_deref())?;
-    if args.changed_files.is_some()
-        && args.common.policy.is_none()
-        && let Some(event) = crate::env::pull_request_event(env)?
-    {
-        return Err(GateError::new(
-            &crate::report::general::USAGE,
-            format!(
-                "pull-request mode under a `{event}` event needs --policy FILE written from the base branch (e.g. by `canary_required collect-diff --policy-from-ref BASE --policy-output FILE`): the working tree is the branch under review, and its .forgejo/gates.yml must not decide"
-            ),
-        ));
-    }
-    let policy = crate::policy::load(args.common.policy.as_deref(), std::path::Path::new("."))?;
-    if let Some(r) = replay.as_deref_mut() {
-        super::record_policy(r, &policy)?;
-        // Set last: a replay section without `now` was not gathered and is not recorded.
-        r.now = crate::clock::format(now);
-    }
-    if let Some(path) = &args.changed_files {
-        let bytes = crate::input::read_limited(
-            path,
-            pr_scope::MAX_CHANGED_FILES_BYTES,
-            "changed-files list",
-        )?;
-        let digest = InputDigest::of("changed_files", path.display().to_string(), &bytes);
-        let files = crate::gates::changed_files::parse(&bytes)?;
-        return pr_scope::evaluate(&pr_scope::Request {
-            policy: &policy,
-            modules_dir: &args.dispatch.modules_dir,
-            changed_files: &files,
-            files_digest: digest,
-            now,
-        });
-    }
-    let (inputs, event) = args.dispatch.resolve_into(env, replay.as_deref_mut())?;
-    let host = LiveHost::new();
-    let result = scope::evaluate_on(
-        &scope::Request {
-            policy: &policy,
-            modules_dir: &args.dispatch.modules_dir,
-            inputs: &inputs,
-            now,
-            event,
-        },
-        &host,
-    );
-    if let Some(r) = replay {
-        r.observed = host.observed();
-    }
-    result
 }

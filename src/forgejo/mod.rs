@@ -523,7 +523,10 @@ impl Client {
         crate::json::parse_strict(body).map_err(|e| {
             GateError::new(
                 &API_BAD_RESPONSE,
-                format!("{what}: the answer is not valid JSON ({})", self.scrub(&e)),
+                format!(
+                    "{what}: the answer is not valid JSON ({})",
+                    self.scrub(&e.to_string())
+                ),
             )
         })
     }

@@ -2,19 +2,44 @@
 //! file with the codes it may emit. A check reports whether it evaluated anything, and a gate
 //! whose checks evaluated nothing cannot say yes.
 
+pub mod backup_before_apply;
 pub mod changed_files;
 pub mod checks;
+pub mod dispatch;
 pub mod host;
 pub mod one_shot;
 pub mod pr_scope;
 pub mod replay;
+pub mod restore_drill;
 pub mod scope;
 
-use crate::model::{DispatchInputs, Manifest, Plan};
-use crate::policy::Policy;
-use crate::report::{Code, Decision};
+use crate::model::{DispatchInputs, Manifest, ModuleId, Plan};
+use crate::policy::{LoadedPolicy, Policy};
+use crate::report::{Code, Decision, GateError};
 use std::path::Path;
 use time::OffsetDateTime;
+
+/// The inputs `backup_before_apply` and `restore_drill` share, as given on the command line:
+/// the clock, the policy file and the module.
+pub struct ModuleRequest<'a> {
+    /// RFC 3339 [default: the system clock].
+    pub now: Option<&'a str>,
+    /// [default: `.forgejo/gates.yml` when present, else the built-in policy].
+    pub policy: Option<&'a Path>,
+    pub module: &'a str,
+    pub modules_dir: &'a Path,
+}
+
+impl ModuleRequest<'_> {
+    /// The clock, the module id and the policy, read in that order: the first that fails is
+    /// the error.
+    pub fn resolve(&self) -> Result<(OffsetDateTime, ModuleId, LoadedPolicy), GateError> {
+        let now = crate::clock::now_or(self.now)?;
+        let module = ModuleId::parse(self.module)?;
+        let policy = crate::policy::load(self.policy, Path::new("."))?;
+        Ok((now, module, policy))
+    }
+}
 
 /// Everything a dispatch check may look at.
 pub struct Context<'a> {

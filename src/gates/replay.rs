@@ -218,3 +218,44 @@ pub fn replay(r: &ReplayV1, policy_override: Option<&LoadedPolicy>) -> Result<De
         ))),
     }
 }
+
+/// Put the text of a loaded policy file in a record's replay section (none for the built-in
+/// policy). The file is read again and must still have the digest the decision used; a
+/// policy read from standard input cannot be read again and is marked as omitted.
+pub fn record_policy(
+    replay: &mut ReplayV1,
+    policy: &crate::policy::LoadedPolicy,
+) -> Result<(), GateError> {
+    if policy.digest.source == "builtin" && policy.digest.bytes == 0 {
+        return Ok(());
+    }
+    let source = &policy.digest.source;
+    if source == "-" {
+        replay.omitted.push("policy".into());
+        return Ok(());
+    }
+    let bytes = crate::input::read_limited(
+        std::path::Path::new(source),
+        crate::policy::MAX_POLICY_BYTES,
+        "policy",
+    )?;
+    if crate::digest::sha256_hex(&bytes) != policy.digest.sha256 {
+        return Err(GateError::new(
+            &crate::report::general::RECORD_FAILED,
+            format!(
+                "the policy {source} changed while the gate ran; not recording a decision made from a file that is gone"
+            ),
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        GateError::new(
+            &crate::report::general::POLICY_INVALID,
+            format!("{source} is not UTF-8"),
+        )
+    })?;
+    replay.policy = Some(TextV1 {
+        source: source.clone(),
+        text,
+    });
+    Ok(())
+}

@@ -1,9 +1,10 @@
 //! A finding: one rule's verdict on one place in one file. Findings are data; a file that
 //! cannot be read at all is an error elsewhere.
 
-use crate::report::Code;
+use crate::report::{Code, Severity};
 
-/// How much a finding matters. `Off` is only a configured level: such findings are dropped.
+/// A rule's configured level (the policy's `lint.levels`): a severity, or `Off`, whose
+/// findings are dropped. A finding itself carries a [`Severity`], the type the gates use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     Error,
@@ -34,9 +35,19 @@ impl Level {
 
     pub fn of(code: &Code) -> Level {
         match code.severity {
-            crate::report::Severity::Error => Level::Error,
-            crate::report::Severity::Warning => Level::Warning,
-            crate::report::Severity::Info => Level::Info,
+            Severity::Error => Level::Error,
+            Severity::Warning => Level::Warning,
+            Severity::Info => Level::Info,
+        }
+    }
+
+    /// The severity of a finding at this level; `None` for `Off` (the finding is dropped).
+    pub fn severity(self) -> Option<Severity> {
+        match self {
+            Level::Error => Some(Severity::Error),
+            Level::Warning => Some(Severity::Warning),
+            Level::Info => Some(Severity::Info),
+            Level::Off => None,
         }
     }
 }
@@ -44,7 +55,8 @@ impl Level {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
     pub code: &'static Code,
-    pub level: Level,
+    /// How much it matters: the code's severity, unless the policy or the rule changed it.
+    pub level: Severity,
     pub file: String,
     /// 1-based line and column (characters).
     pub line: usize,

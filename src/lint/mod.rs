@@ -47,7 +47,7 @@ pub struct FileResult {
 fn file_finding(name: &str, line: usize, col: usize, message: String) -> Finding {
     Finding {
         code: &INVALID,
-        level: Level::Error,
+        level: crate::report::Severity::Error,
         file: name.to_string(),
         line: line.max(1),
         col: col.max(1),
@@ -125,19 +125,20 @@ pub fn lint_text_in(
 }
 
 fn apply_levels(findings: &mut Vec<Finding>, policy: &LintPolicy) {
-    for f in findings.iter_mut() {
-        if let Some(&level) = policy.levels.get(f.code.id) {
-            // A finding its rule lowered to info (proved harmless) stays info unless the rule
-            // is turned off: raising the rule must not raise what it proved.
-            let lowered = f.level == Level::Info && Level::of(f.code) != Level::Info;
-            f.level = if lowered && level != Level::Off {
-                Level::Info
-            } else {
-                level
-            };
-        }
-    }
-    findings.retain(|f| f.level != Level::Off);
+    use crate::report::Severity;
+    findings.retain_mut(|f| {
+        let Some(&level) = policy.levels.get(f.code.id) else {
+            return true;
+        };
+        let Some(configured) = level.severity() else {
+            return false;
+        };
+        // A finding its rule lowered to info (proved harmless) stays info unless the rule
+        // is turned off: raising the rule must not raise what it proved.
+        let lowered = f.level == Severity::Info && f.code.severity != Severity::Info;
+        f.level = if lowered { Severity::Info } else { configured };
+        true
+    });
     findings.sort_by(|a, b| (a.line, a.col, a.code.id).cmp(&(b.line, b.col, b.code.id)));
     findings.dedup_by(|a, b| {
         a.line == b.line && a.col == b.col && a.code == b.code && a.message == b.message

@@ -33,7 +33,7 @@ pub fn load(path: &Path) -> Result<EventPayload, GateError> {
     let display = path.display().to_string();
     let value = crate::json::parse_strict(&bytes).map_err(|e| {
         GateError::new(
-            if super::json_too_deep(&e) {
+            if e.kind() == crate::json::JsonErrorKind::TooDeep {
                 &super::TOO_COMPLEX
             } else {
                 &general::EVENT_INVALID

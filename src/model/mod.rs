@@ -82,11 +82,6 @@ code!(
 /// Shared by every reader of YAML and JSON (policy, manifest, plan, event payload).
 pub use crate::report::general::TOO_COMPLEX;
 
-/// Whether a strict-JSON error is serde_json's nesting limit.
-pub(crate) fn json_too_deep(message: &str) -> bool {
-    message.contains("recursion limit exceeded")
-}
-
 pub static CODES: &[&crate::report::Code] = &[
     &MODULE_MISSING,
     &MODULE_INVALID,

@@ -1,3 +1,6 @@
+//! Module ids: the one check (`^[a-z0-9][a-z0-9-]{0,62}$`) every id passes before a path is
+//! built from it, and the truncation used to quote a refused value.
+
 use super::MODULE_INVALID;
 use crate::report::GateError;
 

@@ -30,7 +30,7 @@ const ITEM_KEYS: &[&str] = &["kind", "service", "container", "current", "desired
 /// Parse plan bytes. Every structural problem is collected; any problem is an error (exit 2).
 pub fn parse(bytes: &[u8]) -> Result<Plan, GateError> {
     let value = crate::json::parse_strict(bytes).map_err(|e| {
-        let code = if super::json_too_deep(&e) {
+        let code = if e.kind() == crate::json::JsonErrorKind::TooDeep {
             &super::TOO_COMPLEX
         } else {
             &PLAN_INVALID

@@ -1,3 +1,6 @@
+//! The `backup:` section of the policy: where backups live, how deeply they are verified,
+//! how old and how small they may be, and how each class is taken and drilled.
+
 use crate::model::backup_format::{BACKUP_CLASSES, EXTENSIONS};
 use crate::yaml::{Fields, Node, Problems};
 use std::collections::BTreeMap;

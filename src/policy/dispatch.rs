@@ -1,3 +1,6 @@
+//! The `dispatch:` section of the policy: which risk classes stay manual, the stateful
+//! confirmation phrase, and the platform-wide paths flagged on pull requests.
+
 use crate::model::manifest::RISK_CLASSES;
 use crate::yaml::{Fields, Node, Problems};
 

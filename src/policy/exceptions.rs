@@ -1,3 +1,6 @@
+//! The `exceptions:` section of the policy: dated, explained permissions for one module, with
+//! their expiry and use reported.
+
 use crate::model::manifest::RISK_CLASSES;
 use crate::yaml::{Fields, Node, Problems};
 use time::Date;

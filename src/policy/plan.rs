@@ -1,3 +1,6 @@
+//! The `plan:` section of the policy: which drift kinds a one-shot stateful apply may change
+//! and how large a plan may be.
+
 use crate::yaml::{Fields, Node, Problems};
 
 /// What a one-shot stateful apply may change.

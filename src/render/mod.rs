@@ -5,18 +5,10 @@ pub mod github_output;
 pub mod json;
 pub mod text;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The output format of a decision (`--format`). Parsed by clap from exactly `text` or
+/// `json`; anything else is a usage error, never a fallback to text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Text,
     Json,
-}
-
-impl Format {
-    pub fn parse(s: &str) -> Option<Format> {
-        match s {
-            "text" => Some(Format::Text),
-            "json" => Some(Format::Json),
-            _ => None,
-        }
-    }
 }

@@ -1,3 +1,6 @@
+//! `GateError`: the gate could not evaluate (exit 2). Errors are errors; denials are reasons
+//! in a decision.
+
 use super::Code;
 
 /// The gate could not evaluate (exit 2). Carries a documented code, what was wrong, and

@@ -1,3 +1,5 @@
+//! Unit tests of the `${{ }}` expression parser: what it accepts, what it refuses, and where.
+
 use super::*;
 
 fn p(src: &str) -> Expr {

@@ -1,7 +1,7 @@
 //! GitHub workflow commands (`::error file=...::message`), escaped as the runner expects.
 //! Forgejo does not render these (the line shows raw in the log), so `text` is the default.
 use super::Summary;
-use crate::lint::Level;
+use crate::report::Severity;
 
 /// Escaping for the message part.
 fn data(s: &str) -> String {
@@ -20,9 +20,9 @@ pub fn render(s: &Summary<'_>) -> String {
     for file in s.files {
         for f in &file.findings {
             let kind = match f.level {
-                Level::Error => "error",
-                Level::Warning => "warning",
-                _ => "notice",
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info => "notice",
             };
             out.push_str(&format!(
                 "::{kind} file={},line={},col={},title={}::{}\n",

@@ -1,6 +1,7 @@
 //! SARIF 2.1.0, hand-written: only the parts code-scanning tools read.
 use super::Summary;
-use crate::lint::{Level, codes};
+use crate::lint::codes;
+use crate::report::Severity;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -86,11 +87,11 @@ struct Region {
     end_column: usize,
 }
 
-fn level(l: Level) -> &'static str {
-    match l {
-        Level::Error => "error",
-        Level::Warning => "warning",
-        Level::Info | Level::Off => "note",
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
     }
 }
 
@@ -107,7 +108,7 @@ pub fn render(s: &Summary<'_>) -> String {
                 text: c.help.into(),
             },
             default_configuration: Config {
-                level: level(Level::of(c)),
+                level: level(c.severity),
             },
         })
         .collect();

@@ -1,19 +1,20 @@
 //! Human text: the verdict first, then each finding as a rustc-style code frame.
 use super::Summary;
-use crate::lint::{Finding, Level};
+use crate::lint::Finding;
 use crate::render::text::clean;
+use crate::report::Severity;
 use std::fmt::Write;
 
 pub fn render(s: &Summary<'_>) -> String {
     let mut out = String::new();
-    let count = |l: Level| {
+    let count = |l: Severity| {
         s.files
             .iter()
             .flat_map(|f| &f.findings)
             .filter(|x| x.level == l)
             .count()
     };
-    let (errors, warnings) = (count(Level::Error), count(Level::Warning));
+    let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
     let _ = write!(
         out,
         "lint_workflows: {} — {} file(s), {errors} error(s), {warnings} warning(s)",

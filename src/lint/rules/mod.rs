@@ -17,7 +17,7 @@ pub mod template_injection;
 pub mod unpinned_action;
 pub mod untrusted_env_write;
 
-use super::finding::{Finding, Level};
+use super::finding::Finding;
 use super::model::Workflow;
 use super::source::Source;
 use crate::lint::config::LintPolicy;
@@ -81,7 +81,7 @@ impl<'a> Sink<'a> {
     ) -> &mut Finding {
         self.findings.push(Finding {
             code,
-            level: Level::of(code),
+            level: code.severity,
             file: self.file.to_string(),
             line: line.max(1),
             col: col.max(1),

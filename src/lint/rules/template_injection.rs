@@ -6,7 +6,6 @@
 //! `toJSON(...)` alone on a line of a quoted heredoc read as data cannot break out and is
 //! reported as info ([`crate::lint::heredoc`]).
 use super::{Ctx, Rule, Sink};
-use crate::lint::Level;
 use crate::lint::expr::{ContextRef, Expr, ExprKind, Span};
 use crate::lint::heredoc;
 use crate::lint::taint::{Flow, text_refs};
@@ -143,7 +142,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
                         first.span,
                         format!("`{}` is expanded as JSON into a script", first.dotted()),
                     );
-                    f.level = Level::Info;
+                    f.level = crate::report::Severity::Info;
                     f.note(why);
                     continue;
                 }

@@ -16,6 +16,7 @@ pub mod comments;
 pub mod path_ignore;
 
 use super::{Finding, Level};
+use crate::report::Severity;
 use crate::report::code::code;
 use baseline::{Baseline, Key};
 use path_ignore::PathIgnore;
@@ -162,7 +163,7 @@ fn at(
     levels: &BTreeMap<String, Level>,
 ) -> Option<Finding> {
     let level = levels.get(code.id).copied().unwrap_or(Level::of(code));
-    (level != Level::Off).then(|| Finding {
+    level.severity().map(|level| Finding {
         code,
         level,
         file: file.to_string(),
@@ -321,7 +322,7 @@ pub fn filter(
         let mut budget: BTreeMap<usize, usize> = BTreeMap::new();
         for f in rest {
             let eligible = !UNSUPPRESSIBLE.contains(&f.code.id)
-                && matches!(f.level, Level::Error | Level::Warning);
+                && matches!(f.level, Severity::Error | Severity::Warning);
             if !eligible {
                 out.kept.push(f);
                 continue;

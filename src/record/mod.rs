@@ -9,6 +9,8 @@
 //! somewhere the log's writer cannot change; `decision_log verify --head SHA` then checks that
 //! the pinned line is still in the chain, unchanged.
 
+pub mod replay;
+
 use crate::digest::sha256_hex;
 use crate::render::json::DecisionV1;
 use crate::report::{GateError, general};

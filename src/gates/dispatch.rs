@@ -1,0 +1,164 @@
+//! The dispatch gates' entry points (`auto_apply_scope`, `allow_one_shot_stateful_apply`):
+//! from the values of their flags to a decision. They read what the flags name (the policy,
+//! the event payload, the changed-files list, the plan), refuse a pull-request run that would
+//! let the branch under review choose its own policy, fill the replay section of a record
+//! when one is kept, and call the gate.
+
+use super::host::LiveHost;
+use super::replay::{DigestV1, ReplayV1};
+use super::{changed_files, one_shot, pr_scope, scope};
+use crate::env::Env;
+use crate::model::{DispatchInputs, dispatch, event, plan};
+use crate::policy::LoadedPolicy;
+use crate::report::{Decision, GateError, InputDigest};
+use std::path::Path;
+use time::OffsetDateTime;
+
+/// The dispatch inputs as the flags gave them, and where modules live.
+pub struct DispatchRequest<'a> {
+    pub raw: dispatch::RawInputs,
+    /// `--from-event`: `None` without the flag, `Some("")` for the runner's default path.
+    pub from_event: Option<&'a str>,
+    pub modules_dir: &'a Path,
+    /// RFC 3339 [default: the system clock].
+    pub now: Option<&'a str>,
+    /// [default: `.forgejo/gates.yml` when present, else the built-in policy].
+    pub policy: Option<&'a Path>,
+}
+
+impl DispatchRequest<'_> {
+    /// The checked dispatch inputs from the flags and, with `--from-event`, the event
+    /// payload (whose inputs and digest go into `replay`).
+    pub fn resolve_inputs(
+        &self,
+        env: &dyn Env,
+        replay: Option<&mut ReplayV1>,
+    ) -> Result<(DispatchInputs, Option<InputDigest>), GateError> {
+        let event = match self.from_event {
+            None => None,
+            Some(p) => {
+                let explicit = (!p.is_empty()).then_some(Path::new(p));
+                let path = event::resolve_path(explicit, env)?;
+                Some(event::load(&path)?)
+            }
+        };
+        let event_inputs = match &event {
+            Some(e) => Some(e.dispatch_inputs()?),
+            None => None,
+        };
+        if let Some(r) = replay {
+            r.event_inputs = event_inputs.clone();
+            r.event = event.as_ref().map(|e| DigestV1 {
+                source: e.digest.source.clone(),
+                sha256: e.digest.sha256.clone(),
+                bytes: e.digest.bytes,
+            });
+        }
+        let inputs = dispatch::resolve(&self.raw, event_inputs.as_ref())?;
+        Ok((inputs, event.map(|e| e.digest)))
+    }
+
+    /// The clock and the policy, recorded in `replay` (its `now` set last: a replay section
+    /// without `now` was not gathered and is not recorded).
+    fn clock_and_policy(
+        &self,
+        replay: Option<&mut ReplayV1>,
+    ) -> Result<(OffsetDateTime, LoadedPolicy), GateError> {
+        let now = crate::clock::now_or(self.now)?;
+        let policy = crate::policy::load(self.policy, Path::new("."))?;
+        if let Some(r) = replay {
+            super::replay::record_policy(r, &policy)?;
+            r.now = crate::clock::format(now);
+        }
+        Ok((now, policy))
+    }
+}
+
+/// `auto_apply_scope`: with `changed_files`, which modules a pull request touches (no replay
+/// is kept); else whether the module may be auto-applied with these dispatch inputs.
+pub fn auto_apply_scope(
+    request: &DispatchRequest<'_>,
+    changed_files: Option<&Path>,
+    env: &dyn Env,
+    mut replay: Option<&mut ReplayV1>,
+) -> Result<Decision, GateError> {
+    if let Some(path) = changed_files {
+        let now = crate::clock::now_or(request.now)?;
+        if request.policy.is_none()
+            && let Some(event) = crate::env::pull_request_event(env)?
+        {
+            return Err(GateError::new(
+                &crate::report::general::USAGE,
+                format!(
+                    "pull-request mode under a `{event}` event needs --policy FILE written from the base branch (e.g. by `canary_required collect-diff --policy-from-ref BASE --policy-output FILE`): the working tree is the branch under review, and its .forgejo/gates.yml must not decide"
+                ),
+            ));
+        }
+        let policy = crate::policy::load(request.policy, Path::new("."))?;
+        let bytes = crate::input::read_limited(
+            path,
+            pr_scope::MAX_CHANGED_FILES_BYTES,
+            "changed-files list",
+        )?;
+        let digest = InputDigest::of("changed_files", path.display().to_string(), &bytes);
+        let files = changed_files::parse(&bytes)?;
+        return pr_scope::evaluate(&pr_scope::Request {
+            policy: &policy,
+            modules_dir: request.modules_dir,
+            changed_files: &files,
+            files_digest: digest,
+            now,
+        });
+    }
+    let (now, policy) = request.clock_and_policy(replay.as_deref_mut())?;
+    let (inputs, event) = request.resolve_inputs(env, replay.as_deref_mut())?;
+    let host = LiveHost::new();
+    let result = scope::evaluate_on(
+        &scope::Request {
+            policy: &policy,
+            modules_dir: request.modules_dir,
+            inputs: &inputs,
+            now,
+            event,
+        },
+        &host,
+    );
+    if let Some(r) = replay {
+        r.observed = host.observed();
+    }
+    result
+}
+
+/// `allow_one_shot_stateful_apply`: may this plan be applied to this stateful module?
+pub fn one_shot_stateful_apply(
+    request: &DispatchRequest<'_>,
+    plan_path: &Path,
+    env: &dyn Env,
+    mut replay: Option<&mut ReplayV1>,
+) -> Result<Decision, GateError> {
+    let (now, policy) = request.clock_and_policy(replay.as_deref_mut())?;
+    let (inputs, event) = request.resolve_inputs(env, replay.as_deref_mut())?;
+    let bytes = crate::input::read_limited(plan_path, policy.policy.plan.max_bytes, "plan")?;
+    if let Some(r) = replay.as_deref_mut() {
+        r.set_plan(&plan_path.display().to_string(), &bytes);
+    }
+    let plan_digest = InputDigest::of("plan", plan_path.display().to_string(), &bytes);
+    let plan = plan::parse(&bytes)?;
+    let host = LiveHost::new();
+    let result = one_shot::evaluate_on(
+        &one_shot::Request {
+            policy: &policy,
+            modules_dir: request.modules_dir,
+            inputs: &inputs,
+            plan: &plan,
+            plan_digest,
+            now,
+            event,
+        },
+        &host,
+    );
+    if let Some(r) = replay {
+        r.observed = host.observed();
+    }
+    result
+}

@@ -1,0 +1,128 @@
+//! `decision_log` over a whole log: check a log file's chain, read the records of an intact
+//! log, and replay one recorded line with this build (`gates::replay`), saying whether this
+//! build reaches the same outcome.
+
+use super::{Checked, RecordLine, Verification};
+use crate::gates::replay;
+use crate::render::json::DecisionV1;
+use crate::report::{Decision, GateError, Severity, exit};
+use std::io::BufReader;
+use std::path::Path;
+
+/// Check a log file's chain; with `head`, the pinned line must still be in it.
+pub fn check(file: &Path, head: Option<&str>) -> Result<Checked, String> {
+    let f =
+        std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    super::verify_reader(BufReader::new(f), head)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))
+}
+
+/// Read the records of an intact log (a broken chain is refused: a tampered log is not
+/// replayed).
+pub fn records(file: &Path) -> Result<Vec<RecordLine>, String> {
+    let checked = check(file, None)?;
+    if let Verification::Broken { line, why } = checked.verification {
+        return Err(format!(
+            "{}: the chain is broken at line {line} ({why}); a tampered log is not replayed",
+            file.display()
+        ));
+    }
+    let text = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    text.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(super::parse_line)
+        .collect()
+}
+
+/// The log has `lines` lines and no line `line`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoSuchLine {
+    pub line: u64,
+    pub lines: usize,
+}
+
+/// The lines to replay, 1-based: every line with `all`, else line `line` (the last by
+/// default).
+pub fn pick(
+    records: &[RecordLine],
+    line: Option<u64>,
+    all: bool,
+) -> Result<Vec<(u64, &RecordLine)>, NoSuchLine> {
+    if all {
+        return Ok(records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (i as u64 + 1, r))
+            .collect());
+    }
+    let n = line.unwrap_or(records.len() as u64);
+    match n.checked_sub(1).and_then(|i| records.get(i as usize)) {
+        Some(r) => Ok(vec![(n, r)]),
+        None => Err(NoSuchLine {
+            line: n,
+            lines: records.len(),
+        }),
+    }
+}
+
+/// The result of replaying one line, with a one-line summary.
+pub enum Replayed {
+    Same(String),
+    Different(String),
+    NotReplayable(String),
+}
+
+fn blocking(d: &DecisionV1) -> Vec<String> {
+    d.reasons
+        .iter()
+        .filter(|r| r.severity == "error")
+        .map(|r| r.code.clone())
+        .collect()
+}
+
+/// Replay one recorded line, under `policy` instead of the recorded one when given.
+pub fn replay_one(rec: &RecordLine, policy: Option<&crate::policy::LoadedPolicy>) -> Replayed {
+    let recorded = &rec.decision;
+    let Some(section) = &rec.replay else {
+        return Replayed::NotReplayable(format!(
+            "{} ({}) embeds nothing to replay (only dispatch decisions recorded by a build with replay do)",
+            recorded.gate, recorded.outcome
+        ));
+    };
+    let now_doc = match replay::replay(section, policy) {
+        Ok(d) => from_decision(&d),
+        Err(e) => from_error(&recorded.gate, &e),
+    };
+    let (was, is) = (blocking(recorded), blocking(&now_doc));
+    let codes = if was == is {
+        String::new()
+    } else {
+        format!(
+            "; blocking codes were [{}], now [{}]",
+            was.join(", "),
+            is.join(", ")
+        )
+    };
+    let summary = format!(
+        "{} `{}`: recorded {}, this build says {}{codes}",
+        recorded.gate, recorded.subject, recorded.outcome, now_doc.outcome
+    );
+    // An error is the same only when it is the same error.
+    if recorded.outcome == now_doc.outcome && (recorded.outcome != "error" || was == is) {
+        Replayed::Same(summary)
+    } else {
+        Replayed::Different(summary)
+    }
+}
+
+fn from_decision(d: &Decision) -> DecisionV1 {
+    DecisionV1::from_decision(d, exit::code_for(d.outcome))
+}
+
+fn from_error(gate: &str, e: &GateError) -> DecisionV1 {
+    let mut doc = DecisionV1::from_error(gate, e, time::OffsetDateTime::UNIX_EPOCH);
+    for r in &mut doc.reasons {
+        r.severity = Severity::Error.as_str().into();
+    }
+    doc
+}
