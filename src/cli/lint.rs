@@ -116,8 +116,8 @@ fn evaluate(args: &Args) -> Result<Linted, GateError> {
             f.text.as_deref(),
             &cfg,
         );
-        f.findings = filtered.findings();
         tally.add(&filtered);
+        f.findings = filtered.into_findings();
     }
     if let Some(path) = &args.write_baseline {
         write_baseline(path, &tally.baseline_text())?;

@@ -120,11 +120,19 @@ pub struct Filtered {
 
 impl Filtered {
     /// Everything to report for the file, in line order.
-    pub fn findings(&self) -> Vec<Finding> {
-        let mut all: Vec<Finding> = self.kept.iter().chain(&self.unused).cloned().collect();
-        all.sort_by(|a, b| (a.line, a.col, a.code.id).cmp(&(b.line, b.col, b.code.id)));
+    pub fn into_findings(self) -> Vec<Finding> {
+        let mut all = self.kept;
+        if self.unused.is_empty() && all.is_sorted_by_key(order) {
+            return all;
+        }
+        all.extend(self.unused);
+        all.sort_by_key(order);
         all
     }
+}
+
+fn order(f: &Finding) -> (usize, usize, &'static str) {
+    (f.line, f.col, f.code.id)
 }
 
 /// The path of a linted file as globs and baselines see it: relative to `root` when it is
