@@ -17,6 +17,7 @@ pub mod shell;
 pub mod source;
 pub mod suppress;
 pub mod taint;
+pub mod untrusted;
 
 pub use finding::{Finding, Level};
 
@@ -25,7 +26,7 @@ use config::LintPolicy;
 use rules::invalid_file::CODE as INVALID;
 use std::path::{Path, PathBuf};
 
-/// Every reason code (rule id) this gate can emit (registered in `report::all_codes`).
+/// Every reason code (rule id) this gate can emit (registered in `registry::all_codes`).
 pub fn codes() -> Vec<&'static Code> {
     let mut all: Vec<&'static Code> = vec![&INVALID];
     all.extend(rules::RULES.iter().map(|r| r.code));

@@ -6,6 +6,8 @@ mod backup;
 pub mod canary;
 mod dispatch;
 mod exceptions;
+#[cfg(test)]
+mod lint_section_tests;
 mod plan;
 
 pub use backup::{BackupPolicy, CONTAINER_PLACEHOLDER, DrillPolicy, ProcedurePolicy, Verify};
@@ -23,14 +25,6 @@ pub const DEFAULT_LOCATION: &str = ".forgejo/gates.yml";
 
 /// A policy file larger than this is refused.
 pub const MAX_POLICY_BYTES: u64 = 1024 * 1024;
-
-/// Risk classes a module may carry.
-pub const RISK_CLASSES: &[&str] = &[
-    "security-sensitive",
-    "public-edge",
-    "auth",
-    "secret-bearing",
-];
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Policy {

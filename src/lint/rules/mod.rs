@@ -146,8 +146,3 @@ impl Finding {
 pub fn is_expression(node: &Node) -> bool {
     node.as_str().is_some_and(|s| s.contains("${{"))
 }
-
-/// The contexts Forgejo spells four ways, folded to `github`.
-pub fn github_alias(root: &str) -> bool {
-    matches!(root, "github" | "forgejo" | "forge" | "gitea")
-}
