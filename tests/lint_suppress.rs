@@ -82,7 +82,7 @@ fn check_form(form: &str) -> (usize, usize) {
         let text = std::fs::read_to_string(&path).expect("fixture is text");
         let findings = lint_text(name, &text, &policy.lint);
         let key = format!(".forgejo/workflows/{name}");
-        let filtered = suppress::filter(&key, findings, Some(&text), &cfg);
+        let filtered = suppress::filter(name, &key, findings, Some(&text), &cfg);
         tally.add(&filtered);
         let suppressed = filtered.suppressed.len();
         let reported = filtered.into_findings();

@@ -111,6 +111,7 @@ fn evaluate(args: &Args) -> Result<Linted, GateError> {
     for f in &mut files {
         let key = suppress::repo_path(std::path::Path::new(&f.path), &args.root);
         let filtered = suppress::filter(
+            &f.path,
             &key,
             std::mem::take(&mut f.findings),
             f.text.as_deref(),

@@ -191,9 +191,11 @@ fn lines_named((first, last): (usize, usize)) -> String {
     }
 }
 
-/// Filter one file's findings. `path` is the file's path as globs and baselines see it
-/// ([`repo_path`]); `text` its content when it was read as text.
+/// Filter one file's findings. `shown` is how the file is named in findings (as the linter
+/// named it), `path` its path as globs and baselines see it ([`repo_path`]); `text` its
+/// content when it was read as text.
 pub fn filter(
+    shown: &str,
     path: &str,
     findings: Vec<Finding>,
     text: Option<&str>,
@@ -206,7 +208,6 @@ pub fn filter(
         },
         ..Filtered::default()
     };
-    let shown = findings.first().map(|f| f.file.clone());
     let mut pending: Vec<Finding> = Vec::with_capacity(findings.len());
     // 1. Comments in the file.
     let ids: Vec<&str> = super::codes().iter().map(|c| c.id).collect();
@@ -218,7 +219,7 @@ pub fn filter(
         _ => (Vec::new(), Vec::new()),
     };
     let (comments, undecided) = comments;
-    let file = shown.unwrap_or_else(|| path.to_string());
+    let file = shown;
     let mut used: BTreeSet<(usize, usize)> = BTreeSet::new();
     for f in findings {
         let by = if UNSUPPRESSIBLE.contains(&f.code.id) {
@@ -255,7 +256,7 @@ pub fn filter(
         match &c.directive {
             Err(message) => out.kept.extend(at(
                 &INVALID,
-                &file,
+                file,
                 c.line,
                 c.col,
                 c.len,
@@ -267,7 +268,7 @@ pub fn filter(
                     if !used.contains(&(ci, ii)) {
                         out.unused.extend(at(
                             &UNUSED,
-                            &file,
+                            file,
                             c.line,
                             *col,
                             id.chars().count(),
@@ -284,7 +285,7 @@ pub fn filter(
     }
     for (line, why) in undecided {
         out.kept
-            .extend(at(&INVALID, &file, line, 1, 1, why, cfg.levels));
+            .extend(at(&INVALID, file, line, 1, 1, why, cfg.levels));
     }
     // 2. The policy's per-path ignores.
     let matched: Vec<usize> = cfg
@@ -542,7 +543,7 @@ mod tests {
             finding(&crate::lint::rules::invalid_file::CODE, 2),
             finding(&crate::lint::rules::unpinned_action::CODE, 3),
         ];
-        let out = filter("w.yml", findings, Some(text), &cfg);
+        let out = filter("w.yml", "w.yml", findings, Some(text), &cfg);
         let kept: Vec<&str> = out.kept.iter().map(|f| f.code.id).collect();
         assert_eq!(kept, vec!["lint.gate-wiring", "lint.invalid-file"]);
         assert_eq!(out.usage.written.len(), 1);
@@ -565,12 +566,24 @@ mod tests {
             finding(&gate_wiring::CODE, 1),
             finding(&crate::lint::rules::unpinned_action::CODE, 2),
         ];
-        let out = filter(".forgejo/workflows/w.yml", findings.clone(), None, &cfg);
+        let out = filter(
+            "w.yml",
+            ".forgejo/workflows/w.yml",
+            findings.clone(),
+            None,
+            &cfg,
+        );
         assert_eq!(out.kept.len(), 1);
         assert_eq!(out.kept[0].code.id, "lint.gate-wiring");
         assert_eq!(out.suppressed[0].reason, "mirrored");
         // `*` does not cross a folder.
-        let out = filter(".forgejo/workflows/sub/w.yml", findings, None, &cfg);
+        let out = filter(
+            "w.yml",
+            ".forgejo/workflows/sub/w.yml",
+            findings,
+            None,
+            &cfg,
+        );
         assert_eq!(out.kept.len(), 2);
     }
 
@@ -625,7 +638,7 @@ mod tests {
             writing: false,
         };
         let text = "a: 1 # lint_workflows: ignore[lint.unpinned-action] nothing here\nb: 2 # lint_workflows: ignore[lint.unpinned-action]\n";
-        let out = filter("w.yml", Vec::new(), Some(text), &cfg);
+        let out = filter("w.yml", "w.yml", Vec::new(), Some(text), &cfg);
         assert!(out.unused.is_empty());
         assert_eq!(out.kept.len(), 1);
         assert_eq!(out.kept[0].code.id, INVALID.id);
