@@ -110,13 +110,14 @@ fn evaluate(args: &Args) -> Result<Linted, GateError> {
     for f in &mut files {
         let key = suppress::repo_path(std::path::Path::new(&f.path), &args.root);
         let filtered = suppress::filter(
+            &f.path,
             &key,
             std::mem::take(&mut f.findings),
             f.text.as_deref(),
             &cfg,
         );
-        f.findings = filtered.findings();
         tally.add(&filtered);
+        f.findings = filtered.into_findings();
     }
     if let Some(path) = &args.write_baseline {
         write_baseline(path, &tally.baseline_text())?;

@@ -322,3 +322,98 @@ fn quote(s: &str) -> String {
 
 /// The codes a baseline problem is reported with (exit 2).
 pub static CODES: &[&Code] = &[&BASELINE_INVALID];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(path: &str, rule: &str) -> Key {
+        Key {
+            path: path.into(),
+            rule: rule.into(),
+            fingerprint: fingerprint(rule, "- uses: actions/checkout@v4", 9, 19),
+        }
+    }
+
+    #[test]
+    fn the_fingerprint_reads_the_code_not_the_line_number_or_indentation() {
+        let a = fingerprint("lint.unpinned-action", "      - uses: a/b@v1", 15, 6);
+        let b = fingerprint("lint.unpinned-action", "  - uses: a/b@v1  ", 11, 6);
+        assert_eq!(a, b);
+        assert_ne!(
+            a,
+            fingerprint("lint.unpinned-action", "  - uses: a/b@v2", 11, 6)
+        );
+        assert_ne!(
+            a,
+            fingerprint("lint.template-injection", "  - uses: a/b@v1", 11, 6)
+        );
+        // Two findings on one line, at different places, are told apart.
+        assert_ne!(
+            fingerprint("lint.expression", "run: ${{ a }} ${{ b }}", 6, 8),
+            fingerprint("lint.expression", "run: ${{ a }} ${{ b }}", 15, 8)
+        );
+    }
+
+    #[test]
+    fn written_baselines_read_back_whatever_the_path_and_message_hold() {
+        let mut entries = BTreeMap::new();
+        let hostile = "we\u{2028}ird \"path\"\n\t\\ \u{1F600} é.yml";
+        entries.insert(
+            key(hostile, "lint.unpinned-action"),
+            (2, "msg: \"quoted\" # not a comment\r\n".to_string()),
+        );
+        entries.insert(
+            key(".forgejo/workflows/a.yml", "lint.template-injection"),
+            (1, String::new()),
+        );
+        let text = render(&entries);
+        assert!(text.is_ascii(), "{text}");
+        let read = parse(&text, "b.yml").expect("reads back");
+        assert_eq!(read.len(), 2);
+        let hostile_entry = read
+            .iter()
+            .find(|e| e.key.path == hostile)
+            .expect("hostile path kept");
+        assert_eq!(hostile_entry.count, 2);
+        assert_eq!(hostile_entry.message, "msg: \"quoted\" # not a comment\r\n");
+        // The same findings give the same bytes.
+        assert_eq!(text, render(&entries));
+        assert_eq!(
+            parse(&render(&BTreeMap::new()), "b.yml").expect("empty reads"),
+            Vec::new()
+        );
+    }
+
+    #[test]
+    fn anything_not_written_by_this_build_is_refused_at_its_line() {
+        let fp = "0123456789abcdef";
+        let entry = |extra: &str| {
+            format!(
+                "version: 1\nfindings:\n  - {{rule: lint.unpinned-action, path: a.yml, fingerprint: \"{fp}\", count: 1{extra}}}\n"
+            )
+        };
+        for (text, says) in [
+            (entry(", lines: 3"), "b.yml:3:"),
+            ("version: 2\nfindings: []\n".to_string(), "unsupported baseline version"),
+            ("findings: []\n".to_string(), "version"),
+            ("version: 1\n".to_string(), "findings"),
+            ("version: 1\nfindings:\n  - {rule: lint.gate-wiring, path: a.yml, fingerprint: \"0123456789abcdef\", count: 1}\n".to_string(), "cannot be in a baseline"),
+            ("version: 1\nfindings:\n  - {rule: lint.invalid-file, path: a.yml, fingerprint: \"0123456789abcdef\", count: 1}\n".to_string(), "cannot be in a baseline"),
+            ("version: 1\nfindings:\n  - {rule: lint.nope, path: a.yml, fingerprint: \"0123456789abcdef\", count: 1}\n".to_string(), "unknown rule id"),
+            ("version: 1\nfindings:\n  - {rule: lint.unpinned-action, path: a.yml, fingerprint: \"0123\", count: 1}\n".to_string(), "hex digits"),
+            ("version: 1\nfindings:\n  - {rule: lint.unpinned-action, path: a.yml, fingerprint: \"0123456789abcdef\", count: 0}\n".to_string(), "at least 1"),
+            ("version: 1\nfindings:\n  - {rule: lint.unpinned-action, path: a.yml, fingerprint: \"0123456789abcdef\", count: 1}\n  - {rule: lint.unpinned-action, path: a.yml, fingerprint: \"0123456789abcdef\", count: 2}\n".to_string(), "recorded twice"),
+            ("version: 1\nfindings:\n  - {rule: lint.unpinned-action, path: \"\", fingerprint: \"0123456789abcdef\", count: 1}\n".to_string(), "must not be empty"),
+            ("version: 1\nfindings: {}\n".to_string(), "expected a list"),
+            ("".to_string(), "empty"),
+            ("version: 1\nfindings: [\n".to_string(), "b.yml:"),
+        ] {
+            let err = parse(&text, "b.yml").expect_err(&text);
+            assert_eq!(err.code.id, "lint.baseline-invalid", "{text}");
+            let all = format!("{} {}", err.message, err.details.join("\n"));
+            assert!(all.contains(says), "{text}: {all}");
+        }
+        assert!(parse(&entry(", message: hi"), "b.yml").is_ok());
+    }
+}

@@ -400,3 +400,151 @@ fn parse_directive(body: &str, col: usize, ids: &[&str]) -> Result<Directive, St
         reason: reason.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IDS: &[&str] = &[
+        "lint.template-injection",
+        "lint.unpinned-action",
+        "lint.gate-wiring",
+    ];
+
+    fn found(text: &str) -> (Vec<Comment>, Vec<(usize, String)>) {
+        let doc = crate::yaml::parse(text).expect("test YAML parses");
+        find(text, &doc, IDS)
+    }
+
+    fn lines_of(comments: &[Comment]) -> Vec<usize> {
+        comments.iter().map(|c| c.line).collect()
+    }
+
+    #[test]
+    fn comments_are_told_from_scalar_text_by_the_parser() {
+        // Three texts that look like suppressions (quoted, single-quoted, in a block script)
+        // between two real comments: the split search keeps exactly the two.
+        let text = "a: 1 # lint_workflows: ignore[lint.unpinned-action] real one\n\
+                    b: \"x # lint_workflows: ignore[lint.unpinned-action] quoted\"\n\
+                    c: 'x # lint_workflows: ignore[lint.unpinned-action] single'\n\
+                    d: |\n  # lint_workflows: ignore[lint.unpinned-action] script\n  echo\n\
+                    e: 2 # lint_workflows: ignore[lint.unpinned-action] real two\n";
+        let (comments, undecided) = found(text);
+        assert_eq!(lines_of(&comments), vec![1, 7]);
+        assert!(undecided.is_empty());
+        assert!(comments.iter().all(|c| c.directive.is_ok()));
+    }
+
+    #[test]
+    fn a_comment_after_a_keep_block_scalar_is_a_comment() {
+        // `|+` keeps trailing blank lines: a suppression less indented than the script ends it
+        // and is a comment; cutting it must not be mistaken for a change of the script.
+        let text = "steps:\n  - run: |+\n      echo\n\n  # lint_workflows: ignore[lint.template-injection] next step\n  - run: make\n";
+        let (comments, _) = found(text);
+        assert_eq!(lines_of(&comments), vec![5]);
+        assert_eq!(comments[0].covers, (6, 6));
+    }
+
+    #[test]
+    fn a_comment_after_a_block_indicator_covers_the_script() {
+        let text = "steps:\n  - name: x\n    run: | # lint_workflows: ignore[lint.template-injection] logged\n      echo one\n      echo two\n    env: {}\n";
+        let (comments, _) = found(text);
+        assert_eq!(comments[0].covers, (3, 5));
+    }
+
+    #[test]
+    fn own_line_comments_cover_the_step_below_unless_a_blank_line_comes_between() {
+        let text = "jobs:\n  a:\n    steps:\n      # lint_workflows: ignore[lint.template-injection] r\n      # another comment\n      - name: x\n        run: |\n          echo\n      - run: y\n      # lint_workflows: ignore[lint.template-injection] r\n\n      - run: z\n";
+        let (comments, _) = found(text);
+        assert_eq!(comments[0].covers, (6, 8));
+        assert_eq!(comments[1].covers, (10, 10));
+    }
+
+    #[test]
+    fn crlf_lines_are_read() {
+        let text = "a: 1 # lint_workflows: ignore[lint.unpinned-action] why\r\nb: 2\r\n";
+        let (comments, _) = found(text);
+        assert_eq!(lines_of(&comments), vec![1]);
+        let d = comments[0].directive.as_ref().expect("valid");
+        assert_eq!(d.reason, "why");
+    }
+
+    #[test]
+    fn directives_are_parsed_strictly_with_columns() {
+        let ok = parse_directive(
+            "# lint_workflows: ignore[ lint.unpinned-action ,lint.template-injection] a reason",
+            5,
+            IDS,
+        )
+        .expect("valid");
+        assert_eq!(
+            ok.ids,
+            vec![
+                ("lint.unpinned-action".to_string(), 31),
+                ("lint.template-injection".to_string(), 53),
+            ]
+        );
+        assert_eq!(ok.reason, "a reason");
+        for (bad, says) in [
+            (
+                "# lint_workflows: ignore[lint.unpinned-action]",
+                "needs a reason",
+            ),
+            (
+                "# lint_workflows: ignore[lint.unpinned-action] ...",
+                "needs a reason",
+            ),
+            (
+                "# lint_workflows: ignore[unpinned-action] r",
+                "write `lint.unpinned-action`",
+            ),
+            ("# lint_workflows: ignore[lint.nope] r", "unknown rule id"),
+            (
+                "# lint_workflows: ignore[lint.gate-wiring] r",
+                "cannot be suppressed",
+            ),
+            (
+                "# lint_workflows: ignore[lint.unpinned-action r",
+                "no closing `]`",
+            ),
+            ("# lint_workflows: ignore[] r", "empty rule id"),
+            (
+                "# lint_workflows: ignore[lint.unpinned-action,] r",
+                "empty rule id",
+            ),
+            (
+                "# lint_workflows: skip[lint.unpinned-action] r",
+                "not a suppression",
+            ),
+            (
+                "# lint_workflows: ignore [lint.unpinned-action] r",
+                "not a suppression",
+            ),
+        ] {
+            let err = parse_directive(bad, 1, IDS).expect_err(bad);
+            assert!(err.contains(says), "{bad}: {err}");
+            assert!(err.contains("suppresses nothing"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn comments_beyond_the_limit_are_reported_not_honoured() {
+        let mut text = String::from("a:\n");
+        for i in 0..MAX_COMMENTS + 2 {
+            text.push_str(&format!(
+                "  k{i}: v # lint_workflows: ignore[lint.unpinned-action] r\n"
+            ));
+        }
+        let (comments, undecided) = found(&text);
+        assert_eq!(comments.len(), MAX_COMMENTS);
+        assert_eq!(undecided.len(), 2);
+        assert_eq!(undecided[0].0, MAX_COMMENTS + 2);
+    }
+
+    #[test]
+    fn a_file_without_the_marker_costs_no_parse() {
+        // Not observable through timing; `find` must answer without candidates.
+        let (comments, undecided) = found("a: 1 # ignore[lint.unpinned-action] r\n");
+        assert!(comments.is_empty() && undecided.is_empty());
+    }
+}

@@ -121,11 +121,19 @@ pub struct Filtered {
 
 impl Filtered {
     /// Everything to report for the file, in line order.
-    pub fn findings(&self) -> Vec<Finding> {
-        let mut all: Vec<Finding> = self.kept.iter().chain(&self.unused).cloned().collect();
-        all.sort_by(|a, b| (a.line, a.col, a.code.id).cmp(&(b.line, b.col, b.code.id)));
+    pub fn into_findings(self) -> Vec<Finding> {
+        let mut all = self.kept;
+        if self.unused.is_empty() && all.is_sorted_by_key(order) {
+            return all;
+        }
+        all.extend(self.unused);
+        all.sort_by_key(order);
         all
     }
+}
+
+fn order(f: &Finding) -> (usize, usize, &'static str) {
+    (f.line, f.col, f.code.id)
 }
 
 /// The path of a linted file as globs and baselines see it: relative to `root` when it is
@@ -184,9 +192,11 @@ fn lines_named((first, last): (usize, usize)) -> String {
     }
 }
 
-/// Filter one file's findings. `path` is the file's path as globs and baselines see it
-/// ([`repo_path`]); `text` its content when it was read as text.
+/// Filter one file's findings. `shown` is how the file is named in findings (as the linter
+/// named it), `path` its path as globs and baselines see it ([`repo_path`]); `text` its
+/// content when it was read as text.
 pub fn filter(
+    shown: &str,
     path: &str,
     findings: Vec<Finding>,
     text: Option<&str>,
@@ -199,7 +209,6 @@ pub fn filter(
         },
         ..Filtered::default()
     };
-    let shown = findings.first().map(|f| f.file.clone());
     let mut pending: Vec<Finding> = Vec::with_capacity(findings.len());
     // 1. Comments in the file.
     let ids: Vec<&str> = super::codes().iter().map(|c| c.id).collect();
@@ -211,7 +220,7 @@ pub fn filter(
         _ => (Vec::new(), Vec::new()),
     };
     let (comments, undecided) = comments;
-    let file = shown.unwrap_or_else(|| path.to_string());
+    let file = shown;
     let mut used: BTreeSet<(usize, usize)> = BTreeSet::new();
     for f in findings {
         let by = if UNSUPPRESSIBLE.contains(&f.code.id) {
@@ -248,7 +257,7 @@ pub fn filter(
         match &c.directive {
             Err(message) => out.kept.extend(at(
                 &INVALID,
-                &file,
+                file,
                 c.line,
                 c.col,
                 c.len,
@@ -260,7 +269,7 @@ pub fn filter(
                     if !used.contains(&(ci, ii)) {
                         out.unused.extend(at(
                             &UNUSED,
-                            &file,
+                            file,
                             c.line,
                             *col,
                             id.chars().count(),
@@ -277,7 +286,7 @@ pub fn filter(
     }
     for (line, why) in undecided {
         out.kept
-            .extend(at(&INVALID, &file, line, 1, 1, why, cfg.levels));
+            .extend(at(&INVALID, file, line, 1, 1, why, cfg.levels));
     }
     // 2. The policy's per-path ignores.
     let matched: Vec<usize> = cfg
@@ -471,5 +480,169 @@ impl Tally {
             }
         }
         (policy, base)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::rules::gate_wiring;
+    use std::path::Path;
+
+    fn finding(code: &'static crate::report::Code, line: usize) -> Finding {
+        Finding {
+            code,
+            level: Level::of(code),
+            file: "w.yml".into(),
+            line,
+            col: 1,
+            len: 1,
+            message: "m".into(),
+            note: None,
+        }
+    }
+
+    fn ignores(yaml: &str) -> Vec<PathIgnore> {
+        let doc = crate::yaml::parse(yaml).expect("parses");
+        let mut problems = crate::yaml::Problems::default();
+        let out = path_ignore::read(doc.root.as_ref().expect("root"), &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        out
+    }
+
+    #[test]
+    fn paths_are_relative_to_the_root_with_slashes() {
+        let p = |f: &str, r: &str| repo_path(Path::new(f), Path::new(r));
+        assert_eq!(
+            p("./.forgejo/workflows/a.yml", "."),
+            ".forgejo/workflows/a.yml"
+        );
+        assert_eq!(
+            p(".forgejo/workflows/a.yml", "."),
+            ".forgejo/workflows/a.yml"
+        );
+        assert_eq!(
+            p("/r/x/.forgejo/workflows/a.yml", "/r/x"),
+            ".forgejo/workflows/a.yml"
+        );
+        assert_eq!(p("/elsewhere/a.yml", "/r/x"), "/elsewhere/a.yml");
+        assert_eq!(p("a/./b.yml", "."), "a/b.yml");
+    }
+
+    #[test]
+    fn writing_a_baseline_never_records_what_cannot_be_suppressed() {
+        let levels = BTreeMap::new();
+        let cfg = Config {
+            ignores: &[],
+            levels: &levels,
+            baseline: None,
+            writing: true,
+        };
+        let text = "a: 1\nb: 2\nc: 3\n";
+        let findings = vec![
+            finding(&gate_wiring::CODE, 1),
+            finding(&crate::lint::rules::invalid_file::CODE, 2),
+            finding(&crate::lint::rules::unpinned_action::CODE, 3),
+        ];
+        let out = filter("w.yml", "w.yml", findings, Some(text), &cfg);
+        let kept: Vec<&str> = out.kept.iter().map(|f| f.code.id).collect();
+        assert_eq!(kept, vec!["lint.gate-wiring", "lint.invalid-file"]);
+        assert_eq!(out.usage.written.len(), 1);
+        assert_eq!(out.usage.written[0].0.rule, "lint.unpinned-action");
+    }
+
+    #[test]
+    fn path_ignores_apply_to_matching_paths_and_never_to_gate_wiring() {
+        let ig = ignores(
+            "- path: .forgejo/workflows/*.yml\n  rules: [lint.unpinned-action]\n  reason: mirrored\n",
+        );
+        let levels = BTreeMap::new();
+        let cfg = Config {
+            ignores: &ig,
+            levels: &levels,
+            baseline: None,
+            writing: false,
+        };
+        let findings = vec![
+            finding(&gate_wiring::CODE, 1),
+            finding(&crate::lint::rules::unpinned_action::CODE, 2),
+        ];
+        let out = filter(
+            "w.yml",
+            ".forgejo/workflows/w.yml",
+            findings.clone(),
+            None,
+            &cfg,
+        );
+        assert_eq!(out.kept.len(), 1);
+        assert_eq!(out.kept[0].code.id, "lint.gate-wiring");
+        assert_eq!(out.suppressed[0].reason, "mirrored");
+        // `*` does not cross a folder.
+        let out = filter(
+            "w.yml",
+            ".forgejo/workflows/sub/w.yml",
+            findings,
+            None,
+            &cfg,
+        );
+        assert_eq!(out.kept.len(), 2);
+    }
+
+    #[test]
+    fn path_ignores_refuse_unsuppressible_rules_and_missing_reasons() {
+        for (yaml, says) in [
+            (
+                "- path: a.yml\n  rules: [lint.gate-wiring]\n  reason: r\n",
+                "cannot be ignored",
+            ),
+            (
+                "- path: a.yml\n  rules: [lint.invalid-file]\n  reason: r\n",
+                "cannot be ignored",
+            ),
+            ("- path: a.yml\n  rules: [lint.unpinned-action]\n", "reason"),
+            (
+                "- path: a.yml\n  rules: [lint.unpinned-action]\n  reason: \" \"\n",
+                "say why",
+            ),
+            ("- path: a.yml\n  rules: []\n  reason: r\n", "at least one"),
+            (
+                "- path: a.yml\n  rules: [lint.nope]\n  reason: r\n",
+                "unknown rule id",
+            ),
+            (
+                "- path: \"a[.yml\"\n  rules: [lint.unpinned-action]\n  reason: r\n",
+                "invalid glob",
+            ),
+            (
+                "- path: a.yml\n  rule: [lint.unpinned-action]\n  reason: r\n",
+                "rule",
+            ),
+        ] {
+            let doc = crate::yaml::parse(yaml).expect("parses");
+            let mut problems = crate::yaml::Problems::default();
+            let out = path_ignore::read(doc.root.as_ref().expect("root"), &mut problems);
+            assert!(out.is_empty(), "{yaml}");
+            let all = problems.render("p.yml");
+            assert!(all.contains(says), "{yaml}: {all}");
+            assert!(all.contains("p.yml:"), "{yaml}: {all}");
+        }
+    }
+
+    #[test]
+    fn findings_about_suppressions_follow_the_policy_levels() {
+        let mut levels = BTreeMap::new();
+        levels.insert(UNUSED.id.to_string(), Level::Off);
+        let cfg = Config {
+            ignores: &[],
+            levels: &levels,
+            baseline: None,
+            writing: false,
+        };
+        let text = "a: 1 # lint_workflows: ignore[lint.unpinned-action] nothing here\nb: 2 # lint_workflows: ignore[lint.unpinned-action]\n";
+        let out = filter("w.yml", "w.yml", Vec::new(), Some(text), &cfg);
+        assert!(out.unused.is_empty());
+        assert_eq!(out.kept.len(), 1);
+        assert_eq!(out.kept[0].code.id, INVALID.id);
+        assert_eq!(out.kept[0].line, 2);
     }
 }
