@@ -4,7 +4,7 @@ mod common;
 
 use common::backup;
 use forgejo_gates::backup::deep::inspect;
-use forgejo_gates::backup::format::Format;
+use forgejo_gates::model::backup_format::Format;
 use forgejo_gates::policy::Verify;
 
 fn check(bytes: &[u8], format: Format, verify: Verify) -> Result<String, String> {

@@ -3,7 +3,7 @@
 use super::{CommonArgs, Emitted, finish};
 use crate::env::Env;
 use crate::lint::render::{Summary, github, sarif, text};
-use crate::lint::{FileResult, Level, discover};
+use crate::lint::{FileResult, Level, discover, suppress};
 use crate::report::{Decision, Gate, GateError, Location, Outcome, Reason, Severity, general};
 use clap::Parser;
 use std::io::Write;
@@ -54,6 +54,13 @@ pub struct Args {
     /// The repository root, where the workflow folder and the default policy are looked for.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub root: PathBuf,
+    /// Do not report the findings recorded in this baseline file (see --write-baseline).
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Record every finding a baseline may hold in FILE (replacing it), and report the run
+    /// as if they were recorded. `lint.gate-wiring` and `lint.invalid-file` are never recorded.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
 }
 
 /// How standard input is named when `--stdin-filename` is not given.
@@ -162,6 +169,7 @@ struct Counted {
     files: usize,
     errors: usize,
     warnings: usize,
+    suppressed: usize,
 }
 
 impl Counted {
@@ -171,6 +179,7 @@ impl Counted {
             files: self.files,
             errors: self.errors,
             warnings: self.warnings,
+            suppressed: self.suppressed,
         }
     }
 }
@@ -230,6 +239,19 @@ fn evaluate(args: &Args, out: &mut Streamed<'_>) -> Result<(Decision, Counted), 
         }
         OutputFormat::Json | OutputFormat::Github => {}
     }
+    let baseline = match &args.baseline {
+        Some(path) => Some(suppress::baseline::load(path)?),
+        None => None,
+    };
+    if let Some(b) = &baseline {
+        d.inputs.push(b.digest.clone());
+    }
+    let cfg = suppress::Config {
+        ignores: &lint.ignores,
+        levels: &lint.levels,
+        baseline: baseline.as_ref(),
+        writing: args.write_baseline.is_some(),
+    };
     let format = args.format;
     let render = move |f: &FileResult| match format {
         OutputFormat::Text => text::file(f),
@@ -237,18 +259,37 @@ fn evaluate(args: &Args, out: &mut Streamed<'_>) -> Result<(Decision, Counted), 
         OutputFormat::Github => github::file(f),
         OutputFormat::Json => String::new(),
     };
+    // The per-file step, on the worker that linted the file while its text is there: the
+    // suppressions filter, then the rendering. What the run-wide tally needs goes along.
+    let per_file = |f: &mut FileResult| {
+        let key = suppress::repo_path(std::path::Path::new(&f.path), &args.root);
+        let mut filtered = suppress::filter(
+            &key,
+            std::mem::take(&mut f.findings),
+            f.text.as_deref(),
+            &cfg,
+        );
+        f.findings = filtered.findings();
+        filtered.kept.clear();
+        filtered.unused.clear();
+        (render(f), filtered)
+    };
+    let mut tally = suppress::Tally::default();
     let mut files = 0usize;
-    let mut emit = |f: FileResult, chunk: String| -> Result<(), GateError> {
+    let mut emit = |f: FileResult, (chunk, filtered): (String, suppress::Filtered)| {
         files += 1;
-        add_file(&mut d, f);
+        tally.add(&filtered);
+        d.inputs.push(f.digest.clone());
+        add_findings(&mut d, f);
         out.file(&chunk)
     };
     match &inputs {
         Inputs::Stdin(name) => {
-            let f =
+            let mut f =
                 crate::lint::lint_reader(std::io::stdin().lock(), name, lint, Some(&args.root))?;
-            let chunk = render(&f);
-            emit(f, chunk)?;
+            let done = per_file(&mut f);
+            f.text = None;
+            emit(f, done)?;
         }
         Inputs::Files(found) => {
             let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -259,10 +300,39 @@ fn evaluate(args: &Args, out: &mut Streamed<'_>) -> Result<(Decision, Counted), 
                 lint,
                 Some(&args.root),
                 threads,
-                render,
+                per_file,
                 &mut emit,
             )?;
         }
+    }
+    if let Some(path) = &args.write_baseline {
+        write_baseline(path, &tally.baseline_text())?;
+    }
+    // Only a run over the whole workflow folder can tell that an entry for another file is
+    // unused. Those findings are about the policy and the baseline: reported after the
+    // workflows, not counted as linted files.
+    let complete = args.paths.is_empty();
+    let (policy_unused, baseline_unused) = tally.unused(&cfg, &policy.digest.source, complete);
+    let mut extra = Vec::new();
+    if !policy_unused.is_empty() {
+        extra.push(FileResult {
+            path: policy.digest.source.clone(),
+            findings: policy_unused,
+            text: None,
+            digest: policy.digest.clone(),
+        });
+    }
+    if let (Some(b), false) = (&baseline, baseline_unused.is_empty()) {
+        extra.push(FileResult {
+            path: b.file.clone(),
+            findings: baseline_unused,
+            text: Some(b.text.clone()),
+            digest: b.digest.clone(),
+        });
+    }
+    for f in extra {
+        out.file(&render(&f))?;
+        add_findings(&mut d, f);
     }
     d.subject = match &folder {
         Some(f) => format!("{files} workflow file(s) in {f}"),
@@ -277,19 +347,23 @@ fn evaluate(args: &Args, out: &mut Streamed<'_>) -> Result<(Decision, Counted), 
     let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
     d.fact("errors", errors.to_string());
     d.fact("warnings", warnings.to_string());
+    let suppressed = tally.suppressed();
+    if suppressed > 0 {
+        d.fact("suppressed", suppressed.to_string());
+    }
     let decision = d.settle(Outcome::Pass, Outcome::Fail)?;
     let counted = Counted {
         outcome: decision.outcome,
         files,
         errors,
         warnings,
+        suppressed,
     };
     Ok((decision, counted))
 }
 
-/// One file's findings become reasons of the decision, and its digest an input.
-fn add_file(d: &mut Decision, f: FileResult) {
-    d.inputs.push(f.digest);
+/// One file's findings become reasons of the decision.
+fn add_findings(d: &mut Decision, f: FileResult) {
     for x in f.findings {
         let severity = match x.level {
             Level::Error => Severity::Error,
@@ -306,4 +380,24 @@ fn add_file(d: &mut Decision, f: FileResult) {
                 }),
         );
     }
+}
+
+/// Replace `path` with the baseline text, atomically (a temporary file in the same folder,
+/// renamed over it), so that a failed write never leaves half a baseline.
+fn write_baseline(path: &std::path::Path, text: &str) -> Result<(), GateError> {
+    let fail = |e: &dyn std::fmt::Display| {
+        GateError::new(
+            &general::IO,
+            format!("cannot write the baseline {}: {e}", path.display()),
+        )
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(&e))?;
+    tmp.write_all(text.as_bytes()).map_err(|e| fail(&e))?;
+    tmp.as_file().sync_all().map_err(|e| fail(&e))?;
+    tmp.persist(path).map_err(|e| fail(&e.error))?;
+    Ok(())
 }

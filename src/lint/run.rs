@@ -6,12 +6,12 @@
 //! dropped once it is rendered. So at most `window` files (text, findings, rendered output)
 //! are held at any time, whatever the number of files; the output streams as files finish.
 //!
-//! The seam: [`lint_file`] lints one file (one path in, that file's findings out); a filter
-//! over findings (suppressions, baselines) belongs there or in the caller's `render`, never in
-//! the ordering below.
+//! The seam: [`lint_file`] lints one file (one path in, that file's findings out); the
+//! caller's per-file step (`finish`, on the same worker) may change the findings (the
+//! suppressions filter does) and renders them; the ordering below never looks at findings.
 
+use super::config::LintPolicy;
 use super::{FileResult, lint_path_in};
-use crate::policy::lint::LintPolicy;
 use crate::report::{GateError, general};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,9 +42,10 @@ struct Shared<R> {
     stop: bool,
 }
 
-/// Lint `paths` on up to `threads` threads. `render` runs on the worker that linted the file,
-/// while its text is still there; then the text is dropped and `emit` receives the file
-/// (findings and digest) and what `render` made, in the input order, on the calling thread.
+/// Lint `paths` on up to `threads` threads. `finish` runs on the worker that linted the file,
+/// while its text is still there (it may filter the findings, and renders them); then the
+/// text is dropped and `emit` receives the file (findings and digest) and what `finish`
+/// made, in the input order, on the calling thread.
 /// The first file (in input order) that cannot be read, or the first error `emit` returns,
 /// stops the run with that error; files after it are not handed out.
 pub fn lint_each<R, F, E>(
@@ -52,17 +53,17 @@ pub fn lint_each<R, F, E>(
     policy: &LintPolicy,
     repo: Option<&Path>,
     threads: usize,
-    render: F,
+    finish: F,
     mut emit: E,
 ) -> Result<(), GateError>
 where
     R: Send,
-    F: Fn(&FileResult) -> R + Sync,
+    F: Fn(&mut FileResult) -> R + Sync,
     E: FnMut(FileResult, R) -> Result<(), GateError>,
 {
     let one = |path: &PathBuf| {
         lint_file(path, policy, repo).map(|mut file| {
-            let rendered = render(&file);
+            let rendered = finish(&mut file);
             file.text = None;
             (file, rendered)
         })
@@ -175,7 +176,7 @@ mod tests {
             &policy,
             None,
             threads,
-            |f| f.text.is_some(),
+            |f: &mut FileResult| f.text.is_some(),
             |f, had_text| {
                 assert!(f.text.is_none(), "the text is dropped after rendering");
                 out.push((f.path, f.findings.len(), had_text));
@@ -212,7 +213,7 @@ mod tests {
                 &LintPolicy::default(),
                 None,
                 threads,
-                |_| (),
+                |_: &mut FileResult| (),
                 |_, ()| {
                     seen += 1;
                     Ok(())
@@ -233,7 +234,7 @@ mod tests {
             &LintPolicy::default(),
             None,
             4,
-            |_| (),
+            |_: &mut FileResult| (),
             |_, ()| {
                 seen += 1;
                 if seen == 10 {

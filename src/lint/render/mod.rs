@@ -15,4 +15,6 @@ pub struct Summary<'a> {
     pub files: usize,
     pub errors: usize,
     pub warnings: usize,
+    /// How many findings suppressions hid (comments, `lint.ignore`, the baseline).
+    pub suppressed: usize,
 }

@@ -32,13 +32,18 @@ pub fn file(file: &FileResult) -> String {
 
 /// The verdict, last: it is known only once every file is linted.
 pub fn tail(s: &Summary<'_>) -> String {
-    format!(
-        "lint_workflows: {} — {} file(s), {} error(s), {} warning(s)\n",
+    let mut out = format!(
+        "lint_workflows: {} — {} file(s), {} error(s), {} warning(s)",
         s.outcome.to_uppercase(),
         s.files,
         s.errors,
         s.warnings
-    )
+    );
+    if s.suppressed > 0 {
+        out.push_str(&format!(", {} suppressed", s.suppressed));
+    }
+    out.push('\n');
+    out
 }
 
 fn frame(out: &mut String, f: &Finding, lines: Option<&[&str]>) {
