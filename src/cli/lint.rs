@@ -275,12 +275,22 @@ fn evaluate(args: &Args, out: &mut Streamed<'_>) -> Result<(Decision, Counted), 
         (render(f), filtered)
     };
     let mut tally = suppress::Tally::default();
+    // The whole decision (every finding, every file's digest) is kept only where it is written
+    // out: `--format json` and `--record`. Otherwise only what decides and what the step
+    // outputs name (the error findings) is kept, so memory does not grow with the files.
+    let mut kept = Kept {
+        full: args.format == OutputFormat::Json || args.record.is_some(),
+        errors: 0,
+        warnings: 0,
+    };
     let mut files = 0usize;
     let mut emit = |f: FileResult, (chunk, filtered): (String, suppress::Filtered)| {
         files += 1;
         tally.add(&filtered);
-        d.inputs.push(f.digest.clone());
-        add_findings(&mut d, f);
+        if kept.full {
+            d.inputs.push(f.digest.clone());
+        }
+        kept.add(&mut d, f);
         out.file(&chunk)
     };
     match &inputs {
@@ -332,7 +342,7 @@ fn evaluate(args: &Args, out: &mut Streamed<'_>) -> Result<(Decision, Counted), 
     }
     for f in extra {
         out.file(&render(&f))?;
-        add_findings(&mut d, f);
+        kept.add(&mut d, f);
     }
     d.subject = match &folder {
         Some(f) => format!("{files} workflow file(s) in {f}"),
@@ -343,8 +353,7 @@ fn evaluate(args: &Args, out: &mut Streamed<'_>) -> Result<(Decision, Counted), 
     if let Some(folder) = &folder {
         d.fact("workflow_dir", folder.clone());
     }
-    let count = |s: Severity| d.reasons.iter().filter(|r| r.severity == s).count();
-    let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+    let (errors, warnings) = (kept.errors, kept.warnings);
     d.fact("errors", errors.to_string());
     d.fact("warnings", warnings.to_string());
     let suppressed = tally.suppressed();
@@ -362,23 +371,41 @@ fn evaluate(args: &Args, out: &mut Streamed<'_>) -> Result<(Decision, Counted), 
     Ok((decision, counted))
 }
 
-/// One file's findings become reasons of the decision.
-fn add_findings(d: &mut Decision, f: FileResult) {
-    for x in f.findings {
-        let severity = match x.level {
-            Level::Error => Severity::Error,
-            Level::Warning => Severity::Warning,
-            _ => Severity::Info,
-        };
-        d.push(
-            Reason::new(x.code, x.message)
-                .severity(severity)
-                .at(Location {
-                    file: x.file,
-                    line: x.line,
-                    col: x.col,
-                }),
-        );
+/// What the decision keeps of the findings, and the counts.
+struct Kept {
+    /// Every finding becomes a reason; else only the error-level ones.
+    full: bool,
+    errors: usize,
+    warnings: usize,
+}
+
+impl Kept {
+    /// One file's findings: counted, and made reasons of the decision.
+    fn add(&mut self, d: &mut Decision, f: FileResult) {
+        for x in f.findings {
+            let severity = match x.level {
+                Level::Error => Severity::Error,
+                Level::Warning => Severity::Warning,
+                _ => Severity::Info,
+            };
+            match severity {
+                Severity::Error => self.errors += 1,
+                Severity::Warning => self.warnings += 1,
+                Severity::Info => {}
+            }
+            if !self.full && severity != Severity::Error {
+                continue;
+            }
+            d.push(
+                Reason::new(x.code, x.message)
+                    .severity(severity)
+                    .at(Location {
+                        file: x.file,
+                        line: x.line,
+                        col: x.col,
+                    }),
+            );
+        }
     }
 }
 
