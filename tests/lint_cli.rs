@@ -163,7 +163,17 @@ fn every_format_gives_the_same_exit_code() {
 fn text_output_shows_the_source_line_with_a_caret() {
     let dir = repo(&[("w", "bad.yml", BAD)]);
     let r = run(gate("lint_workflows").arg(dir.path().join("w/bad.yml")));
-    assert!(r.stdout.starts_with("lint_workflows: FAIL"), "{}", r.stdout);
+    // The verdict comes last: the findings stream out as files finish.
+    assert!(
+        r.stdout
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap_or("")
+            .starts_with("lint_workflows: FAIL"),
+        "{}",
+        r.stdout
+    );
     assert!(
         r.stdout.contains("8 |       - run: echo ${{ steps.x.y }}"),
         "{}",

@@ -13,6 +13,7 @@ pub mod heredoc;
 pub mod model;
 pub mod render;
 pub mod rules;
+pub mod run;
 pub mod shell;
 pub mod source;
 pub mod suppress;
@@ -244,6 +245,50 @@ pub fn lint_path_in(
         text,
         digest,
     })
+}
+
+/// Read one workflow from `reader` (standard input) and lint it as the file `name` of the
+/// repository at `repo`. More than `max_file_bytes` is a finding, as for a file; a read that
+/// fails is an error (exit 2).
+pub fn lint_reader(
+    reader: impl std::io::Read,
+    name: &str,
+    policy: &LintPolicy,
+    repo: Option<&Path>,
+) -> Result<FileResult, GateError> {
+    let source = format!("stdin:{name}");
+    match crate::input::read_stream(reader, policy.max_file_bytes, "workflow", "standard input") {
+        Ok(bytes) => {
+            let digest = InputDigest::of("workflow", source, &bytes);
+            let (findings, text) = lint_bytes_in(name, &bytes, policy, repo);
+            Ok(FileResult {
+                path: name.to_string(),
+                findings,
+                text,
+                digest,
+            })
+        }
+        Err(e) if std::ptr::eq(e.code, &general::TOO_LARGE) => Ok(FileResult {
+            path: name.to_string(),
+            findings: vec![file_finding(
+                name,
+                1,
+                1,
+                format!(
+                    "{}; raise `lint.max_file_bytes` in the policy if this is really a workflow",
+                    e.message
+                ),
+            )],
+            text: None,
+            digest: InputDigest {
+                name: "workflow".into(),
+                source,
+                sha256: String::new(),
+                bytes: policy.max_file_bytes.saturating_add(1),
+            },
+        }),
+        Err(e) => Err(e),
+    }
 }
 
 /// A symbolic link is what git stores: a blob holding the target's path. Forgejo reads that

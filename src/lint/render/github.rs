@@ -1,6 +1,6 @@
 //! GitHub workflow commands (`::error file=...::message`), escaped as the runner expects.
 //! Forgejo does not render these (the line shows raw in the log), so `text` is the default.
-use super::Summary;
+use crate::lint::FileResult;
 use crate::report::Severity;
 
 /// Escaping for the message part.
@@ -15,24 +15,23 @@ fn property(s: &str) -> String {
     data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-pub fn render(s: &Summary<'_>) -> String {
+/// One file's findings, one command line each.
+pub fn file(file: &FileResult) -> String {
     let mut out = String::new();
-    for file in s.files {
-        for f in &file.findings {
-            let kind = match f.level {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-                Severity::Info => "notice",
-            };
-            out.push_str(&format!(
-                "::{kind} file={},line={},col={},title={}::{}\n",
-                property(&f.file),
-                f.line,
-                f.col,
-                property(f.code.id),
-                data(&f.message)
-            ));
-        }
+    for f in &file.findings {
+        let kind = match f.level {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "notice",
+        };
+        out.push_str(&format!(
+            "::{kind} file={},line={},col={},title={}::{}\n",
+            property(&f.file),
+            f.line,
+            f.col,
+            property(f.code.id),
+            data(&f.message)
+        ));
     }
     out
 }

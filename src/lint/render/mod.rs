@@ -1,21 +1,20 @@
 //! The linter's own renderers: rustc-style text with code frames, SARIF 2.1.0 and GitHub
 //! workflow commands. `--format json` is the shared decision document
 //! (`render::json::DecisionV1`). None of them changes the exit code.
+//!
+//! Each renders in three parts so that output streams as files finish (see
+//! [`crate::lint::run`]): a head once, one chunk per file (rendered on the thread that linted
+//! it, while its text is there), and a tail once the verdict is known.
 pub mod github;
 pub mod sarif;
 pub mod text;
 
-use super::FileResult;
-
-/// What the renderers need besides the findings.
+/// What the tails need: the verdict and the counts.
 pub struct Summary<'a> {
-    /// The linted workflows, then (when they have findings) the policy and the baseline.
-    pub files: &'a [FileResult],
-    /// How many of `files` are workflows.
-    pub linted: usize,
+    pub outcome: &'a str,
+    pub files: usize,
+    pub errors: usize,
+    pub warnings: usize,
     /// How many findings suppressions hid (comments, `lint.ignore`, the baseline).
     pub suppressed: usize,
-    /// The workflow folder found by discovery, when no path was given.
-    pub folder: Option<&'a str>,
-    pub outcome: &'a str,
 }

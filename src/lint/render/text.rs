@@ -1,47 +1,48 @@
-//! Human text: the verdict first, then each finding as a rustc-style code frame.
+//! Human text: the folder chosen, each finding as a rustc-style code frame as its file is
+//! done, then the verdict.
 use super::Summary;
-use crate::lint::Finding;
+use crate::lint::{FileResult, Finding};
 use crate::render::text::clean;
-use crate::report::Severity;
 use std::fmt::Write;
 
-pub fn render(s: &Summary<'_>) -> String {
-    let mut out = String::new();
-    let count = |l: Severity| {
-        s.files
-            .iter()
-            .flat_map(|f| &f.findings)
-            .filter(|x| x.level == l)
-            .count()
-    };
-    let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
-    let _ = write!(
-        out,
-        "lint_workflows: {} — {} file(s), {errors} error(s), {warnings} warning(s)",
-        s.outcome.to_uppercase(),
-        s.linted
-    );
-    if s.suppressed > 0 {
-        let _ = write!(out, ", {} suppressed", s.suppressed);
-    }
-    out.push('\n');
-    if let Some(folder) = s.folder {
-        let _ = writeln!(
-            out,
-            "  linting {} (the first of {} that exists, as Forgejo chooses)",
+/// The first lines, before any file: which workflow folder was chosen (when one was).
+pub fn head(folder: Option<&str>) -> String {
+    match folder {
+        Some(folder) => format!(
+            "lint_workflows: linting {} (the first of {} that exists, as Forgejo chooses)\n\n",
             clean(folder),
             crate::lint::discover::FOLDERS.join(", ")
-        );
+        ),
+        None => String::new(),
     }
-    for file in s.files {
-        // Split once per file: looking each finding's line up from the start would make a
-        // file with many findings quadratic.
-        let lines: Option<Vec<&str>> = file.text.as_deref().map(|t| t.lines().collect());
-        for f in &file.findings {
-            out.push('\n');
-            frame(&mut out, f, lines.as_deref());
-        }
+}
+
+/// One file's findings, each a code frame followed by a blank line.
+pub fn file(file: &FileResult) -> String {
+    let mut out = String::new();
+    // Split once per file: looking each finding's line up from the start would make a file
+    // with many findings quadratic.
+    let lines: Option<Vec<&str>> = file.text.as_deref().map(|t| t.lines().collect());
+    for f in &file.findings {
+        frame(&mut out, f, lines.as_deref());
+        out.push('\n');
     }
+    out
+}
+
+/// The verdict, last: it is known only once every file is linted.
+pub fn tail(s: &Summary<'_>) -> String {
+    let mut out = format!(
+        "lint_workflows: {} — {} file(s), {} error(s), {} warning(s)",
+        s.outcome.to_uppercase(),
+        s.files,
+        s.errors,
+        s.warnings
+    );
+    if s.suppressed > 0 {
+        out.push_str(&format!(", {} suppressed", s.suppressed));
+    }
+    out.push('\n');
     out
 }
 

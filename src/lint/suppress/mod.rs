@@ -121,12 +121,19 @@ pub struct Filtered {
 
 impl Filtered {
     /// Everything to report for the file, in line order.
-    pub fn into_findings(self) -> Vec<Finding> {
-        let mut all = self.kept;
-        if self.unused.is_empty() && all.is_sorted_by_key(order) {
+    pub fn into_findings(mut self) -> Vec<Finding> {
+        self.take_findings()
+    }
+
+    /// Everything to report for the file, in line order, taken out: what is left (the
+    /// suppressed findings and the usage) is what the run's tally reads.
+    pub fn take_findings(&mut self) -> Vec<Finding> {
+        let mut all = std::mem::take(&mut self.kept);
+        let unused = std::mem::take(&mut self.unused);
+        if unused.is_empty() && all.is_sorted_by_key(order) {
             return all;
         }
-        all.extend(self.unused);
+        all.extend(unused);
         all.sort_by_key(order);
         all
     }
