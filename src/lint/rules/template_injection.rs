@@ -109,6 +109,48 @@ fn input_why(name: &str, wf: &Workflow<'_>) -> Option<String> {
     })
 }
 
+/// Why a value `r` reads straight from the event or the inputs can only be chosen by someone
+/// with write access to the repository, who can already change what this workflow runs, or
+/// `None`. Such a value is a warning, not an error: it breaks the script only when a
+/// maintainer gives it quotes or `$(...)`, and injects nothing its chooser could not run anyway.
+///
+/// - `ref`, `ref_name`, `base_ref`: branch and tag names of this repository (pushed, dispatched
+///   from, released, or the base of a pull request); never the head branch of a pull request
+///   (`head_ref`, chosen by its author, stays an error).
+/// - a `choice` dispatch input: Forgejo offers only the options in its form, but does not check
+///   a dispatched value against them (its API passes any string through); only a user with
+///   write access to the repository's actions may dispatch.
+pub fn writer_chosen(r: &ContextRef, wf: &Workflow<'_>) -> Option<&'static str> {
+    let path = names(r);
+    let first = path.first().cloned().flatten();
+    let input = if github_alias(&r.root) {
+        match first.as_deref() {
+            Some("ref" | "ref_name" | "base_ref") => {
+                return Some(
+                    "only someone who can push to this repository names its branches and tags, and they can already change what this workflow runs; still, git allows quotes and `$(...)` in a name, so pass it through `env:`",
+                );
+            }
+            Some("event") if path.get(1).cloned().flatten().as_deref() == Some("inputs") => {
+                path.get(2).cloned().flatten()
+            }
+            _ => None,
+        }
+    } else if r.root == "inputs" {
+        first
+    } else {
+        None
+    };
+    let name = input?;
+    let choice = wf
+        .dispatch_inputs
+        .iter()
+        .find(|i| i.name.eq_ignore_ascii_case(&name))
+        .is_some_and(|i| i.kind == Some("choice"));
+    choice.then_some(
+        "a `choice` input: the dispatch form offers only its options, but Forgejo does not check a dispatched value against them, so a user with write access to the repository's actions can send any text through the API",
+    )
+}
+
 /// Why `r` is untrusted, or `None`. A reference to an object that contains untrusted text
 /// (`github.event.pull_request`, `github`) counts too: `toJSON` of it carries the title.
 pub fn untrusted(r: &ContextRef, wf: &Workflow<'_>) -> Option<String> {
@@ -286,7 +328,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
             }
             for (r, why) in tainted {
                 let line = ctx.src.scalar_pos(site.scalar, r.span.start).0;
-                out.expr(
+                let f = out.expr(
                     &CODE,
                     site.scalar,
                     r.span,
@@ -294,9 +336,98 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
                         "`{}` is expanded into the shell script at line {line}",
                         r.dotted()
                     ),
-                )
-                .note(why);
+                );
+                match writer_chosen(&r, ctx.wf) {
+                    Some(who) => {
+                        f.level = Level::Warning;
+                        f.note(format!("{why}; {who}"));
+                    }
+                    None => {
+                        f.note(why);
+                    }
+                }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::{Level, lint_text};
+    use crate::policy::lint::LintPolicy;
+
+    /// The level of each template-injection finding, by the reference it names.
+    fn levels(text: &str) -> Vec<(String, Level)> {
+        lint_text("t.yml", text, &LintPolicy::default())
+            .into_iter()
+            .filter(|f| f.code.id == "lint.template-injection")
+            .map(|f| {
+                let name = f.message.split('`').nth(1).unwrap_or("").to_string();
+                (name, f.level)
+            })
+            .collect()
+    }
+
+    const WORKFLOW: &str = r#"on:
+  pull_request_target:
+  push:
+  workflow_dispatch:
+    inputs:
+      target:
+        type: choice
+        options: [staging, production]
+      note:
+        type: string
+jobs:
+  a:
+    runs-on: docker
+    env:
+      TAG: ${{ github.ref_name }}
+    steps:
+      - run: |
+          echo "${{ github.ref_name }}" "${{ forgejo.ref }}" "${{ github.base_ref }}"
+          echo "${{ inputs.target }}" "${{ github.event.inputs.target }}"
+          echo "${{ github.head_ref }}" "${{ inputs.note }}" "${{ github.event.pull_request.title }}"
+          echo "${{ env.TAG }}"
+"#;
+
+    #[test]
+    fn values_only_a_maintainer_chooses_are_warnings_the_rest_errors() {
+        let got = levels(WORKFLOW);
+        let level = |name: &str| {
+            got.iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, l)| *l)
+                .unwrap_or_else(|| panic!("{name} not reported: {got:?}"))
+        };
+        for warned in [
+            "github.ref_name",
+            "forgejo.ref",
+            "github.base_ref",
+            "inputs.target",
+            "github.event.inputs.target",
+        ] {
+            assert_eq!(level(warned), Level::Warning, "{warned}");
+        }
+        for error in [
+            "github.head_ref",
+            "inputs.note",
+            "github.event.pull_request.title",
+            // Carried through `env:`, the value's chooser is not followed: still an error.
+            "env.tag",
+        ] {
+            assert_eq!(level(error), Level::Error, "{error}");
+        }
+    }
+
+    #[test]
+    fn the_same_input_typed_as_a_string_stays_an_error() {
+        let text = WORKFLOW.replace("type: choice", "type: string");
+        let got = levels(&text);
+        assert!(
+            got.iter()
+                .any(|(n, l)| n == "inputs.target" && *l == Level::Error),
+            "{got:?}"
+        );
     }
 }
