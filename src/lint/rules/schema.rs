@@ -938,8 +938,8 @@ pub fn cron(text: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::{Status, TABLES, Type, cron};
+    use crate::lint::config::LintPolicy;
     use crate::lint::{Finding, lint_text};
-    use crate::policy::lint::LintPolicy;
 
     /// A value no row of any table accepts: a list holding a mapping.
     const WRONG: &str = "[{x: 1}]";
