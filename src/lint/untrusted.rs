@@ -98,6 +98,48 @@ fn input_why(name: &str, wf: &Workflow<'_>) -> Option<String> {
     })
 }
 
+/// Why a value `r` reads straight from the event or the inputs can only be chosen by someone
+/// with write access to the repository, who can already change what this workflow runs, or
+/// `None`. Such a value is a warning, not an error: it breaks the script only when a
+/// maintainer gives it quotes or `$(...)`, and injects nothing its chooser could not run anyway.
+///
+/// - `ref`, `ref_name`, `base_ref`: branch and tag names of this repository (pushed, dispatched
+///   from, released, or the base of a pull request); never the head branch of a pull request
+///   (`head_ref`, chosen by its author, stays an error).
+/// - a `choice` dispatch input: Forgejo offers only the options in its form, but does not check
+///   a dispatched value against them (its API passes any string through); only a user with
+///   write access to the repository's actions may dispatch.
+pub fn writer_chosen(r: &ContextRef, wf: &Workflow<'_>) -> Option<&'static str> {
+    let path = names(r);
+    let first = path.first().cloned().flatten();
+    let input = if github_alias(&r.root) {
+        match first.as_deref() {
+            Some("ref" | "ref_name" | "base_ref") => {
+                return Some(
+                    "only someone who can push to this repository names its branches and tags, and they can already change what this workflow runs; still, git allows quotes and `$(...)` in a name, so pass it through `env:`",
+                );
+            }
+            Some("event") if path.get(1).cloned().flatten().as_deref() == Some("inputs") => {
+                path.get(2).cloned().flatten()
+            }
+            _ => None,
+        }
+    } else if r.root == "inputs" {
+        first
+    } else {
+        None
+    };
+    let name = input?;
+    let choice = wf
+        .dispatch_inputs
+        .iter()
+        .find(|i| i.name.eq_ignore_ascii_case(&name))
+        .is_some_and(|i| i.kind == Some("choice"));
+    choice.then_some(
+        "a `choice` input: the dispatch form offers only its options, but Forgejo does not check a dispatched value against them, so a user with write access to the repository's actions can send any text through the API",
+    )
+}
+
 /// Why `r` is untrusted, or `None`. A reference to an object that contains untrusted text
 /// (`github.event.pull_request`, `github`) counts too: `toJSON` of it carries the title.
 pub fn untrusted(r: &ContextRef, wf: &Workflow<'_>) -> Option<String> {

@@ -1,9 +1,17 @@
 //! `lint.schema`: the workflow against Forgejo's grammar. Unknown or misplaced keys, wrong
 //! types, missing required keys, a step with both or neither of `uses`/`run`, unknown events
-//! and invalid cron. Forgejo-only keys (`enable-email-notifications`, `description`,
-//! `enable-openid-connect`, container and services `cmd`) are valid; so are cron descriptors
-//! and `concurrency` without `group`. The grammar is written here by hand, from Forgejo's
-//! documentation and behaviour, not copied from the runner's schema.
+//! and invalid cron.
+//!
+//! The grammar is data: one table per node kind ([`TABLES`]), each row a key, the type its
+//! value must have, the values it allows, and what Forgejo does with it ([`Status`]). One
+//! walker ([`check_map`]) reports unknown keys and type errors from the tables, so a key
+//! cannot be listed without being checked. Forgejo-only keys (`enable-email-notifications`,
+//! `description`, `enable-openid-connect`, container and services `cmd`, ...) are valid; so
+//! are cron descriptors and `concurrency` without `group`. Keys Forgejo accepts and ignores
+//! (`permissions`, `environment`, job `continue-on-error`, job `concurrency`) are not checked
+//! here at all: `lint.ignored-by-forgejo` warns about them, never an error. The tables are
+//! written by hand from Forgejo's workflow reference (the keys documented up to Forgejo 15)
+//! and its behaviour, not copied from the runner's schema.
 use super::{Ctx, Rule, Sink, is_expression};
 use crate::report::code::code;
 use crate::yaml::{Node, Style, Value};
@@ -18,72 +26,276 @@ code!(
 
 pub static RULE: Rule = Rule { code: &CODE, check };
 
-const ROOT_KEYS: &[&str] = &[
-    "name",
-    "description",
-    "on",
-    "run-name",
-    "enable-email-notifications",
-    "env",
-    "defaults",
-    "concurrency",
-    "permissions",
-    "jobs",
+/// What Forgejo does with a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Valid on Forgejo (and on GitHub).
+    Valid,
+    /// A Forgejo extension: valid here, unknown to GitHub's linters.
+    ForgejoOnly,
+    /// Accepted and then ignored by Forgejo. Its value is never checked here (Forgejo does not
+    /// read it); `lint.ignored-by-forgejo` warns instead.
+    Ignored,
+}
+
+/// A checker for a value the simple types cannot describe: it gets the row, the key and the
+/// value.
+pub type Check = fn(&mut Sink<'_>, &Key, &Node, &Node);
+
+/// The type a key's value must have.
+#[derive(Clone, Copy)]
+pub enum Type {
+    /// A scalar (string, number or boolean as written); one of `values` when they are given.
+    Str,
+    /// `true`, `false` or an expression.
+    Bool,
+    /// A number or an expression.
+    Number,
+    /// A string or a list of strings.
+    Strings,
+    /// A mapping of names to scalars, or one expression (`env`, `with`).
+    Env,
+    /// A mapping whose keys are the rows of another table (or nothing).
+    Table(&'static [Key]),
+    /// Checked by a function of this file (an event map, the jobs, the steps, a matrix, ...).
+    Custom(Check),
+    /// Not read by Forgejo: only for [`Status::Ignored`] keys.
+    Unread,
+}
+
+/// One row of a node's table.
+pub struct Key {
+    pub name: &'static str,
+    pub ty: Type,
+    /// The values (or, for `on`, the event names) allowed; empty when any value of the type is.
+    pub values: &'static [&'static str],
+    pub status: Status,
+}
+
+const fn valid(name: &'static str, ty: Type) -> Key {
+    Key {
+        name,
+        ty,
+        values: &[],
+        status: Status::Valid,
+    }
+}
+
+const fn forgejo_only(name: &'static str, ty: Type) -> Key {
+    Key {
+        name,
+        ty,
+        values: &[],
+        status: Status::ForgejoOnly,
+    }
+}
+
+const fn ignored(name: &'static str) -> Key {
+    Key {
+        name,
+        ty: Type::Unread,
+        values: &[],
+        status: Status::Ignored,
+    }
+}
+
+/// The workflow's top level.
+pub static ROOT: &[Key] = &[
+    valid("name", Type::Str),
+    forgejo_only("description", Type::Str),
+    Key {
+        name: "on",
+        ty: Type::Custom(on),
+        values: EVENTS,
+        status: Status::Valid,
+    },
+    valid("run-name", Type::Str),
+    forgejo_only("enable-email-notifications", Type::Bool),
+    forgejo_only("enable-openid-connect", Type::Bool),
+    valid("env", Type::Env),
+    valid("defaults", Type::Table(DEFAULTS)),
+    valid("concurrency", Type::Custom(concurrency)),
+    ignored("permissions"),
+    valid("jobs", Type::Custom(jobs)),
 ];
-const JOB_KEYS: &[&str] = &[
-    "name",
-    "needs",
-    "if",
-    "runs-on",
-    "strategy",
-    "container",
-    "services",
-    "env",
-    "defaults",
-    "outputs",
-    "steps",
-    "timeout-minutes",
-    "cancel-timeout-minutes",
-    "continue-on-error",
-    "environment",
-    "permissions",
-    "concurrency",
-    "enable-openid-connect",
+
+/// A job that runs steps.
+pub static JOB: &[Key] = &[
+    valid("name", Type::Str),
+    valid("needs", Type::Strings),
+    valid("if", Type::Str),
+    valid("runs-on", Type::Custom(runs_on)),
+    valid("strategy", Type::Custom(strategy)),
+    valid("container", Type::Custom(container)),
+    valid("services", Type::Custom(services)),
+    valid("env", Type::Env),
+    valid("defaults", Type::Table(DEFAULTS)),
+    valid("outputs", Type::Custom(scalar_map)),
+    valid("steps", Type::Custom(steps)),
+    valid("timeout-minutes", Type::Number),
+    forgejo_only("cancel-timeout-minutes", Type::Number),
+    forgejo_only("enable-openid-connect", Type::Bool),
+    ignored("continue-on-error"),
+    ignored("environment"),
+    ignored("permissions"),
+    ignored("concurrency"),
 ];
-const CALL_JOB_KEYS: &[&str] = &[
-    "name",
-    "needs",
-    "if",
-    "runs-on",
-    "strategy",
-    "uses",
-    "with",
-    "secrets",
-    "permissions",
-    "concurrency",
+
+/// A job that calls a reusable workflow (`uses:`). `runs-on` is a Forgejo extension here: it
+/// turns off the expansion of the called workflow's jobs.
+pub static CALL_JOB: &[Key] = &[
+    valid("name", Type::Str),
+    valid("needs", Type::Strings),
+    valid("if", Type::Str),
+    forgejo_only("runs-on", Type::Custom(runs_on)),
+    valid("strategy", Type::Custom(strategy)),
+    valid("uses", Type::Custom(uses)),
+    valid("with", Type::Env),
+    Key {
+        name: "secrets",
+        ty: Type::Custom(secrets),
+        values: &["inherit"],
+        status: Status::Valid,
+    },
+    ignored("permissions"),
+    ignored("concurrency"),
 ];
-const STEP_KEYS: &[&str] = &[
-    "id",
-    "name",
-    "if",
-    "uses",
-    "run",
-    "with",
-    "env",
-    "shell",
-    "working-directory",
-    "continue-on-error",
-    "timeout-minutes",
+
+/// A step.
+pub static STEP: &[Key] = &[
+    valid("id", Type::Custom(step_id)),
+    valid("name", Type::Str),
+    valid("if", Type::Str),
+    valid("uses", Type::Custom(uses)),
+    valid("run", Type::Str),
+    valid("with", Type::Env),
+    valid("env", Type::Env),
+    valid("shell", Type::Str),
+    valid("working-directory", Type::Str),
+    valid("continue-on-error", Type::Bool),
+    valid("timeout-minutes", Type::Number),
 ];
-const CONTAINER_KEYS: &[&str] = &[
-    "image",
-    "options",
-    "cmd",
-    "env",
-    "ports",
-    "volumes",
-    "credentials",
+
+/// `container:` and each service of `services:` (as a mapping).
+pub static CONTAINER: &[Key] = &[
+    valid("image", Type::Str),
+    valid("options", Type::Str),
+    forgejo_only("cmd", Type::Strings),
+    valid("env", Type::Env),
+    valid("ports", Type::Strings),
+    valid("volumes", Type::Strings),
+    valid("credentials", Type::Custom(credentials)),
 ];
+
+pub static CREDENTIALS: &[Key] = &[valid("username", Type::Str), valid("password", Type::Str)];
+
+pub static DEFAULTS: &[Key] = &[valid("run", Type::Table(DEFAULTS_RUN))];
+
+pub static DEFAULTS_RUN: &[Key] = &[
+    valid("shell", Type::Str),
+    valid("working-directory", Type::Str),
+];
+
+/// `concurrency:` as a mapping. Forgejo (v14 and later) accepts it without `group`.
+pub static CONCURRENCY: &[Key] = &[
+    valid("group", Type::Str),
+    valid("cancel-in-progress", Type::Bool),
+];
+
+pub static STRATEGY: &[Key] = &[
+    valid("matrix", Type::Custom(matrix)),
+    valid("fail-fast", Type::Bool),
+    valid("max-parallel", Type::Number),
+];
+
+/// `runs-on:` as a mapping.
+pub static RUNS_ON: &[Key] = &[valid("group", Type::Str), valid("labels", Type::Strings)];
+
+/// One entry of `on.schedule`.
+pub static SCHEDULE_ENTRY: &[Key] = &[valid("cron", Type::Custom(cron_value))];
+
+pub static ON_PUSH: &[Key] = &[
+    valid("branches", Type::Strings),
+    valid("branches-ignore", Type::Strings),
+    valid("tags", Type::Strings),
+    valid("tags-ignore", Type::Strings),
+    valid("paths", Type::Strings),
+    valid("paths-ignore", Type::Strings),
+];
+
+pub static ON_PULL_REQUEST: &[Key] = &[
+    valid("branches", Type::Strings),
+    valid("branches-ignore", Type::Strings),
+    valid("paths", Type::Strings),
+    valid("paths-ignore", Type::Strings),
+    valid("types", Type::Strings),
+];
+
+pub static ON_WORKFLOW_RUN: &[Key] = &[
+    valid("workflows", Type::Strings),
+    valid("types", Type::Strings),
+    valid("branches", Type::Strings),
+    valid("branches-ignore", Type::Strings),
+];
+
+/// Inputs are checked by `lint.dispatch-inputs`.
+pub static ON_WORKFLOW_DISPATCH: &[Key] = &[valid("inputs", Type::Custom(mapping))];
+
+pub static ON_WORKFLOW_CALL: &[Key] = &[
+    valid("inputs", Type::Custom(mapping)),
+    valid("outputs", Type::Custom(mapping)),
+    valid("secrets", Type::Custom(mapping)),
+];
+
+/// Events that take no configuration.
+pub static ON_NOTHING: &[Key] = &[];
+
+/// Events with activity types only.
+pub static ON_TYPES: &[Key] = &[valid("types", Type::Strings)];
+
+/// Every table, named by the node kind it describes (for the docs and the tests).
+pub static TABLES: &[(&str, &[Key])] = &[
+    ("workflow", ROOT),
+    ("job", JOB),
+    ("reusable-workflow call", CALL_JOB),
+    ("step", STEP),
+    ("container", CONTAINER),
+    ("credentials", CREDENTIALS),
+    ("defaults", DEFAULTS),
+    ("defaults.run", DEFAULTS_RUN),
+    ("concurrency", CONCURRENCY),
+    ("strategy", STRATEGY),
+    ("runs-on", RUNS_ON),
+    ("schedule entry", SCHEDULE_ENTRY),
+    ("on.push", ON_PUSH),
+    ("on.pull_request", ON_PULL_REQUEST),
+    ("on.workflow_run", ON_WORKFLOW_RUN),
+    ("on.workflow_dispatch", ON_WORKFLOW_DISPATCH),
+    ("on.workflow_call", ON_WORKFLOW_CALL),
+    ("on.<event with types>", ON_TYPES),
+];
+
+/// The configuration table of an event.
+fn event_table(name: &str) -> &'static [Key] {
+    match name {
+        "push" => ON_PUSH,
+        "pull_request" | "pull_request_target" => ON_PULL_REQUEST,
+        "workflow_run" => ON_WORKFLOW_RUN,
+        "workflow_dispatch" => ON_WORKFLOW_DISPATCH,
+        "workflow_call" => ON_WORKFLOW_CALL,
+        "create"
+        | "delete"
+        | "fork"
+        | "gollum"
+        | "page_build"
+        | "public"
+        | "status"
+        | "deployment"
+        | "deployment_status"
+        | "pull_request_comment" => ON_NOTHING,
+        _ => ON_TYPES,
+    }
+}
 
 /// Events Forgejo's workflow parser accepts (GitHub's names; Forgejo triggers a subset).
 pub const EVENTS: &[&str] = &[
@@ -135,7 +347,6 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
         );
         return;
     };
-    unknown_keys(out, entries, ROOT_KEYS, "the workflow");
     for key in ["on", "jobs"] {
         if root.get(key).is_none_or(Node::is_null) {
             out.at(
@@ -147,30 +358,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
             );
         }
     }
-    for (k, v) in entries {
-        match k.as_str().unwrap_or("") {
-            "name" | "description" | "run-name" => scalar(out, v, k),
-            "enable-email-notifications" => boolean(out, v, k),
-            "env" => env_map(out, v, k),
-            "defaults" => defaults(out, v),
-            "concurrency" => concurrency(out, v),
-            "permissions" if v.as_seq().is_some() => wrong(out, v, k, "a string or a mapping"),
-            "on" => on(out, v),
-            "jobs" => match v.as_map() {
-                Some([]) => {
-                    out.node(
-                        &CODE,
-                        v,
-                        "`jobs` is empty; a workflow needs at least one job",
-                    );
-                }
-                Some(_) => {}
-                None if v.is_null() => {}
-                None => wrong(out, v, k, "a mapping of jobs"),
-            },
-            _ => {}
-        }
-    }
+    check_map(out, entries, ROOT, "the workflow");
     for job in &ctx.wf.jobs {
         check_job(out, job.key, job.node);
     }
@@ -180,23 +368,53 @@ fn name_of(k: &Node) -> &str {
     k.as_str().unwrap_or("?")
 }
 
-fn unknown_keys(out: &mut Sink<'_>, entries: &[(Node, Node)], known: &[&str], what: &str) {
-    for (k, _) in entries {
+/// Reports the keys of `entries` that `table` does not list, then checks each listed key's
+/// value against its row.
+pub fn check_map(out: &mut Sink<'_>, entries: &[(Node, Node)], table: &[Key], what: &str) {
+    for (k, v) in entries {
         let name = k.as_str().unwrap_or("<non-scalar key>");
-        if !known.contains(&name) {
-            let hint = known
-                .iter()
-                .find(|c| c.replace(['-', '_'], "") == name.replace(['-', '_'], "").to_lowercase())
-                .map(|c| format!(" (did you mean `{c}`?)"))
-                .unwrap_or_default();
-            out.node(
-                &CODE,
-                k,
-                format!("unknown key `{}` in {what}{hint}", name.escape_debug()),
-            )
-            .note(format!("valid keys here: {}", known.join(", ")));
+        match table.iter().find(|row| row.name == name) {
+            Some(row) => check_value(out, row, k, v),
+            None => unknown_key(out, k, name, table, what),
         }
     }
+}
+
+fn check_value(out: &mut Sink<'_>, row: &Key, k: &Node, v: &Node) {
+    match row.ty {
+        Type::Str => scalar(out, v, k, row.values),
+        Type::Bool => boolean(out, v, k),
+        Type::Number => number(out, v, k),
+        Type::Strings => strings(out, v, k),
+        Type::Env => env_map(out, v, k),
+        Type::Table(table) => match v.as_map() {
+            Some(entries) => check_map(out, entries, table, &format!("`{}`", row.name)),
+            None if v.is_null() => {}
+            None => wrong(out, v, k, "a mapping"),
+        },
+        Type::Custom(f) => f(out, row, k, v),
+        Type::Unread => {}
+    }
+}
+
+fn unknown_key(out: &mut Sink<'_>, k: &Node, name: &str, table: &[Key], what: &str) {
+    let folded = name.replace(['-', '_'], "").to_lowercase();
+    let hint = table
+        .iter()
+        .find(|row| row.name.replace(['-', '_'], "") == folded)
+        .map(|row| format!(" (did you mean `{}`?)", row.name))
+        .unwrap_or_default();
+    let known: Vec<&str> = table.iter().map(|row| row.name).collect();
+    out.node(
+        &CODE,
+        k,
+        format!("unknown key `{}` in {what}{hint}", name.escape_debug()),
+    )
+    .note(if known.is_empty() {
+        "this takes no keys".to_string()
+    } else {
+        format!("valid keys here: {}", known.join(", "))
+    });
 }
 
 fn wrong(out: &mut Sink<'_>, v: &Node, k: &Node, expected: &str) {
@@ -211,9 +429,22 @@ fn wrong(out: &mut Sink<'_>, v: &Node, k: &Node, expected: &str) {
     );
 }
 
-fn scalar(out: &mut Sink<'_>, v: &Node, k: &Node) {
-    if v.as_str().is_none() {
+fn scalar(out: &mut Sink<'_>, v: &Node, k: &Node, values: &[&str]) {
+    let Some(text) = v.as_str() else {
         wrong(out, v, k, "a string");
+        return;
+    };
+    if !values.is_empty() && !values.contains(&text) && !is_expression(v) {
+        out.node(
+            &CODE,
+            v,
+            format!(
+                "`{}` must be one of {}, found `{}`",
+                name_of(k),
+                values.join(", "),
+                text.escape_debug()
+            ),
+        );
     }
 }
 
@@ -278,56 +509,64 @@ fn env_map(out: &mut Sink<'_>, v: &Node, k: &Node) {
     }
 }
 
-fn defaults(out: &mut Sink<'_>, v: &Node) {
-    let Some(entries) = v.as_map() else {
-        if !v.is_null() {
-            out.node(&CODE, v, "`defaults` must be a mapping with `run`");
-        }
-        return;
-    };
-    unknown_keys(out, entries, &["run"], "`defaults`");
-    if let Some(run) = v.get("run") {
-        match run.as_map() {
-            Some(r) => {
-                unknown_keys(out, r, &["shell", "working-directory"], "`defaults.run`");
-                for (rk, rv) in r {
-                    scalar(out, rv, rk);
-                }
-            }
-            None => {
-                out.node(&CODE, run, "`defaults.run` must be a mapping");
-            }
-        }
+/// A mapping whose contents another rule checks (`inputs`, `outputs`, `secrets` of events).
+fn mapping(out: &mut Sink<'_>, _: &Key, k: &Node, v: &Node) {
+    if v.as_map().is_none() && !v.is_null() {
+        wrong(out, v, k, "a mapping");
     }
 }
 
-fn concurrency(out: &mut Sink<'_>, v: &Node) {
+/// A mapping of names to scalars (job `outputs`).
+fn scalar_map(out: &mut Sink<'_>, _: &Key, k: &Node, v: &Node) {
+    match v.as_map() {
+        Some(entries) => {
+            for (ok, ov) in entries {
+                scalar(out, ov, ok, &[]);
+            }
+        }
+        None => wrong(out, v, k, "a mapping"),
+    }
+}
+
+/// `secrets:` of a reusable-workflow call: `inherit` or a mapping of names to values.
+fn secrets(out: &mut Sink<'_>, row: &Key, k: &Node, v: &Node) {
+    match &v.value {
+        Value::Scalar { .. } => scalar(out, v, k, row.values),
+        Value::Map(entries) => {
+            for (sk, sv) in entries {
+                scalar(out, sv, sk, &[]);
+            }
+        }
+        Value::Seq(_) => wrong(out, v, k, "`inherit` or a mapping"),
+    }
+}
+
+fn jobs(out: &mut Sink<'_>, _: &Key, k: &Node, v: &Node) {
+    match v.as_map() {
+        Some([]) => {
+            out.node(
+                &CODE,
+                v,
+                "`jobs` is empty; a workflow needs at least one job",
+            );
+        }
+        // Each job is checked by `check_job`, from the workflow model.
+        Some(_) => {}
+        None if v.is_null() => {}
+        None => wrong(out, v, k, "a mapping of jobs"),
+    }
+}
+
+fn concurrency(out: &mut Sink<'_>, _: &Key, k: &Node, v: &Node) {
     match &v.value {
         Value::Scalar { .. } => {}
-        // Forgejo (v14+) accepts a mapping without `group`.
-        Value::Map(entries) => {
-            unknown_keys(
-                out,
-                entries,
-                &["group", "cancel-in-progress"],
-                "`concurrency`",
-            );
-            for (k, val) in entries {
-                match k.as_str() {
-                    Some("group") => scalar(out, val, k),
-                    Some("cancel-in-progress") => boolean(out, val, k),
-                    _ => {}
-                }
-            }
-        }
-        Value::Seq(_) => {
-            out.node(&CODE, v, "`concurrency` must be a string or a mapping");
-        }
+        Value::Map(entries) => check_map(out, entries, CONCURRENCY, "`concurrency`"),
+        Value::Seq(_) => wrong(out, v, k, "a string or a mapping"),
     }
 }
 
-fn event_name(out: &mut Sink<'_>, node: &Node, name: &str) -> bool {
-    if EVENTS.contains(&name) {
+fn event_name(out: &mut Sink<'_>, events: &[&str], node: &Node, name: &str) -> bool {
+    if events.contains(&name) {
         return true;
     }
     out.node(
@@ -339,18 +578,18 @@ fn event_name(out: &mut Sink<'_>, node: &Node, name: &str) -> bool {
     false
 }
 
-fn on(out: &mut Sink<'_>, v: &Node) {
+fn on(out: &mut Sink<'_>, row: &Key, _: &Node, v: &Node) {
     match &v.value {
         Value::Scalar { text, .. } => {
             if !v.is_null() {
-                event_name(out, v, text);
+                event_name(out, row.values, v, text);
             }
         }
         Value::Seq(items) => {
             for item in items {
                 match item.as_str() {
                     Some(name) => {
-                        event_name(out, item, name);
+                        event_name(out, row.values, item, name);
                     }
                     None => {
                         out.node(&CODE, item, "an event in the `on:` list must be a name");
@@ -361,7 +600,7 @@ fn on(out: &mut Sink<'_>, v: &Node) {
         Value::Map(entries) => {
             for (k, cfg) in entries {
                 let name = k.as_str().unwrap_or("");
-                if event_name(out, k, name) {
+                if event_name(out, row.values, k, name) {
                     event_config(out, name, k, cfg);
                 }
             }
@@ -380,23 +619,9 @@ fn event_config(out: &mut Sink<'_>, name: &str, k: &Node, cfg: &Node) {
                 wrong(out, item, k, "a `cron:` mapping");
                 continue;
             };
-            unknown_keys(out, entries, &["cron"], "a `schedule` entry");
-            match item.get("cron") {
-                Some(c) => match c.as_str() {
-                    Some(text) => {
-                        if let Err(why) = cron(text) {
-                            out.node(
-                                &CODE,
-                                c,
-                                format!("invalid cron `{}`: {why}", text.escape_debug()),
-                            );
-                        }
-                    }
-                    None => wrong(out, c, k, "a cron string"),
-                },
-                None => {
-                    out.node(&CODE, item, "a `schedule` entry needs `cron:`");
-                }
+            check_map(out, entries, SCHEDULE_ENTRY, "a `schedule` entry");
+            if item.get("cron").is_none() {
+                out.node(&CODE, item, "a `schedule` entry needs `cron:`");
             }
         }
         return;
@@ -408,61 +633,41 @@ fn event_config(out: &mut Sink<'_>, name: &str, k: &Node, cfg: &Node) {
         wrong(out, cfg, k, "a mapping (or nothing)");
         return;
     };
-    let known: &[&str] = match name {
-        "push" => &[
-            "branches",
-            "branches-ignore",
-            "tags",
-            "tags-ignore",
-            "paths",
-            "paths-ignore",
-        ],
-        "pull_request" | "pull_request_target" => &[
-            "branches",
-            "branches-ignore",
-            "paths",
-            "paths-ignore",
-            "types",
-        ],
-        "workflow_run" => &["workflows", "types", "branches", "branches-ignore"],
-        // Inputs are checked by `lint.dispatch-inputs`.
-        "workflow_dispatch" => &["inputs"],
-        "workflow_call" => &["inputs", "outputs", "secrets"],
-        "create"
-        | "delete"
-        | "fork"
-        | "gollum"
-        | "page_build"
-        | "public"
-        | "status"
-        | "deployment"
-        | "deployment_status"
-        | "pull_request_comment" => &[],
-        _ => &["types"],
-    };
-    unknown_keys(out, entries, known, &format!("the `{name}` event"));
-    for (fk, fv) in entries {
-        match fk.as_str().unwrap_or("") {
-            "inputs" | "outputs" | "secrets" => {
-                if fv.as_map().is_none() && !fv.is_null() {
-                    wrong(out, fv, fk, "a mapping");
-                }
+    check_map(
+        out,
+        entries,
+        event_table(name),
+        &format!("the `{name}` event"),
+    );
+}
+
+fn cron_value(out: &mut Sink<'_>, _: &Key, k: &Node, c: &Node) {
+    match c.as_str() {
+        Some(text) => {
+            if let Err(why) = cron(text) {
+                out.node(
+                    &CODE,
+                    c,
+                    format!("invalid cron `{}`: {why}", text.escape_debug()),
+                );
             }
-            _ => strings(out, fv, fk),
         }
+        None => wrong(out, c, k, "a cron string"),
     }
 }
 
-fn check_job(out: &mut Sink<'_>, key: &Node, job: &Node) {
-    let id = name_of(key);
-    let valid_id = id
-        .chars()
+fn valid_id(id: &str) -> bool {
+    id.chars()
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && id
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if !valid_id {
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn check_job(out: &mut Sink<'_>, key: &Node, job: &Node) {
+    let id = name_of(key);
+    if !valid_id(id) {
         out.node(
             &CODE,
             key,
@@ -478,19 +683,6 @@ fn check_job(out: &mut Sink<'_>, key: &Node, job: &Node) {
         return;
     };
     let calls = job.get("uses").is_some();
-    unknown_keys(
-        out,
-        entries,
-        if calls { CALL_JOB_KEYS } else { JOB_KEYS },
-        &format!(
-            "job `{id}`{}",
-            if calls {
-                " (a reusable-workflow call)"
-            } else {
-                ""
-            }
-        ),
-    );
     if !calls {
         for req in ["runs-on", "steps"] {
             if job.get(req).is_none_or(Node::is_null) {
@@ -498,67 +690,17 @@ fn check_job(out: &mut Sink<'_>, key: &Node, job: &Node) {
             }
         }
     }
-    for (k, v) in entries {
-        match k.as_str().unwrap_or("") {
-            "name" | "if" | "uses" => scalar(out, v, k),
-            "needs" => strings(out, v, k),
-            "runs-on" => runs_on(out, v, k),
-            "timeout-minutes" | "cancel-timeout-minutes" => number(out, v, k),
-            "continue-on-error" | "enable-openid-connect" => boolean(out, v, k),
-            "env" | "with" => env_map(out, v, k),
-            "outputs" => match v.as_map() {
-                Some(o) => {
-                    for (ok, ov) in o {
-                        scalar(out, ov, ok);
-                    }
-                }
-                None => wrong(out, v, k, "a mapping"),
-            },
-            "secrets" if v.as_str() != Some("inherit") && v.as_map().is_none() => {
-                wrong(out, v, k, "`inherit` or a mapping");
-            }
-            "defaults" => defaults(out, v),
-            "concurrency" => concurrency(out, v),
-            "environment" => match &v.value {
-                Value::Scalar { .. } => {}
-                Value::Map(e) => unknown_keys(out, e, &["name", "url"], "`environment`"),
-                Value::Seq(_) => wrong(out, v, k, "a string or a mapping"),
-            },
-            "strategy" => strategy(out, v, k),
-            "container" => container(out, v, k),
-            "services" => match v.as_map() {
-                Some(services) => {
-                    for (sk, sv) in services {
-                        container(out, sv, sk);
-                    }
-                }
-                None => wrong(out, v, k, "a mapping of services"),
-            },
-            "steps" => match v.as_seq() {
-                Some([]) => {
-                    out.node(&CODE, v, format!("job `{id}` has no steps"));
-                }
-                Some(steps) => {
-                    for step in steps {
-                        check_step(out, step);
-                    }
-                }
-                None if v.is_null() => {}
-                None => wrong(out, v, k, "a list of steps"),
-            },
-            _ => {}
-        }
-    }
+    let (table, what) = if calls {
+        (CALL_JOB, format!("job `{id}` (a reusable-workflow call)"))
+    } else {
+        (JOB, format!("job `{id}`"))
+    };
+    check_map(out, entries, table, &what);
 }
 
-fn runs_on(out: &mut Sink<'_>, v: &Node, k: &Node) {
+fn runs_on(out: &mut Sink<'_>, _: &Key, k: &Node, v: &Node) {
     match &v.value {
-        Value::Map(e) => {
-            unknown_keys(out, e, &["group", "labels"], "`runs-on`");
-            if let Some(labels) = v.get("labels") {
-                strings(out, labels, k);
-            }
-        }
+        Value::Map(entries) => check_map(out, entries, RUNS_ON, "`runs-on`"),
         _ => strings(out, v, k),
     }
     if v.as_str().is_some_and(|s| s.trim().is_empty()) {
@@ -566,74 +708,110 @@ fn runs_on(out: &mut Sink<'_>, v: &Node, k: &Node) {
     }
 }
 
-fn strategy(out: &mut Sink<'_>, v: &Node, k: &Node) {
-    let Some(entries) = v.as_map() else {
+fn strategy(out: &mut Sink<'_>, _: &Key, k: &Node, v: &Node) {
+    match v.as_map() {
+        Some(entries) => check_map(out, entries, STRATEGY, "`strategy`"),
+        None if is_expression(v) => {}
+        None => wrong(out, v, k, "a mapping"),
+    }
+}
+
+fn matrix(out: &mut Sink<'_>, _: &Key, k: &Node, v: &Node) {
+    let Some(axes) = v.as_map() else {
         if !is_expression(v) {
-            wrong(out, v, k, "a mapping");
+            wrong(out, v, k, "a mapping or an expression");
         }
         return;
     };
-    unknown_keys(
-        out,
-        entries,
-        &["matrix", "fail-fast", "max-parallel"],
-        "`strategy`",
-    );
-    for (sk, sv) in entries {
-        match sk.as_str().unwrap_or("") {
-            "fail-fast" => boolean(out, sv, sk),
-            "max-parallel" => number(out, sv, sk),
-            "matrix" => match &sv.value {
-                Value::Map(m) => {
-                    for (mk, mv) in m {
-                        match mk.as_str().unwrap_or("") {
-                            "include" | "exclude" => match mv.as_seq() {
-                                Some(items) => {
-                                    for item in items {
-                                        if item.as_map().is_none() && !is_expression(item) {
-                                            wrong(out, item, mk, "a list of mappings");
-                                        }
-                                    }
-                                }
-                                None if is_expression(mv) => {}
-                                None => wrong(out, mv, mk, "a list of mappings"),
-                            },
-                            _ => {
-                                if mv.as_seq().is_none() && !is_expression(mv) {
-                                    wrong(out, mv, mk, "a list of values");
-                                }
-                            }
+    for (mk, mv) in axes {
+        match mk.as_str().unwrap_or("") {
+            "include" | "exclude" => match mv.as_seq() {
+                Some(items) => {
+                    for item in items {
+                        if item.as_map().is_none() && !is_expression(item) {
+                            wrong(out, item, mk, "a list of mappings");
                         }
                     }
                 }
-                _ if is_expression(sv) => {}
-                _ => wrong(out, sv, sk, "a mapping or an expression"),
+                None if is_expression(mv) => {}
+                None => wrong(out, mv, mk, "a list of mappings"),
             },
-            _ => {}
+            _ => {
+                if mv.as_seq().is_none() && !is_expression(mv) {
+                    wrong(out, mv, mk, "a list of values");
+                }
+            }
         }
     }
 }
 
-fn container(out: &mut Sink<'_>, v: &Node, k: &Node) {
+fn container(out: &mut Sink<'_>, _: &Key, k: &Node, v: &Node) {
     match &v.value {
         Value::Scalar { .. } => {}
-        Value::Map(entries) => {
-            unknown_keys(out, entries, CONTAINER_KEYS, &format!("`{}`", name_of(k)));
-            for (ck, cv) in entries {
-                match ck.as_str().unwrap_or("") {
-                    "image" | "options" => scalar(out, cv, ck),
-                    "cmd" | "ports" | "volumes" => strings(out, cv, ck),
-                    "env" => env_map(out, cv, ck),
-                    "credentials" => match cv.as_map() {
-                        Some(c) => unknown_keys(out, c, &["username", "password"], "`credentials`"),
-                        None if is_expression(cv) => {}
-                        None => wrong(out, cv, ck, "a mapping"),
-                    },
-                    _ => {}
-                }
+        Value::Map(entries) => check_map(out, entries, CONTAINER, &format!("`{}`", name_of(k))),
+        Value::Seq(_) => wrong(out, v, k, "an image name or a mapping"),
+    }
+}
+
+fn services(out: &mut Sink<'_>, row: &Key, k: &Node, v: &Node) {
+    match v.as_map() {
+        Some(services) => {
+            for (sk, sv) in services {
+                container(out, row, sk, sv);
             }
         }
-        Value::Seq(_) => wrong(out, v, k, "an image name or a mapping"),
+        None => wrong(out, v, k, "a mapping of services"),
+    }
+}
+
+fn credentials(out: &mut Sink<'_>, _: &Key, k: &Node, v: &Node) {
+    match v.as_map() {
+        Some(entries) => check_map(out, entries, CREDENTIALS, "`credentials`"),
+        None if is_expression(v) => {}
+        None => wrong(out, v, k, "a mapping"),
+    }
+}
+
+/// `uses:` of a job or a step. GitHub's self-repository form (`$/path`, the same repository
+/// at the same commit) means nothing to Forgejo, which resolves `./path`, `owner/repo/path@ref`
+/// and full URLs only.
+fn uses(out: &mut Sink<'_>, _: &Key, k: &Node, v: &Node) {
+    let Some(text) = v.as_str() else {
+        wrong(out, v, k, "a string");
+        return;
+    };
+    if let Some(path) = text.trim().strip_prefix("$/") {
+        out.node(
+            &CODE,
+            v,
+            format!(
+                "`{}` is GitHub's self-repository form (`$/` = this repository at this commit); Forgejo does not know it and cannot run this",
+                text.escape_debug()
+            ),
+        )
+        .note(format!("write `./{}` instead", path.escape_debug()));
+    }
+}
+
+fn step_id(out: &mut Sink<'_>, _: &Key, _: &Node, v: &Node) {
+    let id = v.as_str().unwrap_or("");
+    if !valid_id(id) && !is_expression(v) {
+        out.node(&CODE, v, format!("step id `{}` must start with a letter or `_` and contain only letters, digits, `-` and `_`", id.escape_debug()));
+    }
+}
+
+fn steps(out: &mut Sink<'_>, _: &Key, k: &Node, v: &Node) {
+    match v.as_seq() {
+        Some([]) => {
+            out.node(&CODE, v, "`steps` is empty; a job needs at least one step");
+        }
+        Some(steps) => {
+            for step in steps {
+                check_step(out, step);
+            }
+        }
+        None if v.is_null() => {}
+        None => wrong(out, v, k, "a list of steps"),
     }
 }
 
@@ -646,7 +824,7 @@ fn check_step(out: &mut Sink<'_>, step: &Node) {
         );
         return;
     };
-    unknown_keys(out, entries, STEP_KEYS, "a step");
+    check_map(out, entries, STEP, "a step");
     let uses = step.get("uses").filter(|n| !n.is_null());
     let run = step.get("run").filter(|n| !n.is_null());
     match (uses, run) {
@@ -679,28 +857,6 @@ fn check_step(out: &mut Sink<'_>, step: &Node) {
                     "`with` only applies to `uses` steps; use `env` for a `run` step",
                 );
             }
-        }
-    }
-    for (k, v) in entries {
-        match k.as_str().unwrap_or("") {
-            "id" => {
-                let id = v.as_str().unwrap_or("");
-                let ok = id
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                    && id
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-                if !ok && !is_expression(v) {
-                    out.node(&CODE, v, format!("step id `{}` must start with a letter or `_` and contain only letters, digits, `-` and `_`", id.escape_debug()));
-                }
-            }
-            "name" | "if" | "uses" | "run" | "shell" | "working-directory" => scalar(out, v, k),
-            "with" | "env" => env_map(out, v, k),
-            "continue-on-error" => boolean(out, v, k),
-            "timeout-minutes" => number(out, v, k),
-            _ => {}
         }
     }
     if let Some(r) = run
@@ -781,7 +937,170 @@ pub fn cron(text: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::cron;
+    use super::{Status, TABLES, Type, cron};
+    use crate::lint::config::LintPolicy;
+    use crate::lint::{Finding, lint_text};
+
+    /// A value no row of any table accepts: a list holding a mapping.
+    const WRONG: &str = "[{x: 1}]";
+
+    /// A workflow with `key: value` placed in a node of `kind`, on a line of its own, and
+    /// that line's number.
+    fn place(kind: &str, key: &str, value: &str) -> (String, usize) {
+        let line = format!("{key}: {value}");
+        let steps = "    steps:\n      - run: echo\n";
+        let job = |extra: &str| format!("on: push\njobs:\n  a:\n    runs-on: x\n{extra}{steps}");
+        let text = match kind {
+            "workflow" => {
+                let mut s = String::new();
+                if key != "on" {
+                    s.push_str("on: push\n");
+                }
+                if key != "jobs" {
+                    s.push_str(&format!("jobs:\n  a:\n    runs-on: x\n{steps}"));
+                }
+                s + &line + "\n"
+            }
+            "job" => {
+                let runs_on = if key == "runs-on" {
+                    ""
+                } else {
+                    "    runs-on: x\n"
+                };
+                let steps = if key == "steps" { "" } else { steps };
+                format!("on: push\njobs:\n  a:\n{runs_on}{steps}    {line}\n")
+            }
+            "reusable-workflow call" => {
+                let uses = if key == "uses" {
+                    ""
+                } else {
+                    "    uses: ./.forgejo/workflows/x.yml\n"
+                };
+                format!("on: push\njobs:\n  a:\n{uses}    {line}\n")
+            }
+            "step" => {
+                let first = match key {
+                    "run" | "uses" => line.clone(),
+                    "with" => format!("uses: ./a\n        {line}"),
+                    _ => format!("run: echo\n        {line}"),
+                };
+                format!("on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - {first}\n")
+            }
+            "container" => {
+                let image = if key == "image" {
+                    ""
+                } else {
+                    "      image: i\n"
+                };
+                job(&format!("    container:\n{image}      {line}\n"))
+            }
+            "credentials" => job(&format!(
+                "    container:\n      image: i\n      credentials:\n        {line}\n"
+            )),
+            "defaults" => job(&format!("    defaults:\n      {line}\n")),
+            "defaults.run" => job(&format!("    defaults:\n      run:\n        {line}\n")),
+            "concurrency" => format!("concurrency:\n  {line}\n{}", job("")),
+            "strategy" => job(&format!("    strategy:\n      {line}\n")),
+            "runs-on" => format!("on: push\njobs:\n  a:\n    runs-on:\n      {line}\n{steps}"),
+            "schedule entry" => {
+                let rest = job("").replacen("on: push\n", "", 1);
+                format!("on:\n  schedule:\n    - {line}\n{rest}")
+            }
+            event => {
+                let name = match event.strip_prefix("on.") {
+                    Some("<event with types>") => "issues",
+                    Some(name) => name,
+                    None => panic!("no template for node kind {event}"),
+                };
+                let rest = job("").replacen("on: push\n", "", 1);
+                format!("on:\n  {name}:\n    {line}\n{rest}")
+            }
+        };
+        let n = text
+            .lines()
+            .position(|l| l.trim_start().trim_start_matches("- ").starts_with(&line))
+            .expect("the placed line")
+            + 1;
+        (text, n)
+    }
+
+    fn schema_findings(text: &str) -> Vec<Finding> {
+        lint_text("t.yml", text, &LintPolicy::default())
+            .into_iter()
+            .filter(|f| f.code.id == "lint.schema")
+            .collect()
+    }
+
+    #[test]
+    fn every_key_of_every_table_is_type_checked() {
+        let mut checked = 0;
+        for (kind, table) in TABLES {
+            for row in *table {
+                let (text, line) = place(kind, row.name, WRONG);
+                let value_col = text
+                    .lines()
+                    .nth(line - 1)
+                    .expect("line")
+                    .find('[')
+                    .expect("[")
+                    + 1;
+                let found = schema_findings(&text);
+                let inside_value = found.iter().any(|f| f.line == line && f.col >= value_col);
+                match row.status {
+                    Status::Ignored => assert!(
+                        found.iter().all(|f| f.line != line),
+                        "{kind}.{}: Forgejo ignores it, yet lint.schema reports it: {found:?}\n{text}",
+                        row.name
+                    ),
+                    _ => assert!(
+                        inside_value,
+                        "{kind}.{}: a wrong value passes: {found:?}\n{text}",
+                        row.name
+                    ),
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 80, "{checked} keys");
+    }
+
+    #[test]
+    fn every_key_of_a_simple_type_accepts_a_value_of_that_type() {
+        for (kind, table) in TABLES {
+            for row in *table {
+                let value = match row.ty {
+                    Type::Str if row.values.is_empty() => "text",
+                    Type::Bool => "true",
+                    Type::Number => "5",
+                    Type::Strings => "[a, b]",
+                    Type::Env => "{A: b}",
+                    Type::Table(_) => "{}",
+                    _ => continue,
+                };
+                let (text, line) = place(kind, row.name, value);
+                let found = schema_findings(&text);
+                assert!(
+                    found.iter().all(|f| f.line != line),
+                    "{kind}.{}: `{value}` refused: {found:?}\n{text}",
+                    row.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn only_ignored_keys_go_unread() {
+        for (kind, table) in TABLES {
+            for row in *table {
+                assert_eq!(
+                    matches!(row.ty, Type::Unread),
+                    row.status == Status::Ignored,
+                    "{kind}.{}",
+                    row.name
+                );
+            }
+        }
+    }
 
     #[test]
     fn cron_accepts_descriptors_and_fields() {

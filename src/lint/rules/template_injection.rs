@@ -9,6 +9,7 @@ use super::{Ctx, Rule, Sink};
 use crate::lint::expr::{ContextRef, Expr, ExprKind, Span};
 use crate::lint::heredoc;
 use crate::lint::taint::{Flow, text_refs};
+use crate::lint::untrusted::writer_chosen;
 use crate::report::code::code;
 
 code!(
@@ -149,7 +150,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
             }
             for (r, why) in tainted {
                 let line = ctx.src.scalar_pos(site.scalar, r.span.start).0;
-                out.expr(
+                let f = out.expr(
                     &CODE,
                     site.scalar,
                     r.span,
@@ -157,9 +158,98 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
                         "`{}` is expanded into the shell script at line {line}",
                         r.dotted()
                     ),
-                )
-                .note(why);
+                );
+                match writer_chosen(&r, ctx.wf) {
+                    Some(who) => {
+                        f.level = crate::report::Severity::Warning;
+                        f.note(format!("{why}; {who}"));
+                    }
+                    None => {
+                        f.note(why);
+                    }
+                }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::config::LintPolicy;
+    use crate::lint::{Level, lint_text};
+
+    /// The level of each template-injection finding, by the reference it names.
+    fn levels(text: &str) -> Vec<(String, Level)> {
+        lint_text("t.yml", text, &LintPolicy::default())
+            .into_iter()
+            .filter(|f| f.code.id == "lint.template-injection")
+            .map(|f| {
+                let name = f.message.split('`').nth(1).unwrap_or("").to_string();
+                (name, f.level)
+            })
+            .collect()
+    }
+
+    const WORKFLOW: &str = r#"on:
+  pull_request_target:
+  push:
+  workflow_dispatch:
+    inputs:
+      target:
+        type: choice
+        options: [staging, production]
+      note:
+        type: string
+jobs:
+  a:
+    runs-on: docker
+    env:
+      TAG: ${{ github.ref_name }}
+    steps:
+      - run: |
+          echo "${{ github.ref_name }}" "${{ forgejo.ref }}" "${{ github.base_ref }}"
+          echo "${{ inputs.target }}" "${{ github.event.inputs.target }}"
+          echo "${{ github.head_ref }}" "${{ inputs.note }}" "${{ github.event.pull_request.title }}"
+          echo "${{ env.TAG }}"
+"#;
+
+    #[test]
+    fn values_only_a_maintainer_chooses_are_warnings_the_rest_errors() {
+        let got = levels(WORKFLOW);
+        let level = |name: &str| {
+            got.iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, l)| *l)
+                .unwrap_or_else(|| panic!("{name} not reported: {got:?}"))
+        };
+        for warned in [
+            "github.ref_name",
+            "forgejo.ref",
+            "github.base_ref",
+            "inputs.target",
+            "github.event.inputs.target",
+        ] {
+            assert_eq!(level(warned), Level::Warning, "{warned}");
+        }
+        for error in [
+            "github.head_ref",
+            "inputs.note",
+            "github.event.pull_request.title",
+            // Carried through `env:`, the value's chooser is not followed: still an error.
+            "env.tag",
+        ] {
+            assert_eq!(level(error), Level::Error, "{error}");
+        }
+    }
+
+    #[test]
+    fn the_same_input_typed_as_a_string_stays_an_error() {
+        let text = WORKFLOW.replace("type: choice", "type: string");
+        let got = levels(&text);
+        assert!(
+            got.iter()
+                .any(|(n, l)| n == "inputs.target" && *l == Level::Error),
+            "{got:?}"
+        );
     }
 }

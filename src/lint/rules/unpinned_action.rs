@@ -30,7 +30,13 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
     for node in uses {
         let Some(text) = node.as_str() else { continue };
         let text = text.trim();
-        if text.starts_with("./") || text.is_empty() || is_expression(node) {
+        // `$/...` is GitHub's self-repository form, which Forgejo cannot run: `lint.schema`
+        // says so; it has no ref to pin.
+        if text.starts_with("./")
+            || text.starts_with("$/")
+            || text.is_empty()
+            || is_expression(node)
+        {
             continue;
         }
         if let Some(image) = text.strip_prefix("docker://") {
