@@ -19,7 +19,9 @@ pub mod untrusted_env_write;
 // Checks the peers (actionlint, zizmor) have that matter on Forgejo.
 pub mod container_credentials;
 pub mod event_types;
+pub mod function_call;
 pub mod glob_pattern;
+pub mod if_always_true;
 pub mod insecure_commands;
 pub mod matrix_exclude;
 pub mod needs_outputs;
@@ -72,6 +74,8 @@ pub static RULES: &[&Rule] = &[
     &matrix_exclude::RULE,
     &event_types::RULE,
     &glob_pattern::RULE,
+    &function_call::RULE,
+    &if_always_true::RULE,
 ];
 
 /// Collects findings for one file.
