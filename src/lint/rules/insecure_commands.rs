@@ -48,14 +48,17 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
             let (Some(run), Some(script)) = (step.run, step.run_text()) else {
                 continue;
             };
-            for (i, line) in script.split('\n').enumerate() {
+            let mut offset = 0;
+            for line in script.split('\n') {
+                let start = offset;
+                offset += line.len() + 1;
                 let Some(at) = ["::set-env ", "::add-path::"]
                     .iter()
                     .find_map(|c| line.find(c))
                 else {
                     continue;
                 };
-                let (l, c) = ctx.src.scalar_pos(run, line_offset(script, i) + at);
+                let (l, c) = ctx.src.scalar_pos(run, start + at);
                 out.at(
                     &CODE,
                     l,
@@ -66,9 +69,4 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
             }
         }
     }
-}
-
-/// Byte offset of line `n` in `text`.
-fn line_offset(text: &str, n: usize) -> usize {
-    text.split('\n').take(n).map(|l| l.len() + 1).sum()
 }

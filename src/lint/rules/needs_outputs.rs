@@ -9,7 +9,7 @@ use super::{Ctx, Rule, Sink, is_expression};
 use crate::lint::expr::{self, Segment};
 use crate::report::code::code;
 use crate::yaml::Node;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 code!(
     CODE,
@@ -55,6 +55,10 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
     let wf = ctx.wf;
     let outputs: Vec<Option<(Vec<String>, HashSet<String>)>> =
         wf.jobs.iter().map(|j| declared(j.node)).collect();
+    let mut by_lower: HashMap<String, usize> = HashMap::new();
+    for (i, j) in wf.jobs.iter().enumerate() {
+        by_lower.entry(j.id.to_ascii_lowercase()).or_insert(i);
+    }
     for site in &wf.sites {
         if site.job.is_none() {
             continue;
@@ -77,7 +81,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
                 // Job ids are matched as `needs:` matches them (exactly), then without case.
                 let Some(i) = wf
                     .job_index(job)
-                    .or_else(|| wf.jobs.iter().position(|j| j.id.eq_ignore_ascii_case(job)))
+                    .or_else(|| by_lower.get(&job.to_ascii_lowercase()).copied())
                 else {
                     continue;
                 };
