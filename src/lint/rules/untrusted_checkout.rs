@@ -14,10 +14,11 @@
 //! runs (a `run:` or an action other than a checkout); a warning when nothing runs after it.
 //! `workflow_run` jobs are checked the same way at warning level: Forgejo does not fire
 //! `workflow_run` (it is not among the events its `modules/actions/workflows.go` matches).
-use super::{Ctx, Rule, Sink, github_alias};
+use super::{Ctx, Rule, Sink};
 use crate::lint::Level;
 use crate::lint::expr::{self, Segment};
 use crate::lint::model::{Job, Step};
+use crate::lint::untrusted::github_alias;
 use crate::report::code::code;
 use crate::yaml::Node;
 
