@@ -4,7 +4,9 @@
 //! declared (a step output is not a job output until the job maps it). Names are compared
 //! without case, as the runner does. Jobs that call a reusable workflow (`uses:`) get their
 //! outputs from that workflow and are not judged; neither are `outputs` built by `${{ }}`.
-//! Whether `<job>` is in `needs:` at all is `lint.references`'.
+//! Whether `<job>` is in `needs:` at all is `lint.references`'. The outputs a reusable
+//! workflow declares (`on.workflow_call.outputs.<name>.value: ${{ jobs.<job>.outputs.<name> }}`)
+//! are checked the same way.
 use super::{Ctx, Rule, Sink, is_expression};
 use crate::lint::expr::{self, Segment};
 use crate::report::code::code;
@@ -60,12 +62,15 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
         by_lower.entry(j.id.to_ascii_lowercase()).or_insert(i);
     }
     for site in &wf.sites {
-        if site.job.is_none() {
-            continue;
-        }
         for e in site.parsed() {
             for r in expr::context_refs(e) {
-                if r.root != "needs" {
+                // `needs` inside a job; `jobs` in `on.workflow_call.outputs.*.value`.
+                let wanted = match r.root.as_str() {
+                    "needs" => site.job.is_some(),
+                    "jobs" => site.job.is_none(),
+                    _ => false,
+                };
+                if !wanted {
                     continue;
                 }
                 let (Some(job), Some(prop), Some(name)) = (

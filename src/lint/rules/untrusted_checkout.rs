@@ -14,6 +14,9 @@
 //! runs (a `run:` or an action other than a checkout); a warning when nothing runs after it.
 //! `workflow_run` jobs are checked the same way at warning level: Forgejo does not fire
 //! `workflow_run` (it is not among the events its `modules/actions/workflows.go` matches).
+//! A field of one event's payload is empty under the other, so a `workflow_run.head_sha`
+//! checkout is judged under `workflow_run` and a `pull_request.head.sha` one under
+//! `pull_request_target`.
 use super::{Ctx, Rule, Sink};
 use crate::lint::Level;
 use crate::lint::expr::{self, Segment};
@@ -189,15 +192,23 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
     if !target && !workflow_run {
         return;
     }
-    let event = if target {
-        "pull_request_target"
-    } else {
-        "workflow_run"
-    };
     for job in &ctx.wf.jobs {
         for (i, step) in job.steps.iter().enumerate() {
             let Some((node, at, why, runs_in_step)) = checkout_of_head(ctx, job, step) else {
                 continue;
+            };
+            // A `workflow_run` field is empty under `pull_request_target` and the other way
+            // round: judge the checkout under the event whose payload it reads.
+            let reads_run = why.contains(".event.workflow_run.");
+            let reads_pr = !reads_run && !why.contains("`refs/pull/`");
+            let target = target && !reads_run;
+            if !target && (!workflow_run || reads_pr) {
+                continue;
+            }
+            let event = if target {
+                "pull_request_target"
+            } else {
+                "workflow_run"
             };
             let later = job.steps[i + 1..].iter().find(|s| {
                 s.run.is_some()
