@@ -112,13 +112,14 @@ fn every_rule_has_pass_and_fail_fixtures_and_they_hold() {
 
 #[test]
 fn forgejo_constructs_fixture_is_clean_of_every_rule_but_unpinned() {
+    // Tags, not digests, for actions and images: warnings, and not what this fixture is about.
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/lint/schema/pass-forgejo-constructs.yml");
     let text = std::fs::read_to_string(path).expect("fixture");
     let findings = lint_text("f.yml", &text, &Policy::default().lint);
     let other: Vec<_> = findings
         .iter()
-        .filter(|f| f.code.id != "lint.unpinned-action")
+        .filter(|f| f.code.id != "lint.unpinned-action" && f.code.id != "lint.unpinned-image")
         .collect();
     assert!(other.is_empty(), "{other:#?}");
 }

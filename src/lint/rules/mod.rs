@@ -16,6 +16,18 @@ pub mod schema;
 pub mod template_injection;
 pub mod unpinned_action;
 pub mod untrusted_env_write;
+// Checks the peers (actionlint, zizmor) have that matter on Forgejo.
+pub mod container_credentials;
+pub mod event_types;
+pub mod function_call;
+pub mod glob_pattern;
+pub mod if_always_true;
+pub mod insecure_commands;
+pub mod matrix_exclude;
+pub mod needs_outputs;
+pub mod script_injection;
+pub mod unpinned_image;
+pub mod untrusted_checkout;
 
 use super::finding::Finding;
 use super::model::Workflow;
@@ -53,6 +65,17 @@ pub static RULES: &[&Rule] = &[
     &untrusted_env_write::RULE,
     &unpinned_action::RULE,
     &gate_wiring::RULE,
+    &untrusted_checkout::RULE,
+    &script_injection::RULE,
+    &container_credentials::RULE,
+    &insecure_commands::RULE,
+    &unpinned_image::RULE,
+    &needs_outputs::RULE,
+    &matrix_exclude::RULE,
+    &event_types::RULE,
+    &glob_pattern::RULE,
+    &function_call::RULE,
+    &if_always_true::RULE,
 ];
 
 /// Collects findings for one file.
