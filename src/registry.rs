@@ -14,6 +14,7 @@ pub fn all_codes() -> Vec<&'static Code> {
     codes.extend_from_slice(crate::gates::pr_scope::CODES);
     codes.extend(crate::canary::codes());
     codes.extend(crate::lint::codes());
+    codes.extend_from_slice(crate::lint::suppress::baseline::CODES);
     codes.extend_from_slice(crate::backup::drill::CODES);
     codes.extend_from_slice(crate::backup::take::CODES);
     // A code shared by several checks (the backup checks) is listed once.

@@ -6,7 +6,8 @@ mod backup;
 pub mod canary;
 mod dispatch;
 mod exceptions;
-pub mod lint;
+#[cfg(test)]
+mod lint_section_tests;
 mod plan;
 
 pub use backup::{BackupPolicy, CONTAINER_PLACEHOLDER, DrillPolicy, ProcedurePolicy, Verify};
@@ -31,7 +32,7 @@ pub struct Policy {
     pub backup: BackupPolicy,
     pub plan: PlanPolicy,
     pub canary: canary::CanaryPolicy,
-    pub lint: lint::LintPolicy,
+    pub lint: crate::lint::config::LintPolicy,
     pub exceptions: Vec<Exception>,
 }
 
@@ -168,7 +169,7 @@ pub fn parse(text: &str, file: &str) -> Result<Policy, GateError> {
             canary::read(node, &mut policy.canary, &mut problems);
         }
         if let Some(node) = top.take("lint") {
-            lint::read(node, &mut policy.lint, &mut problems);
+            crate::lint::config::read(node, &mut policy.lint, &mut problems);
         }
         if let Some(node) = top.take("exceptions") {
             policy.exceptions = exceptions::read(node, &mut problems);

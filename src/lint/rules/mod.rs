@@ -20,7 +20,7 @@ pub mod untrusted_env_write;
 use super::finding::{Finding, Level};
 use super::model::Workflow;
 use super::source::Source;
-use crate::policy::lint::LintPolicy;
+use crate::lint::config::LintPolicy;
 use crate::report::Code;
 use crate::yaml::{Document, Node};
 
