@@ -71,7 +71,7 @@ pub fn classify(
         .zip(&ids)
         .filter(|((id, files), _)| {
             let path = manifest_path(id);
-            files.iter().any(|f| *f == path)
+            files.contains(&path)
         })
         .map(|(_, id)| *id)
         .collect();
