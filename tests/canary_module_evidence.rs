@@ -462,14 +462,21 @@ fn a_manifest_that_cannot_be_read_stops_the_gate_for_few_and_for_many_modules() 
                     "elsewhere.yaml",
                     "metadata:\n  name: zz\nspec:\n  classes: []\n  runtime:\n    statefulness: stateless\n",
                 );
-                std::os::unix::fs::symlink("../../elsewhere.yaml", d.join("modules/zz/module.yaml"))
-                    .unwrap();
+                std::os::unix::fs::symlink(
+                    "../../elsewhere.yaml",
+                    d.join("modules/zz/module.yaml"),
+                )
+                .unwrap();
             }
             git(d, &["add", "-A"]);
             git(d, &["commit", "-q", "-m", "base"]);
             let base = git(d, &["rev-parse", "HEAD"]);
             for i in 0..modules {
-                write(d, &format!("modules/m{i:03}/compose.yaml"), "services: {x: {}}\n");
+                write(
+                    d,
+                    &format!("modules/m{i:03}/compose.yaml"),
+                    "services: {x: {}}\n",
+                );
             }
             write(d, "modules/zz/compose.yaml", "services: {x: {}}\n");
             git(d, &["commit", "-q", "-am", "head"]);
