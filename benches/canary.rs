@@ -4,8 +4,13 @@
 //!   Forgejo API from a local mock server, with `--post-status`: the requests sent and the
 //!   tool's own time (wall time minus the server's time spent answering), which includes
 //!   reading the 3,000 modules' manifests at the base commit with git (every tenth module is
-//!   stateful, so the upgrade evidence is checked too);
-//! - parsing a 1 MiB body.
+//!   stateful, so the upgrade evidence is checked too). The checkout is packed, as a fetched
+//!   one is; a freshly committed one (every object a loose file) is measured too, for scale;
+//! - parsing 1 MiB bodies.
+//!
+//! Beside each wall time, the CPU time the tool spent (its thread, plus the git processes it
+//! ran): on a machine shared with other work, wall times grow with the load while CPU times
+//! stay close to what a quiet machine would show.
 
 #[path = "../tests/canary_mock.rs"]
 mod mock;
@@ -25,6 +30,40 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The CPU time of the calling thread so far.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// The CPU time (user and system) of the child processes waited for so far.
+fn children_cpu() -> Duration {
+    // SAFETY: an all-zero rusage is a valid value of the plain C struct.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable rusage for the duration of the call.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    assert_eq!(rc, 0, "getrusage");
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// Wall time and CPU time (this thread, and the child processes it ran) of `f`.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration, Duration, Duration) {
+    let (cpu0, kids0) = (thread_cpu(), children_cpu());
+    let t = Instant::now();
+    let out = f();
+    let wall = t.elapsed();
+    let cpu = thread_cpu().saturating_sub(cpu0);
+    let kids = children_cpu().saturating_sub(kids0);
+    (out, wall, cpu, kids)
 }
 
 fn fixture(name: &str) -> String {
@@ -123,40 +162,57 @@ fn bench_canary() {
         "--now",
         "2026-05-17T00:00:00Z",
     ]);
-    let mut walls = Vec::new();
-    let mut tools = Vec::new();
-    let mut servers = Vec::new();
-    let mut requests = 0;
-    for i in 0..RUNS + 2 {
-        m.reset();
-        let t = Instant::now();
-        let out = run(&args, &env);
-        let wall = t.elapsed();
-        assert_eq!(out.exit, 0, "{}{}", out.stdout, out.stderr);
-        assert!(
-            out.stdout.contains("canary.evidence.complete"),
-            "the evidence rule ran: {}",
-            out.stdout
-        );
-        requests = m.requests().len();
-        assert_eq!(requests, 1 + 60 + 1, "1 PR + 60 pages + 1 status");
-        let server = *m.server_time.lock().unwrap();
-        if i >= 2 {
-            walls.push(wall);
-            servers.push(server);
-            tools.push(wall.saturating_sub(server));
+    let measure = |runs: usize, label: &str| {
+        let mut walls = Vec::new();
+        let mut tools = Vec::new();
+        let mut servers = Vec::new();
+        let mut cpus = Vec::new();
+        let mut threads = Vec::new();
+        let mut gits = Vec::new();
+        let mut requests = 0;
+        for i in 0..runs + 2 {
+            m.reset();
+            let (out, wall, cpu, kids) = timed(|| run(&args, &env));
+            assert_eq!(out.exit, 0, "{}{}", out.stdout, out.stderr);
+            assert!(
+                out.stdout.contains("canary.evidence.complete"),
+                "the evidence rule ran: {}",
+                out.stdout
+            );
+            requests = m.requests().len();
+            assert_eq!(requests, 1 + 60 + 1, "1 PR + 60 pages + 1 status");
+            let server = *m.server_time.lock().unwrap();
+            if i >= 2 {
+                walls.push(wall);
+                servers.push(server);
+                tools.push(wall.saturating_sub(server));
+                cpus.push(cpu + kids);
+                threads.push(cpu);
+                gits.push(kids);
+            }
         }
-    }
-    println!(
-        "canary_required API mode, 3,000 changed files, --post-status ({RUNS} runs, medians):"
-    );
-    println!("  requests:            {requests} (1 pull request + 60 file pages + 1 status)");
-    println!("  wall time:           {}", ms(median(walls)));
-    println!("  server time:         {}", ms(median(servers)));
-    println!(
-        "  tool's own time:     {}  (budget 50 ms)",
-        ms(median(tools))
-    );
+        println!(
+            "canary_required API mode, 3,000 changed files, --post-status, {label} ({runs} runs, medians):"
+        );
+        println!("  requests:            {requests} (1 pull request + 60 file pages + 1 status)");
+        println!("  wall time:           {}", ms(median(walls)));
+        println!("  server time:         {}", ms(median(servers)));
+        println!(
+            "  tool's own time:     {}  (budget 50 ms)",
+            ms(median(tools))
+        );
+        println!(
+            "  tool's CPU time:     {}  (its thread {}, the git processes it ran {})",
+            ms(median(cpus)),
+            ms(median(threads)),
+            ms(median(gits))
+        );
+    };
+    // A freshly committed checkout: every module's folder and manifest a loose object file.
+    measure(RUNS / 3, "loose objects (a fresh commit)");
+    // As a checkout fetched by CI is: one pack.
+    git(repo.path(), &["gc", "--quiet"]);
+    measure(RUNS, "packed (a fetched checkout)");
 
     // Four 1 MiB bodies: list items (the common shape of evidence), top-level paragraphs
     // with bold lines, sub-headings and HTML comments (the slowest path of the section
@@ -192,37 +248,41 @@ fn bench_canary() {
             big.push_str(&unit);
         }
         let mut parses = Vec::new();
+        let mut parse_cpus = Vec::new();
         let mut found = (0, 0);
         for i in 0..RUNS + 2 {
-            let t = Instant::now();
-            let parsed = forgejo_gates::canary::body::parse(&big, &known, &policy.placeholders);
-            let d = t.elapsed();
+            let (parsed, d, cpu, _) =
+                timed(|| forgejo_gates::canary::body::parse(&big, &known, &policy.placeholders));
             found = (parsed.sections.len(), parsed.status.len());
             if i >= 2 {
                 parses.push(d);
+                parse_cpus.push(cpu);
             }
         }
         // The Markdown parser alone, for scale: what the gate adds on top of it.
         let mut baseline = Vec::new();
+        let mut baseline_cpus = Vec::new();
         for i in 0..RUNS + 2 {
-            let t = Instant::now();
-            let events =
+            let (events, d, cpu, _) = timed(|| {
                 pulldown_cmark::Parser::new_ext(&big, forgejo_gates::canary::body::OPTIONS)
                     .into_offset_iter()
-                    .count();
-            let d = t.elapsed();
+                    .count()
+            });
             std::hint::black_box(events);
             if i >= 2 {
                 baseline.push(d);
+                baseline_cpus.push(cpu);
             }
         }
         println!(
-            "  {shape:<22} {} bytes, {} sections, {} status lines: {}  (pulldown-cmark alone {})",
+            "  {shape:<22} {} bytes, {} sections, {} status lines: {} (CPU {})  (pulldown-cmark alone {}, CPU {})",
             big.len(),
             found.0,
             found.1,
             ms(median(parses)),
-            ms(median(baseline))
+            ms(median(parse_cpus)),
+            ms(median(baseline)),
+            ms(median(baseline_cpus))
         );
     }
 }

@@ -61,6 +61,20 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, JsonError> {
     Ok(value.0)
 }
 
+/// Read `value` into the typed document `T`, naming the path of the first field that does not
+/// fit (`` `labels[0].name`: invalid type: integer `1`, expected a string ``).
+pub fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            inner.to_string()
+        } else {
+            format!("`{path}`: {inner}")
+        }
+    })
+}
+
 struct Strict(Value);
 
 impl<'de> Deserialize<'de> for Strict {

@@ -14,7 +14,6 @@ pub mod cli;
 pub mod clock;
 pub mod digest;
 pub mod env;
-#[cfg(feature = "forgejo-api")]
 pub mod forgejo;
 pub mod gates;
 pub mod input;

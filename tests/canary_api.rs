@@ -740,7 +740,8 @@ fn labels_from_the_api_choose_the_tier() {
         _ => Response::json(404, r#"{"message": "not found"}"#),
     });
     let out = run(&mut forge(&m, &s));
-    refused(&out, "a label has no string `name`");
+    // The typed reading names the field that does not fit.
+    refused(&out, "`labels[0]`: missing field `name`");
 }
 
 /// `--comment` on a passing pull request with no earlier comment says nothing: there is

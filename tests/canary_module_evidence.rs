@@ -429,3 +429,67 @@ fn a_classed_module_needs_its_evidence_even_outside_the_risky_paths() {
         "{required:?}"
     );
 }
+
+/// The manifests are listed by their own paths when a pull request touches few modules, and
+/// from one listing of the modules folder when it touches many (`src/canary/manifests.rs`):
+/// either way a touched module without a readable manifest stops the gate, and a manifest that
+/// is a symlink is refused, never taken as "no class".
+#[test]
+fn a_manifest_that_cannot_be_read_stops_the_gate_for_few_and_for_many_modules() {
+    for modules in [3usize, 70] {
+        for fault in ["missing", "symlink"] {
+            let dir = tempfile::tempdir().unwrap();
+            let repo = dir.path().join("repo");
+            let d = repo.as_path();
+            std::fs::create_dir(d).unwrap();
+            git(d, &["init", "-q"]);
+            for i in 0..modules {
+                let id = format!("m{i:03}");
+                write(
+                    d,
+                    &format!("modules/{id}/module.yaml"),
+                    &format!(
+                        "metadata:\n  name: {id}\nspec:\n  classes: []\n  runtime:\n    statefulness: stateless\n"
+                    ),
+                );
+                write(d, &format!("modules/{id}/compose.yaml"), "services: {}\n");
+            }
+            // The faulty module, last in the listing.
+            write(d, "modules/zz/compose.yaml", "services: {}\n");
+            if fault == "symlink" {
+                write(
+                    d,
+                    "elsewhere.yaml",
+                    "metadata:\n  name: zz\nspec:\n  classes: []\n  runtime:\n    statefulness: stateless\n",
+                );
+                std::os::unix::fs::symlink(
+                    "../../elsewhere.yaml",
+                    d.join("modules/zz/module.yaml"),
+                )
+                .unwrap();
+            }
+            git(d, &["add", "-A"]);
+            git(d, &["commit", "-q", "-m", "base"]);
+            let base = git(d, &["rev-parse", "HEAD"]);
+            for i in 0..modules {
+                write(
+                    d,
+                    &format!("modules/m{i:03}/compose.yaml"),
+                    "services: {x: {}}\n",
+                );
+            }
+            write(d, "modules/zz/compose.yaml", "services: {x: {}}\n");
+            git(d, &["commit", "-q", "-am", "head"]);
+            let head = git(d, &["rev-parse", "HEAD"]);
+            let (code, _, all) = check(&repo, &base, &head, &pack(), "tier/full");
+            assert_eq!(code, 2, "{modules} modules, {fault}: {all}");
+            let want = if fault == "missing" {
+                "manifest.missing"
+            } else {
+                "manifest.invalid"
+            };
+            assert!(all.contains(want), "{modules} modules, {fault}: {all}");
+            assert!(all.contains("zz"), "{modules} modules, {fault}: {all}");
+        }
+    }
+}

@@ -1,5 +1,5 @@
-//! Event payloads: the workflow_dispatch inputs, then the dispatch-input resolution (strict
-//! booleans, module id grammar, flag/event agreement).
+//! Event payloads: the pull request of a pull_request event, the workflow_dispatch inputs, then
+//! the dispatch-input resolution (strict booleans, module id grammar, flag/event agreement).
 #![no_main]
 use forgejo_gates::model::dispatch::{self, RawInputs};
 use forgejo_gates::model::event::EventPayload;
@@ -19,6 +19,13 @@ fuzz_target!(|data: &[u8]| {
             bytes: data.len() as u64,
         },
     };
+    // The pull request: never a panic; what is taken is a positive number and commit ids.
+    if let Ok(pr) = payload.pull_request() {
+        assert!(pr.number.is_some_and(|n| n > 0));
+        for sha in [&pr.head_sha, &pr.base_sha].into_iter().flatten() {
+            assert!(forgejo_gates::model::pull_request::valid_sha(sha));
+        }
+    }
     let Ok(inputs) = payload.dispatch_inputs() else {
         return;
     };

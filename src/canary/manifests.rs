@@ -64,10 +64,22 @@ pub fn classify(
     let owned_ids: Vec<String> = modules.iter().map(|(id, _)| id.clone()).collect();
     let ids: Vec<&str> = owned_ids.iter().map(String::as_str).collect();
     let (base_label, base_texts) = read_all(base, &ids, &manifest_path)?;
-    let changed_manifest: Vec<&str> = ids
+    // Looked up among each module's own changed files: a scan of the whole list per module
+    // would cost modules x files.
+    let changed_manifest: Vec<&str> = modules
         .iter()
-        .copied()
-        .filter(|id| changed.contains(&manifest_path(id)))
+        .zip(&ids)
+        .filter(|((id, files), _)| {
+            let path = manifest_path(id);
+            files.contains(&path)
+        })
+        .map(|(_, id)| *id)
+        .collect();
+    // Where each changed manifest's head text is.
+    let head_index: std::collections::HashMap<&str, usize> = changed_manifest
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, i))
         .collect();
     let head = head.filter(|h| *h != base);
     let (head_label, head_texts) = match head {
@@ -119,7 +131,7 @@ pub fn classify(
             add(text, "base", format!("{base_label}:{}", manifest_path(&id)))?;
             read_from.push(format!("the base {base_label}"));
         }
-        if let Some(pos) = changed_manifest.iter().position(|m| *m == id)
+        if let Some(&pos) = head_index.get(id.as_str())
             && let (Some(label), Some(Some(text))) = (&head_label, head_texts.get(pos))
         {
             add(text, "head", format!("{label}:{}", manifest_path(&id)))?;
@@ -132,7 +144,7 @@ pub fn classify(
                     "touched module `{id}` has no {} at the base {base_label}{}: its class cannot be read, so the evidence it needs is unknown{}",
                     manifest_path(&id),
                     match &head_label {
-                        Some(h) if changed_manifest.contains(&id.as_str()) =>
+                        Some(h) if head_index.contains_key(id.as_str()) =>
                             format!(" nor at the head {h}"),
                         _ => String::new(),
                     },
@@ -260,10 +272,17 @@ fn resolve(repo: &Path, rev: &str) -> Result<String, GateError> {
     Ok(commit)
 }
 
-/// The files `paths` at `commit`: `None` where there is none. One `git ls-tree -r` of the
-/// folder above them finds their blob ids (a `<commit>:<path>` lookup per file would read
-/// the big modules tree again for every module), then one `git cat-file --batch` reads them.
-/// Anything but a regular file (a symlink, a submodule, a folder) is an error.
+/// Up to this many manifests are listed by their own paths (git reads only the folders on
+/// the way to them); more are found in one listing of the whole modules folder, because git
+/// matches every entry against every path given (quadratic), while the folder's listing costs
+/// one pass.
+const EXACT_PATHS_UP_TO: usize = 64;
+
+/// The files `paths` at `commit`: `None` where there is none. One `git ls-tree` finds their
+/// blob ids (a `<commit>:<path>` lookup per file would read the big modules tree again for
+/// every module): of exactly those paths when they are few, so that only the touched modules'
+/// folders are read, else of the folder above them. Then one `git cat-file --batch` reads
+/// them. Anything but a regular file (a symlink, a submodule, a folder) is an error.
 fn read_at_commit(
     repo: &Path,
     commit: &str,
@@ -271,15 +290,21 @@ fn read_at_commit(
 ) -> Result<Vec<Option<Vec<u8>>>, GateError> {
     let failed = |m: String| GateError::new(&GIT_FAILED, m);
     let wanted: std::collections::HashSet<&str> = paths.iter().map(String::as_str).collect();
-    // The modules folder: each path is `<folder>/<id>/module.yaml`.
-    let folder = paths
-        .first()
-        .and_then(|p| p.rsplitn(3, '/').nth(2))
-        .map(|f| format!("{f}/"))
-        .unwrap_or_default();
-    let listing = git(repo)
-        .args(["ls-tree", "-r", "-z", "--full-tree", commit, "--"])
-        .arg(&folder)
+    let mut ls_tree = git(repo);
+    // Paths, never patterns: a module id is plain, but the modules folder comes from the policy.
+    ls_tree.args(["--literal-pathspecs", "ls-tree", "-z", "--full-tree"]);
+    if paths.len() <= EXACT_PATHS_UP_TO {
+        ls_tree.args([commit, "--"]).args(paths);
+    } else {
+        // The modules folder: each path is `<folder>/<id>/module.yaml`.
+        let folder = paths
+            .first()
+            .and_then(|p| p.rsplitn(3, '/').nth(2))
+            .map(|f| format!("{f}/"))
+            .unwrap_or_default();
+        ls_tree.args(["-r", commit, "--"]).arg(folder);
+    }
+    let listing = ls_tree
         .output()
         .map_err(|e| failed(format!("cannot run git: {e}")))?;
     if !listing.status.success() {

@@ -6,6 +6,10 @@
 //! The body is read as Markdown ([`body`]); every missing or empty section is reported, not
 //! just the first. A touched module that carries a class needs the evidence sections of that
 //! class too ([`evidence`], with the classes read by [`manifests`]).
+//!
+//! [`run`] is one run as the binary asks for it (the pull request from files, an event payload
+//! or the Forgejo API; the base branch's policy; the changed files; the decision), and
+//! `publish` reports it on Forgejo (the commit status and the gate's comment).
 
 pub mod body;
 pub mod codes;
@@ -13,7 +17,10 @@ pub mod comment;
 pub mod evidence;
 pub mod files;
 pub mod manifests;
+#[cfg(feature = "forgejo-api")]
+pub mod publish;
 pub mod rendered;
+pub mod run;
 
 use crate::paths::Globs;
 use crate::policy::LoadedPolicy;
@@ -24,30 +31,13 @@ use crate::report::{
 use codes::*;
 use time::OffsetDateTime;
 
-/// Every reason code this gate can emit (registered in `registry::all_codes`).
-/// A commit id: 40 (sha1) or 64 (sha256) hex digits. Anything else from an event payload or
-/// an API answer is refused before it is used in a diff range or a status URL.
-pub fn valid_sha(s: &str) -> bool {
-    (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
+pub use crate::model::pull_request::{PullRequest, valid_sha};
 
+/// Every reason code this gate can emit (registered in `registry::all_codes`).
 pub fn codes() -> Vec<&'static Code> {
     let mut all = codes::ALL.to_vec();
     all.extend_from_slice(evidence::CODES);
     all
-}
-
-/// The pull request as the gate sees it, wherever it came from.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PullRequest {
-    pub number: Option<u64>,
-    /// `None` when the source had no body at all (null); treated as empty.
-    pub body: Option<String>,
-    /// Where the body came from, for locations in messages (`pr-body.md`, `event`, `api`).
-    pub body_source: String,
-    pub labels: Vec<String>,
-    pub head_sha: Option<String>,
-    pub base_sha: Option<String>,
 }
 
 pub struct Request<'a> {
@@ -174,6 +164,8 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
         }
     }
     // A module that carries a class with evidence rules is risky wherever it lives.
+    let mut risky_files: std::collections::HashSet<String> =
+        risky_hits.iter().map(|(f, _)| f.clone()).collect();
     for m in req.modules {
         let classes: Vec<&str> = m
             .classes
@@ -183,7 +175,7 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
             .collect();
         if !classes.is_empty()
             && let Some(file) = m.files.first()
-            && !risky_hits.iter().any(|(f, _)| f == file)
+            && risky_files.insert(file.clone())
         {
             risky_hits.push((
                 file.clone(),

@@ -159,18 +159,19 @@ impl HtmlScan {
             .bytes()
             .take_while(|b| b.is_ascii_alphanumeric() || *b == b'-')
             .count();
-        let name = rest[name_start..name_start + name_len].to_ascii_lowercase();
+        // Compared without case and without a copy: a tag is read for every element shown.
+        let name = &rest[name_start..name_start + name_len];
+        let is =
+            |list: &[&'static str]| list.iter().find(|n| n.eq_ignore_ascii_case(name)).copied();
         let after = skip_tag(rest);
         if closing {
-            if HIDDEN.contains(&name.as_str()) {
+            if is(HIDDEN).is_some() {
                 self.depth = self.depth.saturating_sub(1);
             }
-        } else if let Some(raw) = RAW_HIDDEN.iter().find(|r| **r == name) {
+        } else if let Some(raw) = is(RAW_HIDDEN) {
             // Even `<script/>` opens one: the tokenizer ignores the slash on these.
             self.raw = Some(raw);
-        } else if HIDDEN.contains(&name.as_str())
-            && !rest[..rest.len() - after.len()].ends_with("/>")
-        {
+        } else if is(HIDDEN).is_some() && !rest[..rest.len() - after.len()].ends_with("/>") {
             self.depth = self.depth.saturating_add(1);
         }
         after

@@ -1,5 +1,7 @@
-//! Event payloads (`$GITHUB_EVENT_PATH`), read strictly and with a size limit.
+//! Event payloads (`$GITHUB_EVENT_PATH`), read strictly and with a size limit: the
+//! `workflow_dispatch` inputs, and the pull request of a `pull_request` event.
 
+use super::pull_request::{PullRequest, PullRequestJson};
 use crate::env::{Env, runner_var};
 use crate::report::{GateError, InputDigest, general};
 use serde_json::Value;
@@ -91,6 +93,33 @@ impl EventPayload {
             out.insert(k.clone(), text);
         }
         Ok(out)
+    }
+}
+
+impl EventPayload {
+    /// The pull request of a `pull_request` (or `pull_request_target`) payload, read through
+    /// the same mapping as an API answer ([`PullRequestJson`]). Its number must be a positive
+    /// integer (`pull_request.number`, else the payload's `number`).
+    pub fn pull_request(&self) -> Result<PullRequest, GateError> {
+        let bad = |m: String| GateError::new(&general::EVENT_INVALID, m);
+        let Some(doc) = self.value.get("pull_request").filter(|v| v.is_object()) else {
+            return Err(bad(format!(
+                "{} has no `pull_request` object: it is not a pull_request event payload",
+                self.digest.source
+            )));
+        };
+        let mut pr = PullRequestJson::read(doc.clone())
+            .and_then(|d| d.into_model("event:pull_request.body".into()))
+            .map_err(|m| bad(format!("the event's pull_request: {m}")))?;
+        if doc.get("number").is_none() {
+            pr.number = self.value.get("number").and_then(Value::as_u64);
+        }
+        match pr.number {
+            Some(n) if n > 0 => Ok(pr),
+            _ => Err(bad(
+                "the event's pull_request.number is missing or not a positive integer".into(),
+            )),
+        }
     }
 }
 

@@ -7,11 +7,13 @@ pub mod manifest;
 mod module_id;
 pub(crate) use module_id::truncate;
 pub mod plan;
+pub mod pull_request;
 
 pub use dispatch::DispatchInputs;
 pub use manifest::{ExpectedState, Manifest, Statefulness};
 pub use module_id::ModuleId;
 pub use plan::{DriftItem, Plan};
+pub use pull_request::PullRequest;
 
 use crate::report::code::code;
 
