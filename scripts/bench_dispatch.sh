@@ -52,18 +52,22 @@ done
 echo "== machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine makes every figure noisier; compare ratios, not times)"
 echo "== binaries: $bin ($(file -b "$bin/allow_one_shot_stateful_apply" | cut -d, -f1-2))"
 
-# `report JSON NAME_OF_GATE`: each command's median, and the gate's ratio to each reference.
+# `report JSON NAME_OF_GATE`: each command's median wall time and mean CPU time (user +
+# system, all threads), and the gate's ratio to each reference. On a shared machine the wall
+# times of both sides stretch with the load; the CPU times less so.
 report() {
   python3 - "$@" <<'PY'
 import json, sys
 results = json.load(open(sys.argv[1]))["results"]
 gate = next(r for r in results if r["command"] == sys.argv[2])
+cpu = lambda r: r["user"] + r["system"]
+unit, scale = ("ms", 1e3) if gate["median"] < 1 else ("s", 1)
 for r in results:
     if r is gate:
         continue
-    ratio = gate["median"] / r["median"]
-    print(f"   {gate['command']}: median {gate['median'] * 1e3:.2f} ms; {r['command']}: "
-          f"{r['median'] * 1e3:.2f} ms; ratio {ratio:.2f}x")
+    print(f"   {gate['command']}: {gate['median'] * scale:.2f} {unit} (cpu {cpu(gate) * scale:.2f}); "
+          f"{r['command']}: {r['median'] * scale:.2f} {unit} (cpu {cpu(r) * scale:.2f}); "
+          f"ratio {gate['median'] / r['median']:.2f}x wall, {cpu(gate) / cpu(r):.2f}x cpu")
 PY
 }
 
