@@ -12,6 +12,9 @@ pub fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, Gate
     }
     let file = std::fs::File::open(path)
         .map_err(|e| GateError::new(&general::IO, format!("cannot read {what} {display}: {e}")))?;
+    // A regular file's size sizes the buffer, so that it is read in one call (and one more
+    // that finds the end), not in doubling pieces from 32 bytes.
+    let mut expected = 0;
     if let Ok(meta) = file.metadata() {
         if meta.is_dir() {
             return Err(GateError::new(
@@ -22,8 +25,11 @@ pub fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, Gate
         if meta.is_file() && meta.len() > limit {
             return Err(too_large(what, &display.to_string(), limit));
         }
+        if meta.is_file() {
+            expected = meta.len();
+        }
     }
-    read_stream(file, limit, what, &display.to_string())
+    read_into(expected, file, limit, what, &display.to_string())
 }
 
 /// Read at most `limit` bytes from any reader; one byte more is an error.
@@ -33,7 +39,19 @@ pub fn read_stream(
     what: &str,
     name: &str,
 ) -> Result<Vec<u8>, GateError> {
-    let mut buf = Vec::new();
+    read_into(0, reader, limit, what, name)
+}
+
+/// [`read_stream`], with room reserved for `expected` bytes and the end.
+fn read_into(
+    expected: u64,
+    reader: impl Read,
+    limit: u64,
+    what: &str,
+    name: &str,
+) -> Result<Vec<u8>, GateError> {
+    // `expected` is at most `limit` here; a file that grew since is still cut at `limit + 1`.
+    let mut buf = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).saturating_add(1));
     reader
         .take(limit.saturating_add(1))
         .read_to_end(&mut buf)

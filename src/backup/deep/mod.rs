@@ -24,7 +24,7 @@ use crate::report::Code;
 use crate::report::code::code;
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::fs::FileExt;
 
 code!(
@@ -59,11 +59,18 @@ code!(
 /// Codes [`inspect`] may refuse with, besides `backup.artifact.format`.
 pub static CODES: &[&Code] = &[&INCOMPLETE, &CHECKSUM, &UNVERIFIABLE, &NO_DATA];
 
-// 64 KiB stays under the allocator's mmap threshold: no syscalls or fresh page faults per
-// buffer, which is most of a small decision's cost. Large archives are bound by inflate.
+/// Buffer size for files below [`LARGE_FILE`]: 64 KiB stays under the allocator's mmap
+/// threshold, so a buffer costs no system call or fresh page faults.
 const CHUNK: usize = 64 * 1024;
-/// Below this size the file is hashed on this thread: a second thread costs more than it saves.
-const HASH_IN_PARALLEL_FROM: u64 = 8 * 1024 * 1024;
+/// Buffer size from [`LARGE_FILE`] on: a quarter as many calls into the decoder, the kernel
+/// and the hash per byte (measured in `scripts/bench_dispatch.sh`); a few such buffers keep the
+/// peak well under 32 MiB.
+const LARGE_CHUNK: usize = 256 * 1024;
+/// Up to this size the file is read in one call and checked and hashed from that one copy.
+const READ_WHOLE_UP_TO: u64 = 1024 * 1024;
+/// From this size on the file is hashed on another thread while this one checks it (below, a
+/// second thread costs more than it saves), with [`LARGE_CHUNK`] buffers.
+const LARGE_FILE: u64 = 8 * 1024 * 1024;
 
 /// How to read: the depth, and what the policy lets through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,21 +173,64 @@ pub fn inspect(file: &File, format: Format, verify: Verify) -> Result<Inspection
 
 /// Inspect `file` as `format` with the policy's options.
 pub fn inspect_with(file: &File, format: Format, options: &Options) -> Result<Inspection, Refusal> {
-    let size = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+    inspect_by(file, format, options, &Paths::SIZED)
+}
+
+/// The file sizes at which the way of reading changes (a parameter so that tests can send a
+/// small file down every path).
+struct Paths {
+    read_whole_up_to: u64,
+    large_file: u64,
+}
+
+impl Paths {
+    const SIZED: Paths = Paths {
+        read_whole_up_to: READ_WHOLE_UP_TO,
+        large_file: LARGE_FILE,
+    };
+}
+
+fn inspect_by(
+    file: &File,
+    format: Format,
+    options: &Options,
+    paths: &Paths,
+) -> Result<Inspection, Refusal> {
+    let size = file
+        .metadata()
+        .map_err(|e| Refusal::format(format!("cannot stat the file: {e}")))?
+        .len();
+    if size <= paths.read_whole_up_to
+        && let Some(bytes) = read_whole(file, size)
+            .map_err(|e| Refusal::format(format!("cannot read the file: {e}")))?
+    {
+        let head = &bytes[..bytes.len().min(HEAD)];
+        let detail = check_content(file, size, head, &mut &bytes[..], CHUNK, format, options)?;
+        return Ok(Inspection {
+            sha256: crate::digest::hex(&Sha256::digest(&bytes)),
+            detail,
+        });
+    }
+    let mut head = [0u8; HEAD];
+    let got = read_up_to(&mut At { file, offset: 0 }, &mut head)
+        .map_err(|e| Refusal::format(e.to_string()))?;
+    let head = &head[..got];
     let hashed = |sha: io::Result<String>| {
         sha.map_err(|e| Refusal::format(format!("cannot read the file to hash it: {e}")))
     };
-    if size < HASH_IN_PARALLEL_FROM {
-        let checked = check_content(file, format, options);
-        let sha = hashed(hash_file(file))?;
+    if size < paths.large_file {
+        let mut raw = BufReader::with_capacity(CHUNK, At { file, offset: 0 });
+        let checked = check_content(file, size, head, &mut raw, CHUNK, format, options);
+        let sha = hashed(hash_with(file, CHUNK))?;
         return checked.map(|detail| Inspection {
             sha256: sha,
             detail,
         });
     }
     std::thread::scope(|scope| {
-        let hasher = scope.spawn(|| hash_file(file));
-        let checked = check_content(file, format, options);
+        let hasher = scope.spawn(|| hash_with(file, LARGE_CHUNK));
+        let mut raw = BufReader::with_capacity(LARGE_CHUNK, At { file, offset: 0 });
+        let checked = check_content(file, size, head, &mut raw, LARGE_CHUNK, format, options);
         let sha = hashed(
             hasher
                 .join()
@@ -193,20 +243,48 @@ pub fn inspect_with(file: &File, format: Format, options: &Options) -> Result<In
     })
 }
 
+/// How many leading bytes are compared with a format's magic.
+const HEAD: usize = 16;
+
+/// The whole file in one read (a small file), or `None` when it is longer than `size` said
+/// (it is growing: the caller streams it instead). The buffer is not zeroed first.
+fn read_whole(file: &File, size: u64) -> io::Result<Option<Vec<u8>>> {
+    // One byte more than the size, to see the end in the same call.
+    let want = usize::try_from(size)
+        .map_err(io::Error::other)?
+        .saturating_add(1);
+    let mut bytes = Vec::with_capacity(want);
+    let mut offset = 0u64;
+    while bytes.len() < want {
+        match rustix::io::pread(file, rustix::buffer::spare_capacity(&mut bytes), offset) {
+            Ok(0) => return Ok(Some(bytes)),
+            Ok(n) => offset += n as u64,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(None)
+}
+
 /// sha256 over the whole file with positional reads, independent of the other reader's offset.
 pub fn hash_file(file: &File) -> io::Result<String> {
+    hash_with(file, CHUNK)
+}
+
+/// [`hash_file`] with a `chunk`-byte buffer, never zeroed: each read fills what it hashes.
+fn hash_with(file: &File, chunk: usize) -> io::Result<String> {
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; CHUNK];
+    let mut buf = Vec::with_capacity(chunk);
     let mut offset = 0u64;
     loop {
-        let n = match file.read_at(&mut buf, offset) {
+        buf.clear();
+        match rustix::io::pread(file, rustix::buffer::spare_capacity(&mut buf), offset) {
             Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buf[..n]);
-        offset += n as u64;
+            Ok(n) => offset += n as u64,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+        hasher.update(&buf);
     }
     Ok(crate::digest::hex(&hasher.finalize()))
 }
@@ -225,24 +303,22 @@ impl Read for At<'_> {
     }
 }
 
-fn check_content(file: &File, format: Format, options: &Options) -> Result<String, Refusal> {
+/// Check the content read from `raw` (the file from its first byte), whose first bytes are
+/// `head`, as `format`. `chunk` sizes the decoders' buffers.
+fn check_content(
+    file: &File,
+    size: u64,
+    head: &[u8],
+    raw: &mut dyn BufRead,
+    chunk: usize,
+    format: Format,
+    options: &Options,
+) -> Result<String, Refusal> {
     let deep = options.verify == Verify::Deep;
-    let mut head = [0u8; 16];
-    let got = read_up_to(
-        &mut BufReader::with_capacity(CHUNK, At { file, offset: 0 }),
-        &mut head,
-    )
-    .map_err(|e| Refusal::format(e.to_string()))?;
-    let head = &head[..got];
-    let raw = BufReader::with_capacity(CHUNK, At { file, offset: 0 });
-    let size = file
-        .metadata()
-        .map_err(|e| Refusal::format(format!("cannot stat the file: {e}")))?
-        .len();
     let described = match format {
         Format::SqlGz => {
             expect_magic(head, GZIP_MAGIC, "gzip")?;
-            sql::check(gzip::members(raw), deep)
+            sql::check(gzip::members(raw), deep, chunk)
         }
         Format::PgDump => {
             expect_magic(head, b"PGDMP", "PostgreSQL custom dump")?;
@@ -255,18 +331,19 @@ fn check_content(file: &File, format: Format, options: &Options) -> Result<Strin
         Format::RedisRdb => rdb::check(file, size, deep, options.allow_rdb_without_checksum),
         Format::TarGz => {
             expect_magic(head, GZIP_MAGIC, "gzip")?;
-            tar::walk(&mut gzip::members(raw), deep, &mut tar::Nothing)
+            tar::walk(&mut gzip::members(raw), deep, chunk, &mut tar::Nothing)
                 .map(|s| format!("gzip → tar, {}", s.describe(deep)))
                 .map_err(|r| r.within("gzip → tar"))
         }
         Format::VaultSnapshot => {
             expect_magic(head, GZIP_MAGIC, "gzip")?;
-            vault::check(&mut gzip::members(raw), deep).map_err(|r| r.within("Vault snapshot"))
+            vault::check(&mut gzip::members(raw), deep, chunk)
+                .map_err(|r| r.within("Vault snapshot"))
         }
         Format::TarZst => {
             expect_magic(head, ZSTD_MAGIC, "zstd")?;
-            let mut frames = zstd::Frames::new(raw);
-            tar::walk(&mut frames, deep, &mut tar::Nothing)
+            let mut frames = zstd::Frames::new(raw, chunk);
+            tar::walk(&mut frames, deep, chunk, &mut tar::Nothing)
                 .map(|s| format!("zstd → tar, {}", s.describe(deep)))
                 .map_err(|r| r.within("zstd → tar"))
         }
@@ -346,5 +423,113 @@ pub fn bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Every way of reading: in one call, streamed on this thread, streamed beside the hash
+    /// thread.
+    const EVERY_PATH: [Paths; 3] = [
+        Paths {
+            read_whole_up_to: u64::MAX,
+            large_file: u64::MAX,
+        },
+        Paths {
+            read_whole_up_to: 0,
+            large_file: u64::MAX,
+        },
+        Paths {
+            read_whole_up_to: 0,
+            large_file: 0,
+        },
+    ];
+
+    fn tar_of(content: &[u8]) -> Vec<u8> {
+        let mut builder = ::tar::Builder::new(Vec::new());
+        let mut header = ::tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o600);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "data/object.bin", content)
+            .unwrap();
+        builder.into_inner().unwrap()
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(bytes).unwrap();
+        gz.finish().unwrap()
+    }
+
+    fn zstd_checked(bytes: &[u8]) -> Vec<u8> {
+        let mut z = ::zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        z.include_checksum(true).unwrap();
+        z.write_all(bytes).unwrap();
+        z.finish().unwrap()
+    }
+
+    /// The verdict (and hash) of every read path for `bytes` as `format`, which must agree.
+    fn on_every_path(format: Format, bytes: &[u8]) -> Result<Inspection, Refusal> {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(bytes).unwrap();
+        let file = File::open(tmp.path()).unwrap();
+        let options = Options::strict(Verify::Deep);
+        let verdicts: Vec<_> = EVERY_PATH
+            .iter()
+            .map(|paths| inspect_by(&file, format, &options, paths))
+            .collect();
+        assert!(
+            verdicts.windows(2).all(|w| w[0] == w[1]),
+            "{format:?}: the read paths disagree: {verdicts:?}"
+        );
+        verdicts.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn every_read_path_gives_the_same_verdict_and_hash() {
+        // Larger than one buffer of every path, compressible and not.
+        let mut content: Vec<u8> = (0..300_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        content.extend((0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+        let tar = tar_of(&content);
+        let tgz = gzip(&tar);
+        let tzst = zstd_checked(&tar);
+
+        let passed = on_every_path(Format::TarGz, &tgz).expect("a complete tar.gz passes");
+        assert_eq!(passed.sha256, crate::digest::hex(&Sha256::digest(&tgz)));
+        let passed = on_every_path(Format::TarZst, &tzst).expect("a complete tar.zst passes");
+        assert_eq!(passed.sha256, crate::digest::hex(&Sha256::digest(&tzst)));
+
+        let refused = |format, bytes: &[u8], code: &Code| {
+            let refusal = on_every_path(format, bytes).expect_err("damaged input passed");
+            assert_eq!(refusal.code.id, code.id, "{format:?}: {refusal}");
+        };
+        refused(Format::TarGz, &tgz[..tgz.len() - 9], &INCOMPLETE);
+        refused(Format::TarZst, &tzst[..tzst.len() - 9], &INCOMPLETE);
+        let mut garbage = tgz.clone();
+        garbage.extend_from_slice(b"not a gzip member");
+        refused(Format::TarGz, &garbage, &super::super::FORMAT);
+        let mut crc = tgz.clone();
+        let at = crc.len() - 8;
+        crc[at] ^= 1;
+        refused(Format::TarGz, &crc, &super::super::FORMAT);
+
+        let mut sql = b"--\n-- PostgreSQL database cluster dump\n--\n\nSET x = 1;\n".to_vec();
+        sql.extend(
+            std::iter::repeat_n(b"INSERT INTO t VALUES (1);\n".as_slice(), 40_000).flatten(),
+        );
+        let cut = gzip(&sql);
+        refused(Format::SqlGz, &cut, &INCOMPLETE);
+        sql.extend_from_slice(b"\n--\n-- PostgreSQL database cluster dump complete\n--\n\n");
+        on_every_path(Format::SqlGz, &gzip(&sql)).expect("a complete pg_dumpall dump passes");
     }
 }

@@ -5,7 +5,7 @@
 //! database was dumped, so a dump cut off by a failing `pg_dumpall` inside a pipeline that
 //! still closed gzip cleanly (no `set -o pipefail`) is refused.
 
-use super::{CHUNK, Refusal, bytes, decode_error, read_up_to};
+use super::{Refusal, bytes, decode_error, read_up_to};
 use std::io::Read;
 
 /// The first lines of a `pg_dumpall` dump (PostgreSQL 9.x to 17).
@@ -15,7 +15,7 @@ const COMPLETE: &[u8] = b"\n--\n-- PostgreSQL database cluster dump complete\n--
 /// How much of the end is kept while streaming.
 const TAIL: usize = 256;
 
-pub(super) fn check(mut text: impl Read, deep: bool) -> Result<String, Refusal> {
+pub(super) fn check(mut text: impl Read, deep: bool, chunk: usize) -> Result<String, Refusal> {
     let mut first = [0u8; 4096];
     let n = read_up_to(&mut text, &mut first).map_err(|e| decode_error(e).within("gzip"))?;
     let start = &first[..n];
@@ -35,7 +35,7 @@ pub(super) fn check(mut text: impl Read, deep: bool) -> Result<String, Refusal> 
     // Stream the rest, keeping only the last TAIL bytes.
     let mut tail: Vec<u8> = start[start.len().saturating_sub(TAIL)..].to_vec();
     let mut total = n as u64;
-    let mut buf = vec![0u8; CHUNK];
+    let mut buf = vec![0u8; chunk];
     loop {
         let got = match text.read(&mut buf) {
             Ok(0) => break,

@@ -5,7 +5,7 @@
 //! file can be, or given to an entry that holds no data (a directory, a link) is refused.
 //! Shallow stops after the first entry's header.
 
-use super::{CHUNK, Refusal, bytes, decode_error, read_up_to};
+use super::{Refusal, bytes, decode_error, read_up_to};
 use std::io::Read;
 
 const BLOCK: usize = 512;
@@ -77,15 +77,17 @@ impl Pending {
     }
 }
 
-/// Walk the tar stream `r` (already decompressed). Deep: to its last byte; shallow: the first
-/// entry's header.
+/// Walk the tar stream `r` (already decompressed), reading data `chunk` bytes at a time. Deep:
+/// to its last byte; shallow: the first entry's header.
 pub(super) fn walk(
     r: &mut impl Read,
     deep: bool,
+    chunk: usize,
     visitor: &mut dyn Visitor,
 ) -> Result<Summary, Refusal> {
     let mut header = [0u8; BLOCK];
-    let mut buf = vec![0u8; CHUNK];
+    // Shallow reads only headers; extended headers need no more than a block at a time.
+    let mut buf = vec![0u8; if deep { chunk } else { BLOCK }];
     let mut summary = Summary::default();
     let mut pending = Pending::default();
     let mut offset: u64 = 0;

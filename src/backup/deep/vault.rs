@@ -95,9 +95,9 @@ impl Visitor for Snapshot {
     }
 }
 
-pub(super) fn check(r: &mut impl Read, deep: bool) -> Result<String, Refusal> {
+pub(super) fn check(r: &mut impl Read, deep: bool, chunk: usize) -> Result<String, Refusal> {
     let mut snapshot = Snapshot::default();
-    let summary = tar::walk(r, deep, &mut snapshot)?;
+    let summary = tar::walk(r, deep, chunk, &mut snapshot)?;
     if !deep {
         return Ok(format!("gzip → tar, {}", summary.describe(false)));
     }

@@ -4,7 +4,7 @@
 //! it): a frame written without one proves nothing and is refused. Memory stays bounded by
 //! libzstd's default window limit (128 MiB) and one input buffer.
 
-use super::{CHUNK, Refusal};
+use super::Refusal;
 use std::io::{self, Read};
 use zstd::zstd_safe::{DCtx, InBuffer, OutBuffer, get_error_name};
 
@@ -26,10 +26,11 @@ pub(super) struct Frames<R> {
 }
 
 impl<R: Read> Frames<R> {
-    pub fn new(source: R) -> Frames<R> {
+    /// Frames read from `source` through a `chunk`-byte input buffer.
+    pub fn new(source: R, chunk: usize) -> Frames<R> {
         Frames {
             source,
-            buf: vec![0u8; CHUNK],
+            buf: vec![0u8; chunk],
             start: 0,
             end: 0,
             eof: false,
