@@ -1,4 +1,5 @@
-//! Path globs, compiled so that `*` never crosses a `/` (only `**` does).
+//! Repository paths: globs compiled so that `*` never crosses a `/` (only `**` does), and
+//! the check that a path is plain and relative.
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
 pub fn compile_glob(pattern: &str) -> Result<Glob, String> {
@@ -35,6 +36,23 @@ impl Globs {
             .into_iter()
             .min()
             .map(|i| self.patterns[i].as_str())
+    }
+}
+
+/// Is `path` a plain repository-relative path that fits on one line of a list file?
+pub fn check_path(path: &str) -> Result<(), String> {
+    // An empty path and an absolute one both have an empty component.
+    let bad = path.chars().any(|c| c.is_control())
+        || path
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..");
+    if bad {
+        Err(format!(
+            "{:?} is not a plain relative path",
+            path.chars().take(200).collect::<String>()
+        ))
+    } else {
+        Ok(())
     }
 }
 

@@ -15,7 +15,7 @@ fn every_canary_code_is_documented_once() {
         let n = doc.lines().filter(|l| *l == heading).count();
         assert_eq!(n, 1, "{heading}");
     }
-    let all = forgejo_gates::report::all_codes();
+    let all = forgejo_gates::registry::all_codes();
     for code in forgejo_gates::canary::codes() {
         assert!(all.iter().any(|c| std::ptr::eq(*c, code)), "{}", code.id);
     }

@@ -1,7 +1,7 @@
 //! The registries keep their promises: every reason code is documented once, ids are unique
 //! and dotted, every documented code exists, and the example policy is the built-in policy.
 
-use forgejo_gates::report::all_codes;
+use forgejo_gates::registry::all_codes;
 use std::collections::BTreeMap;
 
 fn documented() -> BTreeMap<String, String> {

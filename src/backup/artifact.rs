@@ -8,9 +8,9 @@
 //! twice, so no directory can be swapped for a link between a check and the open.
 
 use super::deep::{self, Inspection, Options};
-use super::format::format_of;
 use super::reference::BackupRef;
 use super::*;
+use crate::model::backup_format::format_of;
 use crate::policy::{BackupPolicy, Verify};
 use crate::report::Code;
 use crate::report::Reason;

@@ -8,9 +8,9 @@
 //! written atomically with mode 0600 (they name tables and files of a backup that may hold
 //! secrets).
 
-use super::format::{BACKUP_CLASSES, EXTENSIONS};
 use super::reference::{parse_stamp, split_name};
 use crate::model::ModuleId;
+use crate::model::backup_format::{BACKUP_CLASSES, EXTENSIONS};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};

@@ -1,45 +1,7 @@
-//! Backup classes, the file extensions they produce, and what those files must look like.
+//! What backup files must look like: the magic bytes the verifiers look for. The classes,
+//! formats and extensions are model facts ([`crate::model::backup_format`]).
 
-pub const BACKUP_CLASSES: &[&str] = &[
-    "postgres",
-    "redis",
-    "vault",
-    "minio",
-    "filesystem",
-    "engine",
-    "separate-root",
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// `pg_dumpall | gzip`: gzip around SQL text.
-    SqlGz,
-    /// `pg_dump -Fc`: PostgreSQL custom format (`PGDMP`).
-    PgDump,
-    /// Redis RDB (`REDIS0011`).
-    RedisRdb,
-    /// Vault raft snapshot: a gzip'd tar holding `meta.json` and `state.bin`.
-    VaultSnapshot,
-    TarGz,
-    TarZst,
-}
-
-/// Every extension a backup may carry, with its format. Longest first, for matching.
-pub const EXTENSIONS: &[(&str, Format)] = &[
-    ("tar.zst", Format::TarZst),
-    ("tar.gz", Format::TarGz),
-    ("sql.gz", Format::SqlGz),
-    ("dump", Format::PgDump),
-    ("snap", Format::VaultSnapshot),
-    ("rdb", Format::RedisRdb),
-];
-
-pub fn format_of(extension: &str) -> Option<Format> {
-    EXTENSIONS
-        .iter()
-        .find(|(e, _)| *e == extension)
-        .map(|(_, f)| *f)
-}
+pub use crate::model::backup_format::Format;
 
 pub const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b, 0x08];
 pub const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];

@@ -1,7 +1,7 @@
 //! The backup reference grammar: `<root>/<ref-module>-<YYYYMMDDTHHMMSSZ>.<ext>`.
 
-use super::format::EXTENSIONS;
 use super::*;
+use crate::model::backup_format::EXTENSIONS;
 use crate::model::{Manifest, ModuleId};
 use crate::policy::BackupPolicy;
 use crate::report::Reason;

@@ -11,22 +11,7 @@ use std::process::{Command, Stdio};
 /// A `git diff` output larger than this is refused.
 pub const MAX_DIFF_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Is `path` a plain repository-relative path that fits on one line of a list file?
-pub fn check_path(path: &str) -> Result<(), String> {
-    // An empty path and an absolute one both have an empty component.
-    let bad = path.chars().any(|c| c.is_control())
-        || path
-            .split('/')
-            .any(|c| c.is_empty() || c == "." || c == "..");
-    if bad {
-        Err(format!(
-            "{:?} is not a plain relative path",
-            path.chars().take(200).collect::<String>()
-        ))
-    } else {
-        Ok(())
-    }
-}
+pub use crate::paths::check_path;
 
 /// The list `collect-diff` writes for `--changed-files`: every path NUL-terminated, as
 /// `git diff -z --name-only` writes it.

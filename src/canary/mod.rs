@@ -24,7 +24,7 @@ use crate::report::{
 use codes::*;
 use time::OffsetDateTime;
 
-/// Every reason code this gate can emit (registered in `report::all_codes`).
+/// Every reason code this gate can emit (registered in `registry::all_codes`).
 /// A commit id: 40 (sha1) or 64 (sha256) hex digits. Anything else from an event payload or
 /// an API answer is refused before it is used in a diff range or a status URL.
 pub fn valid_sha(s: &str) -> bool {

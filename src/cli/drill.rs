@@ -3,9 +3,9 @@
 
 use super::{CommonArgs, Emitted, finish};
 use crate::backup::drill::{self, Failure};
-use crate::backup::format::format_of;
 use crate::backup::{self, deep, reference};
 use crate::env::Env;
+use crate::model::backup_format::format_of;
 use crate::model::{ModuleId, manifest};
 use crate::policy::Verify;
 use crate::report::{Decision, Gate, GateError, InputDigest, Outcome, Reason};

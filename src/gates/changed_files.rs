@@ -95,7 +95,7 @@ fn parse_lines(bytes: &[u8]) -> Result<Vec<String>, GateError> {
 }
 
 fn check(path: &str, at: &str) -> Result<(), GateError> {
-    crate::canary::files::check_path(path).map_err(|e| invalid(format!("changed-files {at}: {e}")))
+    crate::paths::check_path(path).map_err(|e| invalid(format!("changed-files {at}: {e}")))
 }
 
 /// Undo git's `quote_c_style` on one whole quoted line (`"..."`).

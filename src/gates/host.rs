@@ -8,7 +8,7 @@ use crate::backup::artifact::{self, Observation};
 use crate::backup::reference::BackupRef;
 use crate::model::{Manifest, ModuleId, manifest};
 use crate::policy::BackupPolicy;
-use crate::report::{GateError, all_codes, general};
+use crate::report::{GateError, general};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -201,8 +201,11 @@ impl Host for RecordedHost {
                 error: Some((code, message)),
                 ..
             }) => {
-                let code = all_codes()
-                    .into_iter()
+                // A manifest read fails with a general code or a model code, nothing else.
+                let code = crate::report::code::GENERAL
+                    .iter()
+                    .chain(crate::model::CODES)
+                    .copied()
                     .find(|c| c.id == code)
                     .unwrap_or(&crate::model::MANIFEST_MISSING);
                 Err(GateError::new(code, message.clone()))

@@ -89,7 +89,7 @@ pub fn module_prefix(modules_dir: &Path) -> Result<String, GateError> {
         .to_str()
         .ok_or_else(|| GateError::new(&general::USAGE, "--modules-dir is not UTF-8"))?;
     let dir = raw.strip_suffix('/').unwrap_or(raw);
-    crate::canary::files::check_path(dir).map_err(|_| {
+    crate::paths::check_path(dir).map_err(|_| {
         GateError::new(
             &general::USAGE,
             format!(

@@ -5,6 +5,7 @@
 //! applies the policy's levels. Findings are data; a path that cannot be read is a
 //! [`GateError`] (exit 2). Nothing here prints: [`render`] returns text.
 
+pub mod config;
 pub mod discover;
 pub mod expr;
 pub mod finding;
@@ -14,19 +15,22 @@ pub mod render;
 pub mod rules;
 pub mod shell;
 pub mod source;
+pub mod suppress;
 pub mod taint;
+pub mod untrusted;
 
 pub use finding::{Finding, Level};
 
-use crate::policy::lint::LintPolicy;
 use crate::report::{Code, GateError, InputDigest, general};
+use config::LintPolicy;
 use rules::invalid_file::CODE as INVALID;
 use std::path::{Path, PathBuf};
 
-/// Every reason code (rule id) this gate can emit (registered in `report::all_codes`).
+/// Every reason code (rule id) this gate can emit (registered in `registry::all_codes`).
 pub fn codes() -> Vec<&'static Code> {
     let mut all: Vec<&'static Code> = vec![&INVALID];
     all.extend(rules::RULES.iter().map(|r| r.code));
+    all.extend([&suppress::INVALID, &suppress::UNUSED]);
     all
 }
 
@@ -122,11 +126,7 @@ pub fn lint_text_in(
 
 fn apply_levels(findings: &mut Vec<Finding>, policy: &LintPolicy) {
     for f in findings.iter_mut() {
-        if let Some(level) = policy
-            .levels
-            .get(f.code.id)
-            .and_then(|l| Level::from_name(l))
-        {
+        if let Some(&level) = policy.levels.get(f.code.id) {
             // A finding its rule lowered to info (proved harmless) stays info unless the rule
             // is turned off: raising the rule must not raise what it proved.
             let lowered = f.level == Level::Info && Level::of(f.code) != Level::Info;

@@ -12,7 +12,7 @@
 
 use super::expr::{self, ContextRef, Expr, ExprKind, Segment};
 use super::model::{Workflow, strongly_connected};
-use super::rules::template_injection::untrusted;
+use super::untrusted::untrusted;
 use crate::yaml::Node;
 use std::collections::HashMap;
 

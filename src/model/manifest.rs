@@ -1,12 +1,19 @@
 //! `<modules-dir>/<id>/module.yaml`: only the fields the gates use are read, strictly.
 
+use super::backup_format::BACKUP_CLASSES;
 use super::{MANIFEST_INVALID, MANIFEST_MISSING, ModuleId, TOO_COMPLEX};
-use crate::backup::format::BACKUP_CLASSES;
 use crate::digest::sha256_hex;
-use crate::policy::RISK_CLASSES;
 use crate::report::{GateError, InputDigest};
 use crate::yaml::{self, Fields, Node, Problems};
 use std::path::{Path, PathBuf};
+
+/// Risk classes a module may carry.
+pub const RISK_CLASSES: &[&str] = &[
+    "security-sensitive",
+    "public-edge",
+    "auth",
+    "secret-bearing",
+];
 
 pub const MAX_MANIFEST_BYTES: u64 = 256 * 1024;
 

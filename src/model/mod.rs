@@ -1,5 +1,6 @@
 //! What the gates read: module ids and manifests, plans, dispatch inputs and event payloads.
 
+pub mod backup_format;
 pub mod dispatch;
 pub mod event;
 pub mod manifest;

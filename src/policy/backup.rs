@@ -1,4 +1,4 @@
-use crate::backup::format::{BACKUP_CLASSES, EXTENSIONS};
+use crate::model::backup_format::{BACKUP_CLASSES, EXTENSIONS};
 use crate::yaml::{Fields, Node, Problems};
 use std::collections::BTreeMap;
 

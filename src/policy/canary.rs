@@ -416,9 +416,11 @@ fn requirements(node: &Node, what: &str, problems: &mut Problems) -> Option<Vec<
         };
         match names {
             Some(names)
+                // A name's key (`canary::body::key`) keeps exactly its visible letters and
+                // digits, so it is empty unless the name has one.
                 if names
                     .iter()
-                    .all(|n| !crate::canary::body::key(n).is_empty()) =>
+                    .all(|n| n.chars().any(crate::visible::is_visible_alphanumeric)) =>
             {
                 out.push(names)
             }

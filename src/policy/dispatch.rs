@@ -1,4 +1,4 @@
-use super::RISK_CLASSES;
+use crate::model::manifest::RISK_CLASSES;
 use crate::yaml::{Fields, Node, Problems};
 
 /// Which modules may be auto-applied, and how a stateful dispatch is confirmed.

@@ -6,7 +6,8 @@ mod backup;
 pub mod canary;
 mod dispatch;
 mod exceptions;
-pub mod lint;
+#[cfg(test)]
+mod lint_section_tests;
 mod plan;
 
 pub use backup::{BackupPolicy, CONTAINER_PLACEHOLDER, DrillPolicy, ProcedurePolicy, Verify};
@@ -25,21 +26,13 @@ pub const DEFAULT_LOCATION: &str = ".forgejo/gates.yml";
 /// A policy file larger than this is refused.
 pub const MAX_POLICY_BYTES: u64 = 1024 * 1024;
 
-/// Risk classes a module may carry.
-pub const RISK_CLASSES: &[&str] = &[
-    "security-sensitive",
-    "public-edge",
-    "auth",
-    "secret-bearing",
-];
-
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Policy {
     pub dispatch: DispatchPolicy,
     pub backup: BackupPolicy,
     pub plan: PlanPolicy,
     pub canary: canary::CanaryPolicy,
-    pub lint: lint::LintPolicy,
+    pub lint: crate::lint::config::LintPolicy,
     pub exceptions: Vec<Exception>,
 }
 
@@ -176,7 +169,7 @@ pub fn parse(text: &str, file: &str) -> Result<Policy, GateError> {
             canary::read(node, &mut policy.canary, &mut problems);
         }
         if let Some(node) = top.take("lint") {
-            lint::read(node, &mut policy.lint, &mut problems);
+            crate::lint::config::read(node, &mut policy.lint, &mut problems);
         }
         if let Some(node) = top.take("exceptions") {
             policy.exceptions = exceptions::read(node, &mut problems);

@@ -1,5 +1,5 @@
 //! Stable reason codes. Every code is declared once, as a `Code` constant next to the check
-//! that emits it, registered in `report::all_codes`, and documented once in `docs/reasons/*.md` (a test checks both ways).
+//! that emits it, registered in `registry::all_codes`, and documented once in `docs/reasons/*.md` (a test checks both ways).
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {

@@ -14,12 +14,16 @@ pub fn render(s: &Summary<'_>) -> String {
             .count()
     };
     let (errors, warnings) = (count(Level::Error), count(Level::Warning));
-    let _ = writeln!(
+    let _ = write!(
         out,
         "lint_workflows: {} — {} file(s), {errors} error(s), {warnings} warning(s)",
         s.outcome.to_uppercase(),
-        s.files.len()
+        s.linted
     );
+    if s.suppressed > 0 {
+        let _ = write!(out, ", {} suppressed", s.suppressed);
+    }
+    out.push('\n');
     if let Some(folder) = s.folder {
         let _ = writeln!(
             out,

@@ -20,7 +20,7 @@ pub mod untrusted_env_write;
 use super::finding::{Finding, Level};
 use super::model::Workflow;
 use super::source::Source;
-use crate::policy::lint::LintPolicy;
+use crate::lint::config::LintPolicy;
 use crate::report::Code;
 use crate::yaml::{Document, Node};
 
@@ -145,9 +145,4 @@ impl Finding {
 /// True for a value written as one `${{ }}` expression (anything may come of it).
 pub fn is_expression(node: &Node) -> bool {
     node.as_str().is_some_and(|s| s.contains("${{"))
-}
-
-/// The contexts Forgejo spells four ways, folded to `github`.
-pub fn github_alias(root: &str) -> bool {
-    matches!(root, "github" | "forgejo" | "forge" | "gitea")
 }

@@ -2,10 +2,10 @@
 //! `$FORGEJO_ENV` (every later step then runs with attacker-chosen variables, e.g.
 //! `LD_PRELOAD`) or `$GITHUB_PATH` / `$FORGEJO_PATH`. The text arrives through an `env:`
 //! variable set from an untrusted expression, or through `${{ }}` on the writing line.
-use super::template_injection::untrusted;
 use super::{Ctx, Rule, Sink};
 use crate::lint::expr;
 use crate::lint::taint::shell_vars;
+use crate::lint::untrusted::untrusted;
 use crate::report::code::code;
 use crate::yaml::Node;
 use std::collections::HashMap;

@@ -1278,7 +1278,7 @@ fn pasted_inputs(out: &mut Sink<'_>, wf: &Workflow<'_>, job: usize, step: usize)
             for r in expr::context_refs(e) {
                 let d = r.dotted();
                 let is_input = r.root == "inputs"
-                    || (super::github_alias(&r.root)
+                    || (crate::lint::untrusted::github_alias(&r.root)
                         && d.split_once('.')
                             .is_some_and(|(_, rest)| rest.starts_with("event.inputs")));
                 if is_input {

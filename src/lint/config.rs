@@ -1,4 +1,9 @@
-//! The `lint:` section of the policy: runner labels, rule levels and the gate-wiring names.
+//! The `lint:` section of the policy: runner labels, rule levels, the gate-wiring names and
+//! the per-path ignores. It lives beside the linter (as cargo-deny keeps each check's config
+//! beside the check): the policy reader hands the section's node to [`read`], and the linter
+//! never imports the policy.
+use super::Level;
+use super::suppress::path_ignore::{self, PathIgnore};
 use crate::yaml::{Fields, Node, Problems};
 use std::collections::BTreeMap;
 
@@ -8,9 +13,11 @@ pub struct LintPolicy {
     pub runner_labels: Vec<String>,
     /// A workflow file larger than this is a finding, not read.
     pub max_file_bytes: u64,
-    /// Level per rule id (`error`, `warning`, `info`, `off`), overriding the default.
-    pub levels: BTreeMap<String, String>,
+    /// Level per rule id, overriding the rule's default.
+    pub levels: BTreeMap<String, Level>,
     pub gates: GateNames,
+    /// `lint.ignore`: rules not reported in the files a glob matches, each with its reason.
+    pub ignores: Vec<PathIgnore>,
 }
 
 /// What the gate-wiring rule looks for in `run:` scripts.
@@ -38,15 +45,29 @@ impl Default for LintPolicy {
             max_file_bytes: 1024 * 1024,
             levels: BTreeMap::new(),
             gates: GateNames::default(),
+            ignores: Vec::new(),
         }
     }
 }
 
-const KEYS: &[&str] = &["runner_labels", "max_file_bytes", "rules", "gates"];
+const KEYS: &[&str] = &[
+    "runner_labels",
+    "max_file_bytes",
+    "rules",
+    "gates",
+    "ignore",
+];
 const GATE_KEYS: &[&str] = &["apply_command", "scope_gate", "one_shot_gate"];
 const LEVELS: &[&str] = &["error", "warning", "info", "off"];
 
-pub(super) fn read(node: &Node, out: &mut LintPolicy, problems: &mut Problems) {
+/// Rules whose level the policy cannot change: a file that could not be read is never a
+/// pass, and the deploy gate's wiring is the property the gates exist for (see
+/// `docs/rules/gate-wiring.md`: no policy, comment or baseline can make it pass).
+pub const ALWAYS_ERROR: &[&str] = &["lint.invalid-file", "lint.gate-wiring"];
+
+/// Read the policy's `lint:` section into `out`; every problem goes to `problems` with its
+/// position (the policy reader turns them into `file:line:col` messages).
+pub fn read(node: &Node, out: &mut LintPolicy, problems: &mut Problems) {
     let Some(mut f) = Fields::new(node, "lint", problems) else {
         return;
     };
@@ -76,14 +97,16 @@ pub(super) fn read(node: &Node, out: &mut LintPolicy, problems: &mut Problems) {
     {
         let codes = crate::lint::codes();
         for code in &codes {
-            if let Some(level) = rules.take(code.id)
-                && let Some(level) = read_level(level, code.id, problems)
+            if let Some(node) = rules.take(code.id)
+                && let Some(level) = read_level(node, code.id, problems)
             {
-                // A file that could not be read is never a pass.
-                if code.id == crate::lint::rules::invalid_file::CODE.id && level != "error" {
+                if ALWAYS_ERROR.contains(&code.id) && level != Level::Error {
                     problems.push(
-                        v.span.start,
-                        format!("lint.rules: `{}` is always an error", code.id),
+                        node.span.start,
+                        format!(
+                            "lint.rules: `{}` is always an error; its level cannot be changed",
+                            code.id
+                        ),
                     );
                 } else {
                     out.levels.insert(code.id.to_string(), level);
@@ -113,12 +136,16 @@ pub(super) fn read(node: &Node, out: &mut LintPolicy, problems: &mut Problems) {
         }
         g.finish(problems, GATE_KEYS);
     }
+    if let Some(v) = f.take("ignore") {
+        out.ignores = path_ignore::read(v, problems);
+    }
     f.finish(problems, KEYS);
 }
 
 /// A rule's level. A plain `off` (or `no`, `false`) is the boolean false to YAML 1.1 readers,
-/// and a rule set to false is off: that is how the level is read, not as the text.
-fn read_level(node: &Node, what: &str, problems: &mut Problems) -> Option<String> {
+/// and a rule set to false is off: that is how the level is read, not as the text. Any other
+/// value but the four names is a problem at its line.
+fn read_level(node: &Node, what: &str, problems: &mut Problems) -> Option<Level> {
     if let crate::yaml::Value::Scalar {
         text,
         style: crate::yaml::Style::Plain,
@@ -126,56 +153,13 @@ fn read_level(node: &Node, what: &str, problems: &mut Problems) -> Option<String
         && node.tag.is_none()
         && crate::yaml::yaml11::resolve_plain(text) == crate::yaml::yaml11::Plain::Bool(false)
     {
-        return Some("off".to_string());
+        return Some(Level::Off);
     }
-    problems.one_of(node, what, LEVELS)
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::policy::parse;
-
-    #[test]
-    fn reads_every_key() {
-        let p = parse(
-            "lint:\n  runner_labels: [docker]\n  max_file_bytes: 1000\n  rules:\n    lint.unpinned-action: error\n  gates:\n    apply_command: pctl apply\n",
-            "p.yml",
-        )
-        .unwrap();
-        assert_eq!(p.lint.runner_labels, vec!["docker".to_string()]);
-        assert_eq!(p.lint.max_file_bytes, 1000);
-        assert_eq!(p.lint.levels["lint.unpinned-action"], "error");
-        assert_eq!(p.lint.gates.apply_command, "pctl apply");
-        assert_eq!(p.lint.gates.scope_gate, "auto_apply_scope");
+    let name = problems.one_of(node, what, LEVELS)?;
+    let level = Level::from_name(&name);
+    if level.is_none() {
+        // `LEVELS` and `Level::from_name` disagree: a bug, reported rather than ignored.
+        problems.push(node.span.start, format!("{what}: unknown level `{name}`"));
     }
-
-    #[test]
-    fn unknown_rule_and_level_are_errors() {
-        let err = parse(
-            "lint:\n  rules:\n    lint.nope: off\n    lint.schema: loud\n",
-            "p.yml",
-        )
-        .unwrap_err();
-        let all = err.details.join("\n");
-        assert!(all.contains("lint.nope"), "{all}");
-        assert!(all.contains("loud"), "{all}");
-    }
-
-    #[test]
-    fn a_plain_off_is_yaml_false_and_turns_a_rule_off() {
-        for off in ["off", "Off", "no", "false", "\"off\""] {
-            let p = parse(
-                &format!("lint:\n  rules:\n    lint.unpinned-action: {off}\n"),
-                "p.yml",
-            )
-            .unwrap();
-            assert_eq!(p.lint.levels["lint.unpinned-action"], "off", "{off}");
-        }
-        assert!(parse("lint:\n  rules:\n    lint.unpinned-action: on\n", "p.yml").is_err());
-    }
-
-    #[test]
-    fn invalid_file_cannot_be_turned_off() {
-        assert!(parse("lint:\n  rules:\n    lint.invalid-file: off\n", "p.yml").is_err());
-    }
+    level
 }

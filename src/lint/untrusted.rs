@@ -1,0 +1,148 @@
+//! Which context values are controlled by whoever triggers the event: every event field that
+//! can hold chosen text (under all four spellings of the context: `github`, `forgejo`,
+//! `forge`, `gitea`), branch and tag names, free-text dispatch inputs, and whole objects that
+//! contain them. The data-flow analysis ([`crate::lint::taint`]) starts from these sources and
+//! the rules (`template-injection`, `untrusted-env-write`) ask it, so this sits below both.
+
+use crate::lint::expr::{ContextRef, Segment};
+use crate::lint::model::Workflow;
+
+/// The contexts Forgejo spells four ways, folded to `github`.
+pub fn github_alias(root: &str) -> bool {
+    matches!(root, "github" | "forgejo" | "forge" | "gitea")
+}
+
+/// Fields of the event payload that hold no attacker text: numbers, ids, hashes, timestamps,
+/// booleans, fixed action words, and user, repository and URL names (Forgejo restricts them
+/// to letters, digits, `-`, `_` and `.`). Every other field under `event` is treated as
+/// chosen by whoever triggers the event (titles, bodies, messages, names and emails of
+/// authors and committers, branch, tag and label names, file names, review and comment text,
+/// descriptions, ... and any field this list does not know).
+const SAFE_EVENT_LEAVES: &[&str] = &[
+    "number",
+    "id",
+    "sha",
+    "before",
+    "after",
+    "action",
+    "merged",
+    "draft",
+    "state",
+    "login",
+    "username",
+    "login_name",
+    "private",
+    "fork",
+    "size",
+    "forced",
+    "created",
+    "deleted",
+    "ref_type",
+    "schedule",
+    "mergeable",
+    "total_commits",
+    "additions",
+    "deletions",
+    "changed_files",
+    "comments",
+    "timestamp",
+];
+
+fn safe_event_field(path: &[Option<String>]) -> bool {
+    let Some(Some(leaf)) = path.last() else {
+        return false;
+    };
+    let parent = path.len().checked_sub(2).and_then(|i| path[i].as_deref());
+    let repo_parent = matches!(
+        parent,
+        Some("repository" | "repo" | "base_repo" | "head_repo")
+    );
+    SAFE_EVENT_LEAVES.contains(&leaf.as_str())
+        || ["_sha", "_id", "_at", "_count", "_url"]
+            .iter()
+            .any(|s| leaf.ends_with(s))
+        || leaf == "url"
+        || (repo_parent && matches!(leaf.as_str(), "name" | "full_name"))
+}
+
+fn names(r: &ContextRef) -> Vec<Option<String>> {
+    r.path
+        .iter()
+        .map(|s| match s {
+            Segment::Name(n) | Segment::Index(n) => Some(n.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Why dispatch input `name` is untrusted (free text), or `None` (a boolean, a call input).
+fn input_why(name: &str, wf: &Workflow<'_>) -> Option<String> {
+    let find = |list: &[crate::lint::model::Input<'_>]| {
+        list.iter()
+            .find(|i| i.name.eq_ignore_ascii_case(name))
+            .map(|i| i.kind.unwrap_or("string").to_string())
+    };
+    // Call inputs come from the calling workflow's code, not from a person; dispatch
+    // inputs are typed by whoever dispatches. A boolean is a real boolean; every other
+    // type is free text (Forgejo does not even check a `choice` against its options).
+    let kind = match find(&wf.dispatch_inputs) {
+        Some(kind) => kind,
+        None if find(&wf.call_inputs).is_some() => return None,
+        None if wf.has_event("workflow_dispatch") => "undeclared".to_string(),
+        None => return None,
+    };
+    (kind != "boolean").then(|| {
+        format!(
+            "dispatch input `{name}` ({kind}) is text chosen by whoever dispatches the workflow"
+        )
+    })
+}
+
+/// Why `r` is untrusted, or `None`. A reference to an object that contains untrusted text
+/// (`github.event.pull_request`, `github`) counts too: `toJSON` of it carries the title.
+pub fn untrusted(r: &ContextRef, wf: &Workflow<'_>) -> Option<String> {
+    let path = names(r);
+    if github_alias(&r.root) {
+        let whole = || {
+            format!(
+                "`{}` contains values controlled by whoever triggers the event (e.g. `{}.event.pull_request.title`)",
+                r.dotted(),
+                r.root
+            )
+        };
+        return match path.first() {
+            None | Some(None) => Some(whole()),
+            Some(Some(first)) => match first.as_str() {
+                "head_ref" | "base_ref" | "ref" | "ref_name" => Some(format!(
+                    "`{}` is a branch or tag name: git allows `$(...)`, `;` and backquotes in it, and whoever pushes or opens the pull request chooses it",
+                    r.dotted()
+                )),
+                "event" => match path.get(1) {
+                    None | Some(None) => Some(whole()),
+                    Some(Some(second)) if second == "inputs" => match path.get(2) {
+                        Some(Some(name)) => input_why(name, wf),
+                        _ => Some(whole()),
+                    },
+                    Some(Some(_)) if safe_event_field(&path) => None,
+                    Some(Some(_))
+                        if path.len() == 2 || path.last().is_some_and(Option::is_none) =>
+                    {
+                        Some(format!(
+                            "`{}` is, or contains, text controlled by whoever triggers the event",
+                            r.dotted()
+                        ))
+                    }
+                    Some(Some(_)) => Some(format!(
+                        "`{}` is controlled by whoever triggers the event",
+                        r.dotted()
+                    )),
+                },
+                _ => None,
+            },
+        };
+    }
+    if r.root == "inputs" {
+        return input_why(path.first()?.as_deref()?, wf);
+    }
+    None
+}

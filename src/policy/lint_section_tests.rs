@@ -1,0 +1,82 @@
+//! How the policy reader reads the `lint:` section (the section itself lives beside the
+//! linter in `lint::config`; the reader calls it).
+
+use super::parse;
+use crate::lint::Level;
+
+#[test]
+fn reads_every_key() {
+    let p = parse(
+        "lint:\n  runner_labels: [docker]\n  max_file_bytes: 1000\n  rules:\n    lint.unpinned-action: error\n  gates:\n    apply_command: pctl apply\n",
+        "p.yml",
+    )
+    .unwrap();
+    assert_eq!(p.lint.runner_labels, vec!["docker".to_string()]);
+    assert_eq!(p.lint.max_file_bytes, 1000);
+    assert_eq!(p.lint.levels["lint.unpinned-action"], Level::Error);
+    assert_eq!(p.lint.gates.apply_command, "pctl apply");
+    assert_eq!(p.lint.gates.scope_gate, "auto_apply_scope");
+}
+
+#[test]
+fn unknown_rule_and_level_are_errors() {
+    let err = parse(
+        "lint:\n  rules:\n    lint.nope: off\n    lint.schema: loud\n",
+        "p.yml",
+    )
+    .unwrap_err();
+    let all = err.details.join("\n");
+    assert!(all.contains("lint.nope"), "{all}");
+    assert!(all.contains("loud"), "{all}");
+}
+
+#[test]
+fn a_plain_off_is_yaml_false_and_turns_a_rule_off() {
+    for off in ["off", "Off", "no", "false", "\"off\""] {
+        let p = parse(
+            &format!("lint:\n  rules:\n    lint.unpinned-action: {off}\n"),
+            "p.yml",
+        )
+        .unwrap();
+        assert_eq!(p.lint.levels["lint.unpinned-action"], Level::Off, "{off}");
+    }
+    assert!(parse("lint:\n  rules:\n    lint.unpinned-action: on\n", "p.yml").is_err());
+}
+
+#[test]
+fn invalid_file_cannot_be_turned_off() {
+    assert!(parse("lint:\n  rules:\n    lint.invalid-file: off\n", "p.yml").is_err());
+}
+
+#[test]
+fn gate_wiring_cannot_be_lowered_and_the_problem_names_its_line() {
+    for level in ["off", "warning", "info"] {
+        let err = parse(
+            &format!("lint:\n  rules:\n    lint.schema: warning\n    lint.gate-wiring: {level}\n"),
+            "p.yml",
+        )
+        .unwrap_err();
+        let all = err.details.join("\n");
+        assert!(all.contains("p.yml:4:23:"), "{all}");
+        assert!(
+            all.contains("`lint.gate-wiring` is always an error"),
+            "{all}"
+        );
+    }
+    let p = parse("lint:\n  rules:\n    lint.gate-wiring: error\n", "p.yml").unwrap();
+    assert_eq!(p.lint.levels["lint.gate-wiring"], Level::Error);
+}
+
+#[test]
+fn an_unknown_level_is_refused_at_its_line() {
+    for bad in ["loud", "Error", "\"warn\"", "1", "[error]"] {
+        let err = parse(
+            &format!("lint:\n  rules:\n    lint.schema: {bad}\n"),
+            "p.yml",
+        )
+        .unwrap_err();
+        let all = err.details.join("\n");
+        assert!(all.contains("p.yml:3:18:"), "{bad}: {all}");
+        assert!(all.contains("lint.schema"), "{bad}: {all}");
+    }
+}
