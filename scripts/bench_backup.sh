@@ -15,6 +15,8 @@
 #   BENCH_RUNS=N      pairs per measure (default 1); the median is printed
 #   BENCH_NO_BUILD=1  use the release build already in ${CARGO_TARGET_DIR:-target}
 #   BENCH_GZIP_LEVEL=L  the reference gzip level (default: the one the source tree uses)
+#   BENCH_BASELINE_BIN=DIR  also time the backup_before_apply and restore_drill in DIR (e.g. a
+#                     build of main), paired in the same run, as `...@base`
 # Needs: initdb, postgres, psql, pg_dumpall, gzip on PATH; /usr/bin/time. Run as root or not (as
 # root the clusters run as `nobody`).
 set -euo pipefail
@@ -26,6 +28,7 @@ level=$(sed -n 's/^pub const LEVEL: u32 = \([0-9]\);.*/\1/p' src/backup/take/gzi
 level=${BENCH_GZIP_LEVEL:-${level:-6}}
 [ "${BENCH_NO_BUILD:-}" = 1 ] || cargo build --quiet --release --bin backup_before_apply --bin restore_drill
 bin="${CARGO_TARGET_DIR:-$PWD/target}/release"
+base=${BENCH_BASELINE_BIN:-}
 work=$(mktemp -d /tmp/gates-bench-backup.XXXXXX)
 chmod 755 "$work"
 pids=()
@@ -132,6 +135,7 @@ EOF
 
 echo "== 1. pg_dumpall alone, pg_dumpall | gzip -$level, backup_before_apply (x$runs, paired)"
 backup=
+base_backup=
 for i in $(seq "$runs"); do
   measure "pg_dumpall#$i" src pg_dumpall -h "$src" -U postgres --no-sync -f /dev/null
   measure "pg_dumpall|gzip#$i" src bash -o pipefail -c \
@@ -142,6 +146,12 @@ for i in $(seq "$runs"); do
     --modules-dir fixtures/modules --policy "$work/policy.yml"
   b=$(tail -n 1 "$work/out-backup_before_apply#$i")
   [ -z "$backup" ] && backup=$b || rm -f "$b" "$b.manifest.json"
+  if [ -n "$base" ]; then
+    measure "backup_before_apply@base#$i" src "$base/backup_before_apply" --module postgres \
+      --modules-dir fixtures/modules --policy "$work/policy.yml"
+    b=$(tail -n 1 "$work/out-backup_before_apply@base#$i")
+    [ -z "$base_backup" ] && base_backup=$b || rm -f "$b" "$b.manifest.json"
+  fi
 done
 dump_bytes=$(gzip -dc "$backup" | wc -c)
 gz_bytes=$(stat -c %s "$backup")
@@ -163,6 +173,11 @@ for i in $(seq "$runs"); do
   measure "restore_drill#$i" - "$bin/restore_drill" --backup-ref "$backup" --module postgres \
     --modules-dir fixtures/modules --policy "$work/policy.yml"
   grep -q 'PASS' "$work/out-restore_drill#$i" || { cat "$work/out-restore_drill#$i"; exit 1; }
+  if [ -n "$base" ]; then
+    measure "restore_drill@base#$i" - "$base/restore_drill" --backup-ref "$base_backup" \
+      --module postgres --modules-dir fixtures/modules --policy "$work/policy.yml"
+    grep -q 'PASS' "$work/out-restore_drill@base#$i" || { cat "$work/out-restore_drill@base#$i"; exit 1; }
+  fi
 done
 rm -f "$work/dump.sql" "$work/dump.sql.gz"
 
@@ -182,10 +197,10 @@ row() {
   awk -v n="$name" -v w="$wall" -v c="$cpu" -v r="$rss" -v b="$dump_bytes" -v rw="$rwall" -v rc="$rcpu" -v ref="$ref" \
     'BEGIN {
        ratio = (rw > 0 ? sprintf("%.2fx / %.2fx  (vs %s)", w / rw, c / rc, ref) : "reference")
-       printf "%-22s %9.2f %9.1f %9.2f %9.1f   %s\n", n, w, (w > 0 ? b / 1048576 / w : 0), c, r / 1024, ratio
+       printf "%-26s %9.2f %9.1f %9.2f %9.1f   %s\n", n, w, (w > 0 ? b / 1048576 / w : 0), c, r / 1024, ratio
      }'
 }
-printf '%-22s %9s %9s %9s %9s   %s\n' "measure" "wall s" "MiB/s" "CPU s" "RSS MiB" "ratio wall / CPU"
+printf '%-26s %9s %9s %9s %9s   %s\n' "measure" "wall s" "MiB/s" "CPU s" "RSS MiB" "ratio wall / CPU"
 row pg_dumpall ""
 row "pg_dumpall|gzip" pg_dumpall
 row backup_before_apply pg_dumpall
@@ -194,3 +209,8 @@ row "psql_-f" ""
 row "gzip_-dc|psql" "psql_-f"
 row restore_drill "psql_-f"
 row restore_drill "gzip_-dc|psql"
+if [ -n "$base" ]; then
+  echo "baseline build ($base), same run:"
+  row "backup_before_apply@base" pg_dumpall
+  row "restore_drill@base" "psql_-f"
+fi
