@@ -316,6 +316,71 @@ fn a_postgres_backup_is_taken_verified_described_and_eligible() {
     assert!(gate_run.stdout.contains("ELIGIBLE"), "{}", gate_run.stdout);
 }
 
+/// pg_dumpall (15.14 and later) writes a random key on its `\restrict` and `\unrestrict`
+/// lines; two dumps of the same data differ only there.
+fn without_restrict_keys(dump: &[u8]) -> Vec<u8> {
+    dump.split_inclusive(|b| *b == b'\n')
+        .flat_map(|line| {
+            if line.starts_with(b"\\restrict ") || line.starts_with(b"\\unrestrict ") {
+                let word = line.iter().position(|b| *b == b' ').unwrap_or(line.len());
+                &line[..word]
+            } else {
+                line
+            }
+        })
+        .copied()
+        .collect()
+}
+
+#[test]
+fn a_dump_larger_than_a_block_is_gzipped_in_members_that_are_read_whole() {
+    let cluster = Cluster::start();
+    cluster.sql("postgres", "CREATE DATABASE app");
+    // About 3.5 MiB of dump text: gzipped as several members on several threads.
+    cluster.sql(
+        "app",
+        "CREATE TABLE big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 90000) g",
+    );
+    let s = cluster.socket();
+    let setup = Setup::new(
+        &pg_procedure(
+            &cluster,
+            &format!("[pg_dumpall, -h, \"{s}\", -U, postgres]"),
+        ),
+        "",
+    );
+    let r = take(&setup, &fixtures(), "postgres");
+    assert_eq!(r.code, 0, "{}", r.all());
+    let path = PathBuf::from(r.stdout.lines().last().unwrap());
+    let gz = std::fs::read(&path).unwrap();
+    // Every member, in order, is exactly what pg_dumpall writes.
+    let direct = Command::new("pg_dumpall")
+        .args(["-h", &s, "-U", "postgres"])
+        .output()
+        .unwrap();
+    assert!(direct.status.success());
+    let mut whole = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&gz[..]), &mut whole)
+        .unwrap();
+    assert!(direct.stdout.len() > 3 << 20, "{}", direct.stdout.len());
+    assert!(
+        without_restrict_keys(&whole) == without_restrict_keys(&direct.stdout),
+        "the gzip members do not hold the dump in order"
+    );
+    // The first member ends after 1 MiB: the file is more than one member.
+    let mut first = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut first).unwrap();
+    assert_eq!(first.len(), 1 << 20);
+    // gzip itself reads it whole, and so did the gates (exit 0 above; the manifest's sha256).
+    let t = Command::new("gzip").arg("-t").arg(&path).output().unwrap();
+    assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+    let m =
+        evidence::parse_manifest(&std::fs::read(evidence::manifest_path(&path)).unwrap()).unwrap();
+    assert_eq!(m.sha256, sha256_of(&path));
+    let gate_run = scope(&setup, &fixtures(), "postgres", &path.display().to_string());
+    assert_eq!(gate_run.code, 0, "{}", gate_run.all());
+}
+
 #[test]
 fn a_dump_that_fails_half_way_leaves_no_file_and_exits_2() {
     let cluster = Cluster::start();

@@ -87,6 +87,10 @@ fn evaluate(request: &Request<'_>) -> Result<(Decision, RecordFile), GateError> 
     d.inputs.push(policy.digest.clone());
     d.inputs.push(facts.digest.clone());
     let subject = "backup_ref";
+    // The scratch instance is made ready while steps 1 and 2 read the file (it reads nothing
+    // of it); it is used only when both passed.
+    let exec = policy.policy.backup.drill_for(&class).exec;
+    let preparing = drill::Preparing::start(format, facts.expected.clone(), exec);
 
     // 1. The file, read to its last byte as its format.
     d.checks_run += 1;
@@ -171,13 +175,17 @@ fn evaluate(request: &Request<'_>) -> Result<(Decision, RecordFile), GateError> 
     }
 
     // 3. Restore into a scratch instance and compare.
-    let exec = policy.policy.backup.drill_for(&class).exec;
-    let drilled = drill::run(&drill::Request {
-        file: &file,
-        format,
-        expected: &facts.expected,
-        exec: &exec,
-    })
+    let prepared = preparing
+        .wait()
+        .map_err(|why| could_not(&drill::COULD_NOT_RUN, why))?;
+    let drilled = drill::run(
+        &drill::Request {
+            file: &file,
+            format,
+            expected: &facts.expected,
+        },
+        prepared,
+    )
     .map_err(|why| could_not(&drill::COULD_NOT_RUN, why))?;
     d.checks_run += 1;
     if drilled.sha256 != inspected.sha256 {

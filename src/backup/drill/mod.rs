@@ -134,8 +134,6 @@ pub struct Request<'a> {
     pub file: &'a File,
     pub format: Format,
     pub expected: &'a Expected,
-    /// The policy's `backup.drill.<class>.exec`: empty runs the tools from this host's PATH.
-    pub exec: &'a [String],
 }
 
 /// What a drill that ran found.
@@ -159,27 +157,98 @@ impl Drilled {
     }
 }
 
-/// Restore and compare. `Err` only when the drill could not run.
-pub fn run(req: &Request) -> Result<Drilled, String> {
-    let mut source = Hashing::new(req.file);
+/// The scratch place, and for PostgreSQL the scratch cluster already running: made ready
+/// while the backup is still being verified (a cluster takes seconds to `initdb` and start,
+/// and nothing of the backup is read for that). Dropping it stops the server, then removes
+/// the directory.
+pub struct Prepared {
+    // Fields drop in order: the server stops before its directory is removed.
+    cluster: Option<postgres::Cluster>,
+    versions: BTreeMap<String, String>,
+    runner: scratch::Runner,
+    dir: scratch::ScratchDir,
+}
+
+/// Make the scratch place ready for a `format` backup with an `expected` inventory, its
+/// commands run through `exec` (the policy's `backup.drill.<class>.exec`: empty runs the
+/// tools from this host's PATH). `Err` when it could not (the drill could not run).
+pub fn prepare(format: Format, expected: &Expected, exec: &[String]) -> Result<Prepared, String> {
     let run_as = scratch::RunAs::pick()?;
     let dir = scratch::ScratchDir::create(run_as)?;
     let runner = scratch::Runner {
-        exec: req.exec.to_vec(),
+        exec: exec.to_vec(),
         run_as,
         scratch: dir.path().to_path_buf(),
     };
-    let (scratch_kind, tool_versions, restored) = match (req.expected, req.format) {
+    let (cluster, versions) = match (expected, format) {
         (Expected::Postgres(_), Format::SqlGz) => {
             let versions = postgres::versions(&runner)?;
-            let restored = drill_postgres(&runner, &dir, &mut source);
+            let cluster = postgres::Cluster::start(runner.clone(), &dir)?;
+            (Some(cluster), versions)
+        }
+        _ => (None, BTreeMap::new()),
+    };
+    Ok(Prepared {
+        cluster,
+        versions,
+        runner,
+        dir,
+    })
+}
+
+/// [`prepare`] on its own thread, so that the caller can verify the backup meanwhile.
+/// Dropping it waits for the thread, so a server it started is always stopped and its
+/// directory removed, also when the caller returns early.
+pub struct Preparing {
+    thread: Option<std::thread::JoinHandle<Result<Prepared, String>>>,
+}
+
+impl Preparing {
+    pub fn start(format: Format, expected: Expected, exec: Vec<String>) -> Preparing {
+        Preparing {
+            thread: Some(std::thread::spawn(move || {
+                prepare(format, &expected, &exec)
+            })),
+        }
+    }
+
+    /// The prepared place, or why it could not be made ready.
+    pub fn wait(mut self) -> Result<Prepared, String> {
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(prepared)) => prepared,
+            _ => Err("the thread preparing the scratch instance stopped".into()),
+        }
+    }
+}
+
+impl Drop for Preparing {
+    fn drop(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Restore into the prepared scratch place and compare. `Err` only when the drill could not
+/// run.
+pub fn run(req: &Request, prepared: Prepared) -> Result<Drilled, String> {
+    let mut source = Hashing::new(req.file);
+    let Prepared {
+        cluster,
+        versions,
+        runner,
+        dir,
+    } = prepared;
+    let (scratch_kind, tool_versions, restored) = match (req.expected, req.format, cluster) {
+        (Expected::Postgres(_), Format::SqlGz, Some(cluster)) => {
+            let restored = drill_postgres(&cluster, &mut source);
             (
                 "initdb cluster on a private socket",
                 versions,
                 restored.map(compare::Restored::Postgres),
             )
         }
-        (Expected::Redis(_), Format::RedisRdb) => {
+        (Expected::Redis(_), Format::RedisRdb, _) => {
             let versions = redis::versions(&runner)?;
             let restored = drill_redis(&runner, &dir, &mut source);
             (
@@ -188,7 +257,7 @@ pub fn run(req: &Request) -> Result<Drilled, String> {
                 restored.map(compare::Restored::Redis),
             )
         }
-        (Expected::Archive { .. }, Format::TarGz | Format::TarZst | Format::VaultSnapshot) => {
+        (Expected::Archive { .. }, Format::TarGz | Format::TarZst | Format::VaultSnapshot, _) => {
             let restored = drill_archive(&dir, req.format, &mut source);
             (
                 "scratch directory",
@@ -196,7 +265,7 @@ pub fn run(req: &Request) -> Result<Drilled, String> {
                 restored.map(compare::Restored::Archive),
             )
         }
-        (expected, format) => {
+        (expected, format, _) => {
             return Err(format!(
                 "no drill restores a {format:?} file into a {} inventory",
                 expected.kind()
@@ -223,11 +292,9 @@ pub fn run(req: &Request) -> Result<Drilled, String> {
 }
 
 fn drill_postgres(
-    runner: &scratch::Runner,
-    dir: &scratch::ScratchDir,
+    cluster: &postgres::Cluster,
     source: &mut Hashing,
 ) -> Result<postgres::Tables, Failure> {
-    let cluster = postgres::Cluster::start(runner, dir).map_err(Failure::CouldNotRun)?;
     let mut sql =
         flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(64 * 1024, &mut *source));
     cluster.restore(&mut sql)?;

@@ -9,6 +9,7 @@
 //! file is never replaced, fsync the directory).
 
 pub mod archive;
+pub mod gzip;
 pub mod postgres;
 pub mod redis;
 pub mod run;
@@ -356,19 +357,16 @@ pub fn take(req: &Request) -> Result<Taken, GateError> {
         )
     })?;
     let procedure = policy.procedure(&plan.class);
-    let mut tool_versions = BTreeMap::new();
     let mut skipped = 0;
-    let inventory = match plan.procedure {
+    let (file, written, archived) = match plan.procedure {
         Procedure::PgDumpall => {
             let dump = run::argv(&procedure.exec, &plan.container, &procedure.command);
-            let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+            let mut gz = gzip::ParallelGzip::new(file, gzip::LEVEL);
             run::stream(&dump, &mut gz).map_err(|f| step_failed("dump", f))?;
-            let file = gz
+            let (file, written) = gz
                 .finish()
                 .map_err(|e| failed("dump", format!("cannot finish the gzip stream: {e}")))?;
-            file.sync_all()
-                .map_err(|e| failed("dump", format!("cannot fsync the backup: {e}")))?;
-            None
+            (file, written, None)
         }
         Procedure::RedisBgsave => {
             let dump = run::argv(
@@ -376,54 +374,64 @@ pub fn take(req: &Request) -> Result<Taken, GateError> {
                 &plan.container,
                 &redis::dump_argv(&procedure.cli),
             );
-            let mut out =
-                redis::EofMarkStripper::new(std::io::BufWriter::with_capacity(64 * 1024, file));
+            let mut out = redis::EofMarkStripper::new(gzip::Hashed::new(
+                std::io::BufWriter::with_capacity(64 * 1024, file),
+            ));
             run::stream(&dump, &mut out).map_err(|f| step_failed("dump", f))?;
-            let file = out
+            let (buffered, written) = out
                 .finish()
-                .map_err(|e| failed("dump", format!("cannot write the backup: {e}")))?
+                .and_then(gzip::Hashed::finish)
+                .map_err(|e| failed("dump", format!("cannot write the backup: {e}")))?;
+            let file = buffered
                 .into_inner()
                 .map_err(|e| failed("dump", format!("cannot write the backup: {}", e.error())))?;
-            file.sync_all()
-                .map_err(|e| failed("dump", format!("cannot fsync the backup: {e}")))?;
-            None
+            (file, written, None)
         }
         _ => {
             let mounts = &policy.mounts[&plan.ref_module];
-            let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+            let mut gz = gzip::ParallelGzip::new(file, gzip::LEVEL);
             let archived = archive::write_tar(mounts, &mut gz).map_err(|e| failed("dump", e))?;
-            let file = gz
+            let (file, written) = gz
                 .finish()
                 .map_err(|e| failed("dump", format!("cannot finish the gzip stream: {e}")))?;
-            file.sync_all()
-                .map_err(|e| failed("dump", format!("cannot fsync the backup: {e}")))?;
             skipped = archived.skipped;
-            Some(archived.inventory)
+            (file, written, Some(archived.inventory))
         }
     };
 
-    // verify: the gates' own check of the artifact, deep, under the final name.
-    let (facts, detail) = verify(&tmp_path, &name, &scratch.dir, policy, started)?;
-    let inventory = match inventory {
-        Some(archived) => archived,
-        None if plan.procedure == Procedure::RedisBgsave => {
-            if let Some(v) = version(&procedure.exec, &plan.container, &procedure.cli[0]) {
-                tool_versions.insert(program_name(&procedure.cli[0]), v);
-            }
-            let databases = redis::inventory(&procedure.exec, &plan.container, &procedure.cli)
-                .map_err(|f| step_failed("inventory", f))?;
-            Inventory::Redis { databases }
-        }
-        None => {
-            for tool in [&procedure.command, &procedure.psql] {
-                if let Some(v) = version(&procedure.exec, &plan.container, &tool[0]) {
-                    tool_versions.insert(program_name(&tool[0]), v);
-                }
-            }
-            let databases = postgres::inventory(&procedure.exec, &plan.container, &procedure.psql)
-                .map_err(|f| step_failed("inventory", f))?;
-            Inventory::Postgres { databases }
-        }
+    // fsync, verify and inventory at the same time: the disk flushes what the check reads
+    // from the page cache while the database counts its rows. Each must succeed.
+    let (synced, verified, described) = std::thread::scope(|scope| {
+        let synced = scope.spawn(|| file.sync_all());
+        let described = archived
+            .is_none()
+            .then(|| scope.spawn(|| describe(&plan, &procedure)));
+        let verified = verify(&tmp_path, &name, &scratch.dir, policy, started);
+        let synced = synced
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the fsync thread stopped")));
+        let described = described.map(|t| {
+            t.join()
+                .unwrap_or_else(|_| Err(failed("inventory", "the inventory thread stopped")))
+        });
+        (synced, verified, described)
+    });
+    synced.map_err(|e| failed("dump", format!("cannot fsync the backup: {e}")))?;
+    let (facts, detail) = verified?;
+    // What the gates read back is exactly what was written, byte for byte.
+    if facts != (written.bytes, written.sha256.clone()) {
+        return Err(failed(
+            "verify",
+            format!(
+                "the file read back ({} bytes, sha256 {}) is not what was written ({} bytes, sha256 {})",
+                facts.0, facts.1, written.bytes, written.sha256
+            ),
+        ));
+    }
+    let (inventory, tool_versions) = match (archived, described) {
+        (Some(inventory), _) => (inventory, BTreeMap::new()),
+        (None, Some(described)) => described?,
+        (None, None) => return Err(failed("inventory", "no inventory was taken")),
     };
     let finished = started + clock.elapsed();
     let manifest = BackupManifest {
@@ -482,6 +490,30 @@ pub fn take(req: &Request) -> Result<Taken, GateError> {
         skipped,
         note,
     })
+}
+
+/// The inventory of the database the procedure dumped, and the versions of its tools.
+fn describe(
+    plan: &Plan,
+    procedure: &crate::policy::ProcedurePolicy,
+) -> Result<(Inventory, BTreeMap<String, String>), GateError> {
+    let mut tool_versions = BTreeMap::new();
+    if plan.procedure == Procedure::RedisBgsave {
+        if let Some(v) = version(&procedure.exec, &plan.container, &procedure.cli[0]) {
+            tool_versions.insert(program_name(&procedure.cli[0]), v);
+        }
+        let databases = redis::inventory(&procedure.exec, &plan.container, &procedure.cli)
+            .map_err(|f| step_failed("inventory", f))?;
+        return Ok((Inventory::Redis { databases }, tool_versions));
+    }
+    for tool in [&procedure.command, &procedure.psql] {
+        if let Some(v) = version(&procedure.exec, &plan.container, &tool[0]) {
+            tool_versions.insert(program_name(&tool[0]), v);
+        }
+    }
+    let databases = postgres::inventory(&procedure.exec, &plan.container, &procedure.psql)
+        .map_err(|f| step_failed("inventory", f))?;
+    Ok((Inventory::Postgres { databases }, tool_versions))
 }
 
 /// The gates' artifact check, forced to deep, on the file under its final name in `dir`.
