@@ -176,10 +176,11 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
 #[cfg(test)]
 mod tests {
     use crate::lint::config::LintPolicy;
-    use crate::lint::{Level, lint_text};
+    use crate::lint::lint_text;
+    use crate::report::Severity;
 
     /// The level of each template-injection finding, by the reference it names.
-    fn levels(text: &str) -> Vec<(String, Level)> {
+    fn levels(text: &str) -> Vec<(String, Severity)> {
         lint_text("t.yml", text, &LintPolicy::default())
             .into_iter()
             .filter(|f| f.code.id == "lint.template-injection")
@@ -229,7 +230,7 @@ jobs:
             "inputs.target",
             "github.event.inputs.target",
         ] {
-            assert_eq!(level(warned), Level::Warning, "{warned}");
+            assert_eq!(level(warned), Severity::Warning, "{warned}");
         }
         for error in [
             "github.head_ref",
@@ -238,7 +239,7 @@ jobs:
             // Carried through `env:`, the value's chooser is not followed: still an error.
             "env.tag",
         ] {
-            assert_eq!(level(error), Level::Error, "{error}");
+            assert_eq!(level(error), Severity::Error, "{error}");
         }
     }
 
@@ -248,7 +249,7 @@ jobs:
         let got = levels(&text);
         assert!(
             got.iter()
-                .any(|(n, l)| n == "inputs.target" && *l == Level::Error),
+                .any(|(n, l)| n == "inputs.target" && *l == Severity::Error),
             "{got:?}"
         );
     }

@@ -499,7 +499,7 @@ mod tests {
     fn finding(code: &'static crate::report::Code, line: usize) -> Finding {
         Finding {
             code,
-            level: Level::of(code),
+            level: code.severity,
             file: "w.yml".into(),
             line,
             col: 1,
