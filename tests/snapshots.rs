@@ -5,8 +5,8 @@
 //!
 //! Machine-specific text is replaced before the comparison, and only that: the temporary
 //! directory (`[tmp]`), this checkout (`[repo]`), the commit the binaries were built from
-//! (`[version]`), the mock server's address (`[server]`), and the `now` of a document that
-//! could not be evaluated (the gates stamp errors with the system clock, not `--now`).
+//! (`[version]`) and the mock server's address (`[server]`). Every command is given `--now`,
+//! and a document that could not be evaluated carries that instant too.
 //!
 //! A changed or missing snapshot fails the test; CI runs with `INSTA_UPDATE=no`, so nothing is
 //! written there. To accept a change on purpose: `INSTA_UPDATE=always cargo test --test
@@ -55,9 +55,7 @@ fn redact(text: &str, replace: &[(&str, &str)]) -> String {
         &format!(", uid {}, ", test_uid()),
         ", uid [the test user], ",
     );
-    // A document that could not be evaluated carries the system clock (see the module doc).
     let mut lines: Vec<String> = Vec::new();
-    let is_error = out.contains("\"outcome\": \"error\"");
     // A test policy written in the temporary directory names it, so its digest changes from
     // run to run: the two lines after its `source` are replaced.
     let mut after_tmp_policy = 0;
@@ -80,11 +78,7 @@ fn redact(text: &str, replace: &[(&str, &str)]) -> String {
                 continue;
             }
         }
-        if is_error && trimmed.starts_with("\"now\": ") && !line.contains(&format!("\"{NOW}\"")) {
-            lines.push(format!("{indent}\"now\": \"[the system clock]\","));
-        } else {
-            lines.push(line.to_string());
-        }
+        lines.push(line.to_string());
     }
     let mut joined = lines.join("\n");
     if out.ends_with('\n') {

@@ -87,7 +87,10 @@ pub fn finish_with(
     let format = common.format;
     let now = match &result {
         Ok(d) => d.now,
-        Err(_) => time::OffsetDateTime::now_utc(),
+        // The clock the caller fixed, so that an error document is as reproducible as a
+        // decision; the system clock only when `--now` itself is what was wrong.
+        Err(_) => crate::clock::now_or(common.now.as_deref())
+            .unwrap_or_else(|_| time::OffsetDateTime::now_utc()),
     };
     let (doc, mut body, mut code, to_stderr) = match &result {
         Ok(d) => {
