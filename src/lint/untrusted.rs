@@ -63,6 +63,45 @@ fn safe_event_field(path: &[Option<String>]) -> bool {
             .any(|s| leaf.ends_with(s))
         || leaf == "url"
         || (repo_parent && matches!(leaf.as_str(), "name" | "full_name"))
+        || event_repository_owner(path)
+}
+
+/// `event.repository.owner.<name>`: the owner of the repository the workflow runs in named
+/// it, and can already change the workflow. A pull request's head repository is a fork, so
+/// its owner is not trusted (`pull_request.head.repo.owner.*` stays untrusted).
+fn event_repository_owner(path: &[Option<String>]) -> bool {
+    let tail: Vec<Option<&str>> = path.iter().rev().take(4).map(|p| p.as_deref()).collect();
+    matches!(
+        tail.as_slice(),
+        [
+            Some("name" | "full_name"),
+            Some("owner"),
+            Some("repository"),
+            Some("event")
+        ]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_event_field;
+
+    fn path(text: &str) -> Vec<Option<String>> {
+        text.split('.').map(|p| Some(p.to_string())).collect()
+    }
+
+    #[test]
+    fn the_event_repositorys_owner_is_trusted_a_forks_owner_is_not() {
+        assert!(safe_event_field(&path("event.repository.owner.name")));
+        assert!(safe_event_field(&path("event.repository.owner.full_name")));
+        assert!(!safe_event_field(&path(
+            "event.pull_request.head.repo.owner.full_name"
+        )));
+        assert!(!safe_event_field(&path(
+            "event.pull_request.user.full_name"
+        )));
+        assert!(!safe_event_field(&path("event.repository.description")));
+    }
 }
 
 fn names(r: &ContextRef) -> Vec<Option<String>> {
