@@ -82,28 +82,6 @@ fn event_repository_owner(path: &[Option<String>]) -> bool {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::safe_event_field;
-
-    fn path(text: &str) -> Vec<Option<String>> {
-        text.split('.').map(|p| Some(p.to_string())).collect()
-    }
-
-    #[test]
-    fn the_event_repositorys_owner_is_trusted_a_forks_owner_is_not() {
-        assert!(safe_event_field(&path("event.repository.owner.name")));
-        assert!(safe_event_field(&path("event.repository.owner.full_name")));
-        assert!(!safe_event_field(&path(
-            "event.pull_request.head.repo.owner.full_name"
-        )));
-        assert!(!safe_event_field(&path(
-            "event.pull_request.user.full_name"
-        )));
-        assert!(!safe_event_field(&path("event.repository.description")));
-    }
-}
-
 fn names(r: &ContextRef) -> Vec<Option<String>> {
     r.path
         .iter()
@@ -226,4 +204,26 @@ pub fn untrusted(r: &ContextRef, wf: &Workflow<'_>) -> Option<String> {
         return input_why(path.first()?.as_deref()?, wf);
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_event_field;
+
+    fn path(text: &str) -> Vec<Option<String>> {
+        text.split('.').map(|p| Some(p.to_string())).collect()
+    }
+
+    #[test]
+    fn the_event_repositorys_owner_is_trusted_a_forks_owner_is_not() {
+        assert!(safe_event_field(&path("event.repository.owner.name")));
+        assert!(safe_event_field(&path("event.repository.owner.full_name")));
+        assert!(!safe_event_field(&path(
+            "event.pull_request.head.repo.owner.full_name"
+        )));
+        assert!(!safe_event_field(&path(
+            "event.pull_request.user.full_name"
+        )));
+        assert!(!safe_event_field(&path("event.repository.description")));
+    }
 }
