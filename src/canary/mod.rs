@@ -36,6 +36,8 @@ pub use crate::model::pull_request::{PullRequest, valid_sha};
 /// Every reason code this gate can emit (registered in `registry::all_codes`).
 pub fn codes() -> Vec<&'static Code> {
     let mut all = codes::ALL.to_vec();
+    // The client's codes are declared and listed once, beside the client.
+    all.extend_from_slice(crate::forgejo::codes::ALL);
     all.extend_from_slice(evidence::CODES);
     all
 }
