@@ -141,16 +141,7 @@ pub fn parse(
             format!("{display}:{}:{}: {}", e.pos.line, e.pos.col, e.message),
         )
     })?;
-    let mut problems = Problems::default();
-    for dup in &doc.duplicates {
-        problems.push(
-            dup.duplicate.start,
-            format!(
-                "duplicate key `{}` (first at line {})",
-                dup.key, dup.first.start.line
-            ),
-        );
-    }
+    let mut problems = Problems::of_duplicates(&doc);
     let mut manifest = Manifest {
         id: id.clone(),
         dir,

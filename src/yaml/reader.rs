@@ -2,7 +2,7 @@
 //! position instead of stopping at the first (the "raw, then checked" habit of cargo-deny).
 
 use super::yaml11::{self, Plain};
-use super::{Node, Pos, STR_TAG, Style, Value};
+use super::{Document, Node, Pos, STR_TAG, Style, Value};
 
 /// One thing wrong with a YAML input, at a position.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +18,22 @@ pub struct Problems {
 }
 
 impl Problems {
+    /// Problems whose every duplicate key is a problem (a YAML reader keeps one of the two
+    /// silently, so the file means something other than what one of its lines says).
+    pub fn of_duplicates(doc: &Document) -> Self {
+        let mut problems = Problems::default();
+        for dup in &doc.duplicates {
+            problems.push(
+                dup.duplicate.start,
+                format!(
+                    "duplicate key `{}` (first at line {})",
+                    dup.key, dup.first.start.line
+                ),
+            );
+        }
+        problems
+    }
+
     pub fn push(&mut self, pos: Pos, message: impl Into<String>) {
         self.items.push(Problem {
             pos,

@@ -140,16 +140,7 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, GateError> {
             format!("{file}:{}:{}: {}", e.pos.line, e.pos.col, e.message),
         )
     })?;
-    let mut problems = Problems::default();
-    for dup in &doc.duplicates {
-        problems.push(
-            dup.duplicate.start,
-            format!(
-                "duplicate key `{}` (first at line {})",
-                dup.key, dup.first.start.line
-            ),
-        );
-    }
+    let mut problems = Problems::of_duplicates(&doc);
     let Some(root) = &doc.root else {
         problems.push(
             Pos::default(),
