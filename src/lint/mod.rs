@@ -158,6 +158,16 @@ pub fn lint_bytes_in(
     policy: &LintPolicy,
     repo: Option<&Path>,
 ) -> (Vec<Finding>, Option<String>) {
+    lint_owned_in(name, bytes.to_vec(), policy, repo)
+}
+
+/// [`lint_bytes_in`] taking the bytes it keeps as the text, so a file read is not copied.
+fn lint_owned_in(
+    name: &str,
+    bytes: Vec<u8>,
+    policy: &LintPolicy,
+    repo: Option<&Path>,
+) -> (Vec<Finding>, Option<String>) {
     if bytes.contains(&0) {
         return (
             vec![file_finding(
@@ -169,23 +179,18 @@ pub fn lint_bytes_in(
             None,
         );
     }
-    match std::str::from_utf8(bytes) {
-        Ok(text) => (
-            lint_text_in(name, text, policy, repo),
-            Some(text.to_string()),
-        ),
+    match String::from_utf8(bytes) {
+        Ok(text) => (lint_text_in(name, &text, policy, repo), Some(text)),
         Err(e) => {
-            let good = &bytes[..e.valid_up_to()];
+            let valid = e.utf8_error().valid_up_to();
+            let good = &e.as_bytes()[..valid];
             let line = good.iter().filter(|b| **b == b'\n').count() + 1;
             (
                 vec![file_finding(
                     name,
                     line,
                     1,
-                    format!(
-                        "the file is not UTF-8 text (invalid byte at offset {})",
-                        e.valid_up_to()
-                    ),
+                    format!("the file is not UTF-8 text (invalid byte at offset {valid})"),
                 )],
                 None,
             )
@@ -216,7 +221,7 @@ pub fn lint_path_in(
     ) {
         Ok(bytes) => {
             let digest = InputDigest::of("workflow", name.clone(), &bytes);
-            let (f, t) = lint_bytes_in(&name, &bytes, policy, repo);
+            let (f, t) = lint_owned_in(&name, bytes, policy, repo);
             (f, t, digest)
         }
         Err(e) if std::ptr::eq(e.code, &general::TOO_LARGE) => {
@@ -260,7 +265,7 @@ pub fn lint_reader(
     match crate::input::read_stream(reader, policy.max_file_bytes, "workflow", "standard input") {
         Ok(bytes) => {
             let digest = InputDigest::of("workflow", source, &bytes);
-            let (findings, text) = lint_bytes_in(name, &bytes, policy, repo);
+            let (findings, text) = lint_owned_in(name, bytes, policy, repo);
             Ok(FileResult {
                 path: name.to_string(),
                 findings,

@@ -240,8 +240,9 @@ enum Frame {
         anchor: usize,
         tag: Option<String>,
         /// Scalar key -> its first entry, so a duplicate is found in O(1) (a mapping of
-        /// 20,000 jobs must not cost 200 million comparisons).
-        keys: std::collections::HashMap<String, usize>,
+        /// 20,000 jobs must not cost 200 million comparisons). Built only once the mapping
+        /// has [`KEY_INDEX_FROM`] entries: a small mapping is scanned, without allocating.
+        keys: Option<std::collections::HashMap<String, usize>>,
     },
 }
 
@@ -366,7 +367,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                         span,
                         anchor,
                         tag,
-                        keys: std::collections::HashMap::new(),
+                        keys: None,
                     });
                 }
                 None
@@ -429,18 +430,27 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                 None => *pending_key = Some(node),
                 Some(key) => {
                     if let Some(name) = key.as_str() {
-                        match keys.get(name).and_then(|&i| entries.get(i)) {
+                        let first = match keys {
+                            Some(index) => index.get(name).copied(),
+                            None => entries.iter().position(|(k, _)| k.as_str() == Some(name)),
+                        };
+                        match first.and_then(|i| entries.get(i)) {
                             Some((first, _)) => duplicates.push(DuplicateKey {
                                 key: name.to_string(),
                                 first: first.span,
                                 duplicate: key.span,
                             }),
                             None => {
-                                keys.insert(name.to_string(), entries.len());
+                                if let Some(index) = keys {
+                                    index.insert(name.to_string(), entries.len());
+                                }
                             }
                         }
                     }
                     entries.push((key, node));
+                    if keys.is_none() && entries.len() >= KEY_INDEX_FROM {
+                        *keys = Some(key_index(entries));
+                    }
                 }
             },
         }
@@ -452,6 +462,21 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
         second_document,
         anchors: anchor_starts,
     })
+}
+
+/// From this many entries on, a mapping's scalar keys are looked up in a hash index instead
+/// of a scan of the entries (the scan allocates nothing; the index keeps the check linear).
+const KEY_INDEX_FROM: usize = 16;
+
+/// Each scalar key of `entries` -> the first entry that has it.
+fn key_index(entries: &[(Node, Node)]) -> std::collections::HashMap<String, usize> {
+    let mut index = std::collections::HashMap::with_capacity(entries.len() * 2);
+    for (i, (k, _)) in entries.iter().enumerate() {
+        if let Some(name) = k.as_str() {
+            index.entry(name.to_string()).or_insert(i);
+        }
+    }
+    index
 }
 
 fn raw_end(end_event: SaphyrSpan, start: Span) -> Pos {
@@ -514,6 +539,31 @@ mod tests {
         assert_eq!(doc.duplicates[0].key, "a");
         assert_eq!(doc.duplicates[0].first.start.line, 1);
         assert_eq!(doc.duplicates[0].duplicate.start.line, 3);
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_in_small_and_large_mappings_alike() {
+        // Keys k0..k39, then k3 again (first seen while the mapping was scanned), k30 again
+        // (first seen after the index was built), and "k5" quoted (the same key as k5).
+        let mut text: String = (0..40).map(|i| format!("k{i}: {i}\n")).collect();
+        text.push_str("k3: x\nk30: y\n\"k5\": z\n");
+        let doc = parse(&text).unwrap();
+        let found: Vec<(&str, usize, usize)> = doc
+            .duplicates
+            .iter()
+            .map(|d| (d.key.as_str(), d.first.start.line, d.duplicate.start.line))
+            .collect();
+        assert_eq!(found, [("k3", 4, 41), ("k30", 31, 42), ("k5", 6, 43)]);
+        // The same in a mapping below the index size, and none in distinct keys.
+        let doc = parse("a: 1\nb: 2\nc: 3\nb: 4\na: 5\n").unwrap();
+        let found: Vec<(&str, usize)> = doc
+            .duplicates
+            .iter()
+            .map(|d| (d.key.as_str(), d.first.start.line))
+            .collect();
+        assert_eq!(found, [("b", 2), ("a", 1)]);
+        let distinct: String = (0..100).map(|i| format!("k{i}: {i}\n")).collect();
+        assert!(parse(&distinct).unwrap().duplicates.is_empty());
     }
 
     #[test]

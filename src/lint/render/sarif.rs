@@ -201,6 +201,9 @@ pub fn separator(first: bool) -> &'static str {
 /// One file's results, pretty-printed at their depth and separated by commas; empty when the
 /// file has none.
 pub fn file(file: &FileResult) -> String {
+    if file.findings.is_empty() {
+        return String::new();
+    }
     let all = codes();
     let lines: Option<Vec<&str>> = file.text.as_deref().map(|t| t.lines().collect());
     let pad = " ".repeat(RESULTS_INDENT);

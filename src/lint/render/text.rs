@@ -20,6 +20,9 @@ pub fn head(folder: Option<&str>) -> String {
 /// One file's findings, each a code frame followed by a blank line.
 pub fn file(file: &FileResult) -> String {
     let mut out = String::new();
+    if file.findings.is_empty() {
+        return out;
+    }
     // Split once per file: looking each finding's line up from the start would make a file
     // with many findings quadratic.
     let lines: Option<Vec<&str>> = file.text.as_deref().map(|t| t.lines().collect());
