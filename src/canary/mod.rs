@@ -22,6 +22,7 @@ pub mod publish;
 pub mod rendered;
 pub mod run;
 
+use crate::model::changed_files::FILES_INVALID;
 use crate::paths::Globs;
 use crate::policy::LoadedPolicy;
 use crate::policy::canary::Tier;

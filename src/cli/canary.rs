@@ -4,7 +4,8 @@
 //! ([`crate::canary::run`]); this file only renders what it returns.
 
 use super::{CommonArgs, Emitted, finish, usage};
-use crate::canary::run::{self as canary_run, ApiOptions, CheckOptions, CollectOptions};
+use crate::canary::publish::ApiOptions;
+use crate::canary::run::{self as canary_run, CheckOptions, CollectOptions};
 use crate::env::Env;
 use crate::report::Gate;
 use clap::Parser;
