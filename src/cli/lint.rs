@@ -239,7 +239,7 @@ fn evaluate(args: &Args, out: &mut Streamed<'_>) -> Result<(Decision, Counted), 
         OutputFormat::Json | OutputFormat::Github => {}
     }
     let baseline = match &args.baseline {
-        Some(path) => Some(suppress::baseline::load(path)?),
+        Some(path) => Some(suppress::baseline::load(path, &crate::lint::codes())?),
         None => None,
     };
     if let Some(b) = &baseline {
