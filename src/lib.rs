@@ -11,6 +11,7 @@ pub mod canary;
 pub mod cli;
 pub mod clock;
 pub mod digest;
+pub mod emit;
 pub mod env;
 pub mod forgejo;
 pub mod gates;

@@ -3,9 +3,10 @@
 //! that hands the file list to the canary job. The flags become options for one library call
 //! ([`crate::canary::run`]); this file only renders what it returns.
 
-use super::{CommonArgs, Emitted, finish, usage};
+use super::{CommonArgs, finish, usage};
 use crate::canary::publish::ApiOptions;
 use crate::canary::run::{self as canary_run, CheckOptions, CollectOptions};
+use crate::emit::Emitted;
 use crate::env::Env;
 use crate::report::Gate;
 use clap::Parser;

@@ -1,6 +1,7 @@
 //! `lint_workflows` flags and glue: discover (or read standard input), lint, stream the
 //! output as files finish, and the exit code, which never depends on the format.
-use super::{CommonArgs, Emitted, finish};
+use super::{CommonArgs, finish};
+use crate::emit::Emitted;
 use crate::env::Env;
 use crate::lint::render::{Summary, github, sarif, text};
 use crate::lint::{FileResult, discover, suppress};
