@@ -11,6 +11,7 @@
 //! or the Forgejo API; the base branch's policy; the changed files; the decision), and
 //! `publish` reports it on Forgejo (the commit status and the gate's comment).
 
+pub mod api_options;
 pub mod body;
 pub mod codes;
 pub mod comment;

@@ -4,6 +4,7 @@
 //! failure to post is added to what is reported; the result itself stands.
 
 use super::PullRequest;
+use super::api_options::ApiOptions;
 use super::codes::{COMMENT_POST_FAILED, COMMENT_POSTED, STATUS_POST_FAILED, STATUS_POSTED};
 use super::comment;
 use crate::env::{Env, runner_var};
@@ -11,24 +12,6 @@ use crate::forgejo::codes::API_CONFIG;
 use crate::forgejo::{Client, CommentAction, Config, Token};
 use crate::policy::LoadedPolicy;
 use crate::report::{Decision, GateError, Reason};
-use std::time::Duration;
-
-/// How to reach the API and what to post there.
-#[derive(Debug, Clone, Default)]
-pub struct ApiOptions {
-    /// The API base URL (else the runner's).
-    pub url: Option<String>,
-    pub timeout: Duration,
-    pub retries: u32,
-    /// Set a commit status on the head commit.
-    pub post_status: bool,
-    /// The status context (else the policy's).
-    pub status_context: Option<String>,
-    /// The status's and comment's link (else the run's page).
-    pub target_url: Option<String>,
-    /// Keep one comment up to date.
-    pub comment: bool,
-}
 
 /// The client for this run: the API URL from the options or the runner, the repository and
 /// the token from the runner (the token never from a flag).

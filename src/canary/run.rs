@@ -4,8 +4,8 @@
 //! status and the comment that report it ([`super::publish`]). The binary only parses flags
 //! into [`CheckOptions`], calls [`check`] and renders; the tests call [`check`] directly.
 
+use super::api_options::ApiOptions;
 use super::codes::BODY_TOO_LARGE;
-use super::publish::ApiOptions;
 use super::{PullRequest, files, manifests};
 use crate::env::Env;
 use crate::policy::LoadedPolicy;

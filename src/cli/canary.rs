@@ -4,7 +4,7 @@
 //! ([`crate::canary::run`]); this file only renders what it returns.
 
 use super::{CommonArgs, finish, usage};
-use crate::canary::publish::ApiOptions;
+use crate::canary::api_options::ApiOptions;
 use crate::canary::run::{self as canary_run, CheckOptions, CollectOptions};
 use crate::emit::Emitted;
 use crate::env::Env;
