@@ -439,7 +439,7 @@ fn walk<'a>(
         match &n.value {
             crate::yaml::Value::Scalar { text, .. } => {
                 let is_if = direct && key == "if" && job.is_some();
-                let has = text.contains("${{");
+                let has = expr::has_expression(text);
                 if !has && !is_if {
                     continue;
                 }

@@ -75,7 +75,25 @@ pub fn error(gate: &str, e: &GateError) -> String {
 /// Hostile text (PR titles, dispatch inputs) must not forge log lines or workflow commands:
 /// control characters are escaped, and a line never starts with `::`.
 pub fn clean(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    let mut out = String::with_capacity(s.len() + 1);
+    push_clean(&mut out, s);
+    out
+}
+
+/// [`clean`], appended to `out` without a string of its own (the linter cleans every message,
+/// path and source line it shows, tens of thousands per run).
+pub fn push_clean(out: &mut String, s: &str) {
+    // An escaped control character starts with `\`, never `:`, so the cleaned text starts
+    // with `::` exactly when `s` does.
+    if s.starts_with("::") {
+        out.push(' ');
+    }
+    // Printable ASCII needs no escaping (the common case); other text is looked at per
+    // character (C1 controls are two bytes in UTF-8).
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         if c.is_control() && c != '\t' {
             out.extend(c.escape_default());
@@ -83,8 +101,30 @@ pub fn clean(s: &str) -> String {
             out.push(c);
         }
     }
-    if out.starts_with("::") {
-        out.insert(0, ' ');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_escapes_controls_and_a_leading_workflow_command() {
+        for (raw, shown) in [
+            ("plain text: a, b", "plain text: a, b"),
+            ("::error::x", " ::error::x"),
+            ("::\n", " ::\\n"),
+            ("\n::x", "\\n::x"),
+            ("a\r\nb", "a\\r\\nb"),
+            ("tab\tkept", "tab\tkept"),
+            ("del\u{7f}", "del\\u{7f}"),
+            ("c1\u{85}next", "c1\\u{85}next"),
+            ("é ü ${{ x }}", "é ü ${{ x }}"),
+            ("", ""),
+        ] {
+            assert_eq!(clean(raw), shown, "{raw:?}");
+            let mut out = String::from("> ");
+            push_clean(&mut out, raw);
+            assert_eq!(out, format!("> {shown}"), "{raw:?}");
+        }
     }
-    out
 }

@@ -32,8 +32,7 @@ pub struct Embedded {
 pub fn find_expressions(text: &str) -> Result<Vec<Embedded>, ExprError> {
     let mut found = Vec::new();
     let mut pos = 0;
-    while let Some(rel) = text.get(pos..).and_then(|rest| rest.find("${{")) {
-        let open = pos + rel;
+    while let Some(open) = find_open(text, pos) {
         let inner_start = open + 3;
         let inner_end = find_close(text.as_bytes(), open)?;
         let inner_src = text.get(inner_start..inner_end).unwrap_or("");
@@ -45,6 +44,26 @@ pub fn find_expressions(text: &str) -> Result<Vec<Embedded>, ExprError> {
         pos = inner_end + 2;
     }
     Ok(found)
+}
+
+/// Byte offset of the first `${{` at or after byte `from`. A search for the `$` byte (memchr)
+/// and a look at the two after it: this runs on every scalar of every workflow, and a
+/// substring searcher costs more to set up than most scalars take to scan.
+fn find_open(text: &str, mut from: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    loop {
+        let at = from + text.get(from..)?.find('$')?;
+        if bytes.get(at + 1..at + 3) == Some(b"{{".as_slice()) {
+            return Some(at);
+        }
+        // `$` is one byte, so the next byte starts a character.
+        from = at + 1;
+    }
+}
+
+/// True when `text` holds `${{` (an expression may be in it).
+pub fn has_expression(text: &str) -> bool {
+    find_open(text, 0).is_some()
 }
 
 /// Byte offset of the `}}` closing the `${{` at `open`, skipping quoted
@@ -84,7 +103,7 @@ fn find_close(bytes: &[u8], open: usize) -> Result<usize, ExprError> {
 /// condition is an error too; callers that treat a missing `if:` as
 /// `success()` should not call this for it.
 pub fn parse_if(text: &str) -> Result<Expr, ExprError> {
-    if !text.contains("${{") {
+    if !has_expression(text) {
         return parse_at(text, 0);
     }
     let start = text.len() - text.trim_start().len();

@@ -29,7 +29,7 @@ mod refs;
 mod tests;
 
 pub use ast::{BinaryOp, Expr, ExprError, ExprKind, Span};
-pub use embedded::{Embedded, find_expressions, parse_if};
+pub use embedded::{Embedded, find_expressions, has_expression, parse_if};
 pub use parser::{MAX_HEIGHT, MAX_NESTING};
 pub use refs::{ContextRef, Segment, context_refs};
 

@@ -631,3 +631,29 @@ fn fuzz_generated_and_mutated_inputs_never_panic() {
         check_input(&input);
     }
 }
+
+#[test]
+fn expressions_are_found_after_lone_dollars_and_multibyte_text() {
+    // Each `$` that does not start `${{` is skipped, wherever it is; positions are bytes.
+    for (src, opens) in [
+        ("$$${{ a }}", vec![2]),
+        ("é$ ${ $é ${{ b }} $", vec![11]),
+        ("${{ a }}${{ b }}", vec![0, 8]),
+        ("${ {{ a }} $ {{ b }}", vec![]),
+        ("echo $HOME $", vec![]),
+        ("", vec![]),
+    ] {
+        let found: Vec<usize> = find_expressions(src)
+            .expect("splits")
+            .iter()
+            .map(|e| e.span.start)
+            .collect();
+        assert_eq!(found, opens, "{src:?}");
+        assert_eq!(has_expression(src), !opens.is_empty(), "{src:?}");
+        assert_eq!(has_expression(src), src.contains("${{"), "{src:?}");
+    }
+    assert!(
+        has_expression("x $${{"),
+        "an unclosed `${{` is still an expression site"
+    );
+}

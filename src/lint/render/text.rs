@@ -2,7 +2,7 @@
 //! done, then the verdict.
 use super::Summary;
 use crate::lint::{FileResult, Finding};
-use crate::render::text::clean;
+use crate::render::text::{clean, push_clean};
 use std::fmt::Write;
 
 /// The first lines, before any file: which workflow folder was chosen (when one was).
@@ -50,32 +50,58 @@ pub fn tail(s: &Summary<'_>) -> String {
 }
 
 fn frame(out: &mut String, f: &Finding, lines: Option<&[&str]>) {
-    let _ = writeln!(
-        out,
-        "{}[{}]: {}",
-        f.level.as_str(),
-        f.code.id,
-        clean(&f.message)
-    );
-    let gutter = f.line.to_string().len();
-    let pad = " ".repeat(gutter);
-    let _ = writeln!(out, "{pad}--> {}:{}:{}", clean(&f.file), f.line, f.col);
+    // Appended piece by piece: no string per finding but the output (a run over 10,700 files
+    // renders some 57,000 frames).
+    let _ = write!(out, "{}[{}]: ", f.level.as_str(), f.code.id);
+    push_clean(out, &f.message);
+    let gutter = decimal_width(f.line);
+    out.push('\n');
+    spaces(out, gutter);
+    out.push_str("--> ");
+    push_clean(out, &f.file);
+    let _ = writeln!(out, ":{}:{}", f.line, f.col);
     if let Some(line) = lines.and_then(|l| l.get(f.line.wrapping_sub(1)).copied()) {
-        // Tabs would shift the caret; show them as one space each.
-        let shown: String = line
-            .chars()
-            .take(200)
-            .map(|c| if c == '\t' { ' ' } else { c })
-            .collect();
-        let _ = writeln!(out, "{pad} |");
-        let _ = writeln!(out, "{} | {}", f.line, clean(&shown));
+        spaces(out, gutter);
+        out.push_str(" |\n");
+        let _ = write!(out, "{} | ", f.line);
+        // At most 200 characters; tabs would shift the caret: one space each.
+        let end = line.char_indices().nth(200).map_or(line.len(), |(i, _)| i);
+        let shown = &line[..end];
+        if shown.contains('\t') {
+            push_clean(out, &shown.replace('\t', " "));
+        } else {
+            push_clean(out, shown);
+        }
+        out.push('\n');
         let width = shown.chars().count();
         let start = (f.col - 1).min(width);
         let len = f.len.min(width.saturating_sub(start)).max(1);
-        let _ = writeln!(out, "{pad} | {}{}", " ".repeat(start), "^".repeat(len));
+        spaces(out, gutter);
+        out.push_str(" | ");
+        spaces(out, start);
+        out.extend(std::iter::repeat_n('^', len));
+        out.push('\n');
     }
     if let Some(note) = &f.note {
-        let _ = writeln!(out, "{pad} = note: {}", clean(note));
+        spaces(out, gutter);
+        out.push_str(" = note: ");
+        push_clean(out, note);
+        out.push('\n');
     }
-    let _ = writeln!(out, "{pad} = help: {}", f.code.help);
+    spaces(out, gutter);
+    let _ = writeln!(out, " = help: {}", f.code.help);
+}
+
+/// How many decimal digits `n` is written with.
+fn decimal_width(mut n: usize) -> usize {
+    let mut width = 1;
+    while n >= 10 {
+        n /= 10;
+        width += 1;
+    }
+    width
+}
+
+fn spaces(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
 }

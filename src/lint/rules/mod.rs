@@ -167,5 +167,5 @@ impl Finding {
 
 /// True for a value written as one `${{ }}` expression (anything may come of it).
 pub fn is_expression(node: &Node) -> bool {
-    node.as_str().is_some_and(|s| s.contains("${{"))
+    node.as_str().is_some_and(super::expr::has_expression)
 }
