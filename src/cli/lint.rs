@@ -250,6 +250,7 @@ fn evaluate(args: &Args, out: &mut Streamed<'_>) -> Result<(Decision, Counted), 
         levels: &lint.levels,
         baseline: baseline.as_ref(),
         writing: args.write_baseline.is_some(),
+        renamed: &lint.renamed,
     };
     let format = args.format;
     let render = move |f: &FileResult| match format {

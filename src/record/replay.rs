@@ -5,7 +5,7 @@
 use super::{Checked, RecordLine, Verification};
 use crate::gates::replay;
 use crate::render::json::DecisionV1;
-use crate::report::{Decision, GateError, Severity, exit};
+use crate::report::{Decision, GateError, Severity, exit, renamed};
 use std::io::BufReader;
 use std::path::Path;
 
@@ -72,11 +72,14 @@ pub enum Replayed {
     NotReplayable(String),
 }
 
+/// The blocking codes of a decision, in the current spelling: a record written before codes
+/// were renamed keeps its old text (its hash chain covers it), and is compared through the
+/// one table of old spellings.
 fn blocking(d: &DecisionV1) -> Vec<String> {
     d.reasons
         .iter()
         .filter(|r| r.severity == "error")
-        .map(|r| r.code.clone())
+        .map(|r| renamed::canonical(&r.code).to_string())
         .collect()
 }
 
