@@ -1,6 +1,7 @@
 //! `lint_workflows` flags and glue: discover (or read standard input), lint, stream the
 //! output as files finish, and the exit code, which never depends on the format.
-use super::{CommonArgs, Emitted, finish};
+use super::{CommonArgs, finish};
+use crate::emit::Emitted;
 use crate::env::Env;
 use crate::lint::render::{Summary, github, sarif, text};
 use crate::lint::{FileResult, discover, suppress};
@@ -239,7 +240,7 @@ fn evaluate(args: &Args, out: &mut Streamed<'_>) -> Result<(Decision, Counted), 
         OutputFormat::Json | OutputFormat::Github => {}
     }
     let baseline = match &args.baseline {
-        Some(path) => Some(suppress::baseline::load(path)?),
+        Some(path) => Some(suppress::baseline::load(path, &crate::lint::codes())?),
         None => None,
     };
     if let Some(b) = &baseline {

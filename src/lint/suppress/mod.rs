@@ -444,8 +444,9 @@ impl Tally {
 
     /// Findings for the policy entries (in `policy_file`) and baseline entries that
     /// suppressed nothing, and for the rule ids either writes in an old spelling
-    /// (`lint.deprecated_id`, whatever files were linted). With `complete` false (only some files were linted), an entry is
-    /// judged only when it names, or its glob matches, a file that was linted.
+    /// (`lint.deprecated_id`, whatever files were linted). With `complete` false (only some
+    /// files were linted), an entry is judged only when it names, or its glob matches, a file
+    /// that was linted.
     pub fn unused(
         &self,
         cfg: &Config<'_>,
@@ -565,6 +566,7 @@ mod tests {
         let mut problems = crate::yaml::Problems::default();
         let out = path_ignore::read(
             doc.root.as_ref().expect("root"),
+            &crate::lint::codes(),
             &mut problems,
             &mut Vec::new(),
         );
@@ -686,6 +688,7 @@ mod tests {
             let mut problems = crate::yaml::Problems::default();
             let out = path_ignore::read(
                 doc.root.as_ref().expect("root"),
+                &crate::lint::codes(),
                 &mut problems,
                 &mut Vec::new(),
             );

@@ -13,6 +13,7 @@
 //! separators; `*` never crosses a `/` (only `**` does), as everywhere in the policy.
 use super::UNSUPPRESSIBLE;
 use crate::paths::compile_glob;
+use crate::report::Code;
 use crate::report::renamed::{self, Accepted};
 use crate::yaml::{Fields, Node, Pos, Problems};
 use globset::GlobMatcher;
@@ -46,10 +47,15 @@ impl PathIgnore {
 const KEYS: &[&str] = &["path", "rules", "reason"];
 
 /// Read `lint.ignore`. Every problem is reported at its line: an unknown or unsuppressible
-/// rule id, a missing or empty reason, an invalid glob, an entry with no rule.
-/// A rule id written in an old spelling is read as the current id (and can do no more than
-/// it) and added to `renamed`, for the linter to report.
-pub fn read(node: &Node, problems: &mut Problems, renamed: &mut Vec<Accepted>) -> Vec<PathIgnore> {
+/// rule id, a missing or empty reason, an invalid glob, an entry with no rule. `known` is
+/// every code the linter emits. A rule id written in an old spelling is read as the current id
+/// (and can do no more than it) and added to `renamed`, for the linter to report.
+pub fn read(
+    node: &Node,
+    known: &[&Code],
+    problems: &mut Problems,
+    renamed: &mut Vec<Accepted>,
+) -> Vec<PathIgnore> {
     let mut out = Vec::new();
     if !problems.untagged(node, "lint.ignore") {
         return out;
@@ -64,7 +70,7 @@ pub fn read(node: &Node, problems: &mut Problems, renamed: &mut Vec<Accepted>) -
         );
         return out;
     };
-    let ids: Vec<&str> = crate::lint::codes().iter().map(|c| c.id).collect();
+    let ids: Vec<&str> = known.iter().map(|c| c.id).collect();
     for (i, item) in items.iter().enumerate() {
         let what = format!("lint.ignore[{i}]");
         let Some(mut f) = Fields::new(item, &what, problems) else {
