@@ -14,6 +14,7 @@ mod gzip;
 mod pg_custom;
 mod rdb;
 mod sql;
+pub mod stream;
 mod tar;
 mod vault;
 mod zstd;
