@@ -58,7 +58,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
     pub baseline: Option<PathBuf>,
     /// Record every finding a baseline may hold in FILE (replacing it), and report the run
-    /// as if they were recorded. `lint.gate-wiring` and `lint.invalid-file` are never recorded.
+    /// as if they were recorded. `lint.gate_wiring` and `lint.invalid_file` are never recorded.
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
 }

@@ -62,8 +62,8 @@ const LEVELS: &[&str] = &["error", "warning", "info", "off"];
 
 /// Rules whose level the policy cannot change: a file that could not be read is never a
 /// pass, and the deploy gate's wiring is the property the gates exist for (see
-/// `docs/rules/gate-wiring.md`: no policy, comment or baseline can make it pass).
-pub const ALWAYS_ERROR: &[&str] = &["lint.invalid-file", "lint.gate-wiring"];
+/// `docs/rules/gate_wiring.md`: no policy, comment or baseline can make it pass).
+pub const ALWAYS_ERROR: &[&str] = &["lint.invalid_file", "lint.gate_wiring"];
 
 /// Read the policy's `lint:` section into `out`; every problem goes to `problems` with its
 /// position (the policy reader turns them into `file:line:col` messages).

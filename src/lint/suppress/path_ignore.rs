@@ -5,7 +5,7 @@
 //! lint:
 //!   ignore:
 //!     - path: .forgejo/workflows/vendored/*.yml
-//!       rules: [lint.unpinned-action]
+//!       rules: [lint.unpinned_action]
 //!       reason: mirrored from upstream, pinned by the mirror job
 //! ```
 //!
