@@ -18,6 +18,8 @@ const PORT: &str = "5432";
 /// `pg_dumpall` writes this as its last line; a dump without it was cut short.
 pub const COMPLETION_MARKER: &[u8] = b"-- PostgreSQL database cluster dump complete";
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
+/// How many databases are counted at once after the restore.
+const PARALLEL_COUNTS: usize = 4;
 
 /// Rows per table, per database: `db → (schema, table) → rows`.
 pub type Tables = BTreeMap<String, BTreeMap<(String, String), u64>>;
@@ -170,18 +172,39 @@ impl Cluster {
                  WHERE NOT datistemplate AND datallowconn ORDER BY datname",
             )
             .map_err(Failure::Restore)?;
-        let mut tables = Tables::new();
+        let mut names = Vec::new();
         for row in rows(&out) {
             let [db] = row.as_slice() else {
                 return Err(Failure::Restore(
                     "unexpected psql output (databases)".into(),
                 ));
             };
-            let counted = self.count_tables(db).map_err(Failure::Restore)?;
-            if db == "postgres" && counted.is_empty() {
-                continue;
+            names.push(db.clone());
+        }
+        // A few databases are counted at once: each count is a psql start and a wait on the
+        // server.
+        let mut tables = Tables::new();
+        for group in names.chunks(PARALLEL_COUNTS) {
+            let counted: Vec<_> = std::thread::scope(|scope| {
+                let threads: Vec<_> = group
+                    .iter()
+                    .map(|db| scope.spawn(|| self.count_tables(db)))
+                    .collect();
+                threads
+                    .into_iter()
+                    .map(|t| {
+                        t.join()
+                            .unwrap_or_else(|_| Err("the thread counting rows stopped".into()))
+                    })
+                    .collect()
+            });
+            for (db, counted) in group.iter().zip(counted) {
+                let counted = counted.map_err(Failure::Restore)?;
+                if db == "postgres" && counted.is_empty() {
+                    continue;
+                }
+                tables.insert(db.clone(), counted);
             }
-            tables.insert(db.clone(), counted);
         }
         Ok(tables)
     }
