@@ -454,3 +454,40 @@ fn a_policy_file_named_builtin_is_embedded_not_taken_for_the_built_in_policy() {
         out.stdout
     );
 }
+
+/// An error is the same only when it is the same error: a recorded error that this build,
+/// under another policy, turns into another error is a difference (exit 1), not "same". A
+/// mutant that called any two errors the same survived before and after the move.
+#[test]
+fn an_error_replayed_to_another_error_is_different() {
+    let p = Platform::new();
+    let log = p.tmp.path().join("plan-error.log");
+    let plan = p.file(
+        "plan.json",
+        br#"{"schema":"platformctl.plan/v1","module":"minio-init","noop":false,"drift":[],"x":1}"#,
+    );
+    let backup = p.real_backup();
+    let mut args = Platform::dispatch_args(&backup);
+    args.extend(["--record".to_string(), log.display().to_string()]);
+    let out = p.one_shot(&plan, &refs(&args));
+    assert_eq!(out.code, 2, "{}", out.all());
+    // The same plan under a policy whose plan limit it exceeds: another error.
+    let policy = std::fs::read_to_string(&p.policy).unwrap();
+    let small = p.file(
+        "small-plans.yml",
+        format!("{policy}plan:\n  max_bytes: 10\n").as_bytes(),
+    );
+    let out = decision_log(&[
+        "replay",
+        "--policy",
+        small.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout.contains("line 1: different:")
+            && out.stdout.contains("recorded error, this build says error; blocking codes were"),
+        "{}",
+        out.stdout
+    );
+}
