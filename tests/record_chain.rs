@@ -486,7 +486,9 @@ fn an_error_replayed_to_another_error_is_different() {
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(
         out.stdout.contains("line 1: different:")
-            && out.stdout.contains("recorded error, this build says error; blocking codes were"),
+            && out
+                .stdout
+                .contains("recorded error, this build says error; blocking codes were"),
         "{}",
         out.stdout
     );
