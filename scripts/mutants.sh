@@ -2,7 +2,9 @@
 # Mutation testing of the code that decides a yes, one area at a time:
 #   dispatch  the dispatch gates, their entry points (gates/dispatch.rs) and their checks, the
 #             backup reference grammar and artifact judgement, the plan and dispatch-input
-#             readers, the decision log's replay comparison (record/replay.rs)
+#             readers, the changed-files reader, the decision log's replay comparison
+#             (record/replay.rs), and what a result is handed on as (emit.rs: exit code,
+#             --report-only, the record, the step outputs)
 #   drill     the entry points of restore_drill and backup_before_apply (gates/restore_drill.rs,
 #             gates/backup_before_apply.rs); their tests start PostgreSQL and Redis: slow
 #   canary    the canary gate: rules from the policy, the body reader, the changed-file readers,
@@ -26,7 +28,7 @@ case "$area" in
   dispatch)
     files=(--file 'src/gates/**' --file 'src/backup/reference.rs' --file 'src/backup/artifact.rs'
       --file 'src/model/plan.rs' --file 'src/model/dispatch.rs' --file 'src/model/module_id.rs'
-      --file 'src/record/replay.rs'
+      --file 'src/model/changed_files.rs' --file 'src/record/replay.rs' --file 'src/emit.rs'
       --exclude 'src/gates/host.rs' --exclude 'src/gates/replay.rs'
       --exclude 'src/gates/restore_drill.rs' --exclude 'src/gates/backup_before_apply.rs')
     tests=(--lib --test dispatch_scope --test one_shot --test precondition_oracle
