@@ -144,7 +144,7 @@ for kind in ["chain", "fan", "apply", "findings"]:
     print(f"worst case {kind} ({os.path.getsize(path) / 1048576:.2f} MiB): "
           f"best CPU {best[0]*1e3:.0f} ms, wall {best[1]*1e3:.0f} ms (target well under 1 s)")
 PY
-# Worst cases for lint.gate-wiring (every path of a deploy workflow is followed): a 1 MB deploy
+# Worst cases for lint.gate_wiring (every path of a deploy workflow is followed): a 1 MB deploy
 # workflow whose steps each fork the paths, and one whose single script does. The rule refuses
 # past 128 paths or 100,000 commands followed, so both must stay well under a second.
 python3 - "$bin" "$work" <<'PY'

@@ -6,7 +6,8 @@
 #[path = "canary_mock.rs"]
 mod mock;
 
-use forgejo_gates::canary::run::{ApiOptions, CheckOptions, check, pr_from_event};
+use forgejo_gates::canary::api_options::ApiOptions;
+use forgejo_gates::canary::run::{CheckOptions, check, pr_from_event};
 use forgejo_gates::report::Outcome;
 use mock::{Mock, Request, Response, files_page, pull};
 use std::collections::BTreeMap;

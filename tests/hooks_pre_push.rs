@@ -203,7 +203,7 @@ fn an_unsafe_workflow_is_not_pushed_even_with_a_full_pack() {
     let out = r.push(&[("GATES_PR_LABELS", "tier/full")]);
     assert!(!out.ok, "{}", out.text);
     assert!(out.text.contains("lint_workflows: FAIL"), "{}", out.text);
-    assert!(out.text.contains("lint.template-injection"), "{}", out.text);
+    assert!(out.text.contains("lint.template_injection"), "{}", out.text);
     assert!(
         out.text.contains(".forgejo/workflows/greet.yml"),
         "{}",

@@ -198,10 +198,10 @@ fn policy_levels_labels_and_invalid_policy() {
         .arg(&policy)
         .arg(&file));
     assert_eq!(r.code, 1, "{}", r.all());
-    assert!(r.stdout.contains("lint.runner-label"), "{}", r.stdout);
+    assert!(r.stdout.contains("lint.runner_label"), "{}", r.stdout);
     fs::write(
         &policy,
-        "lint:\n  runner_labels: [lxc-bookworm]\n  rules:\n    lint.runner-label: warning\n",
+        "lint:\n  runner_labels: [lxc-bookworm]\n  rules:\n    lint.runner_label: warning\n",
     )
     .expect("write");
     let r = run(gate("lint_workflows")
@@ -277,7 +277,7 @@ fn json_in_a_quoted_heredoc_is_info_and_passes_an_unquoted_one_fails() {
     let r = run(gate("lint_workflows").arg(dir.path().join("w/quoted.yml")));
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(
-        r.stdout.contains("info[lint.template-injection]") && r.stdout.contains("quoted.yml:8"),
+        r.stdout.contains("info[lint.template_injection]") && r.stdout.contains("quoted.yml:8"),
         "{}",
         r.stdout
     );
@@ -286,7 +286,7 @@ fn json_in_a_quoted_heredoc_is_info_and_passes_an_unquoted_one_fails() {
     let r = run(gate("lint_workflows").arg(dir.path().join("w/unquoted.yml")));
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(
-        r.stdout.contains("error[lint.template-injection]") && r.stdout.contains("unquoted.yml:8"),
+        r.stdout.contains("error[lint.template_injection]") && r.stdout.contains("unquoted.yml:8"),
         "{}",
         r.stdout
     );

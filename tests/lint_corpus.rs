@@ -101,10 +101,10 @@ fn forgejo_corpus_has_no_error_on_accepted_constructs() {
     let grammar = [
         "lint.schema",
         "lint.expression",
-        "lint.invalid-file",
-        "lint.duplicate-key",
-        "lint.dispatch-inputs",
-        "lint.runner-label",
+        "lint.invalid_file",
+        "lint.duplicate_key",
+        "lint.dispatch_inputs",
+        "lint.runner_label",
     ];
     for r in lint_dir(&dir) {
         for f in &r.findings {
@@ -116,7 +116,7 @@ fn forgejo_corpus_has_no_error_on_accepted_constructs() {
                 f.code.id,
                 f.message
             );
-            if f.code.id == "lint.unpinned-action" || f.code.id == "lint.ignored-by-forgejo" {
+            if f.code.id == "lint.unpinned_action" || f.code.id == "lint.ignored_by_forgejo" {
                 assert_eq!(f.level, Severity::Warning);
             }
         }
@@ -132,7 +132,7 @@ fn github_corpus_lints_without_a_crash() {
     // Every file parsed: none is reported unreadable.
     for r in &results {
         assert!(
-            r.findings.iter().all(|f| f.code.id != "lint.invalid-file"),
+            r.findings.iter().all(|f| f.code.id != "lint.invalid_file"),
             "{}",
             r.path
         );

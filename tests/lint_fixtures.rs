@@ -40,7 +40,7 @@ fn marked_lines(text: &str, marker: &str) -> BTreeSet<usize> {
 fn every_rule_has_pass_and_fail_fixtures_and_they_hold() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint");
     let mut ids: Vec<&str> = RULES.iter().map(|r| r.code.id).collect();
-    ids.push("lint.invalid-file");
+    ids.push("lint.invalid_file");
     let mut checked = 0;
     for id in ids {
         let dir = root.join(id.trim_start_matches("lint."));
@@ -119,7 +119,7 @@ fn forgejo_constructs_fixture_is_clean_of_every_rule_but_unpinned() {
     let findings = lint_text("f.yml", &text, &Policy::default().lint);
     let other: Vec<_> = findings
         .iter()
-        .filter(|f| f.code.id != "lint.unpinned-action" && f.code.id != "lint.unpinned-image")
+        .filter(|f| f.code.id != "lint.unpinned_action" && f.code.id != "lint.unpinned_image")
         .collect();
     assert!(other.is_empty(), "{other:#?}");
 }

@@ -130,7 +130,7 @@ fn stdin_over_the_size_limit_is_a_finding_not_a_read() {
     );
     assert_eq!(r.code, 1, "{}", r.all());
     let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(doc["reasons"][0]["code"], "lint.invalid-file");
+    assert_eq!(doc["reasons"][0]["code"], "lint.invalid_file");
     assert!(
         doc["reasons"][0]["message"]
             .as_str()

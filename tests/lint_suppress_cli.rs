@@ -44,7 +44,7 @@ fn codes(doc: &serde_json::Value) -> Vec<String> {
 fn an_inline_suppression_turns_an_error_into_a_pass_in_every_format() {
     let suppressed = INJECTION.replace(
         "}}\"\n",
-        "}}\" # lint_workflows: ignore[lint.template-injection] the title is only logged\n",
+        "}}\" # lint_workflows: ignore[lint.template_injection] the title is only logged\n",
     );
     let dir = repo(&[(".forgejo/workflows/ci.yml", &suppressed)]);
     for format in ["text", "json", "sarif", "github"] {
@@ -68,7 +68,7 @@ fn an_inline_suppression_turns_an_error_into_a_pass_in_every_format() {
 fn a_suppression_without_a_reason_fails_and_suppresses_nothing() {
     let bare = INJECTION.replace(
         "}}\"\n",
-        "}}\" # lint_workflows: ignore[lint.template-injection]\n",
+        "}}\" # lint_workflows: ignore[lint.template_injection]\n",
     );
     let dir = repo(&[(".forgejo/workflows/ci.yml", &bare)]);
     for format in ["text", "json", "sarif", "github"] {
@@ -77,11 +77,11 @@ fn a_suppression_without_a_reason_fails_and_suppresses_nothing() {
     let doc = json(dir.path(), &[]);
     let got = codes(&doc);
     assert!(
-        got.contains(&"lint.invalid-suppression".to_string()),
+        got.contains(&"lint.invalid_suppression".to_string()),
         "{got:?}"
     );
     assert!(
-        got.contains(&"lint.template-injection".to_string()),
+        got.contains(&"lint.template_injection".to_string()),
         "{got:?}"
     );
 }
@@ -90,13 +90,13 @@ fn a_suppression_without_a_reason_fails_and_suppresses_nothing() {
 fn an_unused_suppression_is_a_warning_that_does_not_fail() {
     let unused = UNPINNED.replace(
         "run: make\n",
-        "run: make # lint_workflows: ignore[lint.template-injection] nothing to hide here\n",
+        "run: make # lint_workflows: ignore[lint.template_injection] nothing to hide here\n",
     );
     let dir = repo(&[(".forgejo/workflows/ci.yml", &unused)]);
     let r = lint(dir.path(), &[]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(
-        r.stdout.contains("warning[lint.unused-suppression]"),
+        r.stdout.contains("warning[lint.unused_suppression]"),
         "{}",
         r.stdout
     );
@@ -106,42 +106,42 @@ fn an_unused_suppression_is_a_warning_that_does_not_fail() {
         (".forgejo/workflows/ci.yml", &unused),
         (
             ".forgejo/gates.yml",
-            "lint:\n  rules:\n    lint.unused-suppression: off\n",
+            "lint:\n  rules:\n    lint.unused_suppression: off\n",
         ),
     ]);
     let r = lint(dir.path(), &[]);
-    assert!(!r.stdout.contains("unused-suppression"), "{}", r.stdout);
+    assert!(!r.stdout.contains("unused_suppression"), "{}", r.stdout);
 }
 
 #[test]
 fn no_suppression_makes_an_ungated_apply_pass() {
-    let gate_wiring = |r: &common::Run| r.stdout.contains("lint.gate-wiring");
+    let gate_wiring = |r: &common::Run| r.stdout.contains("lint.gate_wiring");
     // Inline, on the line and on the step: refused, and the apply is still an error.
     for text in [
         UNGATED.replace(
             "\"$MODULE\"\n",
-            "\"$MODULE\" # lint_workflows: ignore[lint.gate-wiring] the gates run elsewhere\n",
+            "\"$MODULE\" # lint_workflows: ignore[lint.gate_wiring] the gates run elsewhere\n",
         ),
         UNGATED.replace(
             "      - env:\n",
-            "      # lint_workflows: ignore[lint.gate-wiring] the gates run elsewhere\n      - env:\n",
+            "      # lint_workflows: ignore[lint.gate_wiring] the gates run elsewhere\n      - env:\n",
         ),
         UNGATED.replace(
             "  apply:\n",
-            "  apply: # lint_workflows: ignore[lint.gate-wiring, lint.schema] elsewhere\n",
+            "  apply: # lint_workflows: ignore[lint.gate_wiring, lint.schema] elsewhere\n",
         ),
     ] {
         let dir = repo(&[(".forgejo/workflows/deploy.yml", &text)]);
         let r = lint(dir.path(), &[]);
         assert_eq!(r.code, 1, "{}", r.all());
         assert!(gate_wiring(&r), "{}", r.stdout);
-        assert!(r.stdout.contains("lint.invalid-suppression"), "{}", r.stdout);
+        assert!(r.stdout.contains("lint.invalid_suppression"), "{}", r.stdout);
     }
     // The policy: neither an ignore entry nor a level can silence it (exit 2, at the line).
     for policy in [
-        "lint:\n  ignore:\n    - path: \"**\"\n      rules: [lint.gate-wiring]\n      reason: elsewhere\n",
-        "lint:\n  rules:\n    lint.gate-wiring: off\n",
-        "lint:\n  rules:\n    lint.gate-wiring: warning\n",
+        "lint:\n  ignore:\n    - path: \"**\"\n      rules: [lint.gate_wiring]\n      reason: elsewhere\n",
+        "lint:\n  rules:\n    lint.gate_wiring: off\n",
+        "lint:\n  rules:\n    lint.gate_wiring: warning\n",
     ] {
         let dir = repo(&[
             (".forgejo/workflows/deploy.yml", UNGATED),
@@ -150,7 +150,7 @@ fn no_suppression_makes_an_ungated_apply_pass() {
         let r = lint(dir.path(), &[]);
         assert_eq!(r.code, 2, "{policy}: {}", r.all());
         assert!(r.all().contains("gates.yml:"), "{}", r.all());
-        assert!(r.all().contains("lint.gate-wiring"), "{}", r.all());
+        assert!(r.all().contains("lint.gate_wiring"), "{}", r.all());
     }
     // The baseline: writing one does not record it, and the run still fails.
     let dir = repo(&[(".forgejo/workflows/deploy.yml", UNGATED)]);
@@ -158,10 +158,10 @@ fn no_suppression_makes_an_ungated_apply_pass() {
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(gate_wiring(&r), "{}", r.stdout);
     let written = fs::read_to_string(dir.path().join("base.yml")).expect("written");
-    assert!(!written.contains("gate-wiring"), "{written}");
+    assert!(!written.contains("gate_wiring"), "{written}");
     assert_eq!(lint(dir.path(), &["--baseline", "base.yml"]).code, 1);
     // A baseline entry written by hand for it is refused.
-    let forged = "version: 1\nfindings:\n  - {rule: \"lint.gate-wiring\", path: \".forgejo/workflows/deploy.yml\", fingerprint: \"0123456789abcdef\", count: 1}\n";
+    let forged = "version: 1\nfindings:\n  - {rule: \"lint.gate_wiring\", path: \".forgejo/workflows/deploy.yml\", fingerprint: \"0123456789abcdef\", count: 1}\n";
     fs::write(dir.path().join("forged.yml"), forged).expect("write");
     let r = lint(dir.path(), &["--baseline", "forged.yml"]);
     assert_eq!(r.code, 2, "{}", r.all());
@@ -170,7 +170,7 @@ fn no_suppression_makes_an_ungated_apply_pass() {
 
 #[test]
 fn a_policy_ignore_hides_its_rules_in_matching_files_only() {
-    let policy = "lint:\n  ignore:\n    - path: .forgejo/workflows/vendored/*.yml\n      rules: [lint.template-injection]\n      reason: vendored from upstream, reviewed there\n";
+    let policy = "lint:\n  ignore:\n    - path: .forgejo/workflows/vendored/*.yml\n      rules: [lint.template_injection]\n      reason: vendored from upstream, reviewed there\n";
     let dir = repo(&[
         (".forgejo/workflows/vendored/ci.yml", INJECTION),
         (".forgejo/gates.yml", policy),
@@ -191,7 +191,7 @@ fn a_policy_ignore_hides_its_rules_in_matching_files_only() {
 
 #[test]
 fn an_unused_policy_ignore_is_reported_at_its_line_in_the_policy() {
-    let policy = "lint:\n  ignore:\n    - path: .forgejo/workflows/*.yml\n      rules: [lint.template-injection]\n      reason: no such finding any more\n";
+    let policy = "lint:\n  ignore:\n    - path: .forgejo/workflows/*.yml\n      rules: [lint.template_injection]\n      reason: no such finding any more\n";
     let dir = repo(&[
         (".forgejo/workflows/ci.yml", UNPINNED),
         (".forgejo/gates.yml", policy),
@@ -199,7 +199,7 @@ fn an_unused_policy_ignore_is_reported_at_its_line_in_the_policy() {
     let r = lint(dir.path(), &[]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(
-        r.stdout.contains("warning[lint.unused-suppression]"),
+        r.stdout.contains("warning[lint.unused_suppression]"),
         "{}",
         r.stdout
     );
@@ -242,7 +242,7 @@ fn a_written_baseline_survives_unrelated_edits_and_reports_new_and_stale_finding
     let r = lint(dir.path(), &["--baseline", "lint-baseline.yml"]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(
-        r.stdout.contains("error[lint.template-injection]"),
+        r.stdout.contains("error[lint.template_injection]"),
         "{}",
         r.stdout
     );
@@ -272,13 +272,13 @@ fn baseline_entries_for_files_not_linted_are_judged_only_on_a_whole_run() {
         &["--baseline", "base.yml", ".forgejo/workflows/a.yml"],
     );
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(!r.stdout.contains("unused-suppression"), "{}", r.stdout);
+    assert!(!r.stdout.contains("unused_suppression"), "{}", r.stdout);
     // The whole folder without b.yml: its entry is stale.
     fs::remove_file(dir.path().join(".forgejo/workflows/b.yml")).expect("rm");
     let r = lint(dir.path(), &["--baseline", "base.yml"]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(
-        r.stdout.contains("warning[lint.unused-suppression]"),
+        r.stdout.contains("warning[lint.unused_suppression]"),
         "{}",
         r.stdout
     );
@@ -290,7 +290,7 @@ fn a_bad_baseline_or_conflicting_flags_cannot_be_evaluated() {
     let dir = repo(&[(".forgejo/workflows/ci.yml", UNPINNED)]);
     fs::write(
         dir.path().join("base.yml"),
-        "version: 1\nfindings:\n  - {rule: lint.unpinned-action}\n",
+        "version: 1\nfindings:\n  - {rule: lint.unpinned_action}\n",
     )
     .expect("write");
     let r = lint(dir.path(), &["--baseline", "base.yml"]);

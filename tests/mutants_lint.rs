@@ -1,6 +1,6 @@
 //! Tests for mutants of the gate-wiring rule of `lint_workflows` (docs/mutation-testing.md):
 //! each names what a surviving mutant would get away with. The annotated fixtures in
-//! tests/fixtures/lint/gate-wiring/ check which lines get a finding; these check what the
+//! tests/fixtures/lint/gate_wiring/ check which lines get a finding; these check what the
 //! finding says.
 
 use forgejo_gates::lint::lint_text;
@@ -16,7 +16,7 @@ fn with_apply_job_if(condition: &str) -> String {
 fn gate_wiring_messages(text: &str) -> Vec<String> {
     lint_text("deploy.yml", text, &Policy::default().lint)
         .into_iter()
-        .filter(|f| f.code.id == "lint.gate-wiring")
+        .filter(|f| f.code.id == "lint.gate_wiring")
         .map(|f| format!("{}: {}", f.line, f.message))
         .collect()
 }

@@ -23,7 +23,7 @@ fn the_real_one_shot_plan_is_allowed() {
         out.stdout
     );
     for code in [
-        "oneshot.ok",
+        "one_shot.ok",
         "plan.drift.ok",
         "plan.module_ok",
         "backup.artifact.ok",
@@ -69,7 +69,7 @@ fn a_stateful_non_one_shot_may_only_run_a_noop_plan() {
     let out = p.one_shot(&Platform::plan("postgres-drift.json"), &args);
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(
-        out.stdout.contains("error[oneshot.not_one_shot]"),
+        out.stdout.contains("error[one_shot.not_one_shot]"),
         "{}",
         out.stdout
     );
@@ -253,7 +253,7 @@ fn a_stateless_module_is_not_applied_through_this_gate() {
     );
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(
-        out.stdout.contains("error[oneshot.not_stateful]"),
+        out.stdout.contains("error[one_shot.not_stateful]"),
         "{}",
         out.stdout
     );

@@ -50,22 +50,56 @@ fn every_code_has_one_doc_entry_and_every_entry_a_code() {
     }
 }
 
+/// The one spelling of a code id: lowercase ASCII segments separated by `.`, each starting
+/// with a letter, words inside a segment joined by `_` (`lint.gate_wiring`, `one_shot.ok`).
+/// Written out by hand rather than with a regex crate: `^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`.
+fn is_one_spelling(id: &str) -> bool {
+    let segments: Vec<&str> = id.split('.').collect();
+    segments.len() >= 2
+        && segments.iter().all(|s| {
+            s.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        })
+}
+
 #[test]
-fn code_ids_are_unique_and_dotted() {
+fn the_spelling_rule_refuses_the_second_spellings() {
+    for good in [
+        "lint.gate_wiring",
+        "one_shot.ok",
+        "backup.ref.timestamp_invalid",
+        "a.b2",
+    ] {
+        assert!(is_one_spelling(good), "{good}");
+    }
+    for bad in [
+        "lint.gate-wiring",
+        "oneshot",
+        "Lint.schema",
+        "lint..schema",
+        "lint.schema.",
+        ".lint",
+        "lint._x",
+        "lint.2x",
+        "lint.gate wiring",
+        "lint.gaté",
+    ] {
+        assert!(!is_one_spelling(bad), "{bad}");
+    }
+}
+
+#[test]
+fn code_ids_are_unique_and_have_one_spelling() {
     let mut seen = BTreeMap::new();
     for code in all_codes() {
         if let Some(prev) = seen.insert(code.id, code) {
             panic!("two different codes share the id `{}`: {prev:?}", code.id);
         }
-        let parts: Vec<&str> = code.id.split('.').collect();
-        assert!(parts.len() >= 2, "`{}` is not dotted", code.id);
         assert!(
-            parts.iter().all(|p| !p.is_empty()
-                && p.bytes().all(|b| b.is_ascii_lowercase()
-                    || b.is_ascii_digit()
-                    || b == b'_'
-                    || b == b'-')),
-            "`{}` has characters outside [a-z0-9_-]",
+            is_one_spelling(code.id),
+            "`{}` is not spelled as every code is: lowercase dotted segments, words joined by `_` \
+             (docs/reasons/renamed.md)",
             code.id
         );
     }

@@ -413,21 +413,21 @@ fn lint_workflows_outputs() {
     let cases = [
         (
             "unpinned",
-            "tests/fixtures/lint/unpinned-action/fail-tags.yml",
+            "tests/fixtures/lint/unpinned_action/fail-tags.yml",
         ),
         (
             "injection",
-            "tests/fixtures/lint/template-injection/fail-untrusted-in-run.yml",
+            "tests/fixtures/lint/template_injection/fail-untrusted-in-run.yml",
         ),
         (
             "bypasses",
-            "tests/fixtures/lint/gate-wiring/fail-bypasses.yml",
+            "tests/fixtures/lint/gate_wiring/fail-bypasses.yml",
         ),
         (
             "invalid",
-            "tests/fixtures/lint/invalid-file/fail-syntax.yml",
+            "tests/fixtures/lint/invalid_file/fail-syntax.yml",
         ),
-        ("pass", "tests/fixtures/lint/unpinned-action/pass-shas.yml"),
+        ("pass", "tests/fixtures/lint/unpinned_action/pass-shas.yml"),
         ("schema_dir", "tests/fixtures/lint/schema"),
     ];
     for (name, path) in cases {

@@ -1,7 +1,7 @@
 //! One bypass of the gates proven end to end: a copy of the shipped auto-apply workflow whose
 //! one-shot gate line gets ` || rc=0` (a softening no text pattern of the earlier rule knew)
 //! is run with act in host mode. The one-shot gate says DENY, and `platformctl apply` runs
-//! anyway; `lint.gate-wiring` reports that very line. act missing is a failure, never a skip
+//! anyway; `lint.gate_wiring` reports that very line. act missing is a failure, never a skip
 //! (see tests/fixtures/workflows/act.rs).
 
 #[path = "fixtures/workflows/act.rs"]
@@ -33,7 +33,7 @@ fn the_linter_names_the_softened_one_shot_gate() {
         .unwrap();
     let messages: Vec<String> = lint_text(WF, &text, &Policy::default().lint)
         .into_iter()
-        .filter(|f| f.code.id == "lint.gate-wiring")
+        .filter(|f| f.code.id == "lint.gate_wiring")
         .map(|f| f.message)
         .collect();
     assert!(

@@ -1,5 +1,5 @@
 //! Every way of deleting or softening a gate in a copy of the shipped
-//! `.forgejo/workflows/platformctl-auto-apply.yml` is a `lint.gate-wiring` error, and the
+//! `.forgejo/workflows/platformctl-auto-apply.yml` is a `lint.gate_wiring` error, and the
 //! shipped file itself is clean. Each case edits the real file (the edit must apply, so a
 //! change to the workflow cannot silently turn a case into a no-op) and names the bypass.
 
@@ -21,7 +21,7 @@ fn shipped() -> String {
 fn wiring(findings: &[Finding]) -> Vec<String> {
     findings
         .iter()
-        .filter(|f| f.code.id == "lint.gate-wiring")
+        .filter(|f| f.code.id == "lint.gate_wiring")
         .map(|f| format!("{}:{} {}", f.line, f.col, f.message))
         .collect()
 }

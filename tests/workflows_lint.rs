@@ -52,7 +52,7 @@ fn every_shipped_workflow_lints_clean_at_error_level() {
     assert_eq!(doc["facts"]["errors"], "0", "{doc:#}");
     // Warnings are allowed by the error level, but only the known ones: say so if that
     // changes rather than let them pile up. ci.yml's `rust:` container is named by tag
-    // (lint.unpinned-image): its digest could not be looked up where this was written (no
+    // (lint.unpinned_image): its digest could not be looked up where this was written (no
     // registry access), so it stays a reviewed warning until someone pins it.
     let warnings: Vec<(String, String)> = doc["reasons"]
         .as_array()
@@ -67,7 +67,7 @@ fn every_shipped_workflow_lints_clean_at_error_level() {
         .collect();
     assert_eq!(
         warnings,
-        vec![("ci.yml".to_string(), "lint.unpinned-image".to_string())],
+        vec![("ci.yml".to_string(), "lint.unpinned_image".to_string())],
         "{doc:#}"
     );
 }
@@ -150,7 +150,7 @@ fn workflow_lint_fails_a_pr_adding_an_unsafe_workflow_under_the_base_policy() {
     let policy = std::fs::read_to_string(r.repo.join(".forgejo/gates.yml")).unwrap();
     r.write(
         ".forgejo/gates.yml",
-        &format!("{policy}lint:\n  rules:\n    lint.template-injection: off\n"),
+        &format!("{policy}lint:\n  rules:\n    lint.template_injection: off\n"),
     );
     let head = r.commit_all("a greeting");
     let run = r.act(
@@ -161,6 +161,6 @@ fn workflow_lint_fails_a_pr_adding_an_unsafe_workflow_under_the_base_policy() {
     );
     assert_ne!(run.code, 0, "{}", run.log);
     assert!(run.log.contains("lint_workflows: FAIL"), "{}", run.log);
-    assert!(run.log.contains("lint.template-injection"), "{}", run.log);
+    assert!(run.log.contains("lint.template_injection"), "{}", run.log);
     assert!(run.log.contains("greet.yml"), "{}", run.log);
 }

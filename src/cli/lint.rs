@@ -1,6 +1,7 @@
 //! `lint_workflows` flags and glue: discover (or read standard input), lint, stream the
 //! output as files finish, and the exit code, which never depends on the format.
-use super::{CommonArgs, Emitted, finish};
+use super::{CommonArgs, finish};
+use crate::emit::Emitted;
 use crate::env::Env;
 use crate::lint::render::{Summary, github, sarif, text};
 use crate::lint::{FileResult, discover, suppress};
@@ -58,7 +59,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
     pub baseline: Option<PathBuf>,
     /// Record every finding a baseline may hold in FILE (replacing it), and report the run
-    /// as if they were recorded. `lint.gate-wiring` and `lint.invalid-file` are never recorded.
+    /// as if they were recorded. `lint.gate_wiring` and `lint.invalid_file` are never recorded.
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
 }
@@ -239,7 +240,7 @@ fn evaluate(args: &Args, out: &mut Streamed<'_>) -> Result<(Decision, Counted), 
         OutputFormat::Json | OutputFormat::Github => {}
     }
     let baseline = match &args.baseline {
-        Some(path) => Some(suppress::baseline::load(path)?),
+        Some(path) => Some(suppress::baseline::load(path, &crate::lint::codes())?),
         None => None,
     };
     if let Some(b) = &baseline {

@@ -3,7 +3,6 @@
 //! whose checks evaluated nothing cannot say yes.
 
 pub mod backup_before_apply;
-pub mod changed_files;
 pub mod checks;
 pub mod dispatch;
 pub mod host;

@@ -6,7 +6,7 @@
 //! it is linear in the workflow's size; rules ask [`Flow::why`] about each context access.
 //!
 //! What it does not follow: values passed through files, `$GITHUB_ENV` (that write is
-//! already an error, `untrusted-env-write`), reusable-workflow outputs, and an action's own
+//! already an error, `lint.untrusted_env_write`), reusable-workflow outputs, and an action's own
 //! code. Unknown is not treated as safe where it matters: an output whose name cannot be read
 //! from the writing line taints every output of the step.
 

@@ -2,7 +2,7 @@
 //! can hold chosen text (under all four spellings of the context: `github`, `forgejo`,
 //! `forge`, `gitea`), branch and tag names, free-text dispatch inputs, and whole objects that
 //! contain them. The data-flow analysis ([`crate::lint::taint`]) starts from these sources and
-//! the rules (`template-injection`, `untrusted-env-write`) ask it, so this sits below both.
+//! the rules (`lint.template_injection`, `lint.untrusted_env_write`) ask it, so this sits below both.
 
 use crate::lint::expr::{ContextRef, Segment};
 use crate::lint::model::Workflow;

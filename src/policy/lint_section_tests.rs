@@ -7,13 +7,13 @@ use crate::lint::Level;
 #[test]
 fn reads_every_key() {
     let p = parse(
-        "lint:\n  runner_labels: [docker]\n  max_file_bytes: 1000\n  rules:\n    lint.unpinned-action: error\n  gates:\n    apply_command: pctl apply\n",
+        "lint:\n  runner_labels: [docker]\n  max_file_bytes: 1000\n  rules:\n    lint.unpinned_action: error\n  gates:\n    apply_command: pctl apply\n",
         "p.yml",
     )
     .unwrap();
     assert_eq!(p.lint.runner_labels, vec!["docker".to_string()]);
     assert_eq!(p.lint.max_file_bytes, 1000);
-    assert_eq!(p.lint.levels["lint.unpinned-action"], Level::Error);
+    assert_eq!(p.lint.levels["lint.unpinned_action"], Level::Error);
     assert_eq!(p.lint.gates.apply_command, "pctl apply");
     assert_eq!(p.lint.gates.scope_gate, "auto_apply_scope");
 }
@@ -34,37 +34,37 @@ fn unknown_rule_and_level_are_errors() {
 fn a_plain_off_is_yaml_false_and_turns_a_rule_off() {
     for off in ["off", "Off", "no", "false", "\"off\""] {
         let p = parse(
-            &format!("lint:\n  rules:\n    lint.unpinned-action: {off}\n"),
+            &format!("lint:\n  rules:\n    lint.unpinned_action: {off}\n"),
             "p.yml",
         )
         .unwrap();
-        assert_eq!(p.lint.levels["lint.unpinned-action"], Level::Off, "{off}");
+        assert_eq!(p.lint.levels["lint.unpinned_action"], Level::Off, "{off}");
     }
-    assert!(parse("lint:\n  rules:\n    lint.unpinned-action: on\n", "p.yml").is_err());
+    assert!(parse("lint:\n  rules:\n    lint.unpinned_action: on\n", "p.yml").is_err());
 }
 
 #[test]
 fn invalid_file_cannot_be_turned_off() {
-    assert!(parse("lint:\n  rules:\n    lint.invalid-file: off\n", "p.yml").is_err());
+    assert!(parse("lint:\n  rules:\n    lint.invalid_file: off\n", "p.yml").is_err());
 }
 
 #[test]
 fn gate_wiring_cannot_be_lowered_and_the_problem_names_its_line() {
     for level in ["off", "warning", "info"] {
         let err = parse(
-            &format!("lint:\n  rules:\n    lint.schema: warning\n    lint.gate-wiring: {level}\n"),
+            &format!("lint:\n  rules:\n    lint.schema: warning\n    lint.gate_wiring: {level}\n"),
             "p.yml",
         )
         .unwrap_err();
         let all = err.details.join("\n");
         assert!(all.contains("p.yml:4:23:"), "{all}");
         assert!(
-            all.contains("`lint.gate-wiring` is always an error"),
+            all.contains("`lint.gate_wiring` is always an error"),
             "{all}"
         );
     }
-    let p = parse("lint:\n  rules:\n    lint.gate-wiring: error\n", "p.yml").unwrap();
-    assert_eq!(p.lint.levels["lint.gate-wiring"], Level::Error);
+    let p = parse("lint:\n  rules:\n    lint.gate_wiring: error\n", "p.yml").unwrap();
+    assert_eq!(p.lint.levels["lint.gate_wiring"], Level::Error);
 }
 
 #[test]

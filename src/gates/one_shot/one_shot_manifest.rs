@@ -8,28 +8,28 @@ use crate::report::{Code, Decision, Reason};
 
 code!(
     NOT_STATEFUL,
-    "oneshot.not_stateful",
+    "one_shot.not_stateful",
     Error,
     "The module is stateless; this gate only allows applies to stateful one-shots.",
     "Stateless modules are applied after auto_apply_scope alone; do not call this gate for them."
 );
 code!(
     NOT_ONE_SHOT,
-    "oneshot.not_one_shot",
+    "one_shot.not_one_shot",
     Error,
     "The module is stateful but not a one-shot: only a no-op plan may run.",
     "Apply this change by hand, after a backup, following the module's runbook."
 );
 code!(
     RESTARTS,
-    "oneshot.restarts",
+    "one_shot.restarts",
     Error,
     "The module expects exited-success but has a restart policy other than \"no\".",
     "A one-shot must not restart: set spec.runtime.restart: \"no\" (or remove it)."
 );
 code!(
     OK,
-    "oneshot.ok",
+    "one_shot.ok",
     Info,
     "The module is a stateful one-shot.",
     "Nothing to do."

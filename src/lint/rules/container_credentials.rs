@@ -1,4 +1,4 @@
-//! `lint.container-credentials`: a registry password written into the workflow as text, in
+//! `lint.container_credentials`: a registry password written into the workflow as text, in
 //! `jobs.<id>.container.credentials.password` or `jobs.<id>.services.<name>.credentials.password`.
 //! Everyone who can read the repository can read it, and it stays in the git history after it
 //! is removed. A value built by `${{ }}` (from `secrets`) is what is expected; an empty value
@@ -9,7 +9,7 @@ use crate::yaml::Node;
 
 code!(
     CODE,
-    "lint.container-credentials",
+    "lint.container_credentials",
     Error,
     "A container or service registry password is written in the workflow as plain text.",
     "Store the password as a secret and write `password: ${{ secrets.REGISTRY_PASSWORD }}`; then change the password, since the old one is in the git history."

@@ -1,4 +1,4 @@
-//! `lint.dispatch-inputs`: `workflow_dispatch` and `workflow_call` inputs are well formed:
+//! `lint.dispatch_inputs`: `workflow_dispatch` and `workflow_call` inputs are well formed:
 //! known keys, a type Forgejo accepts, a default that fits the type, a `choice` with options
 //! and a default among them.
 use super::{Ctx, Rule, Sink};
@@ -8,7 +8,7 @@ use crate::yaml::{Style, Value};
 
 code!(
     CODE,
-    "lint.dispatch-inputs",
+    "lint.dispatch_inputs",
     Error,
     "A workflow input is malformed: unknown key or type, a default that does not fit its type, or a choice without valid options.",
     "Fix the input declaration; Forgejo shows a broken dispatch form or sends values the workflow does not expect."

@@ -1,11 +1,11 @@
-//! `lint.duplicate-key`: a mapping names the same key twice; YAML parsers disagree on which
+//! `lint.duplicate_key`: a mapping names the same key twice; YAML parsers disagree on which
 //! one wins, so what runs is not what the reader sees.
 use super::{Ctx, Rule, Sink};
 use crate::report::code::code;
 
 code!(
     CODE,
-    "lint.duplicate-key",
+    "lint.duplicate_key",
     Error,
     "A key appears twice in the same mapping.",
     "Remove or merge one of the two; which one a parser keeps is not something to rely on."

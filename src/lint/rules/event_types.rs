@@ -1,4 +1,4 @@
-//! `lint.event-types`: an activity type under `on.<event>.types` that the event never has on
+//! `lint.event_types`: an activity type under `on.<event>.types` that the event never has on
 //! Forgejo. Forgejo (`modules/actions/workflows.go`) converts its own action names to
 //! GitHub's before matching (`synchronized` → `synchronize`, `label_updated` → `labeled`,
 //! `label_cleared` → `unlabeled`, a review → `submitted`/`edited`, `updated` → `edited`) and
@@ -26,7 +26,7 @@ use crate::yaml::Node;
 
 code!(
     CODE,
-    "lint.event-types",
+    "lint.event_types",
     Error,
     "An `on.<event>.types` entry names an activity type the event never has on Forgejo, so it never matches.",
     "Use the GitHub names Forgejo matches (e.g. `synchronize`, `labeled`); the rule's page lists the types Forgejo sends for each event."

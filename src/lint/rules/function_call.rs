@@ -1,4 +1,4 @@
-//! `lint.function-call`: a call to a built-in function that cannot work: the wrong number of
+//! `lint.function_call`: a call to a built-in function that cannot work: the wrong number of
 //! arguments, a `format` string that does not fit its arguments, or a literal argument of a
 //! type the function refuses. Each is a bug whatever the context holds at run time (GitHub
 //! refuses such a workflow; actionlint reports it); the checks follow forgejo-runner's own
@@ -19,7 +19,7 @@ use crate::report::code::code;
 
 code!(
     CODE,
-    "lint.function-call",
+    "lint.function_call",
     Error,
     "A built-in function is called with the wrong number of arguments, a `format` string that does not fit its arguments, or a literal it refuses.",
     "Call the function as documented: e.g. `contains(haystack, needle)`, `format('{0} {1}', a, b)` with one argument per placeholder, `fromJSON('<valid JSON>')`."

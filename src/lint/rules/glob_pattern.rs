@@ -1,4 +1,4 @@
-//! `lint.glob-pattern`: a `branches`, `tags` or `paths` filter (and their `-ignore` forms)
+//! `lint.glob_pattern`: a `branches`, `tags` or `paths` filter (and their `-ignore` forms)
 //! holding a pattern Forgejo cannot compile. Forgejo matches these filters with the runner's
 //! `workflowpattern` package (`modules/actions/workflows.go`), which turns each pattern into
 //! a regular expression; when one pattern of a filter fails, Forgejo gives up on the whole
@@ -16,7 +16,7 @@ use crate::yaml::Node;
 
 code!(
     CODE,
-    "lint.glob-pattern",
+    "lint.glob_pattern",
     Error,
     "A `branches`/`tags`/`paths` filter holds a pattern Forgejo cannot compile, so the event never starts the workflow.",
     "Fix the pattern: brackets hold only letters, digits and ranges such as `[0-9]`; escape special characters with `\\`."

@@ -1,4 +1,4 @@
-//! `lint.if-always-true`: a job or step `if:` holding one `${{ }}` with whitespace or a line
+//! `lint.if_always_true`: a job or step `if:` holding one `${{ }}` with whitespace or a line
 //! break around it, which is always true. The runner (forgejo-runner's `EvalBool`, as act's)
 //! keeps the condition as one expression only when the text is exactly `${{ ... }}`; any other
 //! text, even the line break a `|` or `>` block scalar ends with, turns it into
@@ -11,7 +11,7 @@ use crate::report::code::code;
 
 code!(
     CODE,
-    "lint.if-always-true",
+    "lint.if_always_true",
     Error,
     "An `if:` holds `${{ }}` with whitespace or a line break around it (e.g. a `|` block scalar), which makes it a non-empty string: always true.",
     "Write the condition without `${{ }}` (`if: github.event_name == 'push'`), or on one line with nothing around it; a block scalar needs `|-` or `>-`."

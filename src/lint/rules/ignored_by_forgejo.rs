@@ -1,4 +1,4 @@
-//! `lint.ignored-by-forgejo`: keys Forgejo accepts and then ignores. Not an error (the
+//! `lint.ignored_by_forgejo`: keys Forgejo accepts and then ignores. Not an error (the
 //! workflow runs), but whoever wrote them expects an effect that never happens. Which keys
 //! these are is data: the rows marked [`Status::Ignored`] in the schema's tables of the
 //! workflow, of a job and of a reusable-workflow call. Their values are not checked at all
@@ -10,7 +10,7 @@ use crate::yaml::Node;
 
 code!(
     CODE,
-    "lint.ignored-by-forgejo",
+    "lint.ignored_by_forgejo",
     Warning,
     "Forgejo accepts this key but ignores it.",
     "Remove the key, or get the effect another way (the message says how)."

@@ -1,4 +1,4 @@
-//! `lint.insecure-commands`: the `::set-env::` and `::add-path::` workflow commands. GitHub
+//! `lint.insecure_commands`: the `::set-env::` and `::add-path::` workflow commands. GitHub
 //! turned them off because any step that prints untrusted text (a PR title in a log line, a
 //! test's output) can then set environment variables such as `LD_PRELOAD` or put a folder
 //! first on `PATH` for the later steps, and only honours them again when
@@ -12,7 +12,7 @@ use crate::yaml::Node;
 
 code!(
     CODE,
-    "lint.insecure-commands",
+    "lint.insecure_commands",
     Warning,
     "The workflow relies on the `::set-env::`/`::add-path::` commands (which forgejo-runner always honours), or sets `ACTIONS_ALLOW_UNSECURE_COMMANDS`, which changes nothing on Forgejo.",
     "Write variables to \"$FORGEJO_ENV\" and folders to \"$FORGEJO_PATH\" instead, and drop `ACTIONS_ALLOW_UNSECURE_COMMANDS`; never print untrusted text unescaped in a step's log."

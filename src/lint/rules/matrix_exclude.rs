@@ -1,4 +1,4 @@
-//! `lint.matrix-exclude`: a `strategy.matrix.exclude` entry that cannot mean what it says.
+//! `lint.matrix_exclude`: a `strategy.matrix.exclude` entry that cannot mean what it says.
 //!
 //! - A key that is not an axis of the matrix (an error). forgejo-runner's matrix expansion
 //!   (`act/model/workflow.go`, `GetMatrixes`) refuses the job ("Matrix exclude key ... does
@@ -16,7 +16,7 @@ use crate::yaml::Node;
 
 code!(
     CODE,
-    "lint.matrix-exclude",
+    "lint.matrix_exclude",
     Error,
     "A matrix `exclude` entry names a key that is no axis of the matrix, or a value no combination has.",
     "Use the axis names and values of the matrix in `exclude`; to add variables to combinations, use `include`."

@@ -2,7 +2,7 @@
 //!
 //! Every rule is a `Rule { code, check }`: its id, default level, summary and help live in
 //! its `Code` (`lint.<name>`), documented in `docs/rules/<name>.md` and
-//! `docs/reasons/lint.md`. `invalid-file` is raised by the driver before any rule runs.
+//! `docs/reasons/lint.md`. `lint.invalid_file` is raised by the driver before any rule runs.
 
 pub mod dispatch_inputs;
 pub mod duplicate_key;

@@ -1,4 +1,4 @@
-//! `lint.needs-outputs`: `needs.<job>.outputs.<name>` where job `<job>` declares no output
+//! `lint.needs_outputs`: `needs.<job>.outputs.<name>` where job `<job>` declares no output
 //! `<name>` in its `outputs:`. The runner gives an undeclared output as the empty string, so
 //! the reference is always empty: a misspelled name, or an output that was removed or never
 //! declared (a step output is not a job output until the job maps it). Names are compared
@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 
 code!(
     CODE,
-    "lint.needs-outputs",
+    "lint.needs_outputs",
     Error,
     "`needs.<job>.outputs.<name>` names an output the job does not declare, so it is always empty.",
     "Declare the output in the job's `outputs:` (`name: ${{ steps.<id>.outputs.<name> }}`), or correct the name."

@@ -1,4 +1,4 @@
-//! `lint.runner-label`: a `runs-on` label the instance does not have, so the job would wait
+//! `lint.runner_label`: a `runs-on` label the instance does not have, so the job would wait
 //! for a runner forever. Only checked when the policy lists the instance's labels
 //! (`lint.runner_labels`); labels are whatever the admin configured.
 use super::{Ctx, Rule, Sink, is_expression};
@@ -7,7 +7,7 @@ use crate::yaml::Node;
 
 code!(
     CODE,
-    "lint.runner-label",
+    "lint.runner_label",
     Error,
     "A `runs-on` label is not one of the instance's runner labels (from the policy).",
     "Use a label from `lint.runner_labels`, or add the new label to the policy once a runner carries it."

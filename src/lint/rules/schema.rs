@@ -9,7 +9,7 @@
 //! `description`, `enable-openid-connect`, container and services `cmd`, ...) are valid; so
 //! are cron descriptors and `concurrency` without `group`. Keys Forgejo accepts and ignores
 //! (`permissions`, `environment`, job `continue-on-error`, job `concurrency`) are not checked
-//! here at all: `lint.ignored-by-forgejo` warns about them, never an error. The tables are
+//! here at all: `lint.ignored_by_forgejo` warns about them, never an error. The tables are
 //! written by hand from Forgejo's workflow reference (the keys documented up to Forgejo 15)
 //! and its behaviour, not copied from the runner's schema.
 use super::{Ctx, Rule, Sink, is_expression};
@@ -34,7 +34,7 @@ pub enum Status {
     /// A Forgejo extension: valid here, unknown to GitHub's linters.
     ForgejoOnly,
     /// Accepted and then ignored by Forgejo. Its value is never checked here (Forgejo does not
-    /// read it); `lint.ignored-by-forgejo` warns instead.
+    /// read it); `lint.ignored_by_forgejo` warns instead.
     Ignored,
 }
 
@@ -238,7 +238,7 @@ pub static ON_WORKFLOW_RUN: &[Key] = &[
     valid("branches-ignore", Type::Strings),
 ];
 
-/// Inputs are checked by `lint.dispatch-inputs`.
+/// Inputs are checked by `lint.dispatch_inputs`.
 pub static ON_WORKFLOW_DISPATCH: &[Key] = &[valid("inputs", Type::Custom(mapping))];
 
 pub static ON_WORKFLOW_CALL: &[Key] = &[

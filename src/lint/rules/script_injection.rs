@@ -1,4 +1,4 @@
-//! `lint.script-injection`: untrusted text pasted by `${{ }}` into an action input that the
+//! `lint.script_injection`: untrusted text pasted by `${{ }}` into an action input that the
 //! action runs as code: the `script:` of `actions/github-script` (and its Forgejo mirrors,
 //! e.g. `https://data.forgejo.org/actions/github-script`), the remote shell script of
 //! `appleboy/ssh-action`, and the other inputs in [`CODE_INPUTS`]. The runner substitutes the
@@ -6,7 +6,7 @@
 //! title with `'); process.exit(…) //` becomes JavaScript.
 //!
 //! What is untrusted, and how it travels through `env:`, step and job outputs, is the same
-//! analysis as `lint.template-injection` ([`crate::lint::taint`]). `toJSON(...)` as a whole
+//! analysis as `lint.template_injection` ([`crate::lint::taint`]). `toJSON(...)` as a whole
 //! expression outside any string literal of a JavaScript input is a JSON literal, which is
 //! also a JavaScript literal: reported as info.
 use super::{Ctx, Rule, Sink};
@@ -18,7 +18,7 @@ use crate::yaml::Node;
 
 code!(
     CODE,
-    "lint.script-injection",
+    "lint.script_injection",
     Error,
     "Untrusted text is pasted by `${{ }}` into an action input that runs as code (`actions/github-script`'s `script`, `appleboy/ssh-action`'s `script`, ...).",
     "Pass the value through `env:` and read it from the environment in the script (`process.env.TITLE` in github-script, `$TITLE` in a shell), never paste it into the code."

@@ -1,4 +1,4 @@
-//! `lint.template-injection`: attacker-controlled text expanded by `${{ }}` inside a `run:`
+//! `lint.template_injection`: attacker-controlled text expanded by `${{ }}` inside a `run:`
 //! script becomes shell code. Untrusted values are every event field that can hold chosen
 //! text (under all four spellings of the context: `github`, `forgejo`, `forge`, `gitea`),
 //! branch and tag names, free-text dispatch inputs, whole objects that contain them, and what
@@ -14,7 +14,7 @@ use crate::report::code::code;
 
 code!(
     CODE,
-    "lint.template-injection",
+    "lint.template_injection",
     Error,
     "Untrusted text (a PR title, a branch name, a comment, a free-text input, ...) is pasted into a `run:` script by `${{ }}`.",
     "Pass the value through `env:` (e.g. `env: TITLE: ${{ forge.event.pull_request.title }}`) and use \"$TITLE\" in the script, quoted."
@@ -183,7 +183,7 @@ mod tests {
     fn levels(text: &str) -> Vec<(String, Severity)> {
         lint_text("t.yml", text, &LintPolicy::default())
             .into_iter()
-            .filter(|f| f.code.id == "lint.template-injection")
+            .filter(|f| f.code.id == "lint.template_injection")
             .map(|f| {
                 let name = f.message.split('`').nth(1).unwrap_or("").to_string();
                 (name, f.level)

@@ -1,4 +1,4 @@
-//! `lint.unpinned-action`: an action or reusable workflow referenced by a tag or branch
+//! `lint.unpinned_action`: an action or reusable workflow referenced by a tag or branch
 //! (which its owner can move) instead of a full commit sha. Both `owner/repo@ref` and the
 //! full-URL form Forgejo accepts (`https://code.forgejo.org/actions/checkout@v4`) count.
 use super::{Ctx, Rule, Sink, is_expression};
@@ -7,7 +7,7 @@ use crate::yaml::Node;
 
 code!(
     CODE,
-    "lint.unpinned-action",
+    "lint.unpinned_action",
     Warning,
     "An action is used by a tag or branch, not by a full commit sha.",
     "Pin it: `uses: owner/repo@<40-hex sha> # v4.1.0`; a tag can be moved to other code at any time."

@@ -1,7 +1,7 @@
-//! `lint.unpinned-image`: a job container or service image named by a tag (or by nothing,
+//! `lint.unpinned_image`: a job container or service image named by a tag (or by nothing,
 //! which means `latest`) instead of a digest. Whoever controls the registry or the tag can
 //! change what the job runs in without a change to the workflow; `image@sha256:<digest>`
-//! cannot move. `docker://` actions are `lint.unpinned-action`'s. Images built by `${{ }}`
+//! cannot move. `docker://` actions are `lint.unpinned_action`'s. Images built by `${{ }}`
 //! are not judged.
 use super::{Ctx, Rule, Sink, is_expression};
 use crate::report::code::code;
@@ -9,7 +9,7 @@ use crate::yaml::Node;
 
 code!(
     CODE,
-    "lint.unpinned-image",
+    "lint.unpinned_image",
     Warning,
     "A job container or service image is named by a tag, not by a digest.",
     "Pin it: `image: registry/name@sha256:<digest>` (keep the tag in a comment); a tag can be moved to another image at any time."

@@ -1,4 +1,4 @@
-//! `lint.untrusted-checkout`: a `pull_request_target` job that checks out the pull request's
+//! `lint.untrusted_checkout`: a `pull_request_target` job that checks out the pull request's
 //! code and then runs something. On Forgejo, `pull_request_target` runs the workflow of the
 //! *base* branch with the repository's secrets and token and without the approval that fork
 //! pull requests need (Forgejo's `pull_request_target` support, inherited from Gitea); once
@@ -27,7 +27,7 @@ use crate::yaml::Node;
 
 code!(
     CODE,
-    "lint.untrusted-checkout",
+    "lint.untrusted_checkout",
     Error,
     "A `pull_request_target` job checks out the pull request's code and runs it with the repository's secrets and token.",
     "Run untrusted code under `pull_request` (no secrets for forks, approval needed), or keep the base revision checked out in the `pull_request_target` job and never build, install or execute the head's files there."

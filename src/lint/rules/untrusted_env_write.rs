@@ -1,4 +1,4 @@
-//! `lint.untrusted-env-write`: a `run:` script writes untrusted text into `$GITHUB_ENV` /
+//! `lint.untrusted_env_write`: a `run:` script writes untrusted text into `$GITHUB_ENV` /
 //! `$FORGEJO_ENV` (every later step then runs with attacker-chosen variables, e.g.
 //! `LD_PRELOAD`) or `$GITHUB_PATH` / `$FORGEJO_PATH`. The text arrives through an `env:`
 //! variable set from an untrusted expression, or through `${{ }}` on the writing line.
@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 code!(
     CODE,
-    "lint.untrusted-env-write",
+    "lint.untrusted_env_write",
     Error,
     "Untrusted text is written to $GITHUB_ENV/$FORGEJO_ENV or $GITHUB_PATH/$FORGEJO_PATH.",
     "Do not export event or input text to later steps; validate it first (e.g. against a strict pattern) or pass it to each step through `env:`."

@@ -17,7 +17,7 @@ use std::path::Path;
 
 code!(
     BASELINE_INVALID,
-    "lint.baseline-invalid",
+    "lint.baseline_invalid",
     Error,
     "The --baseline file is not a baseline this linter wrote; every problem is listed with its line.",
     "Fix the listed lines, or write the file again with `lint_workflows --write-baseline FILE`."
@@ -94,7 +94,7 @@ pub fn key_of(finding: &Finding, path: &str, lines: &[&str]) -> Key {
 /// Read and check a baseline file. Anything this build would not write is refused (exit 2)
 /// with every problem at its line: a baseline that is read differently than meant could hide
 /// a finding.
-pub fn load(path: &Path) -> Result<Baseline, GateError> {
+pub fn load(path: &Path, known: &[&Code]) -> Result<Baseline, GateError> {
     let bytes = crate::input::read_limited(path, MAX_BASELINE_BYTES, "baseline")?;
     let file = path.display().to_string();
     let text = String::from_utf8(bytes).map_err(|_| {
@@ -104,7 +104,7 @@ pub fn load(path: &Path) -> Result<Baseline, GateError> {
         )
     })?;
     let digest = InputDigest::of("baseline", file.clone(), text.as_bytes());
-    let entries = parse(&text, &file)?;
+    let entries = parse(&text, &file, known)?;
     let index = entries
         .iter()
         .enumerate()
@@ -122,8 +122,9 @@ pub fn load(path: &Path) -> Result<Baseline, GateError> {
 const TOP_KEYS: &[&str] = &["version", "findings"];
 const ENTRY_KEYS: &[&str] = &["rule", "path", "fingerprint", "count", "message"];
 
-/// Parse baseline text; `file` is used in messages only.
-pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, GateError> {
+/// Parse baseline text; `file` is used in messages only; a rule id must be one of `known`
+/// (every code the linter emits, [`crate::lint::codes`]).
+pub fn parse(text: &str, file: &str, known: &[&Code]) -> Result<Vec<Entry>, GateError> {
     let invalid = |problems: &Problems| {
         GateError::new(
             &BASELINE_INVALID,
@@ -148,7 +149,7 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, GateError> {
         );
         return Err(invalid(&problems));
     };
-    let ids: Vec<&str> = crate::lint::codes().iter().map(|c| c.id).collect();
+    let ids: Vec<&str> = known.iter().map(|c| c.id).collect();
     let mut entries: Vec<Entry> = Vec::new();
     let mut seen: BTreeMap<Key, usize> = BTreeMap::new();
     if let Some(mut top) = Fields::new(root, "baseline", &mut problems) {
@@ -328,16 +329,16 @@ mod tests {
 
     #[test]
     fn the_fingerprint_reads_the_code_not_the_line_number_or_indentation() {
-        let a = fingerprint("lint.unpinned-action", "      - uses: a/b@v1", 15, 6);
-        let b = fingerprint("lint.unpinned-action", "  - uses: a/b@v1  ", 11, 6);
+        let a = fingerprint("lint.unpinned_action", "      - uses: a/b@v1", 15, 6);
+        let b = fingerprint("lint.unpinned_action", "  - uses: a/b@v1  ", 11, 6);
         assert_eq!(a, b);
         assert_ne!(
             a,
-            fingerprint("lint.unpinned-action", "  - uses: a/b@v2", 11, 6)
+            fingerprint("lint.unpinned_action", "  - uses: a/b@v2", 11, 6)
         );
         assert_ne!(
             a,
-            fingerprint("lint.template-injection", "  - uses: a/b@v1", 11, 6)
+            fingerprint("lint.template_injection", "  - uses: a/b@v1", 11, 6)
         );
         // Two findings on one line, at different places, are told apart.
         assert_ne!(
@@ -351,16 +352,16 @@ mod tests {
         let mut entries = BTreeMap::new();
         let hostile = "we\u{2028}ird \"path\"\n\t\\ \u{1F600} é.yml";
         entries.insert(
-            key(hostile, "lint.unpinned-action"),
+            key(hostile, "lint.unpinned_action"),
             (2, "msg: \"quoted\" # not a comment\r\n".to_string()),
         );
         entries.insert(
-            key(".forgejo/workflows/a.yml", "lint.template-injection"),
+            key(".forgejo/workflows/a.yml", "lint.template_injection"),
             (1, String::new()),
         );
         let text = render(&entries);
         assert!(text.is_ascii(), "{text}");
-        let read = parse(&text, "b.yml").expect("reads back");
+        let read = parse(&text, "b.yml", &crate::lint::codes()).expect("reads back");
         assert_eq!(read.len(), 2);
         let hostile_entry = read
             .iter()
@@ -371,7 +372,7 @@ mod tests {
         // The same findings give the same bytes.
         assert_eq!(text, render(&entries));
         assert_eq!(
-            parse(&render(&BTreeMap::new()), "b.yml").expect("empty reads"),
+            parse(&render(&BTreeMap::new()), "b.yml", &crate::lint::codes()).expect("empty reads"),
             Vec::new()
         );
     }
@@ -381,7 +382,7 @@ mod tests {
         let fp = "0123456789abcdef";
         let entry = |extra: &str| {
             format!(
-                "version: 1\nfindings:\n  - {{rule: lint.unpinned-action, path: a.yml, fingerprint: \"{fp}\", count: 1{extra}}}\n"
+                "version: 1\nfindings:\n  - {{rule: lint.unpinned_action, path: a.yml, fingerprint: \"{fp}\", count: 1{extra}}}\n"
             )
         };
         for (text, says) in [
@@ -389,22 +390,22 @@ mod tests {
             ("version: 2\nfindings: []\n".to_string(), "unsupported baseline version"),
             ("findings: []\n".to_string(), "version"),
             ("version: 1\n".to_string(), "findings"),
-            ("version: 1\nfindings:\n  - {rule: lint.gate-wiring, path: a.yml, fingerprint: \"0123456789abcdef\", count: 1}\n".to_string(), "cannot be in a baseline"),
-            ("version: 1\nfindings:\n  - {rule: lint.invalid-file, path: a.yml, fingerprint: \"0123456789abcdef\", count: 1}\n".to_string(), "cannot be in a baseline"),
+            ("version: 1\nfindings:\n  - {rule: lint.gate_wiring, path: a.yml, fingerprint: \"0123456789abcdef\", count: 1}\n".to_string(), "cannot be in a baseline"),
+            ("version: 1\nfindings:\n  - {rule: lint.invalid_file, path: a.yml, fingerprint: \"0123456789abcdef\", count: 1}\n".to_string(), "cannot be in a baseline"),
             ("version: 1\nfindings:\n  - {rule: lint.nope, path: a.yml, fingerprint: \"0123456789abcdef\", count: 1}\n".to_string(), "unknown rule id"),
-            ("version: 1\nfindings:\n  - {rule: lint.unpinned-action, path: a.yml, fingerprint: \"0123\", count: 1}\n".to_string(), "hex digits"),
-            ("version: 1\nfindings:\n  - {rule: lint.unpinned-action, path: a.yml, fingerprint: \"0123456789abcdef\", count: 0}\n".to_string(), "at least 1"),
-            ("version: 1\nfindings:\n  - {rule: lint.unpinned-action, path: a.yml, fingerprint: \"0123456789abcdef\", count: 1}\n  - {rule: lint.unpinned-action, path: a.yml, fingerprint: \"0123456789abcdef\", count: 2}\n".to_string(), "recorded twice"),
-            ("version: 1\nfindings:\n  - {rule: lint.unpinned-action, path: \"\", fingerprint: \"0123456789abcdef\", count: 1}\n".to_string(), "must not be empty"),
+            ("version: 1\nfindings:\n  - {rule: lint.unpinned_action, path: a.yml, fingerprint: \"0123\", count: 1}\n".to_string(), "hex digits"),
+            ("version: 1\nfindings:\n  - {rule: lint.unpinned_action, path: a.yml, fingerprint: \"0123456789abcdef\", count: 0}\n".to_string(), "at least 1"),
+            ("version: 1\nfindings:\n  - {rule: lint.unpinned_action, path: a.yml, fingerprint: \"0123456789abcdef\", count: 1}\n  - {rule: lint.unpinned_action, path: a.yml, fingerprint: \"0123456789abcdef\", count: 2}\n".to_string(), "recorded twice"),
+            ("version: 1\nfindings:\n  - {rule: lint.unpinned_action, path: \"\", fingerprint: \"0123456789abcdef\", count: 1}\n".to_string(), "must not be empty"),
             ("version: 1\nfindings: {}\n".to_string(), "expected a list"),
             ("".to_string(), "empty"),
             ("version: 1\nfindings: [\n".to_string(), "b.yml:"),
         ] {
-            let err = parse(&text, "b.yml").expect_err(&text);
-            assert_eq!(err.code.id, "lint.baseline-invalid", "{text}");
+            let err = parse(&text, "b.yml", &crate::lint::codes()).expect_err(&text);
+            assert_eq!(err.code.id, "lint.baseline_invalid", "{text}");
             let all = format!("{} {}", err.message, err.details.join("\n"));
             assert!(all.contains(says), "{text}: {all}");
         }
-        assert!(parse(&entry(", message: hi"), "b.yml").is_ok());
+        assert!(parse(&entry(", message: hi"), "b.yml", &crate::lint::codes()).is_ok());
     }
 }

@@ -1,4 +1,4 @@
-//! Inline suppressions: `# lint_workflows: ignore[lint.rule-id, ...] reason`, read as YAML
+//! Inline suppressions: `# lint_workflows: ignore[lint.rule_id, ...] reason`, read as YAML
 //! comments.
 //!
 //! A `#` is a comment only where a YAML reader says so: inside a quoted scalar or a block
@@ -337,7 +337,7 @@ pub(super) fn last_line(node: &Node) -> usize {
 
 /// Parse the text of a suppression comment (from its `#`). `col` is the `#`'s column.
 fn parse_directive(body: &str, col: usize, ids: &[&str]) -> Result<Directive, String> {
-    const FORM: &str = "write `# lint_workflows: ignore[lint.rule-id] reason`";
+    const FORM: &str = "write `# lint_workflows: ignore[lint.rule_id] reason`";
     let after_hash = &body[1..];
     let rest = after_hash.trim_start_matches([' ', '\t']);
     let rest = rest[MARKER.len()..].trim_start_matches([' ', '\t']);
@@ -406,9 +406,9 @@ mod tests {
     use super::*;
 
     const IDS: &[&str] = &[
-        "lint.template-injection",
-        "lint.unpinned-action",
-        "lint.gate-wiring",
+        "lint.template_injection",
+        "lint.unpinned_action",
+        "lint.gate_wiring",
     ];
 
     fn found(text: &str) -> (Vec<Comment>, Vec<(usize, String)>) {
@@ -424,11 +424,11 @@ mod tests {
     fn comments_are_told_from_scalar_text_by_the_parser() {
         // Three texts that look like suppressions (quoted, single-quoted, in a block script)
         // between two real comments: the split search keeps exactly the two.
-        let text = "a: 1 # lint_workflows: ignore[lint.unpinned-action] real one\n\
-                    b: \"x # lint_workflows: ignore[lint.unpinned-action] quoted\"\n\
-                    c: 'x # lint_workflows: ignore[lint.unpinned-action] single'\n\
-                    d: |\n  # lint_workflows: ignore[lint.unpinned-action] script\n  echo\n\
-                    e: 2 # lint_workflows: ignore[lint.unpinned-action] real two\n";
+        let text = "a: 1 # lint_workflows: ignore[lint.unpinned_action] real one\n\
+                    b: \"x # lint_workflows: ignore[lint.unpinned_action] quoted\"\n\
+                    c: 'x # lint_workflows: ignore[lint.unpinned_action] single'\n\
+                    d: |\n  # lint_workflows: ignore[lint.unpinned_action] script\n  echo\n\
+                    e: 2 # lint_workflows: ignore[lint.unpinned_action] real two\n";
         let (comments, undecided) = found(text);
         assert_eq!(lines_of(&comments), vec![1, 7]);
         assert!(undecided.is_empty());
@@ -439,7 +439,7 @@ mod tests {
     fn a_comment_after_a_keep_block_scalar_is_a_comment() {
         // `|+` keeps trailing blank lines: a suppression less indented than the script ends it
         // and is a comment; cutting it must not be mistaken for a change of the script.
-        let text = "steps:\n  - run: |+\n      echo\n\n  # lint_workflows: ignore[lint.template-injection] next step\n  - run: make\n";
+        let text = "steps:\n  - run: |+\n      echo\n\n  # lint_workflows: ignore[lint.template_injection] next step\n  - run: make\n";
         let (comments, _) = found(text);
         assert_eq!(lines_of(&comments), vec![5]);
         assert_eq!(comments[0].covers, (6, 6));
@@ -447,14 +447,14 @@ mod tests {
 
     #[test]
     fn a_comment_after_a_block_indicator_covers_the_script() {
-        let text = "steps:\n  - name: x\n    run: | # lint_workflows: ignore[lint.template-injection] logged\n      echo one\n      echo two\n    env: {}\n";
+        let text = "steps:\n  - name: x\n    run: | # lint_workflows: ignore[lint.template_injection] logged\n      echo one\n      echo two\n    env: {}\n";
         let (comments, _) = found(text);
         assert_eq!(comments[0].covers, (3, 5));
     }
 
     #[test]
     fn own_line_comments_cover_the_step_below_unless_a_blank_line_comes_between() {
-        let text = "jobs:\n  a:\n    steps:\n      # lint_workflows: ignore[lint.template-injection] r\n      # another comment\n      - name: x\n        run: |\n          echo\n      - run: y\n      # lint_workflows: ignore[lint.template-injection] r\n\n      - run: z\n";
+        let text = "jobs:\n  a:\n    steps:\n      # lint_workflows: ignore[lint.template_injection] r\n      # another comment\n      - name: x\n        run: |\n          echo\n      - run: y\n      # lint_workflows: ignore[lint.template_injection] r\n\n      - run: z\n";
         let (comments, _) = found(text);
         assert_eq!(comments[0].covers, (6, 8));
         assert_eq!(comments[1].covers, (10, 10));
@@ -462,7 +462,7 @@ mod tests {
 
     #[test]
     fn crlf_lines_are_read() {
-        let text = "a: 1 # lint_workflows: ignore[lint.unpinned-action] why\r\nb: 2\r\n";
+        let text = "a: 1 # lint_workflows: ignore[lint.unpinned_action] why\r\nb: 2\r\n";
         let (comments, _) = found(text);
         assert_eq!(lines_of(&comments), vec![1]);
         let d = comments[0].directive.as_ref().expect("valid");
@@ -472,7 +472,7 @@ mod tests {
     #[test]
     fn directives_are_parsed_strictly_with_columns() {
         let ok = parse_directive(
-            "# lint_workflows: ignore[ lint.unpinned-action ,lint.template-injection] a reason",
+            "# lint_workflows: ignore[ lint.unpinned_action ,lint.template_injection] a reason",
             5,
             IDS,
         )
@@ -480,44 +480,44 @@ mod tests {
         assert_eq!(
             ok.ids,
             vec![
-                ("lint.unpinned-action".to_string(), 31),
-                ("lint.template-injection".to_string(), 53),
+                ("lint.unpinned_action".to_string(), 31),
+                ("lint.template_injection".to_string(), 53),
             ]
         );
         assert_eq!(ok.reason, "a reason");
         for (bad, says) in [
             (
-                "# lint_workflows: ignore[lint.unpinned-action]",
+                "# lint_workflows: ignore[lint.unpinned_action]",
                 "needs a reason",
             ),
             (
-                "# lint_workflows: ignore[lint.unpinned-action] ...",
+                "# lint_workflows: ignore[lint.unpinned_action] ...",
                 "needs a reason",
             ),
             (
-                "# lint_workflows: ignore[unpinned-action] r",
-                "write `lint.unpinned-action`",
+                "# lint_workflows: ignore[unpinned_action] r",
+                "write `lint.unpinned_action`",
             ),
             ("# lint_workflows: ignore[lint.nope] r", "unknown rule id"),
             (
-                "# lint_workflows: ignore[lint.gate-wiring] r",
+                "# lint_workflows: ignore[lint.gate_wiring] r",
                 "cannot be suppressed",
             ),
             (
-                "# lint_workflows: ignore[lint.unpinned-action r",
+                "# lint_workflows: ignore[lint.unpinned_action r",
                 "no closing `]`",
             ),
             ("# lint_workflows: ignore[] r", "empty rule id"),
             (
-                "# lint_workflows: ignore[lint.unpinned-action,] r",
+                "# lint_workflows: ignore[lint.unpinned_action,] r",
                 "empty rule id",
             ),
             (
-                "# lint_workflows: skip[lint.unpinned-action] r",
+                "# lint_workflows: skip[lint.unpinned_action] r",
                 "not a suppression",
             ),
             (
-                "# lint_workflows: ignore [lint.unpinned-action] r",
+                "# lint_workflows: ignore [lint.unpinned_action] r",
                 "not a suppression",
             ),
         ] {
@@ -532,7 +532,7 @@ mod tests {
         let mut text = String::from("a:\n");
         for i in 0..MAX_COMMENTS + 2 {
             text.push_str(&format!(
-                "  k{i}: v # lint_workflows: ignore[lint.unpinned-action] r\n"
+                "  k{i}: v # lint_workflows: ignore[lint.unpinned_action] r\n"
             ));
         }
         let (comments, undecided) = found(&text);
@@ -544,7 +544,7 @@ mod tests {
     #[test]
     fn a_file_without_the_marker_costs_no_parse() {
         // Not observable through timing; `find` must answer without candidates.
-        let (comments, undecided) = found("a: 1 # ignore[lint.unpinned-action] r\n");
+        let (comments, undecided) = found("a: 1 # ignore[lint.unpinned_action] r\n");
         assert!(comments.is_empty() && undecided.is_empty());
     }
 }

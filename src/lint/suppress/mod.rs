@@ -9,7 +9,7 @@
 //! entry is unused when no file used it): [`Tally`] gathers what each file used.
 //!
 //! Every suppression needs a reason; one without is a finding and suppresses nothing. Some
-//! rules cannot be suppressed at all ([`UNSUPPRESSIBLE`]): above all `lint.gate-wiring`, so that
+//! rules cannot be suppressed at all ([`UNSUPPRESSIBLE`]): above all `lint.gate_wiring`, so that
 //! no comment, policy entry or baseline can make an ungated apply pass the linter.
 pub mod baseline;
 pub mod comments;
@@ -24,15 +24,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 code!(
     INVALID,
-    "lint.invalid-suppression",
+    "lint.invalid_suppression",
     Error,
     "A suppression comment is malformed, has no reason, names an unknown rule or one that cannot be suppressed; it suppresses nothing.",
-    "Write `# lint_workflows: ignore[lint.rule-id] reason`, with the full rule id and a reason that says why the finding does not apply."
+    "Write `# lint_workflows: ignore[lint.rule_id] reason`, with the full rule id and a reason that says why the finding does not apply."
 );
 
 code!(
     UNUSED,
-    "lint.unused-suppression",
+    "lint.unused_suppression",
     Warning,
     "A suppression (comment, policy `lint.ignore` entry or baseline entry) matched no finding.",
     "Remove it: the finding it was for is gone or has moved. Rewrite a baseline with `--write-baseline`."
@@ -41,8 +41,8 @@ code!(
 /// Rules no suppression applies to. A comment, `lint.ignore` entry or baseline entry naming one
 /// is refused.
 pub const UNSUPPRESSIBLE: &[&str] = &[
-    "lint.invalid-file",
-    "lint.gate-wiring",
+    "lint.invalid_file",
+    "lint.gate_wiring",
     INVALID.id,
     UNUSED.id,
 ];
@@ -50,10 +50,10 @@ pub const UNSUPPRESSIBLE: &[&str] = &[
 /// Why `id` is in [`UNSUPPRESSIBLE`], for messages.
 pub fn why_unsuppressible(id: &str) -> &'static str {
     match id {
-        "lint.gate-wiring" => {
+        "lint.gate_wiring" => {
             "a deploy workflow whose apply can run without the gates must never pass; fix the wiring"
         }
-        "lint.invalid-file" => "a file that cannot be read as a workflow is never a pass",
+        "lint.invalid_file" => "a file that cannot be read as a workflow is never a pass",
         _ => {
             "a finding about suppressions cannot be suppressed; fix it, or set its level in the policy's `lint.rules`"
         }
@@ -512,7 +512,11 @@ mod tests {
     fn ignores(yaml: &str) -> Vec<PathIgnore> {
         let doc = crate::yaml::parse(yaml).expect("parses");
         let mut problems = crate::yaml::Problems::default();
-        let out = path_ignore::read(doc.root.as_ref().expect("root"), &mut problems);
+        let out = path_ignore::read(
+            doc.root.as_ref().expect("root"),
+            &crate::lint::codes(),
+            &mut problems,
+        );
         assert!(problems.is_empty(), "{problems:?}");
         out
     }
@@ -553,15 +557,15 @@ mod tests {
         ];
         let out = filter("w.yml", "w.yml", findings, Some(text), &cfg);
         let kept: Vec<&str> = out.kept.iter().map(|f| f.code.id).collect();
-        assert_eq!(kept, vec!["lint.gate-wiring", "lint.invalid-file"]);
+        assert_eq!(kept, vec!["lint.gate_wiring", "lint.invalid_file"]);
         assert_eq!(out.usage.written.len(), 1);
-        assert_eq!(out.usage.written[0].0.rule, "lint.unpinned-action");
+        assert_eq!(out.usage.written[0].0.rule, "lint.unpinned_action");
     }
 
     #[test]
     fn path_ignores_apply_to_matching_paths_and_never_to_gate_wiring() {
         let ig = ignores(
-            "- path: .forgejo/workflows/*.yml\n  rules: [lint.unpinned-action]\n  reason: mirrored\n",
+            "- path: .forgejo/workflows/*.yml\n  rules: [lint.unpinned_action]\n  reason: mirrored\n",
         );
         let levels = BTreeMap::new();
         let cfg = Config {
@@ -582,7 +586,7 @@ mod tests {
             &cfg,
         );
         assert_eq!(out.kept.len(), 1);
-        assert_eq!(out.kept[0].code.id, "lint.gate-wiring");
+        assert_eq!(out.kept[0].code.id, "lint.gate_wiring");
         assert_eq!(out.suppressed[0].reason, "mirrored");
         // `*` does not cross a folder.
         let out = filter(
@@ -599,16 +603,16 @@ mod tests {
     fn path_ignores_refuse_unsuppressible_rules_and_missing_reasons() {
         for (yaml, says) in [
             (
-                "- path: a.yml\n  rules: [lint.gate-wiring]\n  reason: r\n",
+                "- path: a.yml\n  rules: [lint.gate_wiring]\n  reason: r\n",
                 "cannot be ignored",
             ),
             (
-                "- path: a.yml\n  rules: [lint.invalid-file]\n  reason: r\n",
+                "- path: a.yml\n  rules: [lint.invalid_file]\n  reason: r\n",
                 "cannot be ignored",
             ),
-            ("- path: a.yml\n  rules: [lint.unpinned-action]\n", "reason"),
+            ("- path: a.yml\n  rules: [lint.unpinned_action]\n", "reason"),
             (
-                "- path: a.yml\n  rules: [lint.unpinned-action]\n  reason: \" \"\n",
+                "- path: a.yml\n  rules: [lint.unpinned_action]\n  reason: \" \"\n",
                 "say why",
             ),
             ("- path: a.yml\n  rules: []\n  reason: r\n", "at least one"),
@@ -617,17 +621,21 @@ mod tests {
                 "unknown rule id",
             ),
             (
-                "- path: \"a[.yml\"\n  rules: [lint.unpinned-action]\n  reason: r\n",
+                "- path: \"a[.yml\"\n  rules: [lint.unpinned_action]\n  reason: r\n",
                 "invalid glob",
             ),
             (
-                "- path: a.yml\n  rule: [lint.unpinned-action]\n  reason: r\n",
+                "- path: a.yml\n  rule: [lint.unpinned_action]\n  reason: r\n",
                 "rule",
             ),
         ] {
             let doc = crate::yaml::parse(yaml).expect("parses");
             let mut problems = crate::yaml::Problems::default();
-            let out = path_ignore::read(doc.root.as_ref().expect("root"), &mut problems);
+            let out = path_ignore::read(
+                doc.root.as_ref().expect("root"),
+                &crate::lint::codes(),
+                &mut problems,
+            );
             assert!(out.is_empty(), "{yaml}");
             let all = problems.render("p.yml");
             assert!(all.contains(says), "{yaml}: {all}");
@@ -645,7 +653,7 @@ mod tests {
             baseline: None,
             writing: false,
         };
-        let text = "a: 1 # lint_workflows: ignore[lint.unpinned-action] nothing here\nb: 2 # lint_workflows: ignore[lint.unpinned-action]\n";
+        let text = "a: 1 # lint_workflows: ignore[lint.unpinned_action] nothing here\nb: 2 # lint_workflows: ignore[lint.unpinned_action]\n";
         let out = filter("w.yml", "w.yml", Vec::new(), Some(text), &cfg);
         assert!(out.unused.is_empty());
         assert_eq!(out.kept.len(), 1);

@@ -1,4 +1,4 @@
-//! `lint.gate-wiring`: a deploy workflow cannot reach the apply without the gates.
+//! `lint.gate_wiring`: a deploy workflow cannot reach the apply without the gates.
 //!
 //! The rule runs the workflow the way the runner would, on every path it can take: jobs in
 //! `needs:` order with their `if:` conditions evaluated ([`cond`]), steps in order with their
@@ -34,7 +34,7 @@ use std::path::Path as FsPath;
 
 code!(
     CODE,
-    "lint.gate-wiring",
+    "lint.gate_wiring",
     Error,
     "The deploy workflow can apply a change without the gates being able to stop it.",
     "Run the gates as blocking commands before the apply (set -e, no `||`, `!`, `&` or `if`; under set +e exit with their status), handle exit 3 of allow_one_shot_stateful_apply by turning the apply off, and pass dispatch inputs with --from-event or env:."

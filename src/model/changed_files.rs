@@ -1,0 +1,214 @@
+//! A changed-files list read the way git wrote it, for `auto_apply_scope --changed-files` and
+//! `canary_required --changed-files`, with the code it is refused with ([`FILES_INVALID`]).
+//!
+//! Two formats, told apart by one byte:
+//! - **NUL-terminated** (`git diff -z --name-only`, and what `collect-diff` writes): the list
+//!   holds a NUL byte. Every path ends with a NUL and is taken byte for byte; git never quotes
+//!   in this format. A list whose last path has no NUL was cut short and is refused.
+//! - **One path per line** (`git diff --name-only`): no NUL byte anywhere. A line that starts
+//!   with `"` is a path git quoted (`core.quotePath`, on by default: a path with a byte of
+//!   0x80 or more, a control character, `"` or `\`), decoded exactly as git's `quote_c_style`
+//!   encodes it: `\a \b \t \n \v \f \r \" \\` and three-digit octal escapes `\ooo` for single
+//!   bytes. Anything else after a backslash, a missing closing quote, or text after it is not
+//!   something git writes: refused. A path that starts with `"` is always quoted by git, so a
+//!   quoted line is never a literal path. Empty lines are skipped; a trailing `\r` is dropped
+//!   (git quotes a real one).
+//!
+//! The decoded bytes must be UTF-8, and every path must be plain and repository-relative (no
+//! empty, `.` or `..` component, no control character): otherwise the list cannot be
+//! evaluated (exit 2), never read as "touches nothing".
+
+use crate::report::GateError;
+use crate::report::code::code;
+
+code!(
+    FILES_INVALID,
+    "input.changed_files_invalid",
+    Error,
+    "The changed-files list is empty, is not in a format git writes (a quoted line git would not write, a NUL list cut short), or holds a path that is not a plain relative path.",
+    "Write the list with `git diff -z --name-only BASE...HEAD` (or canary_required collect-diff); an empty list means the diff was not collected."
+);
+
+/// The largest changed-files list read (a list of every path of a big monorepo fits).
+pub const MAX_CHANGED_FILES_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The reason a list is refused, with where.
+fn invalid(what: String) -> GateError {
+    GateError::new(&FILES_INVALID, what)
+}
+
+fn shown(bytes: &[u8]) -> String {
+    crate::model::truncate(&String::from_utf8_lossy(bytes))
+}
+
+/// Parse a changed-files list in either format; an empty list is an error.
+pub fn parse(bytes: &[u8]) -> Result<Vec<String>, GateError> {
+    let files = if bytes.contains(&0) {
+        parse_nul(bytes)?
+    } else {
+        parse_lines(bytes)?
+    };
+    if files.is_empty() {
+        return Err(invalid(
+            "the changed-files list is empty: nothing to evaluate (was the diff collected?)".into(),
+        ));
+    }
+    Ok(files)
+}
+
+fn parse_nul(bytes: &[u8]) -> Result<Vec<String>, GateError> {
+    let Some(body) = bytes.strip_suffix(b"\0") else {
+        return Err(invalid(
+            "the NUL-separated changed-files list does not end with a NUL: it was cut short (git diff -z ends every path with one)".into(),
+        ));
+    };
+    let mut out = Vec::new();
+    for (n, raw) in body.split(|b| *b == 0).enumerate() {
+        let path = std::str::from_utf8(raw).map_err(|_| {
+            invalid(format!(
+                "changed-files entry {}: {:?} is not UTF-8",
+                n + 1,
+                shown(raw)
+            ))
+        })?;
+        check(path, &format!("entry {}", n + 1))?;
+        out.push(path.to_string());
+    }
+    Ok(out)
+}
+
+fn parse_lines(bytes: &[u8]) -> Result<Vec<String>, GateError> {
+    let mut out = Vec::new();
+    for (n, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        let at = format!("line {}", n + 1);
+        let decoded;
+        let raw = if line.first() == Some(&b'"') {
+            decoded = unquote(line).map_err(|why| {
+                invalid(format!(
+                    "changed-files {at}: {:?} is not a path as git quotes it ({why}); write the list with `git diff -z --name-only`",
+                    shown(line)
+                ))
+            })?;
+            &decoded[..]
+        } else {
+            line
+        };
+        let path = std::str::from_utf8(raw)
+            .map_err(|_| invalid(format!("changed-files {at}: {:?} is not UTF-8", shown(raw))))?;
+        check(path, &at)?;
+        out.push(path.to_string());
+    }
+    Ok(out)
+}
+
+fn check(path: &str, at: &str) -> Result<(), GateError> {
+    crate::paths::check_path(path).map_err(|e| invalid(format!("changed-files {at}: {e}")))
+}
+
+/// Undo git's `quote_c_style` on one whole quoted line (`"..."`).
+pub fn unquote(line: &[u8]) -> Result<Vec<u8>, &'static str> {
+    let inner = line
+        .strip_prefix(b"\"")
+        .ok_or("it does not start with a quote")?;
+    let mut out = Vec::with_capacity(inner.len());
+    let mut i = 0;
+    loop {
+        let Some(&b) = inner.get(i) else {
+            return Err("the closing quote is missing");
+        };
+        i += 1;
+        match b {
+            b'"' => {
+                return if i == inner.len() {
+                    Ok(out)
+                } else {
+                    Err("there is text after the closing quote")
+                };
+            }
+            b'\\' => {
+                let Some(&e) = inner.get(i) else {
+                    return Err("it ends in a backslash");
+                };
+                i += 1;
+                out.push(match e {
+                    b'a' => 0x07,
+                    b'b' => 0x08,
+                    b't' => b'\t',
+                    b'n' => b'\n',
+                    b'v' => 0x0b,
+                    b'f' => 0x0c,
+                    b'r' => b'\r',
+                    b'"' => b'"',
+                    b'\\' => b'\\',
+                    b'0'..=b'3' => {
+                        let digits = inner.get(i..i + 2).ok_or("an octal escape is cut short")?;
+                        if !digits.iter().all(|d| (b'0'..=b'7').contains(d)) {
+                            return Err("an octal escape does not have three digits");
+                        }
+                        i += 2;
+                        (e - b'0') * 64 + (digits[0] - b'0') * 8 + (digits[1] - b'0')
+                    }
+                    _ => return Err("an escape git does not write"),
+                });
+            }
+            // git escapes these inside quotes; a raw one means the line was not written by git.
+            b if b < 0x20 || b == 0x7f => return Err("a raw control character"),
+            b => out.push(b),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_quoting_is_undone_exactly() {
+        assert_eq!(
+            unquote(br#""a\303\251 \"q\" \\ \t\n\a\b\v\f\r""#).unwrap(),
+            b"a\xc3\xa9 \"q\" \\ \t\n\x07\x08\x0b\x0c\r"
+        );
+        assert_eq!(unquote(br#""\000\377""#).unwrap(), b"\x00\xff");
+        for bad in [
+            &br#""abc"#[..],
+            br#""abc\"#,
+            br#""a\x41""#,
+            br#""a\4000""#,
+            br#""a\38""#,
+            br#""a\3""#,
+            br#""a" b"#,
+            b"\"a\x01\"",
+        ] {
+            assert!(unquote(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn both_formats_give_the_same_paths() {
+        let lines = parse(b"\"\\303\\274.md\"\nb c/d.yml\r\n\n").unwrap();
+        let nul = parse("ü.md\0b c/d.yml\0".as_bytes()).unwrap();
+        assert_eq!(lines, vec!["ü.md", "b c/d.yml"]);
+        assert_eq!(lines, nul);
+    }
+
+    #[test]
+    fn what_git_does_not_write_is_refused() {
+        for bad in [
+            &b""[..],
+            b"\n\n",
+            b"\0",
+            b"a\0b",
+            b"a\0\0",
+            b"\"a\\tb\"\n",
+            b"\"\\377\"\n",
+            b"a\nb\0",
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert_eq!(e.code.id, "input.changed_files_invalid", "{bad:?}");
+        }
+    }
+}
