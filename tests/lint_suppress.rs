@@ -55,10 +55,10 @@ fn check_form(form: &str) -> (usize, usize) {
         Some(p) => parse(p, "policy.yml").expect("fixture policy parses"),
         None => Policy::default(),
     };
-    let base = dir
-        .join("baseline.yml")
-        .exists()
-        .then(|| baseline::load(&dir.join("baseline.yml")).expect("fixture baseline loads"));
+    let base = dir.join("baseline.yml").exists().then(|| {
+        baseline::load(&dir.join("baseline.yml"), &forgejo_gates::lint::codes())
+            .expect("fixture baseline loads")
+    });
     let cfg = Config {
         ignores: &policy.lint.ignores,
         levels: &policy.lint.levels,

@@ -95,11 +95,12 @@ fn a_backup_stamp_with_a_wrong_separator_is_refused_by_the_gate() {
     );
 }
 
-/// `gates/pr_scope.rs` `parse_changed_files`: each way a path can fail to be plain is refused
+/// `model/changed_files.rs` `parse`: each way a path can fail to be plain is refused
 /// on its own.
 #[test]
 fn each_kind_of_non_plain_changed_path_is_refused() {
-    use forgejo_gates::gates::pr_scope::parse_changed_files;
+    let parse_changed_files =
+        |text: &str| forgejo_gates::model::changed_files::parse(text.as_bytes());
     for bad in [
         "/etc/passwd",
         "modules/web-app/\u{7}bell",
@@ -118,7 +119,7 @@ fn each_kind_of_non_plain_changed_path_is_refused() {
     );
 }
 
-/// `gates/pr_scope.rs` `MAX_CHANGED_FILES_BYTES` is 8 MiB: a 2 MiB list (a big but real
+/// `model/changed_files.rs` `MAX_CHANGED_FILES_BYTES` is 8 MiB: a 2 MiB list (a big but real
 /// diff) is read, not refused as too large.
 #[test]
 fn a_two_mib_changed_files_list_is_within_the_limit() {
@@ -138,7 +139,7 @@ fn a_two_mib_changed_files_list_is_within_the_limit() {
     );
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(
-        forgejo_gates::gates::pr_scope::MAX_CHANGED_FILES_BYTES,
+        forgejo_gates::model::changed_files::MAX_CHANGED_FILES_BYTES,
         8 * 1024 * 1024
     );
 }

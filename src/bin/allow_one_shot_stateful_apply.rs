@@ -1,4 +1,5 @@
 //! `allow_one_shot_stateful_apply`: see `--help`. Argument parsing, one call into the library, printing, exit code.
+#![forbid(unsafe_code)]
 use clap::Parser;
 use forgejo_gates::cli::one_shot::{Args, run};
 use forgejo_gates::env::ProcessEnv;

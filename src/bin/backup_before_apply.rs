@@ -1,4 +1,5 @@
 //! `backup_before_apply`: see `--help`. Argument parsing, one call into the library, printing, exit code.
+#![forbid(unsafe_code)]
 use clap::Parser;
 use forgejo_gates::cli::backup_before_apply::{Args, run};
 use forgejo_gates::env::ProcessEnv;

@@ -1,4 +1,5 @@
 //! `canary_required`: see `--help`. Argument parsing, one call into the library, printing, exit code.
+#![forbid(unsafe_code)]
 use clap::Parser;
 use forgejo_gates::cli::canary::{Args, run};
 use forgejo_gates::env::ProcessEnv;

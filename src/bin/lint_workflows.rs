@@ -1,5 +1,6 @@
 //! `lint_workflows`: see `--help`. Argument parsing, one call into the library (which streams
 //! the output to stdout as files finish), the rest printed, exit code.
+#![forbid(unsafe_code)]
 use clap::Parser;
 use forgejo_gates::cli::lint::{Args, run_to};
 use forgejo_gates::env::ProcessEnv;

@@ -1,4 +1,5 @@
 //! `restore_drill`: see `--help`. Argument parsing, one call into the library, printing, exit code.
+#![forbid(unsafe_code)]
 use clap::Parser;
 use forgejo_gates::cli::drill::{Args, run};
 use forgejo_gates::env::ProcessEnv;

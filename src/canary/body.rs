@@ -10,7 +10,8 @@
 //! text, characters that draw nothing); a block that is then empty, punctuation only, or
 //! placeholder text ([`is_placeholder`]) is not content.
 
-use super::rendered::{HtmlScan, is_invisible, is_visible_alphanumeric};
+use super::rendered::HtmlScan;
+use crate::visible::{is_invisible, is_visible_alphanumeric};
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 /// A known section found in the body.

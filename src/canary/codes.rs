@@ -4,7 +4,7 @@
 use crate::report::Code;
 use crate::report::code::code;
 
-pub use crate::gates::pr_scope::FILES_INVALID;
+use crate::model::changed_files::FILES_INVALID;
 // The API client's codes, reported by this gate (declared with the client).
 pub use crate::forgejo::codes::{
     API_BAD_RESPONSE, API_CONFIG, API_FORBIDDEN, API_INCOMPLETE, API_NOT_FOUND, API_UNAUTHORIZED,

@@ -1,7 +1,9 @@
 //! Where the changed files come from without the API: a list file, or `git diff -z`. And the
 //! base branch's policy read with `git show`, so a pull request can never relax its own rules.
 
-use super::codes::{FILES_INVALID, GIT_FAILED};
+use super::codes::GIT_FAILED;
+use crate::model::changed_files::FILES_INVALID;
+use crate::paths::check_path;
 use crate::policy::{DEFAULT_LOCATION, LoadedPolicy, MAX_POLICY_BYTES};
 use crate::report::{GateError, InputDigest, general};
 use std::io::Read;
@@ -10,8 +12,6 @@ use std::process::{Command, Stdio};
 
 /// A `git diff` output larger than this is refused.
 pub const MAX_DIFF_BYTES: u64 = 64 * 1024 * 1024;
-
-pub use crate::paths::check_path;
 
 /// The list `collect-diff` writes for `--changed-files`: every path NUL-terminated, as
 /// `git diff -z --name-only` writes it.

@@ -11,6 +11,7 @@
 //! or the Forgejo API; the base branch's policy; the changed files; the decision), and
 //! `publish` reports it on Forgejo (the commit status and the gate's comment).
 
+pub mod api_options;
 pub mod body;
 pub mod codes;
 pub mod comment;
@@ -22,6 +23,7 @@ pub mod publish;
 pub mod rendered;
 pub mod run;
 
+use crate::model::changed_files::FILES_INVALID;
 use crate::paths::Globs;
 use crate::policy::LoadedPolicy;
 use crate::policy::canary::Tier;

@@ -4,9 +4,9 @@
 //! failure to post is added to what is reported; the result itself stands.
 
 use super::PullRequest;
+use super::api_options::ApiOptions;
 use super::codes::{COMMENT_POST_FAILED, COMMENT_POSTED, STATUS_POST_FAILED, STATUS_POSTED};
 use super::comment;
-use super::run::ApiOptions;
 use crate::env::{Env, runner_var};
 use crate::forgejo::codes::API_CONFIG;
 use crate::forgejo::{Client, CommentAction, Config, Token};

@@ -25,7 +25,7 @@ const RAW_HIDDEN: &[&str] = &[
 /// The other elements the sanitizer drops with their content (nested ones are counted).
 const HIDDEN: &[&str] = &["object", "frame", "frameset", "nostyle"];
 
-pub use crate::visible::{is_invisible, is_visible_alphanumeric};
+use crate::visible::is_invisible;
 
 /// Named character references that render as nothing or as blank space. Every other named
 /// reference is read as one symbol (never as the letters of its name), so `&hellip;` is not
@@ -274,6 +274,7 @@ fn entity(s: &str) -> (Option<char>, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::visible::is_visible_alphanumeric;
 
     fn shown(fragments: &[&str]) -> String {
         let mut scan = HtmlScan::default();

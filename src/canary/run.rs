@@ -4,13 +4,13 @@
 //! status and the comment that report it ([`super::publish`]). The binary only parses flags
 //! into [`CheckOptions`], calls [`check`] and renders; the tests call [`check`] directly.
 
+use super::api_options::ApiOptions;
 use super::codes::BODY_TOO_LARGE;
 use super::{PullRequest, files, manifests};
 use crate::env::Env;
 use crate::policy::LoadedPolicy;
 use crate::report::{Decision, GateError, InputDigest, general};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// What to check and where to report, as the flags say it.
 #[derive(Debug, Clone, Default)]
@@ -38,23 +38,6 @@ pub struct CheckOptions {
     pub repo_dir: PathBuf,
     /// The clock (RFC 3339), else the system's.
     pub now: Option<String>,
-}
-
-/// How to reach the API and what to post there.
-#[derive(Debug, Clone, Default)]
-pub struct ApiOptions {
-    /// The API base URL (else the runner's).
-    pub url: Option<String>,
-    pub timeout: Duration,
-    pub retries: u32,
-    /// Set a commit status on the head commit.
-    pub post_status: bool,
-    /// The status context (else the policy's).
-    pub status_context: Option<String>,
-    /// The status's and comment's link (else the run's page).
-    pub target_url: Option<String>,
-    /// Keep one comment up to date.
-    pub comment: bool,
 }
 
 /// What `collect-diff` is asked to write.
@@ -337,7 +320,7 @@ fn changed_files(
     if let Some(path) = &opts.changed_files {
         let bytes = crate::input::read_limited(
             path,
-            crate::gates::pr_scope::MAX_CHANGED_FILES_BYTES,
+            crate::model::changed_files::MAX_CHANGED_FILES_BYTES,
             "changed-files list",
         )?;
         inputs.push(InputDigest::of(
@@ -345,7 +328,7 @@ fn changed_files(
             path.display().to_string(),
             &bytes,
         ));
-        return crate::gates::changed_files::parse(&bytes);
+        return crate::model::changed_files::parse(&bytes);
     }
     if let Some(range) = &opts.git_diff {
         let (list, digest) = files::git_diff(&opts.repo_dir, range)?;

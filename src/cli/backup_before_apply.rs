@@ -1,7 +1,8 @@
 //! `backup_before_apply`: take a module's backup by its class's procedure; print the backup
 //! reference as the last line of text output and write `backup_ref=` to the step outputs.
 
-use super::{CommonArgs, Emitted, ModuleArgs, finish};
+use super::{CommonArgs, ModuleArgs, finish};
+use crate::emit::Emitted;
 use crate::env::Env;
 use crate::gates::backup_before_apply;
 use crate::render::Format;

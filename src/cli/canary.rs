@@ -3,8 +3,10 @@
 //! that hands the file list to the canary job. The flags become options for one library call
 //! ([`crate::canary::run`]); this file only renders what it returns.
 
-use super::{CommonArgs, Emitted, finish, usage};
-use crate::canary::run::{self as canary_run, ApiOptions, CheckOptions, CollectOptions};
+use super::{CommonArgs, finish, usage};
+use crate::canary::api_options::ApiOptions;
+use crate::canary::run::{self as canary_run, CheckOptions, CollectOptions};
+use crate::emit::Emitted;
 use crate::env::Env;
 use crate::report::Gate;
 use clap::Parser;

@@ -2,7 +2,7 @@
 //! hash chain (`verify`) and re-evaluates recorded dispatch decisions with this build
 //! (`replay`). Exit 0 intact / same, 1 broken / different, 2 could not evaluate.
 
-use super::Emitted;
+use crate::emit::Emitted;
 use crate::record::Verification;
 use crate::record::replay::{Replayed, check, pick, records, replay_one};
 use crate::report::exit;

@@ -1,7 +1,8 @@
 //! `restore_drill`: restore a backup into a scratch instance and compare it with its manifest.
 //! Pass (0), fail (1: the restore failed or the content differs), could not run (2).
 
-use super::{CommonArgs, Emitted, ModuleArgs, finish};
+use super::{CommonArgs, ModuleArgs, finish};
+use crate::emit::Emitted;
 use crate::env::Env;
 use crate::gates::restore_drill;
 use crate::report::Gate;

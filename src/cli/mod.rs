@@ -1,5 +1,6 @@
-//! What the binaries share: common flags, and turning a decision (or an error) into output,
-//! step outputs, a record line and an exit code. Nothing here prints: it returns the text.
+//! What the binaries share: the common flags, and handing a result to the library's
+//! [`crate::emit`], which decides what is printed, recorded and written to the step outputs,
+//! and the exit code. Nothing here prints.
 
 pub mod backup_before_apply;
 pub mod canary;
@@ -9,10 +10,10 @@ pub mod lint;
 pub mod one_shot;
 pub mod scope;
 
-use crate::env::{Env, runner_var};
-use crate::render::json::DecisionV1;
-use crate::render::{Format, github_output, text};
-use crate::report::{Decision, Gate, GateError, Outcome, exit};
+use crate::emit::{Delivery, Emitted, emit};
+use crate::env::Env;
+use crate::render::Format;
+use crate::report::{Decision, Gate, GateError};
 use std::path::PathBuf;
 
 /// Flags every gate takes.
@@ -55,16 +56,19 @@ impl ModuleArgs {
     }
 }
 
-/// What a binary prints and how it exits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Emitted {
-    pub stdout: String,
-    pub stderr: String,
-    pub exit: u8,
+impl CommonArgs {
+    /// How the result is handed on: these flags, and `--report-only` where the gate has it.
+    pub fn delivery(&self, report_only: bool) -> Delivery<'_> {
+        Delivery {
+            format: self.format,
+            now: self.now.as_deref(),
+            record: self.record.as_deref(),
+            report_only,
+        }
+    }
 }
 
-/// Render, write step outputs, record, and pick the exit code. `report_only` turns a
-/// `blocked` into exit 0 (and only that).
+/// The result handed on ([`crate::emit::emit`]) with no replay recorded.
 pub fn finish(
     gate: Gate,
     result: Result<Decision, GateError>,
@@ -72,100 +76,7 @@ pub fn finish(
     report_only: bool,
     env: &dyn Env,
 ) -> Emitted {
-    finish_with(gate, result, common, report_only, env, None)
-}
-
-/// [`finish`], recording `replay` (what the decision was made from) with the decision.
-pub fn finish_with(
-    gate: Gate,
-    result: Result<Decision, GateError>,
-    common: &CommonArgs,
-    report_only: bool,
-    env: &dyn Env,
-    replay: Option<&crate::gates::replay::ReplayV1>,
-) -> Emitted {
-    let format = common.format;
-    let now = match &result {
-        Ok(d) => d.now,
-        // The clock the caller fixed, so that an error document is as reproducible as a
-        // decision; the system clock only when `--now` itself is what was wrong.
-        Err(_) => crate::clock::now_or(common.now.as_deref())
-            .unwrap_or_else(|_| time::OffsetDateTime::now_utc()),
-    };
-    let (doc, mut body, mut code, to_stderr) = match &result {
-        Ok(d) => {
-            let mut code = exit::code_for(d.outcome);
-            if report_only && d.outcome == Outcome::Blocked {
-                code = exit::PASS;
-            }
-            (
-                DecisionV1::from_decision(d, code),
-                text::decision(d),
-                code,
-                false,
-            )
-        }
-        Err(e) => (
-            DecisionV1::from_error(gate.name(), e, now),
-            text::error(gate.name(), e),
-            exit::COULD_NOT_EVALUATE,
-            true,
-        ),
-    };
-    let mut stderr = String::new();
-    // A decision that cannot be recorded or handed to the workflow is not acted on.
-    if let Some(path) = &common.record
-        && let Err(e) = crate::record::append_with(path, &doc, replay)
-    {
-        stderr.push_str(&text::error(gate.name(), &e));
-        code = exit::COULD_NOT_EVALUATE;
-    }
-    match runner_var(env, "OUTPUT") {
-        Ok(Some(path)) => {
-            let mut out_doc = doc.clone();
-            out_doc.exit_code = code;
-            if let Err(e) = github_output::append(std::path::Path::new(&path), &out_doc) {
-                stderr.push_str(&text::error(gate.name(), &e));
-                code = exit::COULD_NOT_EVALUATE;
-            }
-        }
-        Ok(None) => {}
-        Err(e) => {
-            stderr.push_str(&text::error(gate.name(), &e));
-            code = exit::COULD_NOT_EVALUATE;
-        }
-    }
-    if format == Format::Json {
-        let mut doc = doc;
-        doc.exit_code = code;
-        body = doc.to_pretty();
-        body.push('\n');
-        return Emitted {
-            stdout: body,
-            stderr,
-            exit: code,
-        };
-    }
-    if report_only
-        && let Ok(d) = &result
-        && d.outcome == Outcome::Blocked
-    {
-        body.push_str("  (--report-only: exit 0 although the outcome is blocked)\n");
-    }
-    if to_stderr {
-        stderr.insert_str(0, &body);
-        Emitted {
-            stdout: String::new(),
-            stderr,
-            exit: code,
-        }
-    } else {
-        Emitted {
-            stdout: body,
-            stderr,
-            exit: code,
-        }
-    }
+    emit(gate, result, &common.delivery(report_only), env, None)
 }
 
 /// Usage error from our own validation (clap handles its own, also with exit 2).

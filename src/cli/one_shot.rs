@@ -1,7 +1,8 @@
 //! `allow_one_shot_stateful_apply`: the plan, plus the same module, backup and confirm inputs.
 
+use super::CommonArgs;
 use super::scope::DispatchArgs;
-use super::{CommonArgs, Emitted, finish_with};
+use crate::emit::{Emitted, emit};
 use crate::env::Env;
 use crate::gates::dispatch;
 use crate::gates::replay::ReplayV1;
@@ -39,12 +40,11 @@ pub fn run(args: &Args, env: &dyn Env) -> Emitted {
         env,
         replay.as_mut(),
     );
-    finish_with(
+    emit(
         gate,
         result,
-        &args.common,
-        false,
+        &args.common.delivery(false),
         env,
-        replay.as_ref().filter(|r| !r.now.is_empty()),
+        replay.as_ref(),
     )
 }

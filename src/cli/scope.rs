@@ -1,7 +1,8 @@
 //! `auto_apply_scope`: dispatch mode (flags and/or the event payload) and pull-request mode
 //! (`--changed-files`).
 
-use super::{CommonArgs, Emitted, finish_with, usage};
+use super::{CommonArgs, usage};
+use crate::emit::{Emitted, emit};
 use crate::env::Env;
 use crate::gates::dispatch::{self, DispatchRequest};
 use crate::gates::replay::ReplayV1;
@@ -107,12 +108,11 @@ pub fn run(args: &Args, env: &dyn Env) -> Emitted {
         env,
         replay.as_mut(),
     );
-    finish_with(
+    emit(
         gate,
         result,
-        &args.common,
-        args.report_only,
+        &args.common.delivery(args.report_only),
         env,
-        replay.as_ref().filter(|r| !r.now.is_empty()),
+        replay.as_ref(),
     )
 }

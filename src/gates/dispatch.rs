@@ -6,8 +6,9 @@
 
 use super::host::LiveHost;
 use super::replay::{DigestV1, ReplayV1};
-use super::{changed_files, one_shot, pr_scope, scope};
+use super::{one_shot, pr_scope, scope};
 use crate::env::Env;
+use crate::model::changed_files;
 use crate::model::{DispatchInputs, dispatch, event, plan};
 use crate::policy::LoadedPolicy;
 use crate::report::{Decision, GateError, InputDigest};
@@ -97,7 +98,7 @@ pub fn auto_apply_scope(
         let policy = crate::policy::load(request.policy, Path::new("."))?;
         let bytes = crate::input::read_limited(
             path,
-            pr_scope::MAX_CHANGED_FILES_BYTES,
+            changed_files::MAX_CHANGED_FILES_BYTES,
             "changed-files list",
         )?;
         let digest = InputDigest::of("changed_files", path.display().to_string(), &bytes);

@@ -3,10 +3,10 @@
 //! whose checks evaluated nothing cannot say yes.
 
 pub mod backup_before_apply;
-pub mod changed_files;
 pub mod checks;
 pub mod dispatch;
 pub mod host;
+pub mod lint_workflows;
 pub mod one_shot;
 pub mod pr_scope;
 pub mod replay;

@@ -2,6 +2,7 @@
 //! and which platform-wide paths it changes.
 
 use super::scope::{Scope, scope_of};
+use crate::model::changed_files::FILES_INVALID;
 use crate::model::{ModuleId, manifest};
 use crate::paths::Globs;
 use crate::policy::LoadedPolicy;
@@ -53,13 +54,6 @@ code!(
     "The change touches no module and no platform-wide path.",
     "Nothing to apply."
 );
-code!(
-    FILES_INVALID,
-    "input.changed_files_invalid",
-    Error,
-    "The changed-files list is empty, is not in a format git writes (a quoted line git would not write, a NUL list cut short), or holds a path that is not a plain relative path.",
-    "Write the list with `git diff -z --name-only BASE...HEAD` (or canary_required collect-diff); an empty list means the diff was not collected."
-);
 
 pub static CODES: &[&Code] = &[
     &AUTO,
@@ -70,14 +64,6 @@ pub static CODES: &[&Code] = &[
     &NO_MODULE,
     &FILES_INVALID,
 ];
-
-pub const MAX_CHANGED_FILES_BYTES: u64 = 8 * 1024 * 1024;
-
-/// Parse a changed-files list: NUL-terminated (`git diff -z`) or one path per line with git's
-/// quoting decoded (see [`super::changed_files`]).
-pub fn parse_changed_files(text: &str) -> Result<Vec<String>, GateError> {
-    super::changed_files::parse(text.as_bytes())
-}
 
 /// `--modules-dir` as the prefix of repository-relative changed paths: a plain relative
 /// directory (`modules`, `platform/modules`; one trailing `/` allowed), because changed paths

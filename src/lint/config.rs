@@ -4,6 +4,7 @@
 //! never imports the policy.
 use super::Level;
 use super::suppress::path_ignore::{self, PathIgnore};
+use crate::report::Code;
 use crate::yaml::{Fields, Node, Problems};
 use std::collections::BTreeMap;
 
@@ -66,8 +67,10 @@ const LEVELS: &[&str] = &["error", "warning", "info", "off"];
 pub const ALWAYS_ERROR: &[&str] = &["lint.invalid_file", "lint.gate_wiring"];
 
 /// Read the policy's `lint:` section into `out`; every problem goes to `problems` with its
-/// position (the policy reader turns them into `file:line:col` messages).
-pub fn read(node: &Node, out: &mut LintPolicy, problems: &mut Problems) {
+/// position (the policy reader turns them into `file:line:col` messages). `known` is every
+/// code the linter emits ([`super::codes`]), against which rule ids are checked; the caller
+/// passes it, so that this reader (which the rules' context names) does not name the rules.
+pub fn read(node: &Node, known: &[&'static Code], out: &mut LintPolicy, problems: &mut Problems) {
     let Some(mut f) = Fields::new(node, "lint", problems) else {
         return;
     };
@@ -95,8 +98,7 @@ pub fn read(node: &Node, out: &mut LintPolicy, problems: &mut Problems) {
     if let Some(v) = f.take("rules")
         && let Some(mut rules) = Fields::new(v, "lint.rules", problems)
     {
-        let codes = crate::lint::codes();
-        for code in &codes {
+        for code in known {
             if let Some(node) = rules.take(code.id)
                 && let Some(level) = read_level(node, code.id, problems)
             {
@@ -113,7 +115,7 @@ pub fn read(node: &Node, out: &mut LintPolicy, problems: &mut Problems) {
                 }
             }
         }
-        let ids: Vec<&str> = codes.iter().map(|c| c.id).collect();
+        let ids: Vec<&str> = known.iter().map(|c| c.id).collect();
         rules.finish(problems, &ids);
     }
     if let Some(v) = f.take("gates")
@@ -137,7 +139,7 @@ pub fn read(node: &Node, out: &mut LintPolicy, problems: &mut Problems) {
         g.finish(problems, GATE_KEYS);
     }
     if let Some(v) = f.take("ignore") {
-        out.ignores = path_ignore::read(v, problems);
+        out.ignores = path_ignore::read(v, known, problems);
     }
     f.finish(problems, KEYS);
 }

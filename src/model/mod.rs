@@ -1,6 +1,7 @@
 //! What the gates read: module ids and manifests, plans, dispatch inputs and event payloads.
 
 pub mod backup_format;
+pub mod changed_files;
 pub mod dispatch;
 pub mod event;
 pub mod manifest;

@@ -160,7 +160,7 @@ pub fn parse(text: &str, file: &str) -> Result<Policy, GateError> {
             canary::read(node, &mut policy.canary, &mut problems);
         }
         if let Some(node) = top.take("lint") {
-            crate::lint::config::read(node, &mut policy.lint, &mut problems);
+            crate::lint::config::read(node, &crate::lint::codes(), &mut policy.lint, &mut problems);
         }
         if let Some(node) = top.take("exceptions") {
             policy.exceptions = exceptions::read(node, &mut problems);

@@ -5,10 +5,12 @@
 //! silently keeping one, and bounds depth, node count and alias expansion so that no input can
 //! make a gate run long or use unbounded memory.
 
+mod problems;
 mod reader;
 pub mod yaml11;
 
-pub use reader::{Fields, Problems};
+pub use problems::Problems;
+pub use reader::Fields;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as SaphyrSpan};
 

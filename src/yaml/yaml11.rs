@@ -18,7 +18,8 @@
 //! The fields a reader takes are checked once more by `Problems` and `Fields` (tags, merge keys
 //! and complex keys in the mappings the gates read).
 
-use super::{Document, Node, Pos, Problems, STR_TAG, Style, Value};
+use super::problems::Problems;
+use super::{Document, Node, Pos, STR_TAG, Style, Value};
 
 /// What PyYAML's implicit resolvers make of an untagged plain scalar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,9 +11,6 @@ pub mod compare;
 pub mod postgres;
 pub mod record;
 pub mod redis;
-// The one module with unsafe code (libc: the effective uid, the `nobody` user, kill); the
-// crate denies it everywhere else.
-#[allow(unsafe_code)]
 pub mod scratch;
 
 use crate::backup::deep;

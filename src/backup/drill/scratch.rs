@@ -16,6 +16,41 @@ pub const UNPRIVILEGED_USER: &str = "nobody";
 /// How much of a failing command's stderr is kept for the message.
 const STDERR_TAIL: usize = 2000;
 
+/// The local user database. Read directly rather than through the C library's `getpwnam`,
+/// which needs no unsafe code and, in a statically linked binary, no NSS modules loaded at
+/// run time; `nobody` is a local account on every distribution that has it.
+const PASSWD: &str = "/etc/passwd";
+/// A user database larger than this is refused.
+const MAX_PASSWD_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The uid and gid of `user` in `passwd` (the format of passwd(5): `name:password:uid:gid:
+/// gecos:home:shell`), from its first entry as the C library's `files` source takes it; `None`
+/// when no entry has that name. NIS compat lines (`+`/`-`) and comments are no local
+/// entries; an entry for `user` that is not seven fields with numeric ids is refused, never
+/// guessed at.
+fn passwd_ids(passwd: &str, user: &str) -> Result<Option<(u32, u32)>, String> {
+    for (n, line) in passwd.lines().enumerate() {
+        if line.starts_with(['#', '+', '-']) {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(':').collect();
+        if fields.first() != Some(&user) {
+            continue;
+        }
+        let id = |s: &str| s.parse::<u32>().ok();
+        return match fields[..] {
+            [_, _, uid, gid, _, _, _] if id(uid).is_some() && id(gid).is_some() => {
+                Ok(id(uid).zip(id(gid)))
+            }
+            _ => Err(format!(
+                "{PASSWD} line {}: the `{user}` entry is not `name:password:uid:gid:gecos:home:shell` with numeric ids",
+                n + 1
+            )),
+        };
+    }
+    Ok(None)
+}
+
 /// Who the scratch commands run as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunAs {
@@ -28,8 +63,8 @@ pub struct RunAs {
 impl RunAs {
     /// This process's own user, or `nobody` when that is root.
     pub fn pick() -> Result<RunAs, String> {
-        // SAFETY: geteuid/getegid cannot fail and touch no memory.
-        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        let uid = rustix::process::geteuid().as_raw();
+        let gid = rustix::process::getegid().as_raw();
         if uid != 0 {
             return Ok(RunAs {
                 uid,
@@ -37,17 +72,15 @@ impl RunAs {
                 dropped: false,
             });
         }
-        let name = std::ffi::CString::new(UNPRIVILEGED_USER).map_err(|e| e.to_string())?;
-        // SAFETY: getpwnam returns a pointer into static storage or null; it is read at once,
-        // before any other call that could overwrite it.
-        let pw = unsafe { libc::getpwnam(name.as_ptr()) };
-        if pw.is_null() {
+        let passwd =
+            crate::input::read_limited(Path::new(PASSWD), MAX_PASSWD_BYTES, "user database")
+                .map_err(|e| e.message)?;
+        let Some((uid, gid)) = passwd_ids(&String::from_utf8_lossy(&passwd), UNPRIVILEGED_USER)?
+        else {
             return Err(format!(
-                "running as root and there is no `{UNPRIVILEGED_USER}` user to run the scratch servers as (PostgreSQL refuses root)"
+                "running as root and there is no `{UNPRIVILEGED_USER}` user in {PASSWD} to run the scratch servers as (PostgreSQL refuses root); add it, or run the drill as an unprivileged user"
             ));
-        }
-        // SAFETY: pw is non-null and points at a valid passwd entry.
-        let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+        };
         if uid == 0 {
             return Err(format!("the `{UNPRIVILEGED_USER}` user has uid 0"));
         }
@@ -311,11 +344,10 @@ impl Server {
         if let Ok(Some(_)) = child.try_wait() {
             return;
         }
-        if let Ok(pid) = i32::try_from(child.id()) {
-            // SAFETY: kill on our own child's pid, which is not reaped yet, so not reused.
-            unsafe {
-                libc::kill(pid, self.stop_signal);
-            }
+        // Our own child, not reaped yet, so its pid is not reused. A signal rustix does not
+        // name is never one of ours (SIGTERM, SIGQUIT); SIGKILL below still stops the server.
+        if let Some(signal) = rustix::process::Signal::from_named_raw(self.stop_signal) {
+            let _ = rustix::process::kill_process(rustix::process::Pid::from_child(&child), signal);
         }
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
@@ -332,5 +364,51 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::passwd_ids;
+
+    #[test]
+    fn the_first_local_entry_of_the_user_gives_its_ids() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\n\
+                      # nobody:x:1:1:a comment:/:/bin/false\n\
+                      +nobody::::::\n\
+                      nobodyelse:x:7:7::/:/bin/false\n\
+                      nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n\
+                      nobody:x:99:99:second entry:/:/bin/false\n";
+        assert_eq!(passwd_ids(passwd, "nobody"), Ok(Some((65534, 65534))));
+        assert_eq!(passwd_ids(passwd, "root"), Ok(Some((0, 0))));
+        assert_eq!(passwd_ids(passwd, "postgres"), Ok(None));
+        assert_eq!(passwd_ids("", "nobody"), Ok(None));
+    }
+
+    #[test]
+    fn a_malformed_entry_for_the_user_is_refused_not_guessed_at() {
+        for line in [
+            "nobody:x:65534:65534:nobody:/nonexistent",
+            "nobody:x:65534:65534:nobody:/nonexistent:/bin/false:extra",
+            "nobody:x:-2:65534:nobody:/:/bin/false",
+            "nobody:x:65534::nobody:/:/bin/false",
+            "nobody:x:4294967296:1:nobody:/:/bin/false",
+            "nobody",
+        ] {
+            let err = passwd_ids(&format!("root:x:0:0::/root:/bin/sh\n{line}\n"), "nobody")
+                .expect_err(line);
+            assert!(err.contains("line 2"), "{err}");
+        }
+    }
+
+    #[test]
+    fn root_drops_to_an_unprivileged_user_and_anyone_else_stays_itself() {
+        let euid = rustix::process::geteuid().as_raw();
+        match super::RunAs::pick() {
+            Ok(run_as) if euid == 0 => assert!(run_as.dropped && run_as.uid != 0, "{run_as:?}"),
+            Ok(run_as) => assert!(!run_as.dropped && run_as.uid == euid, "{run_as:?}"),
+            // Only root can fail here, on a machine without a `nobody` entry.
+            Err(e) => assert!(euid == 0 && e.contains("nobody"), "{e}"),
+        }
     }
 }

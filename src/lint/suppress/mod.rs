@@ -512,7 +512,11 @@ mod tests {
     fn ignores(yaml: &str) -> Vec<PathIgnore> {
         let doc = crate::yaml::parse(yaml).expect("parses");
         let mut problems = crate::yaml::Problems::default();
-        let out = path_ignore::read(doc.root.as_ref().expect("root"), &mut problems);
+        let out = path_ignore::read(
+            doc.root.as_ref().expect("root"),
+            &crate::lint::codes(),
+            &mut problems,
+        );
         assert!(problems.is_empty(), "{problems:?}");
         out
     }
@@ -627,7 +631,11 @@ mod tests {
         ] {
             let doc = crate::yaml::parse(yaml).expect("parses");
             let mut problems = crate::yaml::Problems::default();
-            let out = path_ignore::read(doc.root.as_ref().expect("root"), &mut problems);
+            let out = path_ignore::read(
+                doc.root.as_ref().expect("root"),
+                &crate::lint::codes(),
+                &mut problems,
+            );
             assert!(out.is_empty(), "{yaml}");
             let all = problems.render("p.yml");
             assert!(all.contains(says), "{yaml}: {all}");

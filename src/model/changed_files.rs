@@ -1,5 +1,5 @@
 //! A changed-files list read the way git wrote it, for `auto_apply_scope --changed-files` and
-//! `canary_required --changed-files`.
+//! `canary_required --changed-files`, with the code it is refused with ([`FILES_INVALID`]).
 //!
 //! Two formats, told apart by one byte:
 //! - **NUL-terminated** (`git diff -z --name-only`, and what `collect-diff` writes): the list
@@ -18,8 +18,19 @@
 //! empty, `.` or `..` component, no control character): otherwise the list cannot be
 //! evaluated (exit 2), never read as "touches nothing".
 
-use super::pr_scope::FILES_INVALID;
 use crate::report::GateError;
+use crate::report::code::code;
+
+code!(
+    FILES_INVALID,
+    "input.changed_files_invalid",
+    Error,
+    "The changed-files list is empty, is not in a format git writes (a quoted line git would not write, a NUL list cut short), or holds a path that is not a plain relative path.",
+    "Write the list with `git diff -z --name-only BASE...HEAD` (or canary_required collect-diff); an empty list means the diff was not collected."
+);
+
+/// The largest changed-files list read (a list of every path of a big monorepo fits).
+pub const MAX_CHANGED_FILES_BYTES: u64 = 8 * 1024 * 1024;
 
 /// The reason a list is refused, with where.
 fn invalid(what: String) -> GateError {
