@@ -199,6 +199,23 @@ deep() {
   hyperfine -N --style none --warmup 1 --runs "$runs" --export-json "$work/$name.json" \
     "${refs[@]}" -n gate "$cmd" >/dev/null
   report "$work/$name.json" gate
+  # The critical path: the CPU time of the gate's busiest thread (decompression and the format
+  # walk; the sha256 is on the other core) against the first reference's, from perf's samples
+  # per thread. The load stretches wall times; it moves these much less.
+  if command -v perf >/dev/null && perf record -q -e cpu-clock -o "$work/perf.data" -- true >/dev/null 2>&1; then
+    local first=${reference%% *}
+    local ours theirs
+    # shellcheck disable=SC2086 # split on spaces on purpose, as above
+    ours=$(busiest $cmd)
+    theirs=$(busiest "$first" -t "$file")
+    python3 -c 'import sys; g, r = (int(a) / 499 for a in sys.argv[1:3]); print(f"   busiest thread (perf, cpu-clock): gate {g:.2f} s; {sys.argv[3]} -t {r:.2f} s; ratio {g / r:.2f}x")' \
+      "$ours" "$theirs" "$first"
+  fi
+}
+# Samples (499 per CPU second) of the busiest thread of a command.
+busiest() {
+  perf record -q -e cpu-clock -F 499 -o "$work/perf.data" -- "$@" >/dev/null 2>&1
+  perf report -i "$work/perf.data" --sort pid --stdio -F sample,pid 2>/dev/null | awk '!/^#/ && NF { print $1; exit }'
 }
 deep tar.gz minio-init "$tgz" "igzip pigz"
 deep sql.gz postgres "$sqlgz" "igzip pigz"
