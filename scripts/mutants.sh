@@ -21,7 +21,9 @@ case "$area" in
   dispatch)
     files=(--file 'src/gates/**' --file 'src/backup/reference.rs' --file 'src/backup/artifact.rs'
       --file 'src/model/plan.rs' --file 'src/model/dispatch.rs' --file 'src/model/module_id.rs'
-      --exclude 'src/gates/host.rs' --exclude 'src/gates/replay.rs')
+      --file 'src/model/changed_files.rs'
+      --exclude 'src/gates/host.rs' --exclude 'src/gates/replay.rs'
+      --exclude 'src/gates/lint_workflows.rs')
     tests=(--lib --test dispatch_scope --test one_shot --test precondition_oracle
       --test backup_formats --test pr_scope --test record_chain --test registry
       --test mutants_backup --test mutants_decisions)
