@@ -16,6 +16,7 @@ mod gzip;
 mod pg_custom;
 mod rdb;
 mod sql;
+pub mod stream;
 mod tar;
 mod vault;
 mod zstd;
@@ -62,8 +63,12 @@ code!(
 pub static CODES: &[&Code] = &[&INCOMPLETE, &CHECKSUM, &UNVERIFIABLE, &NO_DATA];
 
 /// Buffer size for files below [`LARGE_FILE`]: 64 KiB stays under the allocator's mmap
-/// threshold, so a buffer costs no system call or fresh page faults.
+/// threshold, so a buffer costs no system call of its own.
 const CHUNK: usize = 64 * 1024;
+/// The decoders' output buffer for a file read whole (up to [`READ_WHOLE_UP_TO`]): its input
+/// is already in memory, so a larger buffer saves few calls, and each 4 KiB page of it is a
+/// page fault and zeroing that a decision pays at start-up (docs/dispatch.md, "Speed").
+const IN_MEMORY_CHUNK: usize = 16 * 1024;
 /// Buffer size from [`LARGE_FILE`] on: a quarter as many calls into the decoder, the kernel
 /// and the hash per byte (measured in `scripts/bench_dispatch.sh`); a few such buffers keep the
 /// peak well under 32 MiB.
@@ -210,7 +215,15 @@ fn inspect_by(
             .map_err(|e| Refusal::format(format!("cannot read the file: {e}")))?
     {
         let head = &bytes[..bytes.len().min(HEAD)];
-        let detail = check_content(file, size, head, &mut &bytes[..], CHUNK, format, options)?;
+        let detail = check_content(
+            file,
+            size,
+            head,
+            &mut &bytes[..],
+            IN_MEMORY_CHUNK,
+            format,
+            options,
+        )?;
         return Ok(Inspection {
             sha256: crate::digest::hex(&Sha256::digest(&bytes)),
             detail,
