@@ -280,3 +280,27 @@ fn an_event_whose_pull_request_number_is_zero_is_refused() {
     let (pr, _) = pr_from_event(Some(&event), &BTreeMap::new()).unwrap();
     assert_eq!(pr.number, Some(7));
 }
+
+/// The head and base commits of an event payload go into status URLs and diff ranges: one
+/// that is not a commit id is refused, naming the field (the check the API answer has too).
+#[test]
+fn an_event_whose_commit_is_not_a_commit_id_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    for (side, sha) in [
+        ("head", "../../admin"),
+        ("base", "abc123"),
+        ("head", &*"g".repeat(40)),
+    ] {
+        let payload = serde_json::json!({"pull_request": {"number": 7, side: {"sha": sha}}});
+        std::fs::write(&event, payload.to_string()).unwrap();
+        let e = pr_from_event(Some(&event), &BTreeMap::new()).expect_err("not a commit id");
+        assert_eq!(e.code.id, "input.event_invalid", "{payload}: {}", e.message);
+        assert!(
+            e.message
+                .contains(&format!("`{side}.sha` is not a commit id")),
+            "{payload}: {}",
+            e.message
+        );
+    }
+}
