@@ -30,7 +30,8 @@ case "$area" in
       --file 'src/model/plan.rs' --file 'src/model/dispatch.rs' --file 'src/model/module_id.rs'
       --file 'src/model/changed_files.rs' --file 'src/record/replay.rs' --file 'src/emit.rs'
       --exclude 'src/gates/host.rs' --exclude 'src/gates/replay.rs'
-      --exclude 'src/gates/restore_drill.rs' --exclude 'src/gates/backup_before_apply.rs')
+      --exclude 'src/gates/restore_drill.rs' --exclude 'src/gates/backup_before_apply.rs'
+      --exclude 'src/gates/lint_workflows.rs')
     tests=(--lib --test dispatch_scope --test one_shot --test precondition_oracle
       --test backup_formats --test pr_scope --test record_chain --test registry
       --test mutants_backup --test mutants_decisions)
