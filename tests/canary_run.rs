@@ -254,3 +254,53 @@ fn a_run_without_a_client_says_nothing_was_posted_when_posting_was_asked() {
         );
     }
 }
+
+/// The pull-request number must be positive wherever the payload gives it: in
+/// `pull_request.number`, or (when that is absent) the payload's top-level `number`. A zero
+/// in either is refused, not taken as pull request #0.
+#[test]
+fn an_event_whose_pull_request_number_is_zero_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    for payload in [
+        serde_json::json!({"number": 0, "pull_request": {"body": "x"}}),
+        serde_json::json!({"number": 7, "pull_request": {"number": 0, "body": "x"}}),
+    ] {
+        std::fs::write(&event, payload.to_string()).unwrap();
+        let e = pr_from_event(Some(&event), &BTreeMap::new()).expect_err("number 0");
+        assert_eq!(e.code.id, "input.event_invalid", "{payload}: {}", e.message);
+        assert!(e.message.contains("number"), "{payload}: {}", e.message);
+    }
+    // The top-level number stands in only for an absent one.
+    std::fs::write(
+        &event,
+        serde_json::json!({"number": 7, "pull_request": {"body": "x"}}).to_string(),
+    )
+    .unwrap();
+    let (pr, _) = pr_from_event(Some(&event), &BTreeMap::new()).unwrap();
+    assert_eq!(pr.number, Some(7));
+}
+
+/// The head and base commits of an event payload go into status URLs and diff ranges: one
+/// that is not a commit id is refused, naming the field (the check the API answer has too).
+#[test]
+fn an_event_whose_commit_is_not_a_commit_id_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    for (side, sha) in [
+        ("head", "../../admin"),
+        ("base", "abc123"),
+        ("head", &*"g".repeat(40)),
+    ] {
+        let payload = serde_json::json!({"pull_request": {"number": 7, side: {"sha": sha}}});
+        std::fs::write(&event, payload.to_string()).unwrap();
+        let e = pr_from_event(Some(&event), &BTreeMap::new()).expect_err("not a commit id");
+        assert_eq!(e.code.id, "input.event_invalid", "{payload}: {}", e.message);
+        assert!(
+            e.message
+                .contains(&format!("`{side}.sha` is not a commit id")),
+            "{payload}: {}",
+            e.message
+        );
+    }
+}
