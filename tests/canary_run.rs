@@ -227,3 +227,30 @@ fn files_mode_reads_the_body_and_the_list_given() {
     assert_eq!(d.facts["tier"], "lite");
     assert_eq!(d.facts["changed_files"], "1");
 }
+
+/// Without an API client (no API URL), nothing can be posted: with `--post-status` or
+/// `--comment` (either one alone) the error says so, so that nobody waits for a status that
+/// will not come; without either it says nothing about posting.
+#[test]
+fn a_run_without_a_client_says_nothing_was_posted_when_posting_was_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = policy_file(dir.path(), "version: 1\n");
+    let env = BTreeMap::from([("GITHUB_REPOSITORY".to_string(), "o/r".to_string())]);
+    for (post_status, comment, said) in [
+        (true, false, true),
+        (false, true, true),
+        (false, false, false),
+    ] {
+        let mut opts = api_options(&policy);
+        opts.api.post_status = post_status;
+        opts.api.comment = comment;
+        let e = check(&opts, &env).expect_err("no API URL");
+        assert_eq!(e.code.id, "forgejo.config", "{}", e.message);
+        assert_eq!(
+            e.details.iter().any(|d| d.contains("nothing was posted")),
+            said,
+            "post_status {post_status}, comment {comment}: {:?}",
+            e.details
+        );
+    }
+}
