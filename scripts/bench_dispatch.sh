@@ -11,7 +11,9 @@
 # Usage: scripts/bench_dispatch.sh [SIZE_MIB]   (default 1024: each archive's content size)
 # Environment: CARGO_TARGET_DIR is honoured; BENCH_BIN=DIR measures the binaries in DIR
 # instead of building (e.g. a build of an older commit, for before/after figures); RUNS sets
-# hyperfine's runs for the deep measures (default 5).
+# hyperfine's runs for the deep measures (default 5), DECISION_RUNS for the decision (default
+# 1000); DECISION_ONLY=1 stops after the decision. The binaries are built statically linked,
+# as docs/workflows.md installs them, in target/<host>/release.
 # Installs the reference tools (Debian: isal, pigz, zstd, hyperfine) when missing and root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,8 +37,15 @@ fi
 if [ -n "${BENCH_BIN:-}" ]; then
   bin=$BENCH_BIN
 else
-  cargo build --quiet --release --locked --bin allow_one_shot_stateful_apply --bin auto_apply_scope
-  bin="${CARGO_TARGET_DIR:-$PWD/target}/release"
+  # The dispatch gates as docs/workflows.md installs them: statically linked, at a fixed
+  # address (a decision is mostly process start-up; docs/dispatch.md, "A decision's
+  # start-up"). With `--target` the flags reach the target's crates only, so the proc-macro
+  # crates still build; the binaries land in target/<host>/release, apart from a plain build's.
+  host=$(rustc --print host-tuple)
+  RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C target-feature=+crt-static -C relocation-model=static" \
+    cargo build --quiet --release --locked --target "$host" \
+    --bin allow_one_shot_stateful_apply --bin auto_apply_scope
+  bin="${CARGO_TARGET_DIR:-$PWD/target}/$host/release"
 fi
 work=$(mktemp -d /tmp/gates-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -50,7 +59,7 @@ for verify in deep; do
 done
 
 echo "== machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine makes every figure noisier; compare ratios, not times)"
-echo "== binaries: $bin ($(file -b "$bin/allow_one_shot_stateful_apply" | cut -d, -f1-2))"
+echo "== binaries: $bin ($(file -b "$bin/allow_one_shot_stateful_apply" | grep -o '[a-z-]* linked' | head -n 1))"
 
 # `report JSON NAME_OF_GATE`: each command's median wall time and mean CPU time (user +
 # system, all threads), and the gate's ratio to each reference. On a shared machine the wall
@@ -98,6 +107,18 @@ echo "== decision: allow_one_shot_stateful_apply (allow, backup verified deep) v
 hyperfine -N --style none --warmup 50 --runs "${DECISION_RUNS:-1000}" --export-json "$work/decision.json" \
   -n /bin/true /bin/true -n decision "${decision[*]}" >/dev/null
 report "$work/decision.json" decision
+# CPU time and page faults per run, which the load moves less than wall time (when perf is
+# installed and allowed to count).
+if command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1; then
+  for cmd in /bin/true decision; do
+    argv=(/bin/true)
+    [ "$cmd" = decision ] && argv=("${decision[@]}")
+    perf stat -x, -r "${DECISION_RUNS:-1000}" -e task-clock,page-faults "${argv[@]}" 2>&1 >/dev/null \
+      | awk -F, -v name="$cmd" '$3 == "task-clock" { ms = $1 } $3 == "page-faults" { pf = $1 }
+          END { printf "   %s: %.3f ms task-clock, %d page faults (perf stat, mean)\n", name, ms, pf }'
+  done
+fi
+[ -z "${DECISION_ONLY:-}" ] || exit 0
 
 # 2. Deep verification of large archives. The content is text-like (words drawn from a fixed
 # list), compressed at the level backup jobs use for speed (gzip -1, zstd -3).
@@ -178,6 +199,23 @@ deep() {
   hyperfine -N --style none --warmup 1 --runs "$runs" --export-json "$work/$name.json" \
     "${refs[@]}" -n gate "$cmd" >/dev/null
   report "$work/$name.json" gate
+  # The critical path: the CPU time of the gate's busiest thread (decompression and the format
+  # walk; the sha256 is on the other core) against the first reference's, from perf's samples
+  # per thread. The load stretches wall times; it moves these much less.
+  if command -v perf >/dev/null && perf record -q -e cpu-clock -o "$work/perf.data" -- true >/dev/null 2>&1; then
+    local first=${reference%% *}
+    local ours theirs
+    # shellcheck disable=SC2086 # split on spaces on purpose, as above
+    ours=$(busiest $cmd)
+    theirs=$(busiest "$first" -t "$file")
+    python3 -c 'import sys; g, r = (int(a) / 499 for a in sys.argv[1:3]); print(f"   busiest thread (perf, cpu-clock): gate {g:.2f} s; {sys.argv[3]} -t {r:.2f} s; ratio {g / r:.2f}x")' \
+      "$ours" "$theirs" "$first"
+  fi
+}
+# Samples (499 per CPU second) of the busiest thread of a command.
+busiest() {
+  perf record -q -e cpu-clock -F 499 -o "$work/perf.data" -- "$@" >/dev/null 2>&1
+  perf report -i "$work/perf.data" --sort pid --stdio -F sample,pid 2>/dev/null | awk '!/^#/ && NF { print $1; exit }'
 }
 deep tar.gz minio-init "$tgz" "igzip pigz"
 deep sql.gz postgres "$sqlgz" "igzip pigz"

@@ -365,6 +365,69 @@ fn a_dump_cut_at_a_statement_boundary_fails_although_it_loads() {
     assert!(run.stdout.contains("stopped part-way"), "{}", run.stdout);
 }
 
+/// Damage that the deep check finds only after psql has read the whole text (the drill reads
+/// the file once, checking it while restoring it): the drill fails as unreadable, never as
+/// restored, and counts nothing.
+fn damage_found_after_the_restore(damage: impl Fn(&mut Vec<u8>), what: &str) {
+    let site = Site::new();
+    let (pg, inventory) = populated_cluster();
+    let mut file = gzip(&pg.dumpall());
+    damage(&mut file);
+    // The text still decompresses whole, completion line included: psql loads all of it.
+    let text = String::from_utf8_lossy(&gunzip_lenient(&file)).into_owned();
+    assert!(
+        text.contains("-- PostgreSQL database cluster dump complete"),
+        "{what}: the damage must leave the text whole"
+    );
+    let backup = site.backup("postgres", "sql.gz", &file);
+    // The manifest describes these very bytes, so only the deep check can refuse them.
+    write_manifest(
+        &backup,
+        "postgres",
+        "postgres",
+        Procedure::PgDumpall,
+        inventory,
+    );
+    let run = site.drill(&backup, "postgres");
+    assert_reason(&run, 1, "drill.backup_unreadable");
+    assert!(
+        !run.all().contains("[drill.restored]"),
+        "{what}: {}",
+        run.all()
+    );
+    let record = drill_record(&backup);
+    assert_eq!(record.outcome, DrillOutcome::Fail, "{what}");
+    assert!(record.comparison.is_empty(), "{what}: rows were counted");
+    assert_eq!(record.backup_sha256, sha256_file(&backup), "{what}");
+}
+
+/// What a lenient reader (no CRC check, trailing bytes ignored) gets out of a gzip file.
+fn gunzip_lenient(file: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let _ = flate2::read::GzDecoder::new(file).read_to_end(&mut out);
+    out
+}
+
+#[test]
+fn a_wrong_crc_in_the_last_member_fails_the_drill_after_psql_loaded_the_text() {
+    damage_found_after_the_restore(
+        |f| {
+            let at = f.len() - 8;
+            f[at] ^= 0x55;
+        },
+        "wrong CRC-32",
+    );
+}
+
+#[test]
+fn bytes_after_the_last_member_fail_the_drill_after_psql_loaded_the_text() {
+    damage_found_after_the_restore(
+        |f| f.extend_from_slice(b"trailing garbage"),
+        "trailing bytes",
+    );
+}
+
 #[test]
 fn a_dump_that_psql_rejects_fails_with_psql_s_message() {
     let site = Site::new();

@@ -493,3 +493,102 @@ fn a_manifest_that_cannot_be_read_stops_the_gate_for_few_and_for_many_modules() 
         }
     }
 }
+
+/// A base and a head commit built from raw trees (`git mktree`), for folders `git add` cannot
+/// write: module `m` with `entries` (`<mode> <type> <file's text or a commit id>\t<name>`
+/// lines, `{}` standing for the object id) beside its compose file, which the head changes.
+fn raw_trees(d: &Path, entries: &[(&str, &str, &str)]) -> (String, String) {
+    git(d, &["init", "-q"]);
+    let blob = |text: &str| git_in(d, &["hash-object", "-w", "--stdin"], text);
+    let mut commits = Vec::new();
+    for compose in ["services: {}\n", "services: {x: {}}\n"] {
+        let mut listing = format!("100644 blob {}\tcompose.yaml\n", blob(compose));
+        for (mode, kind, content) in entries {
+            let id = if *kind == "blob" {
+                blob(content)
+            } else {
+                content.to_string()
+            };
+            listing.push_str(&format!("{mode} {kind} {id}\tmodule.yaml\n"));
+        }
+        let module = git_in(d, &["mktree"], &listing);
+        let modules = git_in(d, &["mktree"], &format!("040000 tree {module}\tm\n"));
+        let root = git_in(d, &["mktree"], &format!("040000 tree {modules}\tmodules\n"));
+        let mut args = vec!["commit-tree", "-m", "c"];
+        let parent;
+        if let Some(p) = commits.last() {
+            parent = String::clone(p);
+            args.extend(["-p", parent.as_str()]);
+        }
+        args.push(&root);
+        let commit = git_in(d, &args, "");
+        commits.push(commit);
+    }
+    (commits[0].clone(), commits[1].clone())
+}
+
+fn git_in(dir: &Path, args: &[&str], input: &str) -> String {
+    common::git(dir, args, input)
+}
+
+const STATELESS_M: &str = "metadata:\n  name: m\nspec:\n  runtime:\n    statefulness: stateless\n";
+const STATEFUL_M: &str = "metadata:\n  name: m\nspec:\n  runtime:\n    statefulness: stateful\n";
+
+/// A folder that names `module.yaml` twice (git fsck's duplicateEntries; `git mktree` writes
+/// it): which copy a reader takes is ambiguous, so the class is not read from either, whichever
+/// comes first. Before, the last copy listed won and the stateful one was never seen.
+#[test]
+fn a_module_folder_naming_its_manifest_twice_stops_the_gate() {
+    for order in [[STATEFUL_M, STATELESS_M], [STATELESS_M, STATEFUL_M]] {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir(&repo).unwrap();
+        let (base, head) = raw_trees(
+            &repo,
+            &[("100644", "blob", order[0]), ("100644", "blob", order[1])],
+        );
+        let (code, _, all) = check(&repo, &base, &head, &pack(), "tier/full");
+        assert_eq!(code, 2, "{all}");
+        assert!(all.contains("two entries named `module.yaml`"), "{all}");
+    }
+}
+
+/// A manifest that is a submodule (a commit in the tree) or a symlink is not a file the
+/// platform reads as the module's manifest: refused, never "no class".
+#[test]
+fn a_manifest_that_is_a_submodule_or_a_symlink_is_refused() {
+    for (mode, kind, content, what) in [
+        (
+            "160000",
+            "commit",
+            "1111111111111111111111111111111111111111",
+            "a submodule",
+        ),
+        ("120000", "blob", "../other/module.yaml", "a symbolic link"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir(&repo).unwrap();
+        let (base, head) = raw_trees(&repo, &[(mode, kind, content)]);
+        let (code, _, all) = check(&repo, &base, &head, &pack(), "tier/full");
+        assert_eq!(code, 2, "{all}");
+        assert!(all.contains("manifest.invalid"), "{all}");
+        assert!(
+            all.contains(&format!("is not a regular file ({what})")),
+            "{all}"
+        );
+    }
+}
+
+/// A group-writable manifest as old git wrote it (mode 100664) is a regular file to git: its
+/// class is read.
+#[test]
+fn a_manifest_of_mode_100664_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let (base, head) = raw_trees(&repo, &[("100664", "blob", STATEFUL_M)]);
+    let (code, doc, all) = check(&repo, &base, &head, &pack(), "tier/full");
+    assert_eq!(code, 1, "{all}");
+    assert_eq!(doc["facts"]["module_classes"], "m:stateful", "{all}");
+}

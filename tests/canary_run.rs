@@ -227,3 +227,80 @@ fn files_mode_reads_the_body_and_the_list_given() {
     assert_eq!(d.facts["tier"], "lite");
     assert_eq!(d.facts["changed_files"], "1");
 }
+
+/// Without an API client (no API URL), nothing can be posted: with `--post-status` or
+/// `--comment` (either one alone) the error says so, so that nobody waits for a status that
+/// will not come; without either it says nothing about posting.
+#[test]
+fn a_run_without_a_client_says_nothing_was_posted_when_posting_was_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = policy_file(dir.path(), "version: 1\n");
+    let env = BTreeMap::from([("GITHUB_REPOSITORY".to_string(), "o/r".to_string())]);
+    for (post_status, comment, said) in [
+        (true, false, true),
+        (false, true, true),
+        (false, false, false),
+    ] {
+        let mut opts = api_options(&policy);
+        opts.api.post_status = post_status;
+        opts.api.comment = comment;
+        let e = check(&opts, &env).expect_err("no API URL");
+        assert_eq!(e.code.id, "forgejo.config", "{}", e.message);
+        assert_eq!(
+            e.details.iter().any(|d| d.contains("nothing was posted")),
+            said,
+            "post_status {post_status}, comment {comment}: {:?}",
+            e.details
+        );
+    }
+}
+
+/// The pull-request number must be positive wherever the payload gives it: in
+/// `pull_request.number`, or (when that is absent) the payload's top-level `number`. A zero
+/// in either is refused, not taken as pull request #0.
+#[test]
+fn an_event_whose_pull_request_number_is_zero_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    for payload in [
+        serde_json::json!({"number": 0, "pull_request": {"body": "x"}}),
+        serde_json::json!({"number": 7, "pull_request": {"number": 0, "body": "x"}}),
+    ] {
+        std::fs::write(&event, payload.to_string()).unwrap();
+        let e = pr_from_event(Some(&event), &BTreeMap::new()).expect_err("number 0");
+        assert_eq!(e.code.id, "input.event_invalid", "{payload}: {}", e.message);
+        assert!(e.message.contains("number"), "{payload}: {}", e.message);
+    }
+    // The top-level number stands in only for an absent one.
+    std::fs::write(
+        &event,
+        serde_json::json!({"number": 7, "pull_request": {"body": "x"}}).to_string(),
+    )
+    .unwrap();
+    let (pr, _) = pr_from_event(Some(&event), &BTreeMap::new()).unwrap();
+    assert_eq!(pr.number, Some(7));
+}
+
+/// The head and base commits of an event payload go into status URLs and diff ranges: one
+/// that is not a commit id is refused, naming the field (the check the API answer has too).
+#[test]
+fn an_event_whose_commit_is_not_a_commit_id_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    for (side, sha) in [
+        ("head", "../../admin"),
+        ("base", "abc123"),
+        ("head", &*"g".repeat(40)),
+    ] {
+        let payload = serde_json::json!({"pull_request": {"number": 7, side: {"sha": sha}}});
+        std::fs::write(&event, payload.to_string()).unwrap();
+        let e = pr_from_event(Some(&event), &BTreeMap::new()).expect_err("not a commit id");
+        assert_eq!(e.code.id, "input.event_invalid", "{payload}: {}", e.message);
+        assert!(
+            e.message
+                .contains(&format!("`{side}.sha` is not a commit id")),
+            "{payload}: {}",
+            e.message
+        );
+    }
+}

@@ -396,3 +396,147 @@ fn an_error_decision_with_its_inputs_replays_to_the_same_error() {
         out.stdout
     );
 }
+
+#[test]
+fn a_record_written_with_old_codes_still_verifies_and_replays_the_same() {
+    // A deny by the one-shot gate, recorded, then given the codes a build before the rename
+    // wrote (`oneshot.not_one_shot`): the line is what an old log holds, its chain intact.
+    let p = Platform::new();
+    let backup = p.backup(
+        "postgres-20260517T010847Z.sql.gz",
+        &common::backup::pg_dumpall_sql_gz(),
+        0o600,
+    );
+    let log = p.tmp.path().join("old-codes.log");
+    let args = [
+        "--module",
+        "postgres",
+        "--allow-stateful",
+        "--backup-ref",
+        &backup,
+        "--stateful-confirm",
+        "BACKUP_DONE_F3",
+        "--record",
+        log.to_str().unwrap(),
+    ];
+    let out = p.one_shot(&Platform::plan("postgres-drift.json"), &args);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let line = lines(&log).remove(0);
+    assert!(line.contains("\"one_shot.not_one_shot\""), "{line}");
+    let old = line.replace("\"one_shot.", "\"oneshot.");
+    write_lines(&log, std::slice::from_ref(&old));
+    let out = decision_log(&["verify", log.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let out = decision_log(&["replay", log.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("same:") && out.stdout.contains("recorded deny, this build says deny"),
+        "{}",
+        out.stdout
+    );
+    // The codes are compared through the alias table: an old spelling is no difference.
+    assert!(
+        !out.stdout.contains("blocking codes were"),
+        "{}",
+        out.stdout
+    );
+    // The line itself is never rewritten.
+    assert_eq!(lines(&log), [old]);
+}
+
+/// A decision made under the built-in policy is recorded (no policy text to embed: replay
+/// uses the built-in policy too) and replays to the same outcome. A mutant of the "built-in"
+/// test in `record_policy` tried to read a file called `builtin` and could not record.
+#[test]
+fn a_decision_under_the_built_in_policy_is_recorded_and_replays_the_same() {
+    let p = Platform::new();
+    let log = p.tmp.path().join("builtin.log");
+    // No --policy and no .forgejo/gates.yml in the working directory: the built-in policy.
+    let out = common::run(
+        common::gate("auto_apply_scope")
+            .current_dir(p.tmp.path())
+            .arg("--modules-dir")
+            .arg(&p.modules)
+            .args(["--now", NOW, "--module", "web-app"])
+            .args(["--record", log.to_str().unwrap()]),
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let rec: record::RecordLine = serde_json::from_str(&lines(&log)[0]).unwrap();
+    let replay = rec.replay.expect("a replay section");
+    assert!(replay.policy.is_none(), "{:?}", replay.policy);
+    let out = decision_log(&["replay", log.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("line 1: same:"), "{}", out.stdout);
+}
+
+/// A policy file that happens to be called `builtin` is a file like any other: its text is
+/// embedded, and replay judges under it, not under the built-in policy (whose backup root is
+/// elsewhere, so the backup would not be found).
+#[test]
+fn a_policy_file_named_builtin_is_embedded_not_taken_for_the_built_in_policy() {
+    let p = Platform::new();
+    std::fs::copy(&p.policy, p.tmp.path().join("builtin")).unwrap();
+    let log = p.tmp.path().join("named-builtin.log");
+    let backup = p.real_backup();
+    let out = common::run(
+        common::gate("allow_one_shot_stateful_apply")
+            .current_dir(p.tmp.path())
+            .arg("--modules-dir")
+            .arg(&p.modules)
+            .args(["--policy", "builtin", "--now", NOW])
+            .arg("--plan")
+            .arg(Platform::plan("minio-init-exited.json"))
+            .args(refs(&Platform::dispatch_args(&backup)))
+            .args(["--record", log.to_str().unwrap()]),
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let rec: record::RecordLine = serde_json::from_str(&lines(&log)[0]).unwrap();
+    let replay = rec.replay.expect("a replay section");
+    assert!(replay.policy.is_some(), "the policy text is embedded");
+    let out = decision_log(&["replay", log.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("recorded allow, this build says allow"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// An error is the same only when it is the same error: a recorded error that this build,
+/// under another policy, turns into another error is a difference (exit 1), not "same". A
+/// mutant that called any two errors the same survived before and after the move.
+#[test]
+fn an_error_replayed_to_another_error_is_different() {
+    let p = Platform::new();
+    let log = p.tmp.path().join("plan-error.log");
+    let plan = p.file(
+        "plan.json",
+        br#"{"schema":"platformctl.plan/v1","module":"minio-init","noop":false,"drift":[],"x":1}"#,
+    );
+    let backup = p.real_backup();
+    let mut args = Platform::dispatch_args(&backup);
+    args.extend(["--record".to_string(), log.display().to_string()]);
+    let out = p.one_shot(&plan, &refs(&args));
+    assert_eq!(out.code, 2, "{}", out.all());
+    // The same plan under a policy whose plan limit it exceeds: another error.
+    let policy = std::fs::read_to_string(&p.policy).unwrap();
+    let small = p.file(
+        "small-plans.yml",
+        format!("{policy}plan:\n  max_bytes: 10\n").as_bytes(),
+    );
+    let out = decision_log(&[
+        "replay",
+        "--policy",
+        small.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout.contains("line 1: different:")
+            && out
+                .stdout
+                .contains("recorded error, this build says error; blocking codes were"),
+        "{}",
+        out.stdout
+    );
+}

@@ -3,8 +3,10 @@
 //! the pull request changes a manifest (a class it adds counts too). The stricter wins: the
 //! classes of both are joined.
 //!
-//! A commit is read with one `git cat-file --batch` for all modules (3,000 modules cost one
-//! process, not 3,000); without a commit (files mode, local use) the working tree is read.
+//! A commit is read with one `git cat-file --batch` for everything (3,000 modules cost one
+//! process, not 3,000): it names the commit, walks the folders down to each touched module's
+//! manifest, and reads the manifests. Without a commit (files mode, local use) the working
+//! tree is read.
 
 use super::codes::GIT_FAILED;
 use super::evidence::{ModuleClasses, touched};
@@ -14,7 +16,7 @@ use crate::policy::canary::{EVIDENCE_CLASSES, EvidencePolicy};
 use crate::report::{GateError, InputDigest, general};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 /// Where a side of the pull request is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +65,7 @@ pub fn classify(
     let manifest_path = |id: &str| format!("{}/{id}/module.yaml", policy.modules_dir);
     let owned_ids: Vec<String> = modules.iter().map(|(id, _)| id.clone()).collect();
     let ids: Vec<&str> = owned_ids.iter().map(String::as_str).collect();
-    let (base_label, base_texts) = read_all(base, &ids, &manifest_path)?;
+    let (base_label, base_texts) = read_all(base, &policy.modules_dir, &ids, &manifest_path)?;
     // Looked up among each module's own changed files: a scan of the whole list per module
     // would cost modules x files.
     let changed_manifest: Vec<&str> = modules
@@ -84,7 +86,8 @@ pub fn classify(
     let head = head.filter(|h| *h != base);
     let (head_label, head_texts) = match head {
         Some(h) if !changed_manifest.is_empty() => {
-            let (label, texts) = read_all(h, &changed_manifest, &manifest_path)?;
+            let (label, texts) =
+                read_all(h, &policy.modules_dir, &changed_manifest, &manifest_path)?;
             (Some(label), texts)
         }
         _ => (None, Vec::new()),
@@ -171,6 +174,7 @@ pub fn classify(
 /// The manifest texts of `ids` in `tree` (`None`: no such file), and how to name the tree.
 fn read_all(
     tree: &Tree,
+    modules_dir: &str,
     ids: &[&str],
     manifest_path: &dyn Fn(&str) -> String,
 ) -> Result<(String, Vec<Option<String>>), GateError> {
@@ -183,15 +187,16 @@ fn read_all(
             Ok((tree.describe(""), out))
         }
         Tree::Commit { repo, rev } => {
-            let commit = resolve(repo, rev)?;
-            let paths: Vec<String> = ids.iter().map(|id| manifest_path(id)).collect();
-            let blobs = read_at_commit(repo, &commit, &paths)?;
-            let mut out = Vec::new();
-            for (path, blob) in paths.iter().zip(blobs) {
+            let (commit, blobs) = read_at_commit(repo, rev, modules_dir, ids)?;
+            let mut out = Vec::with_capacity(ids.len());
+            for (id, blob) in ids.iter().zip(blobs) {
                 out.push(match blob {
                     None => None,
                     Some(bytes) => Some(String::from_utf8(bytes).map_err(|_| {
-                        GateError::new(&MANIFEST_INVALID, format!("{commit}:{path} is not UTF-8"))
+                        GateError::new(
+                            &MANIFEST_INVALID,
+                            format!("{commit}:{} is not UTF-8", manifest_path(id)),
+                        )
                     })?),
                 });
             }
@@ -238,8 +243,130 @@ fn git(repo: &Path) -> Command {
     cmd
 }
 
-/// The full commit id `rev` names in `repo`.
-fn resolve(repo: &Path, rev: &str) -> Result<String, GateError> {
+/// The largest commit or tree object read on the way to the manifests (a tree of 3,000
+/// modules is about 100 KiB).
+const MAX_OBJECT_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Files' bytes, in the order asked for; `None` where there is none.
+type Blobs = Vec<Option<Vec<u8>>>;
+
+/// The manifests `<modules_dir>/<id>/module.yaml` of `ids` at the commit `rev` names (`None`:
+/// no such file), and that commit's full id.
+///
+/// One `git cat-file --batch` reads everything, each object once: the commit, the folders on
+/// the way down to the modules folder, the touched modules' folders, their manifests. Git's
+/// own lookups would cost more: `<commit>:<path>` reads the big modules folder again for every
+/// module, and `ls-tree` then `cat-file` cost a process more and list every module, touched or
+/// not. The folders are read as git stores them ([`tree_entries`]) and walked as git walks
+/// them: a symlink or a submodule is never followed; a manifest that is anything but a
+/// regular file is an error, and so is a folder that names an entry twice (git fsck's
+/// `duplicateEntries`: which one a reader takes is ambiguous).
+fn read_at_commit(
+    repo: &Path,
+    rev: &str,
+    modules_dir: &str,
+    ids: &[&str],
+) -> Result<(String, Blobs), GateError> {
+    check_revision(rev)?;
+    let not_a_commit = |why: &str| {
+        GateError::new(
+            &GIT_FAILED,
+            format!(
+                "`{}` is not a commit in the checkout at {}{why}, so the touched modules' classes cannot be read there; check out with fetch-depth: 0 (and pass --repo-dir)",
+                rev.escape_debug(),
+                repo.display()
+            ),
+        )
+    };
+    let mut git = CatFile::start(repo)?;
+    let commit = match git.ask(&format!("{rev}^{{commit}}"), MAX_OBJECT_BYTES) {
+        Ok(Some(object)) if object.kind == "commit" && crate::canary::valid_sha(&object.oid) => {
+            object
+        }
+        Ok(_) => return Err(not_a_commit("")),
+        Err(e) => {
+            let why = git.failure();
+            return Err(if why.is_empty() {
+                e
+            } else {
+                not_a_commit(&format!(" ({why})"))
+            });
+        }
+    };
+    let id = commit.oid.clone();
+    let failed = |m: String| GateError::new(&GIT_FAILED, m);
+    // The commit's first line: `tree <id>`.
+    let mut folder = commit
+        .data
+        .strip_prefix(b"tree ")
+        .and_then(|rest| rest.get(..commit.oid.len()))
+        .and_then(|hex| std::str::from_utf8(hex).ok())
+        .filter(|hex| crate::canary::valid_sha(hex))
+        .map(str::to_string)
+        .ok_or_else(|| failed(format!("commit {id} does not start with its tree")))?;
+    let oid_len = id.len() / 2;
+    let none = || vec![None; ids.len()];
+    for name in modules_dir.split('/') {
+        let tree = git.ask_tree(&folder)?;
+        match find_entries(&tree.data, &folder, oid_len, &[name.as_bytes()])?.pop() {
+            Some(Some(Entry {
+                kind: EntryKind::Folder,
+                oid,
+            })) => folder = oid,
+            // No modules folder at this commit: no manifests either.
+            _ => return Ok((id, none())),
+        }
+    }
+    let modules = git.ask_tree(&folder)?;
+    let wanted: Vec<&[u8]> = ids.iter().map(|id| id.as_bytes()).collect();
+    let module_folders = find_entries(&modules.data, &folder, oid_len, &wanted)?;
+    // Only a folder holds a manifest; git does not follow a symlink or enter a submodule.
+    let folder_ids: Vec<(usize, String)> = module_folders
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, e)| match e {
+            Some(Entry {
+                kind: EntryKind::Folder,
+                oid,
+            }) => Some((i, oid)),
+            _ => None,
+        })
+        .collect();
+    let names: Vec<&str> = folder_ids.iter().map(|(_, oid)| oid.as_str()).collect();
+    let folders = git.ask_all(&names, "tree", MAX_OBJECT_BYTES)?;
+    let mut blob_of: Vec<(usize, String)> = Vec::with_capacity(folders.len());
+    for ((i, oid), tree) in folder_ids.iter().zip(&folders) {
+        match find_entries(&tree.data, oid, oid_len, &[b"module.yaml"])?.pop() {
+            Some(Some(Entry {
+                kind: EntryKind::File,
+                oid,
+            })) => blob_of.push((*i, oid)),
+            Some(Some(Entry { kind, .. })) => {
+                return Err(GateError::new(
+                    &MANIFEST_INVALID,
+                    format!(
+                        "{id}:{modules_dir}/{}/module.yaml is not a regular file ({})",
+                        ids[*i],
+                        kind.describe()
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    drop(folders);
+    let names: Vec<&str> = blob_of.iter().map(|(_, oid)| oid.as_str()).collect();
+    let blobs = git.ask_all(&names, "blob", MAX_MANIFEST_BYTES)?;
+    git.finish()?;
+    let mut out = none();
+    for ((i, _), blob) in blob_of.into_iter().zip(blobs) {
+        out[i] = Some(blob.data);
+    }
+    Ok((id, out))
+}
+
+/// A revision as the caller may name it: never an option, a second line or an endless string.
+fn check_revision(rev: &str) -> Result<(), GateError> {
     if rev.is_empty()
         || rev.starts_with('-')
         || rev.len() > 256
@@ -253,233 +380,425 @@ fn resolve(repo: &Path, rev: &str) -> Result<String, GateError> {
             ),
         ));
     }
-    let out = git(repo)
-        .args(["rev-parse", "--verify", "--quiet"])
-        .arg(format!("{rev}^{{commit}}"))
-        .output()
-        .map_err(|e| GateError::new(&GIT_FAILED, format!("cannot run git: {e}")))?;
-    let commit = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if !out.status.success() || !crate::canary::valid_sha(&commit) {
-        return Err(GateError::new(
-            &GIT_FAILED,
-            format!(
-                "`{}` is not a commit in the checkout at {}, so the touched modules' classes cannot be read there; check out with fetch-depth: 0 (and pass --repo-dir)",
-                rev.escape_debug(),
-                repo.display()
-            ),
-        ));
-    }
-    Ok(commit)
+    Ok(())
 }
 
-/// Up to this many manifests are listed by their own paths (git reads only the folders on
-/// the way to them); more are found in one listing of the whole modules folder, because git
-/// matches every entry against every path given (quadratic), while the folder's listing costs
-/// one pass.
-const EXACT_PATHS_UP_TO: usize = 64;
+/// What a tree entry is, by its mode as git reads it (`canon_mode`: the file type bits
+/// decide; any type git does not know is a submodule to it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryKind {
+    File,
+    Folder,
+    Symlink,
+    Submodule,
+}
 
-/// The files `paths` at `commit`: `None` where there is none. One `git ls-tree` finds their
-/// blob ids (a `<commit>:<path>` lookup per file would read the big modules tree again for
-/// every module): of exactly those paths when they are few, so that only the touched modules'
-/// folders are read, else of the folder above them. Then one `git cat-file --batch` reads
-/// them. Anything but a regular file (a symlink, a submodule, a folder) is an error.
-fn read_at_commit(
-    repo: &Path,
-    commit: &str,
-    paths: &[String],
-) -> Result<Vec<Option<Vec<u8>>>, GateError> {
-    let failed = |m: String| GateError::new(&GIT_FAILED, m);
-    let wanted: std::collections::HashSet<&str> = paths.iter().map(String::as_str).collect();
-    let mut ls_tree = git(repo);
-    // Paths, never patterns: a module id is plain, but the modules folder comes from the policy.
-    ls_tree.args(["--literal-pathspecs", "ls-tree", "-z", "--full-tree"]);
-    if paths.len() <= EXACT_PATHS_UP_TO {
-        ls_tree.args([commit, "--"]).args(paths);
-    } else {
-        // The modules folder: each path is `<folder>/<id>/module.yaml`.
-        let folder = paths
-            .first()
-            .and_then(|p| p.rsplitn(3, '/').nth(2))
-            .map(|f| format!("{f}/"))
-            .unwrap_or_default();
-        ls_tree.args(["-r", commit, "--"]).arg(folder);
+impl EntryKind {
+    fn of_mode(mode: u32) -> EntryKind {
+        match mode & 0o170000 {
+            0o100000 => EntryKind::File,
+            0o040000 => EntryKind::Folder,
+            0o120000 => EntryKind::Symlink,
+            _ => EntryKind::Submodule,
+        }
     }
-    let listing = ls_tree
-        .output()
-        .map_err(|e| failed(format!("cannot run git: {e}")))?;
-    if !listing.status.success() {
-        return Err(failed(format!(
-            "git ls-tree {commit} failed: {}",
-            crate::render::text::clean(String::from_utf8_lossy(&listing.stderr).trim())
-        )));
+
+    fn describe(self) -> &'static str {
+        match self {
+            EntryKind::File => "a file",
+            EntryKind::Folder => "a folder",
+            EntryKind::Symlink => "a symbolic link",
+            EntryKind::Submodule => "a submodule",
+        }
     }
-    let mut found: std::collections::HashMap<&str, String> = Default::default();
-    for record in listing.stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
-        // `<mode> <type> <oid>\t<path>`
-        let record = String::from_utf8_lossy(record);
-        let Some((meta, path)) = record.split_once('\t') else {
-            return Err(failed("git ls-tree printed a record without a path".into()));
-        };
-        let Some(&path) = wanted.get(path) else {
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    kind: EntryKind,
+    /// The object id, in hex.
+    oid: String,
+}
+
+/// The entries named `names` in the raw tree object `data` (`<octal mode> <name>\0<binary
+/// id>`, repeated), in the order of `names`: `None` where there is none. One pass over the
+/// tree, whatever the number of names. A malformed tree, or a name found twice, is an error.
+fn find_entries(
+    data: &[u8],
+    tree: &str,
+    oid_len: usize,
+    names: &[&[u8]],
+) -> Result<Vec<Option<Entry>>, GateError> {
+    let malformed = |why: &str| GateError::new(&GIT_FAILED, format!("git tree {tree}: {why}"));
+    let index: std::collections::HashMap<&[u8], usize> =
+        names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let mut found: Vec<Option<Entry>> = vec![None; names.len()];
+    let mut rest = data;
+    while !rest.is_empty() {
+        let space = rest
+            .iter()
+            .position(|b| *b == b' ')
+            .ok_or_else(|| malformed("an entry without a mode"))?;
+        let (mode, after) = rest.split_at(space);
+        if mode.is_empty() || mode.len() > 7 || !mode.iter().all(|b| (b'0'..=b'7').contains(b)) {
+            return Err(malformed("an entry with a bad mode"));
+        }
+        let mode = mode.iter().fold(0u32, |m, b| m * 8 + u32::from(b - b'0'));
+        let after = &after[1..];
+        let nul = after
+            .iter()
+            .position(|b| *b == 0)
+            .ok_or_else(|| malformed("an entry without an end"))?;
+        let (name, after) = after.split_at(nul);
+        let oid = after
+            .get(1..1 + oid_len)
+            .ok_or_else(|| malformed("an entry cut short"))?;
+        if name.is_empty() {
+            return Err(malformed("an entry without a name"));
+        }
+        rest = &after[1 + oid_len..];
+        let Some(&i) = index.get(name) else {
             continue;
         };
-        let fields: Vec<&str> = meta.split(' ').collect();
-        match fields.as_slice() {
-            ["100644" | "100755", "blob", oid] if crate::canary::valid_sha(oid) => {
-                found.insert(path, oid.to_string());
-            }
-            _ => {
-                return Err(GateError::new(
-                    &MANIFEST_INVALID,
-                    format!("{commit}:{path} is not a regular file ({meta})"),
-                ));
-            }
-        }
-    }
-    let oids: Vec<String> = paths
-        .iter()
-        .filter_map(|p| found.get(p.as_str()).cloned())
-        .collect();
-    let mut blobs = cat_file_batch(repo, &oids)?.into_iter();
-    let mut out = Vec::with_capacity(paths.len());
-    for p in paths {
-        out.push(match found.get(p.as_str()) {
-            Some(_) => Some(
-                blobs
-                    .next()
-                    .flatten()
-                    .ok_or_else(|| failed(format!("git cat-file did not return {commit}:{p}")))?,
-            ),
-            None => None,
-        });
-    }
-    Ok(out)
-}
-
-/// `git cat-file --batch` for every object: the blob's bytes, or `None` when it is missing.
-/// Anything but a blob is an error, and so is a blob over the manifest size limit.
-fn cat_file_batch(repo: &Path, objects: &[String]) -> Result<Vec<Option<Vec<u8>>>, GateError> {
-    if objects.is_empty() {
-        return Ok(Vec::new());
-    }
-    let failed = |m: String| GateError::new(&GIT_FAILED, m);
-    let mut child = git(repo)
-        .args(["cat-file", "--batch"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .map_err(|e| failed(format!("cannot run git: {e}")))?;
-    let mut input = String::new();
-    for o in objects {
-        input.push_str(o);
-        input.push('\n');
-    }
-    // Written from another thread: git answers while it reads, and both pipes are bounded.
-    let stdin = child.stdin.take();
-    let writer = std::thread::spawn(move || -> std::io::Result<()> {
-        if let Some(mut stdin) = stdin {
-            stdin.write_all(input.as_bytes())?;
-        }
-        Ok(())
-    });
-    let result = match child.stdout.take() {
-        Some(stdout) => read_batch(BufReader::new(stdout), objects),
-        None => Err(failed("git produced no output stream".into())),
-    };
-    if result.is_err() {
-        let _ = child.kill();
-    }
-    let _ = writer.join();
-    let mut err = String::new();
-    if let Some(s) = child.stderr.take() {
-        let _ = s.take(8192).read_to_string(&mut err);
-    }
-    let status = child
-        .wait()
-        .map_err(|e| failed(format!("git did not finish: {e}")))?;
-    let blobs = result?;
-    if !status.success() {
-        return Err(failed(format!(
-            "git cat-file --batch failed: {}",
-            crate::render::text::clean(err.trim())
-        )));
-    }
-    Ok(blobs)
-}
-
-fn read_batch(
-    mut out: impl BufRead,
-    objects: &[String],
-) -> Result<Vec<Option<Vec<u8>>>, GateError> {
-    let failed = |m: String| GateError::new(&GIT_FAILED, m);
-    let mut blobs = Vec::with_capacity(objects.len());
-    for object in objects {
-        let mut header = Vec::new();
-        (&mut out)
-            .take(1024)
-            .read_until(b'\n', &mut header)
-            .map_err(|e| failed(format!("reading git cat-file: {e}")))?;
-        let header = String::from_utf8_lossy(&header).trim_end().to_string();
-        if header == format!("{object} missing") {
-            blobs.push(None);
-            continue;
-        }
-        let fields: Vec<&str> = header.split(' ').collect();
-        let (kind, size) = match fields.as_slice() {
-            [_, kind, size] => (*kind, size.parse::<u64>().ok()),
-            _ => {
-                return Err(failed(format!(
-                    "git cat-file answered {:?} for {object}",
-                    header.chars().take(120).collect::<String>()
-                )));
-            }
-        };
-        if kind != "blob" {
-            return Err(GateError::new(
-                &MANIFEST_INVALID,
-                format!("{object} is a {kind}, not a file"),
-            ));
-        }
-        let Some(size) = size.filter(|s| *s <= MAX_MANIFEST_BYTES) else {
-            return Err(GateError::new(
-                &general::TOO_LARGE,
-                format!(
-                    "{object} is larger than {MAX_MANIFEST_BYTES} bytes (or its size is unreadable)"
-                ),
-            ));
-        };
-        // The blob, then one newline.
-        let mut blob = Vec::new();
-        (&mut out)
-            .take(size + 1)
-            .read_to_end(&mut blob)
-            .map_err(|e| failed(format!("reading git cat-file: {e}")))?;
-        if blob.len() as u64 != size + 1 || blob.pop() != Some(b'\n') {
-            return Err(failed(format!(
-                "git cat-file ended in the middle of {object}"
+        if found[i].is_some() {
+            return Err(malformed(&format!(
+                "two entries named `{}` (git fsck: duplicateEntries)",
+                String::from_utf8_lossy(name).escape_debug()
             )));
         }
-        blobs.push(Some(blob));
+        found[i] = Some(Entry {
+            kind: EntryKind::of_mode(mode),
+            oid: hex(oid),
+        });
     }
-    Ok(blobs)
+    Ok(found)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    s
+}
+
+/// An object `git cat-file --batch` returned.
+struct Object {
+    /// Its full id, in hex.
+    oid: String,
+    kind: String,
+    data: Vec<u8>,
+}
+
+/// A running `git cat-file --batch`: object names go in, one per line; each object comes out
+/// in order (`<id> <type> <size>`, the bytes, a newline; `<name> missing` when there is none).
+/// Killed and waited for when dropped unfinished.
+struct CatFile {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl CatFile {
+    fn start(repo: &Path) -> Result<CatFile, GateError> {
+        let failed = |m: String| GateError::new(&GIT_FAILED, m);
+        let mut child = git(repo)
+            .args(["cat-file", "--batch"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .map_err(|e| failed(format!("cannot run git: {e}")))?;
+        let stdin = child.stdin.take();
+        match child.stdout.take() {
+            Some(stdout) => Ok(CatFile {
+                child,
+                stdin,
+                stdout: BufReader::with_capacity(64 * 1024, stdout),
+            }),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(failed("git produced no output stream".into()))
+            }
+        }
+    }
+
+    fn stdin(&mut self) -> Result<&mut ChildStdin, GateError> {
+        self.stdin
+            .as_mut()
+            .ok_or_else(|| GateError::new(&GIT_FAILED, "git cat-file's input is closed"))
+    }
+
+    /// One object, asked for and waited for (git answers each line at once).
+    fn ask(&mut self, name: &str, limit: u64) -> Result<Option<Object>, GateError> {
+        let line = format!("{name}\n");
+        self.stdin()?
+            .write_all(line.as_bytes())
+            .map_err(|e| GateError::new(&GIT_FAILED, format!("writing to git cat-file: {e}")))?;
+        read_object(&mut self.stdout, name, limit)
+    }
+
+    /// A tree that must exist.
+    fn ask_tree(&mut self, oid: &str) -> Result<Object, GateError> {
+        match self.ask(oid, MAX_OBJECT_BYTES)? {
+            Some(o) if o.kind == "tree" => Ok(o),
+            Some(o) => Err(GateError::new(
+                &GIT_FAILED,
+                format!("{oid} is a {}, not a folder", o.kind),
+            )),
+            None => Err(missing(oid)),
+        }
+    }
+
+    /// Objects of `kind` that must exist, all asked for at once: written from another thread,
+    /// because git answers while it reads and both pipes are bounded.
+    fn ask_all(&mut self, oids: &[&str], kind: &str, limit: u64) -> Result<Vec<Object>, GateError> {
+        if oids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut input = String::with_capacity(oids.len() * (oids[0].len() + 1));
+        for o in oids {
+            input.push_str(o);
+            input.push('\n');
+        }
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| GateError::new(&GIT_FAILED, "git cat-file's input is closed"))?;
+        let (stdout, child) = (&mut self.stdout, &mut self.child);
+        std::thread::scope(|scope| {
+            let writer = scope.spawn(move || stdin.write_all(input.as_bytes()));
+            let mut objects = Vec::with_capacity(oids.len());
+            let mut result = Ok(());
+            for oid in oids {
+                match read_object(stdout, oid, limit) {
+                    Ok(Some(o)) if o.kind == kind => objects.push(o),
+                    Ok(Some(o)) => {
+                        result = Err(GateError::new(
+                            &MANIFEST_INVALID,
+                            format!("{oid} is a {}, not a {kind}", o.kind),
+                        ));
+                    }
+                    Ok(None) => result = Err(missing(oid)),
+                    Err(e) => result = Err(e),
+                }
+                if result.is_err() {
+                    // Unblocks the writer: git is gone, its input pipe broken.
+                    let _ = child.kill();
+                    break;
+                }
+            }
+            let written = writer.join();
+            result?;
+            match written {
+                Ok(Ok(())) => Ok(objects),
+                _ => Err(GateError::new(
+                    &GIT_FAILED,
+                    "writing to git cat-file failed",
+                )),
+            }
+        })
+    }
+
+    /// What git said on its error stream when it failed (cleaned; empty when it did not).
+    fn failure(&mut self) -> String {
+        self.stdin = None;
+        let _ = self.child.kill();
+        let mut err = String::new();
+        if let Some(s) = self.child.stderr.take() {
+            let _ = s.take(8192).read_to_string(&mut err);
+        }
+        crate::render::text::clean(err.trim())
+    }
+
+    /// Close git's input and check that it ended well.
+    fn finish(mut self) -> Result<(), GateError> {
+        self.stdin = None;
+        let status = self
+            .child
+            .wait()
+            .map_err(|e| GateError::new(&GIT_FAILED, format!("git did not finish: {e}")))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(GateError::new(
+                &GIT_FAILED,
+                format!("git cat-file --batch failed: {}", self.failure()),
+            ))
+        }
+    }
+}
+
+impl Drop for CatFile {
+    fn drop(&mut self) {
+        self.stdin = None;
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn missing(oid: &str) -> GateError {
+    GateError::new(
+        &GIT_FAILED,
+        format!(
+            "git object {oid} is missing from the checkout (a partial or shallow clone?); check out with fetch-depth: 0"
+        ),
+    )
+}
+
+/// One answer of `git cat-file --batch` to `asked`: the object, or `None` when git says it
+/// is missing. Anything over `limit` bytes is an error, and so is an answer cut short.
+fn read_object(
+    out: &mut impl BufRead,
+    asked: &str,
+    limit: u64,
+) -> Result<Option<Object>, GateError> {
+    let failed = |m: String| GateError::new(&GIT_FAILED, m);
+    let mut header = Vec::new();
+    (&mut *out)
+        .take(1024)
+        .read_until(b'\n', &mut header)
+        .map_err(|e| failed(format!("reading git cat-file: {e}")))?;
+    if header.pop() != Some(b'\n') {
+        return Err(failed(format!(
+            "git cat-file ended before answering {asked}"
+        )));
+    }
+    let header = String::from_utf8_lossy(&header);
+    if header.strip_prefix(asked) == Some(" missing") {
+        return Ok(None);
+    }
+    let fields: Vec<&str> = header.split(' ').collect();
+    let [oid, kind, size] = fields.as_slice() else {
+        return Err(failed(format!(
+            "git cat-file answered {:?} for {asked}",
+            header.chars().take(120).collect::<String>()
+        )));
+    };
+    let Some(size) = size.parse::<u64>().ok().filter(|s| *s <= limit) else {
+        return Err(GateError::new(
+            &general::TOO_LARGE,
+            format!(
+                "git object {oid} ({kind}) is larger than {limit} bytes (or its size is unreadable)"
+            ),
+        ));
+    };
+    // The object, then one newline.
+    let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
+    (&mut *out)
+        .take(size + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| failed(format!("reading git cat-file: {e}")))?;
+    if data.len() as u64 != size + 1 || data.pop() != Some(b'\n') {
+        return Err(failed(format!(
+            "git cat-file ended in the middle of {asked}"
+        )));
+    }
+    Ok(Some(Object {
+        oid: oid.to_string(),
+        kind: kind.to_string(),
+        data,
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn read_all_objects(text: &str, asked: &[String]) -> Result<Vec<Option<Vec<u8>>>, GateError> {
+        let mut out = text.as_bytes();
+        asked
+            .iter()
+            .map(|a| read_object(&mut out, a, MAX_MANIFEST_BYTES).map(|o| o.map(|o| o.data)))
+            .collect()
+    }
+
     #[test]
     fn batch_output_is_read_exactly() {
         let objects = vec!["b".repeat(40), "c".repeat(40)];
         let text = format!("{} blob 3\nx: \n{} missing\n", objects[0], objects[1]);
-        let blobs = read_batch(text.as_bytes(), &objects).unwrap();
+        let blobs = read_all_objects(&text, &objects).unwrap();
         assert_eq!(blobs, vec![Some(b"x: ".to_vec()), None]);
-        // Cut short, a tree, an oversized blob: errors, never a partial answer.
+        // Cut short, an oversized object, an unknown answer: errors, never a partial answer.
         let one = &objects[..1];
         let short = format!("{} blob 30\nx\n", objects[0]);
-        assert!(read_batch(short.as_bytes(), one).is_err());
-        let tree = format!("{} tree 30\n", objects[0]);
-        assert!(read_batch(tree.as_bytes(), one).is_err());
+        assert!(read_all_objects(&short, one).is_err());
         let big = format!("{} blob 999999999\n", objects[0]);
-        assert!(read_batch(big.as_bytes(), one).is_err());
+        assert!(read_all_objects(&big, one).is_err());
+        let ambiguous = format!("{} ambiguous\n", objects[0]);
+        assert!(read_all_objects(&ambiguous, one).is_err());
+        assert!(read_all_objects("", one).is_err());
+    }
+
+    /// A raw tree object: `<mode> <name>\0<binary id>` per entry.
+    fn tree(entries: &[(&str, &str, u8)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (mode, name, id) in entries {
+            out.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+            out.extend_from_slice(&[*id; 20]);
+        }
+        out
+    }
+
+    #[test]
+    fn tree_entries_are_read_by_mode_as_git_reads_them() {
+        let t = tree(&[
+            ("100644", "a", 1),
+            ("100755", "b", 2),
+            // Old git wrote group-writable files; git reads them as files.
+            ("100664", "c", 3),
+            ("40000", "d", 4),
+            ("120000", "e", 5),
+            ("160000", "f", 6),
+        ]);
+        let names: Vec<&[u8]> = vec![b"f", b"e", b"d", b"c", b"b", b"a", b"g"];
+        let found = find_entries(&t, "t", 20, &names).unwrap();
+        let kinds: Vec<Option<EntryKind>> =
+            found.iter().map(|e| e.as_ref().map(|e| e.kind)).collect();
+        use EntryKind::*;
+        assert_eq!(
+            kinds,
+            vec![
+                Some(Submodule),
+                Some(Symlink),
+                Some(Folder),
+                Some(File),
+                Some(File),
+                Some(File),
+                None
+            ]
+        );
+        assert_eq!(found[5].as_ref().unwrap().oid, "01".repeat(20));
+        // A SHA-256 repository's ids are 32 bytes.
+        let mut t256 = b"100644 module.yaml\0".to_vec();
+        t256.extend_from_slice(&[0xab; 32]);
+        let found = find_entries(&t256, "t", 32, &[b"module.yaml"]).unwrap();
+        assert_eq!(found[0].as_ref().unwrap().oid, "ab".repeat(32));
+    }
+
+    #[test]
+    fn a_malformed_tree_or_a_name_twice_is_an_error() {
+        let twice = tree(&[("100644", "module.yaml", 1), ("100644", "module.yaml", 2)]);
+        let e = find_entries(&twice, "t", 20, &[b"module.yaml"]).unwrap_err();
+        assert!(
+            e.message.contains("two entries named `module.yaml`"),
+            "{}",
+            e.message
+        );
+        // Twice, but not a name asked for: nothing read from it is ambiguous.
+        assert!(find_entries(&twice, "t", 20, &[b"other"]).is_ok());
+        let good = tree(&[("100644", "a", 1)]);
+        for bad in [
+            &good[..good.len() - 1],
+            b"100644 a".as_slice(),
+            b"10x644 a\0aaaaaaaaaaaaaaaaaaaa".as_slice(),
+            b" a\0aaaaaaaaaaaaaaaaaaaa".as_slice(),
+            b"100644 \0aaaaaaaaaaaaaaaaaaaa".as_slice(),
+        ] {
+            assert!(find_entries(bad, "t", 20, &[b"a"]).is_err(), "{bad:?}");
+        }
     }
 }

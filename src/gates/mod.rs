@@ -6,6 +6,7 @@ pub mod backup_before_apply;
 pub mod checks;
 pub mod dispatch;
 pub mod host;
+pub mod lint_workflows;
 pub mod one_shot;
 pub mod pr_scope;
 pub mod replay;

@@ -4,16 +4,19 @@
 //! cleanly with its checksum and nothing after it, every archive header is walked with checked
 //! arithmetic, a dump ends with the completion mark its writer puts last, and a checksum the
 //! format carries (RDB's CRC-64, a Vault snapshot's `SHA256SUMS`, zstd's frame checksum) is
-//! recomputed. The sha256 of the file is computed on the other core at the same time, from the
-//! same open file descriptor, so the bytes hashed are the bytes checked.
+//! recomputed. The sha256 is computed over the very bytes checked: a small file is read once
+//! and both checked and hashed from that copy; a large one is read once on the other core,
+//! which hashes each buffer and hands it to the checking thread (`feed`).
 //!
 //! The library entry point is [`inspect`] (strict options) or [`inspect_with`]; callers open
 //! the file themselves (without following links) and pass the descriptor.
 
+mod feed;
 mod gzip;
 mod pg_custom;
 mod rdb;
 mod sql;
+pub mod stream;
 mod tar;
 mod vault;
 mod zstd;
@@ -60,16 +63,23 @@ code!(
 pub static CODES: &[&Code] = &[&INCOMPLETE, &CHECKSUM, &UNVERIFIABLE, &NO_DATA];
 
 /// Buffer size for files below [`LARGE_FILE`]: 64 KiB stays under the allocator's mmap
-/// threshold, so a buffer costs no system call or fresh page faults.
+/// threshold, so a buffer costs no system call of its own.
 const CHUNK: usize = 64 * 1024;
+/// The decoders' output buffer for a file read whole (up to [`READ_WHOLE_UP_TO`]): its input
+/// is already in memory, so a larger buffer saves few calls, and each 4 KiB page of it is a
+/// page fault and zeroing that a decision pays at start-up (docs/dispatch.md, "Speed").
+const IN_MEMORY_CHUNK: usize = 16 * 1024;
 /// Buffer size from [`LARGE_FILE`] on: a quarter as many calls into the decoder, the kernel
 /// and the hash per byte (measured in `scripts/bench_dispatch.sh`); a few such buffers keep the
 /// peak well under 32 MiB.
 const LARGE_CHUNK: usize = 256 * 1024;
+/// How many [`LARGE_CHUNK`] buffers the feeding thread and the checking thread pass between
+/// them: enough that neither waits for the other on a buffer's hand-over.
+const LARGE_BUFFERS: usize = 4;
 /// Up to this size the file is read in one call and checked and hashed from that one copy.
 const READ_WHOLE_UP_TO: u64 = 1024 * 1024;
-/// From this size on the file is hashed on another thread while this one checks it (below, a
-/// second thread costs more than it saves), with [`LARGE_CHUNK`] buffers.
+/// From this size on the file is read and hashed on another thread, which hands the same
+/// buffers to this one to check (below, a second thread costs more than it saves).
 const LARGE_FILE: u64 = 8 * 1024 * 1024;
 
 /// How to read: the depth, and what the policy lets through.
@@ -205,7 +215,15 @@ fn inspect_by(
             .map_err(|e| Refusal::format(format!("cannot read the file: {e}")))?
     {
         let head = &bytes[..bytes.len().min(HEAD)];
-        let detail = check_content(file, size, head, &mut &bytes[..], CHUNK, format, options)?;
+        let detail = check_content(
+            file,
+            size,
+            head,
+            &mut &bytes[..],
+            IN_MEMORY_CHUNK,
+            format,
+            options,
+        )?;
         return Ok(Inspection {
             sha256: crate::digest::hex(&Sha256::digest(&bytes)),
             detail,
@@ -228,9 +246,11 @@ fn inspect_by(
         });
     }
     std::thread::scope(|scope| {
-        let hasher = scope.spawn(|| hash_with(file, LARGE_CHUNK));
-        let mut raw = BufReader::with_capacity(LARGE_CHUNK, At { file, offset: 0 });
+        let (feeder, mut raw) = feed::pair(file, LARGE_CHUNK, LARGE_BUFFERS);
+        let hasher = scope.spawn(|| feeder.run());
         let checked = check_content(file, size, head, &mut raw, LARGE_CHUNK, format, options);
+        // The feeder hashes the rest of the file alone once the checker stops taking buffers.
+        drop(raw);
         let sha = hashed(
             hasher
                 .join()

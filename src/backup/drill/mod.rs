@@ -13,6 +13,7 @@ pub mod record;
 pub mod redis;
 pub mod scratch;
 
+use crate::backup::deep;
 use crate::backup::format::Format;
 use crate::report::code::code;
 use compare::{Compared, Expected};
@@ -123,6 +124,10 @@ pub enum Failure {
     Restore(String),
     /// The archive would write outside its directory, or holds devices (exit 1).
     Unsafe(String),
+    /// The file is not a complete backup of its format, found by the deep verification that
+    /// ran in the same pass as the restore (exit 1): whatever the restore made of it does not
+    /// count, however it ended.
+    Unreadable(String),
 }
 
 /// What one drill is asked to do.
@@ -142,7 +147,8 @@ pub struct Drilled {
     pub scratch: String,
     pub tool_versions: BTreeMap<String, String>,
     pub comparison: Vec<Compared>,
-    /// The restore failed (`Restore` or `Unsafe`); the comparison is then empty.
+    /// The restore failed (`Restore`, `Unsafe` or `Unreadable`); the comparison is then
+    /// empty.
     pub failure: Option<Failure>,
 }
 
@@ -288,13 +294,43 @@ pub fn run(req: &Request, prepared: Prepared) -> Result<Drilled, String> {
     })
 }
 
+/// Whether [`run`] reads the file deep itself, in the pass that restores it (then it reports
+/// an incomplete file as [`Failure::Unreadable`]), so that the caller need not read it first.
+pub fn verifies_while_restoring(format: Format, expected: &Expected) -> bool {
+    matches!((expected, format), (Expected::Postgres(_), Format::SqlGz))
+}
+
+/// Buffer of the one pass over a `.sql.gz`: the read size of the file, and of the
+/// decompressed text handed to the check and to psql.
+const SQL_PASS_CHUNK: usize = 256 * 1024;
+
+/// The file is decompressed once: the gates' deep check of `.sql.gz` reads the text, and
+/// every byte it reads goes on to psql. A file the check refuses fails the drill
+/// (`Unreadable`) whatever psql made of it, and no row is counted.
 fn drill_postgres(
     cluster: &postgres::Cluster,
     source: &mut Hashing,
 ) -> Result<postgres::Tables, Failure> {
-    let mut sql =
-        flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(64 * 1024, &mut *source));
-    cluster.restore(&mut sql)?;
+    let mut raw = io::BufReader::with_capacity(SQL_PASS_CHUNK, &mut *source);
+    let mut verdict = None;
+    let restored = cluster.restore(&mut |psql| {
+        let fed = deep::stream::sql_gz_into(&mut raw, psql, SQL_PASS_CHUNK);
+        let sink = fed
+            .sink_error
+            .map(|e| format!("psql stopped reading the dump ({e})"));
+        verdict = Some(fed.verdict);
+        sink.map_or(Ok(()), Err)
+    });
+    match verdict {
+        Some(Ok(_)) => {}
+        Some(Err(refusal)) => return Err(Failure::Unreadable(refusal.to_string())),
+        None => {
+            return Err(restored
+                .err()
+                .unwrap_or_else(|| Failure::CouldNotRun("the backup was not read".into())));
+        }
+    }
+    restored?;
     cluster.inventory()
 }
 

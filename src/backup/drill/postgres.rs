@@ -18,6 +18,8 @@ const PORT: &str = "5432";
 /// `pg_dumpall` writes this as its last line; a dump without it was cut short.
 pub const COMPLETION_MARKER: &[u8] = b"-- PostgreSQL database cluster dump complete";
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
+/// How many databases are counted at once after the restore.
+const PARALLEL_COUNTS: usize = 4;
 
 /// Rows per table, per database: `db → (schema, table) → rows`.
 pub type Tables = BTreeMap<String, BTreeMap<(String, String), u64>>;
@@ -97,10 +99,14 @@ impl Cluster {
         })
     }
 
-    /// Feed `sql` to `psql -f -` connected to the `postgres` database. A failed statement
-    /// stops it (`ON_ERROR_STOP`); the SQL must end with `pg_dumpall`'s completion marker.
-    /// Constant memory: the stream is copied in 64 KiB pieces and only a short tail is kept.
-    pub fn restore(&self, sql: &mut dyn Read) -> Result<(), Failure> {
+    /// Run `psql -f -` connected to the `postgres` database and let `feed` write the SQL to
+    /// its standard input; `feed` returns why it could not write all of it. A failed
+    /// statement stops psql (`ON_ERROR_STOP`); the SQL written must end with `pg_dumpall`'s
+    /// completion marker. Constant memory: only a short tail of what was written is kept.
+    pub fn restore(
+        &self,
+        feed: &mut dyn FnMut(&mut dyn Write) -> Result<(), String>,
+    ) -> Result<(), Failure> {
         let mut child = self
             .runner
             .command(
@@ -121,7 +127,7 @@ impl Cluster {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| Failure::CouldNotRun(self.runner.cannot_start("psql", &e)))?;
-        let mut stdin = child.stdin.take().expect("stdin was piped");
+        let stdin = child.stdin.take().expect("stdin was piped");
         let stderr = child.stderr.take().expect("stderr was piped");
         // stderr is read on its own thread so that a chatty psql never blocks on a full pipe.
         let errors = std::thread::spawn(move || {
@@ -129,26 +135,12 @@ impl Cluster {
             let _ = stderr.take(4 << 20).read_to_end(&mut buf);
             buf
         });
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut last = Vec::with_capacity(256);
-        let mut fed: Result<(), String> = Ok(());
-        loop {
-            let n = match sql.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    fed = Err(format!("the backup could not be read to its end: {e}"));
-                    break;
-                }
-            };
-            keep_tail(&mut last, &buf[..n]);
-            if let Err(e) = stdin.write_all(&buf[..n]) {
-                // psql stopped reading: it failed; its stderr says why.
-                fed = Err(format!("psql stopped reading the dump ({e})"));
-                break;
-            }
-        }
+        let mut fed_to = TailKept {
+            inner: stdin,
+            last: Vec::with_capacity(2 * TAIL_KEPT),
+        };
+        let fed = feed(&mut fed_to);
+        let TailKept { inner: stdin, last } = fed_to;
         drop(stdin);
         let status = child
             .wait()
@@ -180,18 +172,39 @@ impl Cluster {
                  WHERE NOT datistemplate AND datallowconn ORDER BY datname",
             )
             .map_err(Failure::Restore)?;
-        let mut tables = Tables::new();
+        let mut names = Vec::new();
         for row in rows(&out) {
             let [db] = row.as_slice() else {
                 return Err(Failure::Restore(
                     "unexpected psql output (databases)".into(),
                 ));
             };
-            let counted = self.count_tables(db).map_err(Failure::Restore)?;
-            if db == "postgres" && counted.is_empty() {
-                continue;
+            names.push(db.clone());
+        }
+        // A few databases are counted at once: each count is a psql start and a wait on the
+        // server.
+        let mut tables = Tables::new();
+        for group in names.chunks(PARALLEL_COUNTS) {
+            let counted: Vec<_> = std::thread::scope(|scope| {
+                let threads: Vec<_> = group
+                    .iter()
+                    .map(|db| scope.spawn(|| self.count_tables(db)))
+                    .collect();
+                threads
+                    .into_iter()
+                    .map(|t| {
+                        t.join()
+                            .unwrap_or_else(|_| Err("the thread counting rows stopped".into()))
+                    })
+                    .collect()
+            });
+            for (db, counted) in group.iter().zip(counted) {
+                let counted = counted.map_err(Failure::Restore)?;
+                if db == "postgres" && counted.is_empty() {
+                    continue;
+                }
+                tables.insert(db.clone(), counted);
             }
-            tables.insert(db.clone(), counted);
         }
         Ok(tables)
     }
@@ -281,15 +294,35 @@ fn unhex(field: &str) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+/// How much of the end of the SQL written is kept to find the completion marker.
+const TAIL_KEPT: usize = 256;
+
+/// psql's standard input, keeping the last [`TAIL_KEPT`] bytes written to it.
+struct TailKept<W: Write> {
+    inner: W,
+    last: Vec<u8>,
+}
+
+impl<W: Write> Write for TailKept<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(data)?;
+        keep_tail(&mut self.last, &data[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 fn keep_tail(last: &mut Vec<u8>, chunk: &[u8]) {
-    const KEEP: usize = 256;
-    if chunk.len() >= KEEP {
+    if chunk.len() >= TAIL_KEPT {
         last.clear();
-        last.extend_from_slice(&chunk[chunk.len() - KEEP..]);
+        last.extend_from_slice(&chunk[chunk.len() - TAIL_KEPT..]);
     } else {
         last.extend_from_slice(chunk);
-        if last.len() > KEEP {
-            last.drain(..last.len() - KEEP);
+        if last.len() > TAIL_KEPT {
+            last.drain(..last.len() - TAIL_KEPT);
         }
     }
 }

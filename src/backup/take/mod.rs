@@ -357,6 +357,12 @@ pub fn take(req: &Request) -> Result<Taken, GateError> {
         )
     })?;
     let procedure = policy.procedure(&plan.class);
+    // The tools' versions are asked for while the dump runs: each `--version` is a process
+    // start (through the exec prefix), which costs time and reads nothing of the data.
+    let versions = (plan.procedure != Procedure::MountArchive).then(|| {
+        let (plan, procedure) = (plan.clone(), procedure.clone());
+        std::thread::spawn(move || tool_versions(&plan, &procedure))
+    });
     let mut skipped = 0;
     let (file, written, archived) = match plan.procedure {
         Procedure::PgDumpall => {
@@ -430,7 +436,10 @@ pub fn take(req: &Request) -> Result<Taken, GateError> {
     }
     let (inventory, tool_versions) = match (archived, described) {
         (Some(inventory), _) => (inventory, BTreeMap::new()),
-        (None, Some(described)) => described?,
+        (None, Some(described)) => (
+            described?,
+            versions.and_then(|t| t.join().ok()).unwrap_or_default(),
+        ),
         (None, None) => return Err(failed("inventory", "no inventory was taken")),
     };
     let finished = started + clock.elapsed();
@@ -492,28 +501,39 @@ pub fn take(req: &Request) -> Result<Taken, GateError> {
     })
 }
 
-/// The inventory of the database the procedure dumped, and the versions of its tools.
+/// The versions of the procedure's tools (a note in the manifest: a tool that does not say
+/// is left out).
+fn tool_versions(
+    plan: &Plan,
+    procedure: &crate::policy::ProcedurePolicy,
+) -> BTreeMap<String, String> {
+    let tools = if plan.procedure == Procedure::RedisBgsave {
+        vec![&procedure.cli]
+    } else {
+        vec![&procedure.command, &procedure.psql]
+    };
+    let mut versions = BTreeMap::new();
+    for tool in tools {
+        if let Some(v) = version(&procedure.exec, &plan.container, &tool[0]) {
+            versions.insert(program_name(&tool[0]), v);
+        }
+    }
+    versions
+}
+
+/// The inventory of the database the procedure dumped.
 fn describe(
     plan: &Plan,
     procedure: &crate::policy::ProcedurePolicy,
-) -> Result<(Inventory, BTreeMap<String, String>), GateError> {
-    let mut tool_versions = BTreeMap::new();
+) -> Result<Inventory, GateError> {
     if plan.procedure == Procedure::RedisBgsave {
-        if let Some(v) = version(&procedure.exec, &plan.container, &procedure.cli[0]) {
-            tool_versions.insert(program_name(&procedure.cli[0]), v);
-        }
         let databases = redis::inventory(&procedure.exec, &plan.container, &procedure.cli)
             .map_err(|f| step_failed("inventory", f))?;
-        return Ok((Inventory::Redis { databases }, tool_versions));
-    }
-    for tool in [&procedure.command, &procedure.psql] {
-        if let Some(v) = version(&procedure.exec, &plan.container, &tool[0]) {
-            tool_versions.insert(program_name(&tool[0]), v);
-        }
+        return Ok(Inventory::Redis { databases });
     }
     let databases = postgres::inventory(&procedure.exec, &plan.container, &procedure.psql)
         .map_err(|f| step_failed("inventory", f))?;
-    Ok((Inventory::Postgres { databases }, tool_versions))
+    Ok(Inventory::Postgres { databases })
 }
 
 /// The gates' artifact check, forced to deep, on the file under its final name in `dir`.

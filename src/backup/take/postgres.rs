@@ -79,10 +79,6 @@ pub fn inventory(
     container: &str,
     psql: &[String],
 ) -> Result<Vec<PgDatabase>, Failure> {
-    let bad = |what: String| Failure {
-        what,
-        stderr: String::new(),
-    };
     let out = run::output(
         &run::argv(exec, container, &query(psql, "postgres", DATABASES)),
         MAX_QUERY_OUTPUT,
@@ -93,30 +89,29 @@ pub fn inventory(
         .map(|mut r| r.remove(0))
         .collect();
     names.sort();
+    // The databases are counted at the same time, a few at once: each count is a process
+    // start and a wait on the server, not work on this side.
+    let mut counted = Vec::with_capacity(names.len());
+    for group in names.chunks(PARALLEL_COUNTS) {
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let threads: Vec<_> = group
+                .iter()
+                .map(|name| scope.spawn(|| count_tables(exec, container, psql, name)))
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| {
+                    t.join().unwrap_or_else(|_| {
+                        Err(bad("the thread counting a database's rows stopped".into()))
+                    })
+                })
+                .collect()
+        });
+        counted.extend(results);
+    }
     let mut databases = Vec::new();
-    for name in names {
-        let out = run::output(
-            &run::argv(exec, container, &query(psql, &name, TABLES)),
-            MAX_QUERY_OUTPUT,
-        )?;
-        let mut tables = Vec::new();
-        for r in records(&out, 3).map_err(bad)? {
-            let rows = r[2].parse::<u64>().map_err(|_| {
-                bad(format!(
-                    "psql counted `{}` rows in {}.{}.{}",
-                    crate::model::truncate(&r[2]),
-                    name,
-                    r[0],
-                    r[1]
-                ))
-            })?;
-            tables.push(PgTable {
-                schema: r[0].clone(),
-                name: r[1].clone(),
-                rows,
-            });
-        }
-        tables.sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
+    for (name, tables) in names.into_iter().zip(counted) {
+        let tables = tables?;
         // The maintenance database is listed only when it holds user tables.
         if name == "postgres" && tables.is_empty() {
             continue;
@@ -124,6 +119,48 @@ pub fn inventory(
         databases.push(PgDatabase { name, tables });
     }
     Ok(databases)
+}
+
+/// How many databases are counted at once.
+const PARALLEL_COUNTS: usize = 4;
+
+/// Every ordinary table of `name` with its exact row count, sorted by schema and name.
+fn count_tables(
+    exec: &[String],
+    container: &str,
+    psql: &[String],
+    name: &str,
+) -> Result<Vec<PgTable>, Failure> {
+    let out = run::output(
+        &run::argv(exec, container, &query(psql, name, TABLES)),
+        MAX_QUERY_OUTPUT,
+    )?;
+    let mut tables = Vec::new();
+    for r in records(&out, 3).map_err(bad)? {
+        let rows = r[2].parse::<u64>().map_err(|_| {
+            bad(format!(
+                "psql counted `{}` rows in {}.{}.{}",
+                crate::model::truncate(&r[2]),
+                name,
+                r[0],
+                r[1]
+            ))
+        })?;
+        tables.push(PgTable {
+            schema: r[0].clone(),
+            name: r[1].clone(),
+            rows,
+        });
+    }
+    tables.sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
+    Ok(tables)
+}
+
+fn bad(what: String) -> Failure {
+    Failure {
+        what,
+        stderr: String::new(),
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,261 @@
+//! A large file read once, on the other core: a feeding thread reads the file in order from
+//! its first byte, hashes each buffer and hands that same buffer over a bounded channel to the
+//! thread that decompresses and checks it. The checking thread makes no system call for its
+//! input, the bytes hashed are the bytes checked (one read, not two), and memory is bounded
+//! by a fixed number of buffers that go back and forth.
+//!
+//! When the checking side stops reading (it refused, or its format reads the file by itself),
+//! the feeding thread hashes the rest on its own, so the hash always covers the whole file.
+
+use super::Refusal;
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{self, BufRead, Read};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+
+/// What the feeding thread hands over, in file order.
+enum Piece {
+    /// The file's next bytes (never empty).
+    Bytes(Vec<u8>),
+    /// Reading failed: the file cannot be checked.
+    Failed(Refusal),
+    /// The file's last byte was handed over.
+    End,
+}
+
+/// The feeding side: reads and hashes (run it on its own thread).
+pub(super) struct Feeder<'a> {
+    file: &'a File,
+    chunk: usize,
+    buffers: usize,
+    full: SyncSender<Piece>,
+    free: Receiver<Vec<u8>>,
+}
+
+/// The checking side: the file's bytes as a [`BufRead`], in the buffers the feeder hashed.
+pub(super) struct Fed {
+    full: Receiver<Piece>,
+    free: Sender<Vec<u8>>,
+    current: Vec<u8>,
+    pos: usize,
+    ended: bool,
+    failed: Option<Refusal>,
+}
+
+/// A feeder and its reader over `file`, with `buffers` buffers of `chunk` bytes in all.
+pub(super) fn pair(file: &File, chunk: usize, buffers: usize) -> (Feeder<'_>, Fed) {
+    // One buffer is with the reader, one being filled, the rest wait in the channel.
+    let (full_tx, full_rx) = sync_channel(buffers.saturating_sub(2).max(1));
+    let (free_tx, free_rx) = channel();
+    (
+        Feeder {
+            file,
+            chunk: chunk.max(1),
+            buffers: buffers.max(2),
+            full: full_tx,
+            free: free_rx,
+        },
+        Fed {
+            full: full_rx,
+            free: free_tx,
+            current: Vec::new(),
+            pos: 0,
+            ended: false,
+            failed: None,
+        },
+    )
+}
+
+impl Feeder<'_> {
+    /// Read the whole file from offset 0 with positional reads, hash every byte, and hand each
+    /// buffer to the reader while it takes them. The sha256, hex.
+    pub fn run(self) -> io::Result<String> {
+        let mut hasher = Sha256::new();
+        let mut offset = 0u64;
+        let mut allocated = 0;
+        // False once the reader is gone: from then on one buffer is reused.
+        let mut handing = true;
+        let mut spare: Option<Vec<u8>> = None;
+        loop {
+            let mut buf = match spare.take() {
+                Some(buf) => buf,
+                None if allocated < self.buffers => {
+                    allocated += 1;
+                    Vec::with_capacity(self.chunk)
+                }
+                None => match self.free.recv() {
+                    Ok(buf) => buf,
+                    Err(_) => {
+                        handing = false;
+                        Vec::with_capacity(self.chunk)
+                    }
+                },
+            };
+            buf.clear();
+            let read = loop {
+                match rustix::io::pread(self.file, rustix::buffer::spare_capacity(&mut buf), offset)
+                {
+                    Err(rustix::io::Errno::INTR) => {}
+                    other => break other,
+                }
+            };
+            match read {
+                Ok(0) => {
+                    if handing {
+                        let _ = self.full.send(Piece::End);
+                    }
+                    break;
+                }
+                Ok(n) => offset += n as u64,
+                Err(e) => {
+                    let e = io::Error::from(e);
+                    if handing {
+                        let refusal = Refusal::format(format!("cannot read the file: {e}"));
+                        let _ = self.full.send(Piece::Failed(refusal));
+                    }
+                    return Err(e);
+                }
+            }
+            hasher.update(&buf);
+            if handing {
+                if let Err(returned) = self.full.send(Piece::Bytes(buf)) {
+                    handing = false;
+                    if let Piece::Bytes(buf) = returned.0 {
+                        spare = Some(buf);
+                    }
+                }
+            } else {
+                spare = Some(buf);
+            }
+        }
+        Ok(crate::digest::hex(&hasher.finalize()))
+    }
+}
+
+impl Fed {
+    fn refused(refusal: &Refusal) -> io::Error {
+        refusal.clone().into()
+    }
+}
+
+impl BufRead for Fed {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.pos == self.current.len() && !self.ended {
+            if let Some(refusal) = &self.failed {
+                return Err(Fed::refused(refusal));
+            }
+            if self.current.capacity() > 0 {
+                // Back to the feeder; if it is gone, the buffer is simply dropped.
+                let _ = self.free.send(std::mem::take(&mut self.current));
+            }
+            self.pos = 0;
+            match self.full.recv() {
+                Ok(Piece::Bytes(buf)) => self.current = buf,
+                Ok(Piece::End) => self.ended = true,
+                Ok(Piece::Failed(refusal)) => self.failed = Some(refusal),
+                Err(_) => {
+                    self.failed = Some(Refusal::format(
+                        "cannot read the file: the reading thread stopped",
+                    ))
+                }
+            }
+        }
+        Ok(&self.current[self.pos..])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.pos = self.pos.saturating_add(amount).min(self.current.len());
+    }
+}
+
+impl Read for Fed {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file_of(bytes: &[u8]) -> (tempfile::NamedTempFile, File) {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(bytes).unwrap();
+        let file = File::open(tmp.path()).unwrap();
+        (tmp, file)
+    }
+
+    fn sha(bytes: &[u8]) -> String {
+        crate::digest::hex(&Sha256::digest(bytes))
+    }
+
+    /// The reader takes `take` bytes (all with `usize::MAX`) and drops; what it got, and the
+    /// feeder's hash.
+    fn feed(bytes: &[u8], chunk: usize, buffers: usize, take: usize) -> (Vec<u8>, String) {
+        let (_tmp, file) = file_of(bytes);
+        std::thread::scope(|scope| {
+            let (feeder, mut fed) = pair(&file, chunk, buffers);
+            let hasher = scope.spawn(|| feeder.run());
+            let mut got = Vec::new();
+            let mut buf = [0u8; 5];
+            while got.len() < take {
+                let n = fed.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            drop(fed);
+            (got, hasher.join().unwrap().unwrap())
+        })
+    }
+
+    #[test]
+    fn the_reader_gets_every_byte_in_order_and_the_hash_covers_them() {
+        let bytes: Vec<u8> = (0..10_007u32).map(|i| (i * 31 % 251) as u8).collect();
+        for (chunk, buffers) in [(7, 2), (64, 3), (4096, 4), (1 << 20, 4)] {
+            let (got, hash) = feed(&bytes, chunk, buffers, usize::MAX);
+            assert!(got == bytes, "chunk {chunk}: the reader's bytes differ");
+            assert_eq!(hash, sha(&bytes), "chunk {chunk}");
+        }
+        let (got, hash) = feed(b"", 64, 4, usize::MAX);
+        assert!(got.is_empty());
+        assert_eq!(hash, sha(b""));
+    }
+
+    #[test]
+    fn a_reader_that_stops_early_or_never_reads_still_gets_the_whole_hash() {
+        let bytes: Vec<u8> = (0..50_000u32).map(|i| (i % 253) as u8).collect();
+        for take in [0, 1, 100, 20_000] {
+            let (got, hash) = feed(&bytes, 64, 4, take);
+            assert_eq!(got[..], bytes[..got.len()], "take {take}: not a prefix");
+            assert!(got.len() >= take.min(bytes.len()));
+            assert_eq!(
+                hash,
+                sha(&bytes),
+                "take {take}: the hash is not the whole file's"
+            );
+        }
+    }
+
+    #[test]
+    fn the_end_is_reported_again_after_it_is_reached() {
+        let (_tmp, file) = file_of(b"abc");
+        std::thread::scope(|scope| {
+            let (feeder, mut fed) = pair(&file, 2, 2);
+            let hasher = scope.spawn(|| feeder.run());
+            let mut all = Vec::new();
+            fed.read_to_end(&mut all).unwrap();
+            assert_eq!(all, b"abc");
+            assert_eq!(fed.read(&mut [0u8; 4]).unwrap(), 0);
+            assert!(fed.fill_buf().unwrap().is_empty());
+            drop(fed);
+            assert_eq!(hasher.join().unwrap().unwrap(), sha(b"abc"));
+        });
+    }
+}
