@@ -4,8 +4,8 @@
 #  1. backup_before_apply (pg_dumpall, gzip, deep verification, fsync, inventory) against
 #     `pg_dumpall` alone (to /dev/null) and against `pg_dumpall | gzip -L` into a file (L: the
 #     level backup_before_apply compresses at), on the same cluster;
-#  2. restore_drill (deep verification, initdb, psql -f from the decompressed stream, exact
-#     row counts) against `psql -f dump.sql` alone and `gzip -dc | psql -f -`, each into a
+#  2. restore_drill (initdb, the file decompressed once: deep verification and psql -f read the
+#     same pass; exact row counts) against `psql -f dump.sql` alone and `gzip -dc | psql -f -`, each into a
 #     fresh, already running cluster with the settings the drill gives its scratch cluster.
 # For each: wall time, throughput over the uncompressed dump size, CPU seconds of the whole
 # work (the client processes and the PostgreSQL server processes that served them: stable

@@ -1,6 +1,7 @@
 //! Suppression fixtures, one folder per form: `tests/fixtures/lint/suppress/{comment,policy,
-//! baseline}/{pass,fail}-*.yml`. Each file is linted as `.forgejo/workflows/<name>` and
-//! filtered with its folder's `policy.yml` and `baseline.yml` (when present).
+//! baseline,renamed}/{pass,fail}-*.yml` (`renamed`: each form written with old rule ids).
+//! Each file is linted as `.forgejo/workflows/<name>` and filtered with its folder's
+//! `policy.yml` and `baseline.yml` (when present).
 //!
 //! Markers: a line ending in `# <- lint.<rule>` must get a finding of that rule, and a line of
 //! its own starting with `#^ <- lint.<rule>` names the nearest line above it that is not such
@@ -64,6 +65,7 @@ fn check_form(form: &str) -> (usize, usize) {
         levels: &policy.lint.levels,
         baseline: base.as_ref(),
         writing: false,
+        renamed: &policy.lint.renamed,
     };
     let mut entries: Vec<_> = std::fs::read_dir(&dir)
         .expect("fixture folder")
@@ -144,4 +146,10 @@ fn policy_ignore_fixtures_hold() {
 fn baseline_fixtures_hold() {
     let (pass, fail) = check_form("baseline");
     assert!(pass >= 1 && fail >= 1, "{pass} pass, {fail} fail");
+}
+
+#[test]
+fn old_rule_ids_in_comments_policy_and_baseline_work_as_the_new_ones_and_are_reported() {
+    let (pass, fail) = check_form("renamed");
+    assert!(pass >= 1 && fail >= 2, "{pass} pass, {fail} fail");
 }

@@ -115,37 +115,53 @@ fn an_unused_suppression_is_a_warning_that_does_not_fail() {
 
 #[test]
 fn no_suppression_makes_an_ungated_apply_pass() {
+    // Under its id and under its old spelling (an alias can do no more than the id).
+    for id in ["lint.gate_wiring", "lint.gate-wiring"] {
+        no_suppression_of_gate_wiring_written_as(id);
+    }
+}
+
+fn no_suppression_of_gate_wiring_written_as(id: &str) {
     let gate_wiring = |r: &common::Run| r.stdout.contains("lint.gate_wiring");
     // Inline, on the line and on the step: refused, and the apply is still an error.
     for text in [
         UNGATED.replace(
             "\"$MODULE\"\n",
-            "\"$MODULE\" # lint_workflows: ignore[lint.gate_wiring] the gates run elsewhere\n",
+            &format!("\"$MODULE\" # lint_workflows: ignore[{id}] the gates run elsewhere\n"),
         ),
         UNGATED.replace(
             "      - env:\n",
-            "      # lint_workflows: ignore[lint.gate_wiring] the gates run elsewhere\n      - env:\n",
+            &format!(
+                "      # lint_workflows: ignore[{id}] the gates run elsewhere\n      - env:\n"
+            ),
         ),
         UNGATED.replace(
             "  apply:\n",
-            "  apply: # lint_workflows: ignore[lint.gate_wiring, lint.schema] elsewhere\n",
+            &format!("  apply: # lint_workflows: ignore[{id}, lint.schema] elsewhere\n"),
         ),
     ] {
         let dir = repo(&[(".forgejo/workflows/deploy.yml", &text)]);
         let r = lint(dir.path(), &[]);
-        assert_eq!(r.code, 1, "{}", r.all());
+        assert_eq!(r.code, 1, "{id}: {}", r.all());
         assert!(gate_wiring(&r), "{}", r.stdout);
-        assert!(r.stdout.contains("lint.invalid_suppression"), "{}", r.stdout);
+        assert!(
+            r.stdout.contains("lint.invalid_suppression"),
+            "{}",
+            r.stdout
+        );
+        assert!(r.stdout.contains("cannot be suppressed"), "{}", r.stdout);
     }
     // The policy: neither an ignore entry nor a level can silence it (exit 2, at the line).
     for policy in [
-        "lint:\n  ignore:\n    - path: \"**\"\n      rules: [lint.gate_wiring]\n      reason: elsewhere\n",
-        "lint:\n  rules:\n    lint.gate_wiring: off\n",
-        "lint:\n  rules:\n    lint.gate_wiring: warning\n",
+        format!(
+            "lint:\n  ignore:\n    - path: \"**\"\n      rules: [{id}]\n      reason: elsewhere\n"
+        ),
+        format!("lint:\n  rules:\n    {id}: off\n"),
+        format!("lint:\n  rules:\n    {id}: warning\n"),
     ] {
         let dir = repo(&[
             (".forgejo/workflows/deploy.yml", UNGATED),
-            (".forgejo/gates.yml", policy),
+            (".forgejo/gates.yml", &policy),
         ]);
         let r = lint(dir.path(), &[]);
         assert_eq!(r.code, 2, "{policy}: {}", r.all());
@@ -160,12 +176,20 @@ fn no_suppression_makes_an_ungated_apply_pass() {
     let written = fs::read_to_string(dir.path().join("base.yml")).expect("written");
     assert!(!written.contains("gate_wiring"), "{written}");
     assert_eq!(lint(dir.path(), &["--baseline", "base.yml"]).code, 1);
-    // A baseline entry written by hand for it is refused.
-    let forged = "version: 1\nfindings:\n  - {rule: \"lint.gate_wiring\", path: \".forgejo/workflows/deploy.yml\", fingerprint: \"0123456789abcdef\", count: 1}\n";
-    fs::write(dir.path().join("forged.yml"), forged).expect("write");
-    let r = lint(dir.path(), &["--baseline", "forged.yml"]);
-    assert_eq!(r.code, 2, "{}", r.all());
-    assert!(r.all().contains("forged.yml:3:"), "{}", r.all());
+    // A baseline entry written by hand for it is refused, with the fingerprint either
+    // spelling would give the finding.
+    for fp_rule in ["lint.gate_wiring", "lint.gate-wiring"] {
+        let line = "        run: platformctl apply \"$MODULE\"";
+        let fp = forgejo_gates::lint::suppress::baseline::fingerprint(fp_rule, line, 14, 17);
+        let forged = format!(
+            "version: 1\nfindings:\n  - {{rule: \"{id}\", path: \".forgejo/workflows/deploy.yml\", fingerprint: \"{fp}\", count: 1}}\n"
+        );
+        fs::write(dir.path().join("forged.yml"), forged).expect("write");
+        let r = lint(dir.path(), &["--baseline", "forged.yml"]);
+        assert_eq!(r.code, 2, "{}", r.all());
+        assert!(r.all().contains("forged.yml:3:"), "{}", r.all());
+        assert!(r.all().contains("cannot be in a baseline"), "{}", r.all());
+    }
 }
 
 #[test]
@@ -304,4 +328,37 @@ fn a_bad_baseline_or_conflicting_flags_cannot_be_evaluated() {
     );
     assert_eq!(r.code, 2, "{}", r.all());
     assert!(!dir.path().join("b2.yml").exists());
+}
+
+#[test]
+fn an_old_rule_id_still_suppresses_and_says_the_new_one_without_failing_the_run() {
+    let suppressed = INJECTION.replace(
+        "}}\"\n",
+        "}}\" # lint_workflows: ignore[lint.template-injection] the title is only logged\n",
+    );
+    let dir = repo(&[(".forgejo/workflows/ci.yml", &suppressed)]);
+    let r = lint(dir.path(), &[]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("warning[lint.deprecated_id]"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("`lint.template-injection` is the old spelling of `lint.template_injection`"),
+        "{}",
+        r.stdout
+    );
+    let doc = json(dir.path(), &[]);
+    assert_eq!(doc["facts"]["suppressed"], "1", "{doc}");
+    assert_eq!(codes(&doc), ["lint.deprecated_id"], "{doc}");
+    // Its level can be set like any rule's, under its own (one) spelling.
+    fs::write(
+        dir.path().join(".forgejo/gates.yml"),
+        "lint:\n  rules:\n    lint.deprecated_id: off\n",
+    )
+    .expect("write");
+    let doc = json(dir.path(), &[]);
+    assert!(codes(&doc).is_empty(), "{doc}");
 }

@@ -397,6 +397,53 @@ fn an_error_decision_with_its_inputs_replays_to_the_same_error() {
     );
 }
 
+#[test]
+fn a_record_written_with_old_codes_still_verifies_and_replays_the_same() {
+    // A deny by the one-shot gate, recorded, then given the codes a build before the rename
+    // wrote (`oneshot.not_one_shot`): the line is what an old log holds, its chain intact.
+    let p = Platform::new();
+    let backup = p.backup(
+        "postgres-20260517T010847Z.sql.gz",
+        &common::backup::pg_dumpall_sql_gz(),
+        0o600,
+    );
+    let log = p.tmp.path().join("old-codes.log");
+    let args = [
+        "--module",
+        "postgres",
+        "--allow-stateful",
+        "--backup-ref",
+        &backup,
+        "--stateful-confirm",
+        "BACKUP_DONE_F3",
+        "--record",
+        log.to_str().unwrap(),
+    ];
+    let out = p.one_shot(&Platform::plan("postgres-drift.json"), &args);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let line = lines(&log).remove(0);
+    assert!(line.contains("\"one_shot.not_one_shot\""), "{line}");
+    let old = line.replace("\"one_shot.", "\"oneshot.");
+    write_lines(&log, std::slice::from_ref(&old));
+    let out = decision_log(&["verify", log.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let out = decision_log(&["replay", log.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("same:") && out.stdout.contains("recorded deny, this build says deny"),
+        "{}",
+        out.stdout
+    );
+    // The codes are compared through the alias table: an old spelling is no difference.
+    assert!(
+        !out.stdout.contains("blocking codes were"),
+        "{}",
+        out.stdout
+    );
+    // The line itself is never rewritten.
+    assert_eq!(lines(&log), [old]);
+}
+
 /// A decision made under the built-in policy is recorded (no policy text to embed: replay
 /// uses the built-in policy too) and replays to the same outcome. A mutant of the "built-in"
 /// test in `record_policy` tried to read a file called `builtin` and could not record.

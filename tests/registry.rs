@@ -1,5 +1,6 @@
 //! The registries keep their promises: every reason code is documented once, ids are unique
-//! and dotted, every documented code exists, and the example policy is the built-in policy.
+//! and have the one spelling, every documented code exists, every old spelling is an alias of
+//! a code (and documented), and the example policy is the built-in policy.
 
 use forgejo_gates::registry::all_codes;
 use std::collections::BTreeMap;
@@ -123,4 +124,45 @@ fn the_example_policy_is_the_built_in_policy() {
     let text = std::fs::read_to_string(&path).unwrap();
     let parsed = forgejo_gates::policy::parse(&text, "policy.example.yml").unwrap();
     assert_eq!(parsed, forgejo_gates::policy::Policy::default());
+}
+
+#[test]
+fn every_old_spelling_is_a_second_spelling_of_a_registered_code_and_documented() {
+    use forgejo_gates::report::renamed::RENAMED;
+    let codes = all_codes();
+    for (old, new) in RENAMED {
+        assert!(
+            codes.iter().any(|c| c.id == *new),
+            "`{old}` is an alias of `{new}`, which no gate emits"
+        );
+        assert!(
+            !codes.iter().any(|c| c.id == *old),
+            "`{old}` is both an old spelling and a code"
+        );
+        assert_ne!(old, new);
+    }
+    // docs/reasons/renamed.md's table is the table.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/reasons/renamed.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let documented: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            match cells.as_slice() {
+                ["", old, new, ""] if old.starts_with('`') && new.starts_with('`') => Some((
+                    old.trim_matches('`').to_string(),
+                    new.trim_matches('`').to_string(),
+                )),
+                _ => None,
+            }
+        })
+        .collect();
+    let table: Vec<(String, String)> = RENAMED
+        .iter()
+        .map(|(o, n)| (o.to_string(), n.to_string()))
+        .collect();
+    assert_eq!(
+        documented, table,
+        "docs/reasons/renamed.md differs from the alias table"
+    );
 }

@@ -4,7 +4,7 @@
 
 use crate::emit::Emitted;
 use crate::record::Verification;
-use crate::record::replay::{Replayed, check, pick, records, replay_one};
+use crate::record::replay::{Replayed, check, replay_log};
 use crate::report::exit;
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -70,14 +70,6 @@ fn error(message: impl std::fmt::Display) -> Emitted {
 }
 
 fn verify(file: &Path, head: Option<&str>) -> Emitted {
-    if let Some(h) = head
-        && (h.len() != 64
-            || !h
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
-    {
-        return error("--head must be a lowercase sha256 (64 hex digits)");
-    }
     let checked = match check(file, head) {
         Ok(c) => c,
         Err(e) => return error(e),
@@ -102,55 +94,22 @@ fn verify(file: &Path, head: Option<&str>) -> Emitted {
 }
 
 fn replay_cmd(file: &Path, line: Option<u64>, all: bool, policy: Option<&Path>) -> Emitted {
-    let override_policy = match policy {
-        None => None,
-        Some(p) => match crate::policy::load(Some(p), Path::new(".")) {
-            Ok(p) => Some(p),
-            Err(e) => return error(format!("{}: {}", e.code.id, e.message)),
-        },
-    };
-    let recs = match records(file) {
+    let replays = match replay_log(file, line, all, policy) {
         Ok(r) => r,
         Err(e) => return error(e),
     };
-    let picked = match pick(&recs, line, all) {
-        Ok(p) => p,
-        Err(e) => {
-            return error(format!(
-                "{} has {} line(s); there is no line {}",
-                file.display(),
-                e.lines,
-                e.line
-            ));
-        }
-    };
     let mut stdout = String::new();
-    let (mut different, mut unreplayable) = (0, 0);
-    for (n, rec) in picked {
-        let result = replay_one(rec, override_policy.as_ref());
-        let (tag, text) = match &result {
+    for (n, result) in &replays.lines {
+        let (tag, text) = match result {
             Replayed::Same(t) => ("same", t),
-            Replayed::Different(t) => {
-                different += 1;
-                ("different", t)
-            }
-            Replayed::NotReplayable(t) => {
-                unreplayable += 1;
-                ("not replayable", t)
-            }
+            Replayed::Different(t) => ("different", t),
+            Replayed::NotReplayable(t) => ("not replayable", t),
         };
         stdout.push_str(&format!("line {n}: {tag}: {text}\n"));
     }
-    let code = if unreplayable > 0 {
-        exit::COULD_NOT_EVALUATE
-    } else if different > 0 {
-        exit::NO
-    } else {
-        exit::PASS
-    };
     Emitted {
         stdout,
         stderr: String::new(),
-        exit: code,
+        exit: replays.exit,
     }
 }

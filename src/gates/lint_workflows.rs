@@ -195,6 +195,7 @@ pub fn evaluate(
         levels: &lint.levels,
         baseline: baseline.as_ref(),
         writing: req.write_baseline.is_some(),
+        renamed: &lint.renamed,
     };
     let format = req.format;
     let render = move |f: &FileResult| match format {

@@ -5,6 +5,7 @@
 use super::Level;
 use super::suppress::path_ignore::{self, PathIgnore};
 use crate::report::Code;
+use crate::report::renamed::{self, Accepted};
 use crate::yaml::{Fields, Node, Problems};
 use std::collections::BTreeMap;
 
@@ -19,6 +20,9 @@ pub struct LintPolicy {
     pub gates: GateNames,
     /// `lint.ignore`: rules not reported in the files a glob matches, each with its reason.
     pub ignores: Vec<PathIgnore>,
+    /// Rule ids this section writes in an old spelling (`lint.rules` keys, `lint.ignore`
+    /// rules), read as the current ids; `lint_workflows` reports each as `lint.deprecated_id`.
+    pub renamed: Vec<Accepted>,
 }
 
 /// What the gate-wiring rule looks for in `run:` scripts.
@@ -47,6 +51,7 @@ impl Default for LintPolicy {
             levels: BTreeMap::new(),
             gates: GateNames::default(),
             ignores: Vec::new(),
+            renamed: Vec::new(),
         }
     }
 }
@@ -98,22 +103,39 @@ pub fn read(node: &Node, known: &[&'static Code], out: &mut LintPolicy, problems
     if let Some(v) = f.take("rules")
         && let Some(mut rules) = Fields::new(v, "lint.rules", problems)
     {
+        let mut written: Vec<&str> = Vec::new();
         for code in known {
-            if let Some(node) = rules.take(code.id)
-                && let Some(level) = read_level(node, code.id, problems)
-            {
-                if ALWAYS_ERROR.contains(&code.id) && level != Level::Error {
-                    problems.push(
-                        node.span.start,
-                        format!(
-                            "lint.rules: `{}` is always an error; its level cannot be changed",
-                            code.id
-                        ),
-                    );
-                } else {
-                    out.levels.insert(code.id.to_string(), level);
-                }
+            if let Some(node) = rules.take(code.id) {
+                written.push(code.id);
+                set_level(node, code.id, out, problems);
             }
+        }
+        // An old spelling is read as the current id, with the same checks; both spellings of
+        // one rule at once is ambiguous, so refused.
+        for &(old, current) in renamed::RENAMED {
+            if !known.iter().any(|c| c.id == current) {
+                continue;
+            }
+            let Some(node) = rules.take(old) else {
+                continue;
+            };
+            out.renamed.push(Accepted {
+                old: old.to_string(),
+                current,
+                line: node.span.start.line,
+                col: node.span.start.col,
+            });
+            if written.contains(&current) {
+                problems.push(
+                    node.span.start,
+                    format!(
+                        "lint.rules: `{old}` is the old spelling of `{current}`, which is set too; keep only `{current}`"
+                    ),
+                );
+                continue;
+            }
+            written.push(current);
+            set_level(node, current, out, problems);
         }
         let ids: Vec<&str> = known.iter().map(|c| c.id).collect();
         rules.finish(problems, &ids);
@@ -139,9 +161,24 @@ pub fn read(node: &Node, known: &[&'static Code], out: &mut LintPolicy, problems
         g.finish(problems, GATE_KEYS);
     }
     if let Some(v) = f.take("ignore") {
-        out.ignores = path_ignore::read(v, known, problems);
+        out.ignores = path_ignore::read(v, known, problems, &mut out.renamed);
     }
     f.finish(problems, KEYS);
+}
+
+/// Set rule `id`'s level from `node`, unless the rule's level cannot change.
+fn set_level(node: &Node, id: &str, out: &mut LintPolicy, problems: &mut Problems) {
+    let Some(level) = read_level(node, id, problems) else {
+        return;
+    };
+    if ALWAYS_ERROR.contains(&id) && level != Level::Error {
+        problems.push(
+            node.span.start,
+            format!("lint.rules: `{id}` is always an error; its level cannot be changed"),
+        );
+    } else {
+        out.levels.insert(id.to_string(), level);
+    }
 }
 
 /// A rule's level. A plain `off` (or `no`, `false`) is the boolean false to YAML 1.1 readers,

@@ -31,7 +31,11 @@ use std::path::{Path, PathBuf};
 pub fn codes() -> Vec<&'static Code> {
     let mut all: Vec<&'static Code> = vec![&INVALID];
     all.extend(rules::RULES.iter().map(|r| r.code));
-    all.extend([&suppress::INVALID, &suppress::UNUSED]);
+    all.extend([
+        &suppress::INVALID,
+        &suppress::UNUSED,
+        &suppress::DEPRECATED_ID,
+    ]);
     all
 }
 

@@ -80,3 +80,57 @@ fn an_unknown_level_is_refused_at_its_line() {
         assert!(all.contains("lint.schema"), "{bad}: {all}");
     }
 }
+
+#[test]
+fn an_old_rule_id_is_read_as_the_new_one_and_remembered_for_the_report() {
+    let p = parse(
+        "lint:\n  rules:\n    lint.unpinned-action: off\n  ignore:\n    - path: a.yml\n      rules: [lint.template-injection]\n      reason: vendored\n",
+        "p.yml",
+    )
+    .unwrap();
+    assert_eq!(p.lint.levels["lint.unpinned_action"], Level::Off);
+    assert!(!p.lint.levels.contains_key("lint.unpinned-action"));
+    assert_eq!(p.lint.ignores[0].rules[0].0, "lint.template_injection");
+    let renamed: Vec<(&str, &str, usize)> = p
+        .lint
+        .renamed
+        .iter()
+        .map(|a| (a.old.as_str(), a.current, a.line))
+        .collect();
+    assert_eq!(
+        renamed,
+        [
+            ("lint.unpinned-action", "lint.unpinned_action", 3),
+            ("lint.template-injection", "lint.template_injection", 6),
+        ]
+    );
+}
+
+#[test]
+fn both_spellings_of_one_rule_are_refused_and_an_unknown_old_looking_id_stays_unknown() {
+    let err = parse(
+        "lint:\n  rules:\n    lint.unpinned_action: error\n    lint.unpinned-action: off\n",
+        "p.yml",
+    )
+    .unwrap_err();
+    let all = err.details.join("\n");
+    assert!(all.contains("keep only `lint.unpinned_action`"), "{all}");
+    // Only the table's old spellings are aliases: another hyphenated id is unknown.
+    for id in [
+        "lint.unpinned-actions",
+        "lint.Unpinned-action",
+        "lint.schema-check",
+    ] {
+        let err = parse(&format!("lint:\n  rules:\n    {id}: off\n"), "p.yml").unwrap_err();
+        assert!(err.details.join("\n").contains(id), "{id}: {err:?}");
+        let err = parse(
+            &format!("lint:\n  ignore:\n    - path: a.yml\n      rules: [{id}]\n      reason: r\n"),
+            "p.yml",
+        )
+        .unwrap_err();
+        assert!(
+            err.details.join("\n").contains("unknown rule id"),
+            "{id}: {err:?}"
+        );
+    }
+}

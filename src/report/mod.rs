@@ -5,6 +5,7 @@
 pub(crate) mod code;
 mod error;
 pub mod exit;
+pub mod renamed;
 
 pub use code::{Code, NOTHING_EVALUATED, Severity, general};
 pub use error::GateError;

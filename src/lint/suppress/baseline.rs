@@ -10,7 +10,7 @@
 use super::UNSUPPRESSIBLE;
 use crate::digest::sha256_hex;
 use crate::lint::Finding;
-use crate::report::{Code, GateError, InputDigest, code::code};
+use crate::report::{Code, GateError, InputDigest, code::code, renamed};
 use crate::yaml::{Fields, Pos, Problems};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -46,6 +46,9 @@ pub struct Entry {
     pub message: String,
     /// Where the entry is in the baseline file (unused entries are reported there).
     pub pos: Pos,
+    /// The rule as written when it is an old spelling of `key.rule`
+    /// ([`crate::report::renamed`]): the fingerprint was made with that spelling.
+    pub renamed_from: Option<String>,
 }
 
 /// A baseline read from a file.
@@ -57,12 +60,35 @@ pub struct Baseline {
     pub digest: InputDigest,
     pub entries: Vec<Entry>,
     index: BTreeMap<Key, usize>,
+    /// Whether any entry names its rule in an old spelling (then a finding is also looked up
+    /// by the fingerprint that spelling gives).
+    any_renamed: bool,
 }
 
 impl Baseline {
     /// The entry recorded for `key`, by index into `entries`.
     pub fn find(&self, key: &Key) -> Option<usize> {
         self.index.get(key).copied()
+    }
+
+    /// The entry recorded for `finding` (whose key is `key`, on line text `line`): by its key,
+    /// or else an entry written under an old spelling of the finding's rule, whose fingerprint
+    /// that spelling made (a baseline written before the rename still holds).
+    pub fn find_finding(&self, key: &Key, finding: &Finding, line: &str) -> Option<usize> {
+        if let Some(i) = self.find(key) {
+            return Some(i);
+        }
+        if !self.any_renamed {
+            return None;
+        }
+        renamed::old_spellings_of(finding.code.id).find_map(|old| {
+            let old_key = Key {
+                fingerprint: fingerprint(old, line, finding.col, finding.len),
+                ..key.clone()
+            };
+            self.find(&old_key)
+                .filter(|&i| self.entries[i].renamed_from.as_deref() == Some(old))
+        })
     }
 }
 
@@ -105,6 +131,7 @@ pub fn load(path: &Path, known: &[&Code]) -> Result<Baseline, GateError> {
     })?;
     let digest = InputDigest::of("baseline", file.clone(), text.as_bytes());
     let entries = parse(&text, &file, known)?;
+    let any_renamed = entries.iter().any(|e| e.renamed_from.is_some());
     let index = entries
         .iter()
         .enumerate()
@@ -116,6 +143,7 @@ pub fn load(path: &Path, known: &[&Code]) -> Result<Baseline, GateError> {
         digest,
         entries,
         index,
+        any_renamed,
     })
 }
 
@@ -196,8 +224,17 @@ pub fn parse(text: &str, file: &str, known: &[&Code]) -> Result<Vec<Entry>, Gate
 
 fn read_entry(item: &crate::yaml::Node, ids: &[&str], problems: &mut Problems) -> Option<Entry> {
     let mut f = Fields::new(item, "findings[]", problems)?;
+    let mut renamed_from = None;
     let rule = f.require("rule", problems).and_then(|n| {
-        let id = problems.string(n, "rule")?;
+        let written = problems.string(n, "rule")?;
+        // An old spelling is read as the current id before any other check.
+        let id = match renamed::current_of(&written) {
+            Some(current) if ids.contains(&current) => {
+                renamed_from = Some(written);
+                current.to_string()
+            }
+            _ => written,
+        };
         if !ids.contains(&id.as_str()) {
             problems.push(
                 n.span.start,
@@ -264,6 +301,7 @@ fn read_entry(item: &crate::yaml::Node, ids: &[&str], problems: &mut Problems) -
         count: count?,
         message,
         pos: item.span.start,
+        renamed_from,
     })
 }
 

@@ -12,6 +12,7 @@
 //! line of code below it (no blank line between). On that line, a step that starts there is
 //! covered whole, and so is the value of a key written there (`run: |` covers the script, a
 //! job's key the job).
+use crate::report::renamed;
 use crate::yaml::{Document, Node, Style, Value};
 
 /// What a suppression comment starts with, after `#` and optional blanks.
@@ -42,9 +43,12 @@ pub struct Comment {
 /// `ignore[ids] reason`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Directive {
-    /// Each rule id with its column (characters, 1-based) and length.
+    /// Each rule id (the current spelling) with its column (characters, 1-based).
     pub ids: Vec<(String, usize)>,
     pub reason: String,
+    /// Ids written in an old spelling ([`crate::report::renamed`]): the old text, the current
+    /// id it was read as, and its column. Each is reported as `lint.deprecated_id`.
+    pub renamed: Vec<(String, &'static str, usize)>,
 }
 
 /// A `#` that looks like a suppression comment, before the parser confirmed it.
@@ -355,6 +359,7 @@ fn parse_directive(body: &str, col: usize, ids: &[&str]) -> Result<Directive, St
     // The column where the list starts, to point at each id.
     let list_col = col + body[..body.len() - list.len()].chars().count();
     let mut out: Vec<(String, usize)> = Vec::new();
+    let mut renamed_ids: Vec<(String, &'static str, usize)> = Vec::new();
     let mut offset = 0;
     for part in inside.split(',') {
         let id = part.trim_matches([' ', '\t']);
@@ -366,9 +371,22 @@ fn parse_directive(body: &str, col: usize, ids: &[&str]) -> Result<Directive, St
                 "an empty rule id in `ignore[...]`; {FORM}; this comment suppresses nothing"
             ));
         }
+        // An old spelling is read as the current id before any other check, so that it can
+        // do exactly what the current id can and nothing more.
+        let written = id;
+        let id = match renamed::current_of(written) {
+            Some(current) if ids.contains(&current) => {
+                renamed_ids.push((written.to_string(), current, id_col));
+                current
+            }
+            _ => written,
+        };
         if !ids.contains(&id) {
-            let hint = if ids.contains(&format!("lint.{id}").as_str()) {
-                format!(" (write `lint.{id}`)")
+            let full = format!("lint.{id}");
+            let hint = if ids.contains(&full.as_str()) {
+                format!(" (write `{full}`)")
+            } else if let Some(current) = renamed::current_of(&full) {
+                format!(" (write `{current}`)")
             } else {
                 String::new()
             };
@@ -377,15 +395,20 @@ fn parse_directive(body: &str, col: usize, ids: &[&str]) -> Result<Directive, St
                 id.escape_debug()
             ));
         }
+        let shown = if written == id {
+            format!("`{id}`")
+        } else {
+            format!("`{written}` (now `{id}`)")
+        };
         if super::UNSUPPRESSIBLE.contains(&id) {
             return Err(format!(
-                "`{id}` cannot be suppressed ({}); this comment suppresses nothing",
+                "{shown} cannot be suppressed ({}); this comment suppresses nothing",
                 super::why_unsuppressible(id)
             ));
         }
         if out.iter().any(|(seen, _)| seen == id) {
             return Err(format!(
-                "`{id}` is listed twice; this comment suppresses nothing"
+                "{shown} is listed twice; this comment suppresses nothing"
             ));
         }
         out.push((id.to_string(), id_col));
@@ -398,6 +421,7 @@ fn parse_directive(body: &str, col: usize, ids: &[&str]) -> Result<Directive, St
     Ok(Directive {
         ids: out,
         reason: reason.to_string(),
+        renamed: renamed_ids,
     })
 }
 
@@ -414,6 +438,10 @@ mod tests {
     fn found(text: &str) -> (Vec<Comment>, Vec<(usize, String)>) {
         let doc = crate::yaml::parse(text).expect("test YAML parses");
         find(text, &doc, IDS)
+    }
+
+    fn ok_ids(d: &Directive) -> Vec<&str> {
+        d.ids.iter().map(|(id, _)| id.as_str()).collect()
     }
 
     fn lines_of(comments: &[Comment]) -> Vec<usize> {
@@ -485,6 +513,22 @@ mod tests {
             ]
         );
         assert_eq!(ok.reason, "a reason");
+        assert!(ok.renamed.is_empty());
+        let old = parse_directive(
+            "# lint_workflows: ignore[lint.template-injection] a reason",
+            1,
+            IDS,
+        )
+        .expect("an old spelling is read");
+        assert_eq!(ok_ids(&old), ["lint.template_injection"]);
+        assert_eq!(
+            old.renamed,
+            [(
+                "lint.template-injection".to_string(),
+                "lint.template_injection",
+                26
+            )]
+        );
         for (bad, says) in [
             (
                 "# lint_workflows: ignore[lint.unpinned_action]",
@@ -502,6 +546,23 @@ mod tests {
             (
                 "# lint_workflows: ignore[lint.gate_wiring] r",
                 "cannot be suppressed",
+            ),
+            // Old spellings: read as the new id, so no more than it can do.
+            (
+                "# lint_workflows: ignore[lint.gate-wiring] r",
+                "`lint.gate-wiring` (now `lint.gate_wiring`) cannot be suppressed",
+            ),
+            (
+                "# lint_workflows: ignore[lint.unpinned-action, lint.unpinned_action] r",
+                "listed twice",
+            ),
+            (
+                "# lint_workflows: ignore[template-injection] r",
+                "write `lint.template_injection`",
+            ),
+            (
+                "# lint_workflows: ignore[lint.unpinned-actions] r",
+                "unknown rule id",
             ),
             (
                 "# lint_workflows: ignore[lint.unpinned_action r",

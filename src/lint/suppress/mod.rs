@@ -16,8 +16,8 @@ pub mod comments;
 pub mod path_ignore;
 
 use super::{Finding, Level};
-use crate::report::Severity;
 use crate::report::code::code;
+use crate::report::{Severity, renamed};
 use baseline::{Baseline, Key};
 use path_ignore::PathIgnore;
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,6 +38,14 @@ code!(
     "Remove it: the finding it was for is gone or has moved. Rewrite a baseline with `--write-baseline`."
 );
 
+code!(
+    DEPRECATED_ID,
+    "lint.deprecated_id",
+    Warning,
+    "A rule id is written in its old spelling (`lint.gate-wiring` for `lint.gate_wiring`) in a suppression comment, the policy's `lint` section or a baseline; it is read as the new id for now.",
+    "Write the new id the message names (docs/reasons/renamed.md lists every renamed id and until when the old spelling is read); after that date the old spelling is an unknown id, an error."
+);
+
 /// Rules no suppression applies to. A comment, `lint.ignore` entry or baseline entry naming one
 /// is refused.
 pub const UNSUPPRESSIBLE: &[&str] = &[
@@ -45,6 +53,7 @@ pub const UNSUPPRESSIBLE: &[&str] = &[
     "lint.gate_wiring",
     INVALID.id,
     UNUSED.id,
+    DEPRECATED_ID.id,
 ];
 
 /// Why `id` is in [`UNSUPPRESSIBLE`], for messages.
@@ -91,6 +100,9 @@ pub struct Config<'a> {
     /// `--write-baseline`: every finding a baseline may hold goes into the new one (and is
     /// suppressed by it).
     pub writing: bool,
+    /// Rule ids the policy's lint section writes in an old spelling
+    /// ([`crate::lint::config::LintPolicy::renamed`]), reported with the policy's findings.
+    pub renamed: &'a [renamed::Accepted],
 }
 
 /// What a file used of the run-wide suppressions.
@@ -272,6 +284,17 @@ pub fn filter(
                 cfg.levels,
             )),
             Ok(d) => {
+                for (old, current, col) in &d.renamed {
+                    out.kept.extend(at(
+                        &DEPRECATED_ID,
+                        file,
+                        c.line,
+                        *col,
+                        old.chars().count(),
+                        renamed::deprecation_message(old, current),
+                        cfg.levels,
+                    ));
+                }
                 for (ii, (id, col)) in d.ids.iter().enumerate() {
                     if !used.contains(&(ci, ii)) {
                         out.unused.extend(at(
@@ -357,7 +380,8 @@ pub fn filter(
                 out.kept.push(f);
                 continue;
             };
-            match b.find(&key) {
+            let line = lines.get(f.line.wrapping_sub(1)).copied().unwrap_or("");
+            match b.find_finding(&key, &f, line) {
                 Some(i) if budget.get(&i).copied().unwrap_or(0) < b.entries[i].count => {
                     *budget.entry(i).or_insert(0) += 1;
                     out.suppressed.push(Suppressed {
@@ -419,8 +443,10 @@ impl Tally {
     }
 
     /// Findings for the policy entries (in `policy_file`) and baseline entries that
-    /// suppressed nothing. With `complete` false (only some files were linted), an entry is
-    /// judged only when it names, or its glob matches, a file that was linted.
+    /// suppressed nothing, and for the rule ids either writes in an old spelling
+    /// (`lint.deprecated_id`, whatever files were linted). With `complete` false (only some
+    /// files were linted), an entry is judged only when it names, or its glob matches, a file
+    /// that was linted.
     pub fn unused(
         &self,
         cfg: &Config<'_>,
@@ -428,6 +454,17 @@ impl Tally {
         complete: bool,
     ) -> (Vec<Finding>, Vec<Finding>) {
         let mut policy = Vec::new();
+        for a in cfg.renamed {
+            policy.extend(at(
+                &DEPRECATED_ID,
+                policy_file,
+                a.line,
+                a.col,
+                a.old.chars().count(),
+                renamed::deprecation_message(&a.old, a.current),
+                cfg.levels,
+            ));
+        }
         for (i, ig) in cfg.ignores.iter().enumerate() {
             if !complete && !self.ignores_matched.contains(&i) {
                 continue;
@@ -459,6 +496,19 @@ impl Tally {
         }
         let mut base = Vec::new();
         if let Some(b) = cfg.baseline {
+            for e in &b.entries {
+                if let Some(old) = &e.renamed_from {
+                    base.extend(at(
+                        &DEPRECATED_ID,
+                        &b.file,
+                        e.pos.line,
+                        e.pos.col,
+                        1,
+                        renamed::deprecation_message(old, &e.key.rule),
+                        cfg.levels,
+                    ));
+                }
+            }
             for (i, e) in b.entries.iter().enumerate() {
                 if !complete && !self.paths.contains(&e.key.path) {
                     continue;
@@ -486,6 +536,8 @@ impl Tally {
                 ));
             }
         }
+        policy.sort_by_key(|f| (f.line, f.col));
+        base.sort_by_key(|f| (f.line, f.col));
         (policy, base)
     }
 }
@@ -516,6 +568,7 @@ mod tests {
             doc.root.as_ref().expect("root"),
             &crate::lint::codes(),
             &mut problems,
+            &mut Vec::new(),
         );
         assert!(problems.is_empty(), "{problems:?}");
         out
@@ -548,6 +601,7 @@ mod tests {
             levels: &levels,
             baseline: None,
             writing: true,
+            renamed: &[],
         };
         let text = "a: 1\nb: 2\nc: 3\n";
         let findings = vec![
@@ -573,6 +627,7 @@ mod tests {
             levels: &levels,
             baseline: None,
             writing: false,
+            renamed: &[],
         };
         let findings = vec![
             finding(&gate_wiring::CODE, 1),
@@ -635,6 +690,7 @@ mod tests {
                 doc.root.as_ref().expect("root"),
                 &crate::lint::codes(),
                 &mut problems,
+                &mut Vec::new(),
             );
             assert!(out.is_empty(), "{yaml}");
             let all = problems.render("p.yml");
@@ -652,6 +708,7 @@ mod tests {
             levels: &levels,
             baseline: None,
             writing: false,
+            renamed: &[],
         };
         let text = "a: 1 # lint_workflows: ignore[lint.unpinned_action] nothing here\nb: 2 # lint_workflows: ignore[lint.unpinned_action]\n";
         let out = filter("w.yml", "w.yml", Vec::new(), Some(text), &cfg);

@@ -14,6 +14,7 @@
 use super::UNSUPPRESSIBLE;
 use crate::paths::compile_glob;
 use crate::report::Code;
+use crate::report::renamed::{self, Accepted};
 use crate::yaml::{Fields, Node, Pos, Problems};
 use globset::GlobMatcher;
 
@@ -47,8 +48,14 @@ const KEYS: &[&str] = &["path", "rules", "reason"];
 
 /// Read `lint.ignore`. Every problem is reported at its line: an unknown or unsuppressible
 /// rule id, a missing or empty reason, an invalid glob, an entry with no rule. `known` is
-/// every code the linter emits.
-pub fn read(node: &Node, known: &[&Code], problems: &mut Problems) -> Vec<PathIgnore> {
+/// every code the linter emits. A rule id written in an old spelling is read as the current id
+/// (and can do no more than it) and added to `renamed`, for the linter to report.
+pub fn read(
+    node: &Node,
+    known: &[&Code],
+    problems: &mut Problems,
+    renamed: &mut Vec<Accepted>,
+) -> Vec<PathIgnore> {
     let mut out = Vec::new();
     if !problems.untagged(node, "lint.ignore") {
         return out;
@@ -85,7 +92,7 @@ pub fn read(node: &Node, known: &[&Code], problems: &mut Problems) -> Vec<PathIg
         });
         let rules = f
             .require("rules", problems)
-            .and_then(|n| read_rules(n, &what, &ids, problems));
+            .and_then(|n| read_rules(n, &what, &ids, problems, renamed));
         let reason = f.require("reason", problems).and_then(|n| {
             let s = problems.string(n, &format!("{what}.reason"))?;
             if super::comments::is_reason(&s) {
@@ -119,6 +126,7 @@ fn read_rules(
     what: &str,
     ids: &[&str],
     problems: &mut Problems,
+    renamed: &mut Vec<Accepted>,
 ) -> Option<Vec<(String, Pos)>> {
     let Some(items) = node.as_seq() else {
         problems.push(
@@ -137,9 +145,22 @@ fn read_rules(
     let mut out: Vec<(String, Pos)> = Vec::new();
     let mut ok = true;
     for item in items {
-        let Some(id) = problems.string(item, &format!("{what}.rules")) else {
+        let Some(written) = problems.string(item, &format!("{what}.rules")) else {
             ok = false;
             continue;
+        };
+        // An old spelling is read as the current id before any other check.
+        let id = match renamed::current_of(&written) {
+            Some(current) if ids.contains(&current) => {
+                renamed.push(Accepted {
+                    old: written.clone(),
+                    current,
+                    line: item.span.start.line,
+                    col: item.span.start.col,
+                });
+                current.to_string()
+            }
+            _ => written,
         };
         let refusal = if !ids.contains(&id.as_str()) {
             Some(format!(
