@@ -14,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
         levels: &policy.lint.levels,
         baseline: None,
         writing: true,
+        renamed: &policy.lint.renamed,
     };
     let before = findings.len();
     let out = suppress::filter(
