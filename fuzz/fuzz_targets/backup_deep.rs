@@ -7,7 +7,7 @@
 //! (`% 6`) and the depth (bit 7 set: shallow).
 #![no_main]
 use forgejo_gates::backup::deep::inspect;
-use forgejo_gates::backup::format::Format;
+use forgejo_gates::model::backup_format::Format;
 use forgejo_gates::policy::Verify;
 use libfuzzer_sys::fuzz_target;
 use std::io::Write;
@@ -27,7 +27,9 @@ const FORMATS: [Format; 6] = [
 /// One scratch file per fuzzing process, rewritten for each input.
 fn scratch() -> &'static PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| std::env::temp_dir().join(format!("forgejo-gates-fuzz-deep-{}", std::process::id())))
+    PATH.get_or_init(|| {
+        std::env::temp_dir().join(format!("forgejo-gates-fuzz-deep-{}", std::process::id()))
+    })
 }
 
 /// Run a reference tool; `Ok` when it exits 0, else its stderr.
@@ -47,7 +49,10 @@ fn accepts(program: &str, args: &[&str], path: &Path) -> Result<(), String> {
 
 fn require(format: Format, program: &str, args: &[&str], path: &Path) {
     if let Err(e) = accepts(program, args, path) {
-        panic!("{format:?} verified, but `{program} {}` refuses it: {e}", args.join(" "));
+        panic!(
+            "{format:?} verified, but `{program} {}` refuses it: {e}",
+            args.join(" ")
+        );
     }
 }
 
@@ -66,7 +71,11 @@ fn crc64_bitwise(bytes: &[u8]) -> u64 {
     for b in bytes {
         crc ^= u64::from(*b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0x95ac_9329_ac4b_c9b5 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0x95ac_9329_ac4b_c9b5
+            } else {
+                crc >> 1
+            };
         }
     }
     crc
@@ -77,7 +86,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let format = FORMATS[usize::from(pick % 6)];
-    let verify = if pick & 0x80 != 0 { Verify::Shallow } else { Verify::Deep };
+    let verify = if pick & 0x80 != 0 {
+        Verify::Shallow
+    } else {
+        Verify::Deep
+    };
     let path = scratch();
     let mut file = std::fs::File::create(path).expect("scratch file");
     file.write_all(bytes).expect("write scratch file");
@@ -100,10 +113,15 @@ fuzz_target!(|data: &[u8]| {
         }
         Format::SqlGz => {
             require(format, "gzip", &["-t"], path);
-            let out = Command::new("gzip").arg("-dc").arg(path).output().expect("gzip runs");
+            let out = Command::new("gzip")
+                .arg("-dc")
+                .arg(path)
+                .output()
+                .expect("gzip runs");
             let text = String::from_utf8_lossy(&out.stdout);
             assert!(
-                text.trim_end_matches('\n').ends_with("\n--\n-- PostgreSQL database cluster dump complete\n--"),
+                text.trim_end_matches('\n')
+                    .ends_with("\n--\n-- PostgreSQL database cluster dump complete\n--"),
                 "sql.gz verified without pg_dumpall's completion line at its end"
             );
         }
@@ -114,10 +132,17 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Format::RedisRdb => {
-            assert!(bytes.len() >= 18 && bytes[bytes.len() - 9] == 0xff, "rdb verified without its EOF opcode");
+            assert!(
+                bytes.len() >= 18 && bytes[bytes.len() - 9] == 0xff,
+                "rdb verified without its EOF opcode"
+            );
             let (body, stored) = bytes.split_at(bytes.len() - 8);
             let stored = u64::from_le_bytes(stored.try_into().expect("8 bytes"));
-            assert_eq!(crc64_bitwise(body), stored, "rdb verified with a wrong CRC-64");
+            assert_eq!(
+                crc64_bitwise(body),
+                stored,
+                "rdb verified with a wrong CRC-64"
+            );
         }
     }
 });

@@ -25,13 +25,19 @@ fuzz_target!(|data: &[u8]| {
             .unwrap_or_else(|| panic!("accepted outside the root or for another module: {raw:?}"));
         assert!(!name.contains('/') && raw.is_ascii(), "{raw:?}");
         let (stamp, ext) = name.split_at(16.min(name.len()));
-        assert!(ext == ".tar.gz" || ext == ".tar.zst", "extension of another class: {raw:?}");
+        assert!(
+            ext == ".tar.gz" || ext == ".tar.zst",
+            "extension of another class: {raw:?}"
+        );
         let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
         let taken = time::PrimitiveDateTime::parse(stamp, &fmt)
             .unwrap_or_else(|_| panic!("not a real instant: {raw:?}"))
             .assume_utc();
         assert_eq!(taken, r.taken_at);
-        assert!(taken <= now + time::Duration::seconds(300), "future: {raw:?}");
+        assert!(
+            taken <= now + time::Duration::seconds(300),
+            "future: {raw:?}"
+        );
         assert!(taken >= now - time::Duration::hours(6), "stale: {raw:?}");
     }
 });

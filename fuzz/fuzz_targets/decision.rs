@@ -20,36 +20,80 @@ const NOW: time::OffsetDateTime = datetime!(2026-05-17 01:30 UTC);
 const ALLOWED_KIND: &str = "container.state.exited_success";
 
 #[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
-enum Tri { Absent, A, B }
+enum Tri {
+    Absent,
+    A,
+    B,
+}
 
 #[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
-enum Class { None, SecuritySensitive, PublicEdge, Auth, SecretBearing }
+enum Class {
+    None,
+    SecuritySensitive,
+    PublicEdge,
+    Auth,
+    SecretBearing,
+}
 
 #[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
-enum BackupClass { Absent, Postgres, Redis, Vault, Minio, Filesystem }
+enum BackupClass {
+    Absent,
+    Postgres,
+    Redis,
+    Vault,
+    Minio,
+    Filesystem,
+}
 
 #[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
-enum Restore { None, OwnExists, OwnMissing, OwnUrl, OwnDotDot }
+enum Restore {
+    None,
+    OwnExists,
+    OwnMissing,
+    OwnUrl,
+    OwnDotDot,
+}
 
 #[derive(Arbitrary, Debug, Clone, PartialEq)]
-enum Text { Absent, Right, Raw(String) }
+enum Text {
+    Absent,
+    Right,
+    Raw(String),
+}
 
 #[derive(Arbitrary, Debug, Clone, PartialEq)]
 enum Artifact {
     Refused,
-    File { size: Size, mode: Mode, uid_root: bool, single_link: bool, written_after_name: bool, content: Verdict },
+    File {
+        size: Size,
+        mode: Mode,
+        uid_root: bool,
+        single_link: bool,
+        written_after_name: bool,
+        content: Verdict,
+    },
 }
 
 /// Choices are biased towards the valid value, so that cases with every precondition met
 /// (and with exactly one defect) are common, not one in 65,536.
 #[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
-enum Size { Empty, Bytes(u8) }
+enum Size {
+    Empty,
+    Bytes(u8),
+}
 
 #[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
-enum Mode { Private, Other(u16) }
+enum Mode {
+    Private,
+    Other(u16),
+}
 
 #[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
-enum Age { Fresh(u8), Edge(u8), Any(i16) }
+enum Age {
+    Fresh(u8),
+    Edge(u8),
+    Any(i16),
+}
 
 impl Age {
     fn minutes(self) -> i16 {
@@ -62,7 +106,11 @@ impl Age {
 }
 
 #[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
-enum Verdict { Readable, Unreadable, NoReader }
+enum Verdict {
+    Readable,
+    Unreadable,
+    NoReader,
+}
 
 /// A choice that is the valid value most of the time (roll < 216, about 85%) and otherwise
 /// the generated alternative, so that cases with every precondition met, and with exactly one
@@ -75,7 +123,11 @@ struct Likely<T> {
 
 impl<T: Clone> Likely<T> {
     fn or(&self, valid: T) -> T {
-        if self.roll < 216 { valid } else { self.alt.clone() }
+        if self.roll < 216 {
+            valid
+        } else {
+            self.alt.clone()
+        }
     }
 }
 
@@ -113,7 +165,11 @@ impl Input {
             class: self.class.or(Class::None),
             backup_class: self.backup_class,
             sidecar: self.sidecar,
-            restore: self.restore.or(if self.sidecar { Restore::None } else { Restore::OwnExists }),
+            restore: self.restore.or(if self.sidecar {
+                Restore::None
+            } else {
+                Restore::OwnExists
+            }),
             parent_restore_exists: self.parent_restore_exists.or(true),
             allow_stateful: self.allow_stateful.or(Text::Right),
             backup_ref: self.backup_ref.or(Text::Right),
@@ -131,7 +187,11 @@ impl Input {
             }),
             plan_for_module: self.plan_for_module.or(true),
             noop_flag_consistent: self.noop_flag_consistent.or(true),
-            drift: self.drift.iter().map(|d| d.or((true, true, true, true))).collect(),
+            drift: self
+                .drift
+                .iter()
+                .map(|d| d.or((true, true, true, true)))
+                .collect(),
         }
     }
 }
@@ -139,17 +199,17 @@ impl Input {
 #[derive(Debug)]
 struct Case {
     one_shot_gate: bool,
-    statefulness: Tri,     // absent / stateless / stateful
-    expected_state: Tri,   // absent / running / exited-success
-    restart: Tri,          // absent / "no" / "always"
+    statefulness: Tri,   // absent / stateless / stateful
+    expected_state: Tri, // absent / running / exited-success
+    restart: Tri,        // absent / "no" / "always"
     class: Class,
     backup_class: BackupClass,
     /// Bound to a parent module `base` that holds the restore path and the backups.
     sidecar: bool,
     restore: Restore,
     parent_restore_exists: bool,
-    allow_stateful: Text,  // Right = "true"; Raw(s) is passed as given
-    backup_ref: Text,      // Right = the generated path; Raw(s) as given
+    allow_stateful: Text, // Right = "true"; Raw(s) is passed as given
+    backup_ref: Text,     // Right = the generated path; Raw(s) as given
     ref_module_own: bool,
     ext: u8,
     age: Age,
@@ -157,7 +217,7 @@ struct Case {
     artifact: Artifact,
     plan_for_module: bool,
     noop_flag_consistent: bool,
-    drift: Vec<(bool, bool, bool, bool)>,  // (kind allowed, own service, own container, failed exit -> exited(0))
+    drift: Vec<(bool, bool, bool, bool)>, // (kind allowed, own service, own container, failed exit -> exited(0))
 }
 
 const EXTS: &[&str] = &["tar.gz", "tar.zst", "sql.gz", "dump", "snap", "rdb", "zip"];
@@ -232,13 +292,19 @@ const PARENT: &str = "metadata:\n  name: base\nspec:\n  runtime:\n    statefulne
 
 fn stamp(age_minutes: i16) -> String {
     let t = NOW - time::Duration::minutes(age_minutes.into());
-    t.format(format_description!("[year][month][day]T[hour][minute][second]Z"))
-        .expect("formats")
+    t.format(format_description!(
+        "[year][month][day]T[hour][minute][second]Z"
+    ))
+    .expect("formats")
 }
 
 fn valid_ref(c: &Case) -> String {
     let owner = if c.ref_module_own { "app" } else { "base" };
-    format!("{ROOT}/{owner}-{}.{}", stamp(c.age.minutes()), EXTS[c.ext as usize % EXTS.len()])
+    format!(
+        "{ROOT}/{owner}-{}.{}",
+        stamp(c.age.minutes()),
+        EXTS[c.ext as usize % EXTS.len()]
+    )
 }
 
 /// The contract's backup-reference rule, stated on the raw string: directly inside the root,
@@ -257,7 +323,10 @@ fn reference_ok(c: &Case, raw: &str) -> bool {
     };
     // The extension fits the module's own backup class (tar.gz is every class's fallback).
     let allowed = exts_for(c.backup_class).contains(&ext);
-    let Ok(t) = time::PrimitiveDateTime::parse(st, format_description!("[year][month][day]T[hour][minute][second]Z")) else {
+    let Ok(t) = time::PrimitiveDateTime::parse(
+        st,
+        format_description!("[year][month][day]T[hour][minute][second]Z"),
+    ) else {
         return false;
     };
     let t = t.assume_utc();
@@ -290,19 +359,36 @@ fuzz_target!(|input: Input| {
     let mut observed = Observed::default();
     observed.manifests.insert(
         "/m/app/module.yaml".into(),
-        ManifestRead { text: Some(manifest_text(&c)), error: None },
+        ManifestRead {
+            text: Some(manifest_text(&c)),
+            error: None,
+        },
     );
     observed.manifests.insert(
         "/m/base/module.yaml".into(),
-        ManifestRead { text: Some(PARENT.into()), error: None },
+        ManifestRead {
+            text: Some(PARENT.into()),
+            error: None,
+        },
     );
-    observed.files.insert("/m/app/runbook.md".into(), c.restore == Restore::OwnExists);
-    observed.files.insert("/m/base/runbook.md".into(), c.parent_restore_exists);
+    observed
+        .files
+        .insert("/m/app/runbook.md".into(), c.restore == Restore::OwnExists);
+    observed
+        .files
+        .insert("/m/base/runbook.md".into(), c.parent_restore_exists);
     let right_ref = valid_ref(&c);
     let backup_ref = text_of(&c.backup_ref, &right_ref);
     let (size, mode, uid, links, mtime, verdict) = match &c.artifact {
         Artifact::Refused => (0, 0, 0, 0, 0, None),
-        Artifact::File { size, mode, uid_root, single_link, written_after_name, content } => (
+        Artifact::File {
+            size,
+            mode,
+            uid_root,
+            single_link,
+            written_after_name,
+            content,
+        } => (
             match size {
                 Size::Empty => 0,
                 Size::Bytes(n) => u64::from(*n) + 1,
@@ -314,13 +400,20 @@ fuzz_target!(|input: Input| {
             if *uid_root { 0 } else { 1000 },
             if *single_link { 1 } else { 2 },
             // 2100-01-01, after any name; or 1970, before every name.
-            if *written_after_name { 4_102_444_800 } else { 0 },
+            if *written_after_name {
+                4_102_444_800
+            } else {
+                0
+            },
             Some(*content),
         ),
     };
     if let Some(r) = &backup_ref {
         let obs = match verdict {
-            None => Observation::Refused { code: "backup.artifact.missing".into(), message: "gone".into() },
+            None => Observation::Refused {
+                code: "backup.artifact.missing".into(),
+                message: "gone".into(),
+            },
             Some(v) => Observation::File {
                 path: r.clone(),
                 size,
@@ -332,9 +425,19 @@ fuzz_target!(|input: Input| {
                     Content::NotRead
                 } else {
                     match v {
-                        Verdict::Readable => Content::Readable { verify: "deep".into(), sha256: "0".repeat(64), detail: "ok".into() },
-                        Verdict::Unreadable => Content::Unreadable { extension: "tar.gz".into(), why: "bad".into(), code: None },
-                        Verdict::NoReader => Content::NoReader { extension: "zip".into() },
+                        Verdict::Readable => Content::Readable {
+                            verify: "deep".into(),
+                            sha256: "0".repeat(64),
+                            detail: "ok".into(),
+                        },
+                        Verdict::Unreadable => Content::Unreadable {
+                            extension: "tar.gz".into(),
+                            why: "bad".into(),
+                            code: None,
+                        },
+                        Verdict::NoReader => Content::NoReader {
+                            extension: "zip".into(),
+                        },
                     }
                 },
             },
@@ -352,7 +455,10 @@ fuzz_target!(|input: Input| {
 
     // The oracle, from the choices.
     let stateful = c.statefulness != Tri::A;
-    let manual = matches!(c.class, Class::SecuritySensitive | Class::PublicEdge | Class::Auth);
+    let manual = matches!(
+        c.class,
+        Class::SecuritySensitive | Class::PublicEdge | Class::Auth
+    );
     let restore_ok = match c.restore {
         Restore::OwnExists | Restore::OwnUrl => true,
         Restore::OwnMissing => false,
@@ -363,14 +469,22 @@ fuzz_target!(|input: Input| {
     };
     let artifact_ok = matches!(
         c.artifact,
-        Artifact::File { content: Verdict::Readable, uid_root: true, single_link: true, written_after_name: true, .. }
-    )
-        && size > 0
+        Artifact::File {
+            content: Verdict::Readable,
+            uid_root: true,
+            single_link: true,
+            written_after_name: true,
+            ..
+        }
+    ) && size > 0
         && mode == 0o600;
     let backup_ok = backup_ref.as_deref().is_some_and(|r| reference_ok(&c, r)) && artifact_ok;
     let confirm_ok = text_of(&c.confirm, "BACKUP_DONE_F3").as_deref() == Some("BACKUP_DONE_F3");
     let allow_ok = text_of(&c.allow_stateful, "true").as_deref() == Some("true");
-    let bool_parses = matches!(text_of(&c.allow_stateful, "true").as_deref(), None | Some("true") | Some("false"));
+    let bool_parses = matches!(
+        text_of(&c.allow_stateful, "true").as_deref(),
+        None | Some("true") | Some("false")
+    );
     let scope_yes_ok = bool_parses
         && !manual
         && (!stateful || (allow_ok && restore_ok && backup_ok && confirm_ok));
@@ -380,19 +494,37 @@ fuzz_target!(|input: Input| {
     };
     if !c.one_shot_gate {
         let d = scope::evaluate_on(
-            &scope::Request { policy: &policy, modules_dir: modules, inputs: &inputs, now: NOW, event: None },
+            &scope::Request {
+                policy: &policy,
+                modules_dir: modules,
+                inputs: &inputs,
+                now: NOW,
+                event: None,
+            },
             &host,
         );
         if let Ok(d) = d {
             note(d.outcome.as_str());
-            assert!(matches!(d.outcome, Outcome::Eligible | Outcome::Blocked), "{:?}", d.outcome);
+            assert!(
+                matches!(d.outcome, Outcome::Eligible | Outcome::Blocked),
+                "{:?}",
+                d.outcome
+            );
             if d.outcome == Outcome::Eligible {
-                assert!(scope_yes_ok, "eligible although a precondition fails: {c:?}\n{:#?}", d.reasons);
+                assert!(
+                    scope_yes_ok,
+                    "eligible although a precondition fails: {c:?}\n{:#?}",
+                    d.reasons
+                );
             }
         }
         return;
     }
-    let noop = if c.noop_flag_consistent { c.drift.is_empty() } else { !c.drift.is_empty() };
+    let noop = if c.noop_flag_consistent {
+        c.drift.is_empty()
+    } else {
+        !c.drift.is_empty()
+    };
     let items: Vec<String> = c
         .drift
         .iter()
@@ -412,7 +544,10 @@ fuzz_target!(|input: Input| {
         items.join(",")
     );
     let Ok(parsed) = plan::parse(plan_text.as_bytes()) else {
-        assert!(!c.noop_flag_consistent, "a consistent plan failed to parse: {plan_text}");
+        assert!(
+            !c.noop_flag_consistent,
+            "a consistent plan failed to parse: {plan_text}"
+        );
         return;
     };
     let d = one_shot::evaluate_on(
@@ -421,14 +556,20 @@ fuzz_target!(|input: Input| {
             modules_dir: modules,
             inputs: &inputs,
             plan: &parsed,
-            plan_digest: InputDigest { name: "plan".into(), source: "fuzz".into(), sha256: String::new(), bytes: 0 },
+            plan_digest: InputDigest {
+                name: "plan".into(),
+                source: "fuzz".into(),
+                sha256: String::new(),
+                bytes: 0,
+            },
             now: NOW,
             event: None,
         },
         &host,
     );
     let one_shot_manifest = stateful && c.expected_state == Tri::B && c.restart != Tri::B;
-    let drift_ok = !c.drift.is_empty() && c.drift.iter().all(|(k, o, oc, st)| *k && *o && *oc && *st);
+    let drift_ok =
+        !c.drift.is_empty() && c.drift.iter().all(|(k, o, oc, st)| *k && *o && *oc && *st);
     if let Ok(d) = d {
         note(d.outcome.as_str());
         match d.outcome {

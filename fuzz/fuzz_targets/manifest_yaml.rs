@@ -16,6 +16,10 @@ fuzz_target!(|data: &[u8]| {
     // The module id grammar, on the same bytes.
     if let Ok(id) = ModuleId::parse(text) {
         assert!(!id.as_str().is_empty() && id.as_str().len() <= 63);
-        assert!(id.as_str().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+        assert!(
+            id.as_str()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        );
     }
 });

@@ -1,6 +1,7 @@
 //! The canary gate on a pull request body (Markdown sections, placeholders, tiers).
 #![no_main]
-use forgejo_gates::canary::{self, PullRequest};
+use forgejo_gates::canary;
+use forgejo_gates::model::PullRequest;
 use forgejo_gates::policy::LoadedPolicy;
 use forgejo_gates::report::Outcome;
 use libfuzzer_sys::fuzz_target;
@@ -15,7 +16,11 @@ fuzz_target!(|data: &[u8]| {
     // per input spent most of the time outside the code under test.
     static POLICY: OnceLock<LoadedPolicy> = OnceLock::new();
     let policy = POLICY.get_or_init(LoadedPolicy::builtin);
-    let labels = if body.len() % 2 == 0 { vec!["tier/full".to_string()] } else { vec![] };
+    let labels = if body.len() % 2 == 0 {
+        vec!["tier/full".to_string()]
+    } else {
+        vec![]
+    };
     let pr = PullRequest {
         number: Some(1),
         body: Some(body.to_string()),
@@ -43,7 +48,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(d) = d {
         // A risky path with no `Canary status:` line can never pass.
         if d.outcome == Outcome::Pass {
-            assert!(body.to_ascii_lowercase().contains("canary status"), "passed without a status line");
+            assert!(
+                body.to_ascii_lowercase().contains("canary status"),
+                "passed without a status line"
+            );
         }
     }
 });
