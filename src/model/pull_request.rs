@@ -117,6 +117,13 @@ mod tests {
     }
 
     #[test]
+    fn a_pull_request_numbered_zero_has_no_number() {
+        // Forgejo numbers pull requests from 1; a zero must never match `--pr 0`.
+        assert_eq!(read(json!({"number": 0})).unwrap().number, None);
+        assert_eq!(read(json!({"number": 1})).unwrap().number, Some(1));
+    }
+
+    #[test]
     fn a_field_of_the_wrong_type_is_named() {
         for (doc, said) in [
             (json!({"body": 5}), "`body`"),
