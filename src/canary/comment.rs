@@ -164,7 +164,8 @@ fn job_log(out: &mut String, target_url: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::{comment_body, md_escape};
-    use crate::canary::{PullRequest, Request, evaluate};
+    use crate::canary::{Request, evaluate};
+    use crate::model::pull_request::PullRequest;
     use crate::policy::LoadedPolicy;
     use crate::report::Decision;
 

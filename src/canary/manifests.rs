@@ -280,7 +280,9 @@ fn read_at_commit(
     };
     let mut git = CatFile::start(repo)?;
     let commit = match git.ask(&format!("{rev}^{{commit}}"), MAX_OBJECT_BYTES) {
-        Ok(Some(object)) if object.kind == "commit" && crate::canary::valid_sha(&object.oid) => {
+        Ok(Some(object))
+            if object.kind == "commit" && crate::model::pull_request::valid_sha(&object.oid) =>
+        {
             object
         }
         Ok(_) => return Err(not_a_commit("")),
@@ -301,7 +303,7 @@ fn read_at_commit(
         .strip_prefix(b"tree ")
         .and_then(|rest| rest.get(..commit.oid.len()))
         .and_then(|hex| std::str::from_utf8(hex).ok())
-        .filter(|hex| crate::canary::valid_sha(hex))
+        .filter(|hex| crate::model::pull_request::valid_sha(hex))
         .map(str::to_string)
         .ok_or_else(|| failed(format!("commit {id} does not start with its tree")))?;
     let oid_len = id.len() / 2;

@@ -33,7 +33,7 @@ use crate::report::{
 use codes::*;
 use time::OffsetDateTime;
 
-pub use crate::model::pull_request::{PullRequest, valid_sha};
+use crate::model::pull_request::PullRequest;
 
 /// Every reason code this gate can emit (registered in `registry::all_codes`).
 pub fn codes() -> Vec<&'static Code> {

@@ -6,8 +6,9 @@
 
 use super::api_options::ApiOptions;
 use super::codes::BODY_TOO_LARGE;
-use super::{PullRequest, files, manifests};
+use super::{files, manifests};
 use crate::env::Env;
+use crate::model::pull_request::PullRequest;
 use crate::policy::LoadedPolicy;
 use crate::report::{Decision, GateError, InputDigest, general};
 use std::path::{Path, PathBuf};

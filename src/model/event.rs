@@ -36,7 +36,7 @@ pub fn load(path: &Path) -> Result<EventPayload, GateError> {
     let value = crate::json::parse_strict(&bytes).map_err(|e| {
         GateError::new(
             if e.kind() == crate::json::JsonErrorKind::TooDeep {
-                &super::TOO_COMPLEX
+                &crate::report::general::TOO_COMPLEX
             } else {
                 &general::EVENT_INVALID
             },

@@ -1,8 +1,9 @@
 //! `<modules-dir>/<id>/module.yaml`: only the fields the gates use are read, strictly.
 
 use super::backup_format::BACKUP_CLASSES;
-use super::{MANIFEST_INVALID, MANIFEST_MISSING, ModuleId, TOO_COMPLEX};
+use super::{MANIFEST_INVALID, MANIFEST_MISSING, ModuleId};
 use crate::digest::sha256_hex;
+use crate::report::general::TOO_COMPLEX;
 use crate::report::{GateError, InputDigest};
 use crate::yaml::{self, Fields, Node, Problems};
 use std::path::{Path, PathBuf};

@@ -82,9 +82,6 @@ code!(
     "The plan contradicts itself; re-run `platformctl plan --json` and report the bug to platformctl."
 );
 
-/// Shared by every reader of YAML and JSON (policy, manifest, plan, event payload).
-pub use crate::report::general::TOO_COMPLEX;
-
 pub static CODES: &[&crate::report::Code] = &[
     &MODULE_MISSING,
     &MODULE_INVALID,

@@ -31,7 +31,7 @@ const ITEM_KEYS: &[&str] = &["kind", "service", "container", "current", "desired
 pub fn parse(bytes: &[u8]) -> Result<Plan, GateError> {
     let value = crate::json::parse_strict(bytes).map_err(|e| {
         let code = if e.kind() == crate::json::JsonErrorKind::TooDeep {
-            &super::TOO_COMPLEX
+            &crate::report::general::TOO_COMPLEX
         } else {
             &PLAN_INVALID
         };

@@ -21,7 +21,8 @@ mod tar;
 mod vault;
 mod zstd;
 
-use super::format::{Format, GZIP_MAGIC, ZSTD_MAGIC};
+use super::format::{GZIP_MAGIC, ZSTD_MAGIC};
+use crate::model::backup_format::Format;
 use crate::policy::{BackupPolicy, Verify};
 use crate::report::Code;
 use crate::report::code::code;

@@ -76,7 +76,7 @@ impl<R: Read> Read for Tee<'_, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backup::format::Format;
+    use crate::model::backup_format::Format;
     use crate::policy::Verify;
 
     fn gzip_of(bytes: &[u8]) -> Vec<u8> {

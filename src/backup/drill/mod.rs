@@ -14,7 +14,7 @@ pub mod redis;
 pub mod scratch;
 
 use crate::backup::deep;
-use crate::backup::format::Format;
+use crate::model::backup_format::Format;
 use crate::report::code::code;
 use compare::{Compared, Expected};
 use sha2::{Digest, Sha256};
