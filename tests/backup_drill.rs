@@ -711,6 +711,28 @@ fn a_filesystem_archive_restores_into_a_scratch_directory() {
 }
 
 #[test]
+fn a_backup_older_than_the_policy_s_age_limit_can_still_be_drilled() {
+    // The age limit (6 h by default) is the dispatch gates' business when a backup is used; a
+    // drill proves that an old backup restores, so a two-day-old one is drilled, not refused.
+    let site = Site::new();
+    let data = site.tmp.path().join("data");
+    data_tree(&data);
+    let backup = site.backup_at("minio", -2 * 24 * 3600, "tar.gz", &tar_of(&data, "-z"));
+    write_manifest(
+        &backup,
+        "minio",
+        "minio",
+        Procedure::MountArchive,
+        archive_inventory(&data),
+    );
+    let scope = site.scope("minio", &backup);
+    assert!(scope.all().contains("backup.ref.stale"), "{}", scope.all());
+    let run = site.drill(&backup, "minio");
+    assert_reason(&run, 0, "drill.restored");
+    assert_eq!(drill_record(&backup).outcome, DrillOutcome::Pass);
+}
+
+#[test]
 fn vault_mount_archive_fallback_restores() {
     archive_round_trip("vault", "vault", "tar.gz", "-z", false);
 }
