@@ -717,7 +717,12 @@ fn a_backup_older_than_the_policy_s_age_limit_can_still_be_drilled() {
     let site = Site::new();
     let data = site.tmp.path().join("data");
     data_tree(&data);
-    let backup = site.backup_at("minio", -5 * 365 * 24 * 3600, "tar.gz", &tar_of(&data, "-z"));
+    let backup = site.backup_at(
+        "minio",
+        -5 * 365 * 24 * 3600,
+        "tar.gz",
+        &tar_of(&data, "-z"),
+    );
     write_manifest(
         &backup,
         "minio",
