@@ -103,6 +103,27 @@ impl Site<'_> {
     }
 }
 
+impl<'a> Job<'a> {
+    /// The job's `container:` (named `None`) and each of its `services:` (named by its key),
+    /// as the rules that look at images read them.
+    pub fn containers(&self) -> impl Iterator<Item = (Option<&'a str>, &'a Node)> {
+        let services = self
+            .node
+            .get("services")
+            .and_then(Node::as_map)
+            .unwrap_or(&[]);
+        self.node
+            .get("container")
+            .map(|c| (None, c))
+            .into_iter()
+            .chain(
+                services
+                    .iter()
+                    .map(|(k, v)| (Some(k.as_str().unwrap_or("?")), v)),
+            )
+    }
+}
+
 impl<'a> Workflow<'a> {
     pub fn build(root: &'a Node) -> Workflow<'a> {
         let on = root.get("on");

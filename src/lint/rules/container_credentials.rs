@@ -37,17 +37,12 @@ fn check_container(out: &mut Sink<'_>, container: &Node, what: &str) {
 
 fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
     for job in &ctx.wf.jobs {
-        if let Some(container) = job.node.get("container") {
-            check_container(out, container, &format!("job `{}`'s container", job.id));
-        }
-        for (k, v) in job
-            .node
-            .get("services")
-            .and_then(Node::as_map)
-            .unwrap_or(&[])
-        {
-            let name = k.as_str().unwrap_or("?");
-            check_container(out, v, &format!("service `{name}` of job `{}`", job.id));
+        for (service, node) in job.containers() {
+            let what = match service {
+                None => format!("job `{}`'s container", job.id),
+                Some(name) => format!("service `{name}` of job `{}`", job.id),
+            };
+            check_container(out, node, &what);
         }
     }
 }
