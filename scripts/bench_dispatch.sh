@@ -49,10 +49,13 @@ if [ -z "$musl" ] && [ -z "${NO_MUSL:-}" ] && [ -z "${BENCH_BIN:-}" ] \
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends musl-tools >/dev/null
   fi
   if command -v musl-gcc >/dev/null || command -v "$(uname -m)-linux-musl-gcc" >/dev/null; then
-    RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C target-feature=+crt-static -C relocation-model=static" \
+    if RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C target-feature=+crt-static -C relocation-model=static" \
       cargo build --quiet --release --locked --target "$musl_target" \
-      --bin allow_one_shot_stateful_apply --bin auto_apply_scope
-    musl="${CARGO_TARGET_DIR:-$PWD/target}/$musl_target/release"
+      --bin allow_one_shot_stateful_apply --bin auto_apply_scope; then
+      musl="${CARGO_TARGET_DIR:-$PWD/target}/$musl_target/release"
+    else
+      echo "bench_dispatch: the musl build failed; only the glibc build is measured" >&2
+    fi
   else
     echo "bench_dispatch: no musl-gcc (Debian: musl-tools); the musl build is not measured" >&2
   fi
