@@ -28,11 +28,12 @@ pub(super) struct Sizes {
     pub output: usize,
 }
 
-/// 2 MiB of compressed input and 4 MiB of output for each thread: four members of text a
-/// round, and 10 MiB of buffers in all.
+/// 4 MiB of compressed input and 6 MiB of output for each thread: about eight members of
+/// text a round (so that the member cut by the window's end, inflated again next round, is a
+/// small share), and 16 MiB of buffers in all.
 pub(super) const SIZES: Sizes = Sizes {
-    window: 2 * 1024 * 1024,
-    output: 4 * 1024 * 1024,
+    window: 4 * 1024 * 1024,
+    output: 6 * 1024 * 1024,
 };
 
 /// The decompressed stream of every member of `raw`, read from its first byte.
@@ -54,6 +55,7 @@ pub(super) struct Members<R: BufRead> {
     /// fits its buffer.
     total_in: u64,
     total_out: u64,
+    members: u64,
     /// The first round inflates alone: a file whose first member does not fit goes to the
     /// sequential reader without starting a thread.
     first: bool,
@@ -77,6 +79,7 @@ impl<R: BufRead> Members<R> {
             handed: 0,
             total_in: 0,
             total_out: 0,
+            members: 0,
             first: true,
             sequential: None,
             #[cfg(test)]
@@ -106,21 +109,20 @@ impl<R: BufRead> Members<R> {
         Ok(())
     }
 
-    /// Where the helper starts: the first magic bytes at or after a point chosen so that
-    /// this thread's share fits its output buffer (by the ratio seen so far) and is at most
-    /// half the window. `None`: no helper this round.
+    /// Where the helper starts: the first magic bytes after a point chosen so that both
+    /// threads get about as many whole members (this thread inflates on to the next boundary
+    /// past the point, the helper loses the member cut by the window's end: about half a
+    /// member each, by the average member so far) and this thread's share fits its output
+    /// buffer (by the ratio so far). `None`: no helper this round.
     fn split(&self) -> Option<usize> {
         if self.first {
             return None;
         }
-        let half = self.window.len() / 2;
-        let ratio = if self.total_in == 0 {
-            1
-        } else {
-            (self.total_out / self.total_in).max(1)
-        };
-        let fits = (self.sizes.output as u64 * 3 / 4 / ratio).max(1);
-        let from = half.min(usize::try_from(fits).unwrap_or(usize::MAX));
+        let average = self.total_in / self.members.max(1);
+        let even = (self.window.len() as u64 / 2).saturating_sub(average * 3 / 4);
+        let ratio = (self.total_out / self.total_in.max(1)).max(1);
+        let fits = self.sizes.output as u64 * 3 / 4 / ratio;
+        let from = usize::try_from(even.min(fits)).unwrap_or(usize::MAX);
         let rest = self.window.get(from.max(1)..)?;
         rest.windows(MAGIC.len())
             .position(|w| w == MAGIC)
@@ -133,25 +135,38 @@ impl<R: BufRead> Members<R> {
         let split = self.split();
         let window = &self.window;
         let output = self.sizes.output;
+        // The helper leaves a last member that is likely cut by the window's end (shorter
+        // than the average member) to the next round rather than inflate part of it twice.
+        let tail = if self.raw_ended {
+            0
+        } else {
+            usize::try_from(self.total_in / self.members.max(1)).unwrap_or(0)
+        };
         if split.is_some() && self.theirs.len() != output {
             self.theirs = vec![0; output];
         }
-        let (ours, theirs) = (&mut self.ours, &mut self.theirs);
+        // The first round only has to find out whether members are small.
+        let limit = if self.first { output / 4 } else { output };
+        let ours = self.ours.get_mut(..limit).unwrap_or_default();
+        let theirs = &mut self.theirs;
         let (mine, helped) = std::thread::scope(|scope| {
             let helper = split.map(|at| {
-                scope.spawn(move || chain(window.get(at..).unwrap_or_default(), theirs, None))
+                let input = window.get(at..).unwrap_or_default();
+                scope.spawn(move || chain(input, theirs, None, tail))
             });
-            let mine = chain(window, ours, split);
+            let mine = chain(window, ours, split, 0);
             // A helper that failed (it cannot panic on input) only loses its work.
             let helped = helper.and_then(|h| h.join().ok());
             (mine, helped)
         });
         let mut consumed = mine.consumed;
+        let mut members = mine.members;
         self.ours_len = mine.produced;
         self.theirs_len = 0;
         if let (Some(at), Some(helped)) = (split, helped) {
             if consumed == at {
                 consumed += helped.consumed;
+                members += helped.members;
                 self.theirs_len = helped.produced;
             }
             #[cfg(test)]
@@ -169,6 +184,7 @@ impl<R: BufRead> Members<R> {
         let produced = self.ours_len + self.theirs_len;
         self.total_in = self.total_in.saturating_add(consumed as u64);
         self.total_out = self.total_out.saturating_add(produced as u64);
+        self.members = self.members.saturating_add(members);
         self.window.drain(..consumed);
         true
     }
@@ -222,16 +238,18 @@ struct Chained {
     consumed: usize,
     /// Their decompressed bytes, at the start of the output buffer.
     produced: usize,
+    members: u64,
 }
 
 /// Inflate whole members one after the other from `input[0]` into `out`, until one does not
 /// inflate (damaged, cut by the window's end, or larger than what is left of `out`), or the
 /// input ends. With `stop`, also when the chain reaches or passes that offset (where another
-/// thread started).
-fn chain(input: &[u8], out: &mut [u8], stop: Option<usize>) -> Chained {
+/// thread started); and before a member when fewer than `tail` bytes are left.
+fn chain(input: &[u8], out: &mut [u8], stop: Option<usize>, tail: usize) -> Chained {
     let mut done = Chained {
         consumed: 0,
         produced: 0,
+        members: 0,
     };
     let mut decoder: Option<GzDecoder<&[u8]>> = None;
     while done.consumed < input.len() && stop.is_none_or(|at| done.consumed < at) {
@@ -239,6 +257,9 @@ fn chain(input: &[u8], out: &mut [u8], stop: Option<usize>) -> Chained {
         else {
             break;
         };
+        if rest.len() < tail {
+            break;
+        }
         let decoder = match decoder.as_mut() {
             Some(decoder) => {
                 decoder.reset(rest);
@@ -255,6 +276,7 @@ fn chain(input: &[u8], out: &mut [u8], stop: Option<usize>) -> Chained {
         }
         done.consumed += used;
         done.produced += produced;
+        done.members += 1;
     }
     done
 }
