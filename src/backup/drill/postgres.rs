@@ -52,8 +52,10 @@ const PROBE_PACE: Duration = Duration::from_millis(50);
 const MAX_PID_FILE: u64 = 4096;
 
 /// Whether `postmaster.pid` says that the server accepts connections: its eighth line is
-/// `ready` (PostgreSQL 10 and later; what `pg_ctl start` waits for). `Some(false)` while the
-/// file is there without it, `None` when it cannot be read at all.
+/// the server's status, `ready` once it does (PostgreSQL 10 and later; what `pg_ctl start`
+/// waits for). `Some(false)` for any other status (`starting`, `stopping`); `None` when the
+/// file cannot be read or has no status line (yet, or ever: an older server), so that the
+/// caller asks psql instead.
 fn pid_file_says_ready(pid_file: &Path) -> Option<bool> {
     let mut text = String::new();
     std::fs::File::open(pid_file)
@@ -61,7 +63,8 @@ fn pid_file_says_ready(pid_file: &Path) -> Option<bool> {
         .take(MAX_PID_FILE)
         .read_to_string(&mut text)
         .ok()?;
-    Some(text.lines().nth(7).is_some_and(|l| l.trim_end() == "ready"))
+    let status = text.lines().nth(7)?.trim_end();
+    Some(status == "ready")
 }
 
 /// Rows per table, per database: `db → (schema, table) → rows`.
@@ -131,8 +134,8 @@ impl Cluster {
         };
         // The server says in its pid file when it accepts connections: read often (a read
         // costs nothing), and only then ask psql, whose answer is what counts. Where the file
-        // cannot be read (an exec prefix that keeps the data directory elsewhere), psql is
-        // asked at the old pace.
+        // says nothing (an exec prefix that keeps the data directory elsewhere, a server that
+        // writes no status line), psql is asked at the old pace.
         let mut last_probe: Option<Instant> = None;
         server.wait_ready_every(READY_TIMEOUT, READY_POLL, || {
             match pid_file_says_ready(&pid_file) {
@@ -401,6 +404,29 @@ pub fn versions(runner: &Runner) -> Result<BTreeMap<String, String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_ready_status_line_says_ready_and_no_status_line_says_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("postmaster.pid");
+        let head = "4242\n/tmp/d/pgdata\n1733100000\n5432\n/tmp/d/socket\n\n  5432001         0\n";
+        assert_eq!(pid_file_says_ready(&pid_file), None, "no file yet");
+        for (status, says) in [
+            ("ready   ", Some(true)),
+            ("starting", Some(false)),
+            ("stopping", Some(false)),
+            ("standby ", Some(false)),
+        ] {
+            std::fs::write(&pid_file, format!("{head}{status}\n")).unwrap();
+            assert_eq!(pid_file_says_ready(&pid_file), says, "{status}");
+        }
+        // Written before its status line, or by a server that writes none: psql is asked.
+        std::fs::write(&pid_file, head).unwrap();
+        assert_eq!(pid_file_says_ready(&pid_file), None);
+        // `ready` anywhere but the status line is not readiness.
+        std::fs::write(&pid_file, "ready\nready\n").unwrap();
+        assert_eq!(pid_file_says_ready(&pid_file), None);
+    }
 
     #[test]
     fn the_marker_is_found_only_as_the_last_real_line() {
