@@ -181,14 +181,13 @@ cd "$dir"
 "${as_server[@]}" initdb -D "$dir/data" -U bench_target --auth=trust -E UTF8 --locale=C --no-sync >/dev/null
 "${as_server[@]}" postgres -D "$dir/data" -k "$dir" -c listen_addresses= "$@" >"$dir/log" 2>&1 &
 pm=$!
+# Immediate stop and removal, as the drill does; also when a step failed.
+trap 'kill -QUIT "$pm" 2>/dev/null || true; wait "$pm" 2>/dev/null || true; rm -rf "$dir"' EXIT
 until psql -X -q -h "$dir" -U bench_target -d postgres -c 'SELECT 1' >/dev/null 2>&1; do
   kill -0 "$pm" || exit 1
   sleep 0.05
 done
 psql -X -q -v ON_ERROR_STOP=1 -h "$dir" -U bench_target -d postgres -f "$dump"
-kill -QUIT "$pm"
-wait "$pm" || true
-rm -rf "$dir"
 EOF_FRESH
 for i in $(seq "$runs"); do
   measure "initdb+psql_-f#$i" - bash "$work/fresh_restore.sh" "$work/fresh" "$work/dump.sql" \
