@@ -5,8 +5,10 @@
 #     `pg_dumpall` alone (to /dev/null) and against `pg_dumpall | gzip -L` into a file (L: the
 #     level backup_before_apply compresses at), on the same cluster;
 #  2. restore_drill (initdb, the file decompressed once: deep verification and psql -f read the
-#     same pass; exact row counts) against `psql -f dump.sql` alone and `gzip -dc | psql -f -`, each into a
-#     fresh, already running cluster with the settings the drill gives its scratch cluster.
+#     same pass; exact row counts) against `psql -f dump.sql` alone and `gzip -dc | psql -f -`,
+#     each into a fresh, already running cluster, and against a restore by hand into a new
+#     cluster (`initdb`, start, `psql -f`, stop: the work no drill can skip); every reference
+#     server runs with the settings the drill gives its scratch cluster (read from the source).
 # For each: wall time, throughput over the uncompressed dump size, CPU seconds of the whole
 # work (the client processes and the PostgreSQL server processes that served them: stable
 # on a busy machine, where wall time is not), and peak memory (maximum resident set of the
@@ -43,9 +45,14 @@ as_server=()
 if [ "$(id -u)" = 0 ]; then as_server=(setpriv --reuid=nobody --regid=nogroup --clear-groups); fi
 tick=$(getconf CLK_TCK)
 
-# The settings restore_drill gives its scratch cluster (src/backup/drill/postgres.rs), so that
-# the references restore into the same kind of server.
-drill_settings=(-c fsync=off -c full_page_writes=off -c synchronous_commit=off -c autovacuum=off)
+# The settings restore_drill gives its scratch cluster (SERVER_SETTINGS in
+# src/backup/drill/postgres.rs, read from there), so that every reference restores into the
+# same kind of server as the drill: no durability, minimal WAL, no autovacuum.
+drill_settings=()
+while read -r setting; do drill_settings+=(-c "$setting"); done < <(
+  sed -n '/^\/\/ settings-start/,/^\/\/ settings-end/ s/^ *"\([^"]*\)",$/\1/p' src/backup/drill/postgres.rs)
+[ "${#drill_settings[@]}" -gt 0 ] || { echo "no SERVER_SETTINGS in src/backup/drill/postgres.rs" >&2; exit 1; }
+echo "reference servers run with: ${drill_settings[*]}"
 
 # A cluster in $work/$1 on a socket there, superuser $2, more server flags after; its postmaster
 # pid is remembered for the cleanup and in $work/$1/pid.
@@ -160,7 +167,31 @@ echo "== 2. psql -f alone, gzip -dc | psql -f -, restore_drill (x$runs, paired)"
 gzip -dc "$backup" >"$work/dump.sql"
 cp "$backup" "$work/dump.sql.gz"
 chmod 644 "$work/dump.sql" "$work/dump.sql.gz"
+# A restore by hand into a new cluster, the work a drill cannot skip: initdb, start the server
+# (the drill's settings), `psql -f`, immediate stop. Its CPU includes the server's (a child).
+cat >"$work/fresh_restore.sh" <<'EOF_FRESH'
+set -euo pipefail
+dir=$1 dump=$2
+shift 2
+mkdir "$dir"
+[ "$(id -u)" = 0 ] && chown nobody:nogroup "$dir"
+as_server=()
+[ "$(id -u)" = 0 ] && as_server=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+cd "$dir"
+"${as_server[@]}" initdb -D "$dir/data" -U bench_target --auth=trust -E UTF8 --locale=C --no-sync >/dev/null
+"${as_server[@]}" postgres -D "$dir/data" -k "$dir" -c listen_addresses= "$@" >"$dir/log" 2>&1 &
+pm=$!
+# Immediate stop and removal, as the drill does; also when a step failed.
+trap 'kill -QUIT "$pm" 2>/dev/null || true; wait "$pm" 2>/dev/null || true; rm -rf "$dir"' EXIT
+until psql -X -q -h "$dir" -U bench_target -d postgres -c 'SELECT 1' >/dev/null 2>&1; do
+  kill -0 "$pm" || exit 1
+  sleep 0.05
+done
+psql -X -q -v ON_ERROR_STOP=1 -h "$dir" -U bench_target -d postgres -f "$dump"
+EOF_FRESH
 for i in $(seq "$runs"); do
+  measure "initdb+psql_-f#$i" - bash "$work/fresh_restore.sh" "$work/fresh" "$work/dump.sql" \
+    "${drill_settings[@]}"
   # Another superuser name, as the drill uses: the dump creates the role `postgres` itself.
   start_cluster target bench_target "${drill_settings[@]}"
   measure "psql_-f#$i" target psql -X -q -v ON_ERROR_STOP=1 -h "$work/target" -U bench_target \
@@ -207,8 +238,10 @@ row backup_before_apply pg_dumpall
 row backup_before_apply "pg_dumpall|gzip"
 row "psql_-f" ""
 row "gzip_-dc|psql" "psql_-f"
+row "initdb+psql_-f" "psql_-f"
 row restore_drill "psql_-f"
 row restore_drill "gzip_-dc|psql"
+row restore_drill "initdb+psql_-f"
 if [ -n "$base" ]; then
   echo "baseline build ($base), same run:"
   row "backup_before_apply@base" pg_dumpall

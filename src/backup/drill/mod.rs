@@ -185,9 +185,19 @@ pub fn prepare(format: Format, expected: &Expected, exec: &[String]) -> Result<P
     };
     let (cluster, versions) = match (expected, format) {
         (Expected::Postgres(_), Format::SqlGz) => {
-            let versions = postgres::versions(&runner)?;
-            let cluster = postgres::Cluster::start(runner.clone(), &dir)?;
-            (Some(cluster), versions)
+            // The versions are asked for while initdb runs: two process starts that would
+            // otherwise wait for it, or it for them.
+            let (versions, cluster) = std::thread::scope(|scope| {
+                let versions = scope.spawn(|| postgres::versions(&runner));
+                let cluster = postgres::Cluster::start(runner.clone(), &dir);
+                let versions = versions
+                    .join()
+                    .unwrap_or_else(|_| Err("the thread asking for versions stopped".into()));
+                (versions, cluster)
+            });
+            // A missing tool is named as before: by the version probe.
+            let versions = versions?;
+            (Some(cluster?), versions)
         }
         _ => (None, BTreeMap::new()),
     };

@@ -7,8 +7,9 @@ use super::scratch::{Runner, ScratchDir, Server, describe, tail};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{Read, Write};
+use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The scratch cluster's bootstrap superuser: a name a real dump is unlikely to create, so
 /// that the dump's own `CREATE ROLE` statements (e.g. for `postgres`) succeed.
@@ -18,8 +19,53 @@ const PORT: &str = "5432";
 /// `pg_dumpall` writes this as its last line; a dump without it was cut short.
 pub const COMPLETION_MARKER: &[u8] = b"-- PostgreSQL database cluster dump complete";
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
+/// The scratch server's settings: what makes a restore fast on a server that is thrown away,
+/// none of which changes what is restored or what the counts see. No durability (`fsync`,
+/// `synchronous_commit`, `full_page_writes`: a crash loses the cluster, which the drill
+/// deletes anyway); the least WAL (`wal_level=minimal`, which needs `max_wal_senders=0`),
+/// WAL files used without zero-filling them first, and checkpoints by WAL volume only, less
+/// often than the default (`max_wal_size` still bounds the WAL kept in the scratch
+/// directory: a checkpoint lets it be recycled); nothing else reads the tables while the
+/// drill counts them (no autovacuum). `scripts/bench_backup.sh` reads this
+/// list (between the markers) and gives its reference restores the same server.
+// settings-start
+pub const SERVER_SETTINGS: &[&str] = &[
+    "fsync=off",
+    "synchronous_commit=off",
+    "full_page_writes=off",
+    "wal_level=minimal",
+    "max_wal_senders=0",
+    "wal_init_zero=off",
+    "max_wal_size=2GB",
+    "checkpoint_timeout=1h",
+    "autovacuum=off",
+];
+// settings-end
 /// How many databases are counted at once after the restore.
 const PARALLEL_COUNTS: usize = 4;
+
+/// How often the pid file is read while the server starts.
+const READY_POLL: Duration = Duration::from_millis(5);
+/// How often psql is asked when the pid file says nothing.
+const PROBE_PACE: Duration = Duration::from_millis(50);
+/// The largest pid file read (PostgreSQL's has 8 short lines).
+const MAX_PID_FILE: u64 = 4096;
+
+/// Whether `postmaster.pid` says that the server accepts connections: its eighth line is
+/// the server's status, `ready` once it does (PostgreSQL 10 and later; what `pg_ctl start`
+/// waits for). `Some(false)` for any other status (`starting`, `stopping`); `None` when the
+/// file cannot be read or has no status line (yet, or ever: an older server), so that the
+/// caller asks psql instead.
+fn pid_file_says_ready(pid_file: &Path) -> Option<bool> {
+    let mut text = String::new();
+    std::fs::File::open(pid_file)
+        .ok()?
+        .take(MAX_PID_FILE)
+        .read_to_string(&mut text)
+        .ok()?;
+    let status = text.lines().nth(7)?.trim_end();
+    Some(status == "ready")
+}
 
 /// Rows per table, per database: `db → (schema, table) → rows`.
 pub type Tables = BTreeMap<String, BTreeMap<(String, String), u64>>;
@@ -52,7 +98,8 @@ impl Cluster {
                 ],
             )
             .map_err(|e| format!("initdb failed: {e}"))?;
-        let cmd = runner.command(
+        let pid_file = data.join("postmaster.pid");
+        let mut cmd = runner.command(
             "postgres",
             &[
                 "-D".into(),
@@ -63,17 +110,11 @@ impl Cluster {
                 PORT.into(),
                 "-c".into(),
                 "listen_addresses=".into(),
-                "-c".into(),
-                "fsync=off".into(),
-                "-c".into(),
-                "full_page_writes=off".into(),
-                "-c".into(),
-                "synchronous_commit=off".into(),
-                // Nothing else reads the tables while the drill counts them.
-                "-c".into(),
-                "autovacuum=off".into(),
             ],
         );
+        for setting in SERVER_SETTINGS {
+            cmd.args(["-c", setting]);
+        }
         // SIGQUIT: PostgreSQL's immediate shutdown. The cluster is thrown away with its
         // directory, so the checkpoint of a fast shutdown would write data nobody reads.
         let mut server = Server::start(
@@ -91,7 +132,21 @@ impl Cluster {
                 )
                 .is_ok()
         };
-        server.wait_ready(READY_TIMEOUT, || probe(&runner))?;
+        // The server says in its pid file when it accepts connections: read often (a read
+        // costs nothing), and only then ask psql, whose answer is what counts. Where the file
+        // says nothing (an exec prefix that keeps the data directory elsewhere, a server that
+        // writes no status line), psql is asked at the old pace.
+        let mut last_probe: Option<Instant> = None;
+        server.wait_ready_every(READY_TIMEOUT, READY_POLL, || {
+            match pid_file_says_ready(&pid_file) {
+                Some(false) => return false,
+                Some(true) => {}
+                None if last_probe.is_some_and(|t| t.elapsed() < PROBE_PACE) => return false,
+                None => {}
+            }
+            last_probe = Some(Instant::now());
+            probe(&runner)
+        })?;
         Ok(Cluster {
             runner,
             socket_dir,
@@ -349,6 +404,29 @@ pub fn versions(runner: &Runner) -> Result<BTreeMap<String, String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_ready_status_line_says_ready_and_no_status_line_says_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("postmaster.pid");
+        let head = "4242\n/tmp/d/pgdata\n1733100000\n5432\n/tmp/d/socket\n\n  5432001         0\n";
+        assert_eq!(pid_file_says_ready(&pid_file), None, "no file yet");
+        for (status, says) in [
+            ("ready   ", Some(true)),
+            ("starting", Some(false)),
+            ("stopping", Some(false)),
+            ("standby ", Some(false)),
+        ] {
+            std::fs::write(&pid_file, format!("{head}{status}\n")).unwrap();
+            assert_eq!(pid_file_says_ready(&pid_file), says, "{status}");
+        }
+        // Written before its status line, or by a server that writes none: psql is asked.
+        std::fs::write(&pid_file, head).unwrap();
+        assert_eq!(pid_file_says_ready(&pid_file), None);
+        // `ready` anywhere but the status line is not readiness.
+        std::fs::write(&pid_file, "ready\nready\n").unwrap();
+        assert_eq!(pid_file_says_ready(&pid_file), None);
+    }
 
     #[test]
     fn the_marker_is_found_only_as_the_last_real_line() {

@@ -314,6 +314,16 @@ impl Server {
     pub fn wait_ready(
         &mut self,
         timeout: Duration,
+        ready: impl FnMut() -> bool,
+    ) -> Result<(), String> {
+        self.wait_ready_every(timeout, Duration::from_millis(50), ready)
+    }
+
+    /// [`Server::wait_ready`], asking `ready` every `interval`.
+    pub fn wait_ready_every(
+        &mut self,
+        timeout: Duration,
+        interval: Duration,
         mut ready: impl FnMut() -> bool,
     ) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
@@ -332,7 +342,7 @@ impl Server {
                     self.log_tail()
                 ));
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(interval);
         }
     }
 

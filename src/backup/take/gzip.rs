@@ -13,9 +13,9 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-/// The compression level (libdeflate's scale, 1-12). At 1, libdeflate's files of dump text
-/// are as small as zlib's at its default 6, for about 40% of the CPU; higher levels cost
-/// more CPU than the dump itself for a few per cent of size (docs/backup.md, "Speed").
+/// The compression level (ISA-L's scale: 0, 1 or 3). At 1, ISA-L's files of dump text are
+/// as small as zlib's at its default 6 (and libdeflate's at 1) for about a quarter of
+/// libdeflate's CPU (docs/backup.md, "Speed"): compression is most of a backup's own work.
 pub const LEVEL: u32 = 1;
 /// Uncompressed bytes per member: large enough that a member's own header, trailer and
 /// fresh dictionary cost little (< 0.1 % here), small enough to keep memory low.
@@ -228,33 +228,36 @@ fn stopped() -> io::Error {
     io::Error::other("a gzip compression thread stopped")
 }
 
-/// A worker's compressor (libdeflate's state is reused from block to block).
+/// A worker's compressor: ISA-L's stateless deflate, one whole member per call.
 struct Compressor {
-    inner: libdeflater::Compressor,
+    level: isal::CompressionLevel,
 }
 
 impl Compressor {
+    /// `level` 0, 1 or 3 (ISA-L has no other); anything else compresses at 1.
     fn new(level: u32) -> Compressor {
-        let level = i32::try_from(level)
+        let level = isize::try_from(level)
             .ok()
-            .and_then(|l| libdeflater::CompressionLvl::new(l).ok())
-            .unwrap_or_default();
-        Compressor {
-            inner: libdeflater::Compressor::new(level),
-        }
+            .and_then(|l| isal::CompressionLevel::try_from(l).ok())
+            .unwrap_or(isal::CompressionLevel::One);
+        Compressor { level }
     }
 
     /// One complete gzip member (header, deflate stream, CRC-32 and length) holding `input`.
     fn member(&mut self, input: &[u8]) -> io::Result<Vec<u8>> {
-        let bound = self.inner.gzip_compress_bound(input.len());
-        let mut out = vec![0u8; bound];
-        let n = self
-            .inner
-            .gzip_compress(input, &mut out)
-            .map_err(|e| io::Error::other(format!("gzip compression failed: {e:?}")))?;
+        let mut out = vec![0u8; member_bound(input.len())];
+        let n = isal::compress_into(input, &mut out, self.level, isal::Codec::Gzip)
+            .map_err(|e| io::Error::other(format!("gzip compression failed: {e}")))?;
         out.truncate(n);
         Ok(out)
     }
+}
+
+/// Room for the member of `len` bytes that do not compress at all: deflate's stored blocks
+/// (5 bytes per 64 KiB), gzip's header and trailer, and ISA-L's own margin, with plenty to
+/// spare (a member that does not fit is an error, never a truncated file).
+fn member_bound(len: usize) -> usize {
+    len.saturating_add(len / 8).saturating_add(64 * 1024)
 }
 
 impl<W: Write> Write for ParallelGzip<W> {
@@ -377,6 +380,26 @@ mod tests {
         // gzip's members start with its magic: three of them.
         let starts = out.windows(3).filter(|w| w == &[0x1f, 0x8b, 8]).count();
         assert!(starts >= 3, "{starts} member starts");
+    }
+
+    #[test]
+    fn input_that_does_not_compress_still_makes_whole_members() {
+        // xorshift: bytes that deflate cannot shrink, as a mount's compressed files are.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let input: Vec<u8> = (0..2 * BLOCK + 777)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let mut gz = ParallelGzip::with_workers(Vec::new(), LEVEL, 2);
+        gz.write_all(&input).unwrap();
+        let (out, written) = gz.finish().unwrap();
+        assert!(out.len() > input.len(), "random bytes do not shrink");
+        assert_eq!(gunzip(&out), input);
+        assert_eq!(written.sha256, sha(&out));
     }
 
     #[test]
