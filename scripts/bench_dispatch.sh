@@ -6,14 +6,19 @@
 #     `/bin/true` as a process (target: within 1.5x);
 #  2. deep verification (the gate's decision on a large backup: decompression, format walk,
 #     sha256) against `igzip -t` and `pigz -t` for a gzip'd tar and a gzip'd pg_dumpall dump,
-#     and against `zstd -t` for a zstd'd tar (target: within 1.2x of igzip / zstd), with the
-#     gate's peak memory (target: under 32 MiB).
+#     each as one gzip member (`pigz -1`) and as one member per MiB (as backup_before_apply
+#     writes them), and against `zstd -t` for a zstd'd tar (target: within 1.2x of igzip /
+#     zstd), with the gate's peak memory (target: under 32 MiB).
 # Usage: scripts/bench_dispatch.sh [SIZE_MIB]   (default 1024: each archive's content size)
 # Environment: CARGO_TARGET_DIR is honoured; BENCH_BIN=DIR measures the binaries in DIR
 # instead of building (e.g. a build of an older commit, for before/after figures); RUNS sets
 # hyperfine's runs for the deep measures (default 5), DECISION_RUNS for the decision (default
 # 1000); DECISION_ONLY=1 stops after the decision. The binaries are built statically linked,
-# as docs/workflows.md installs them, in target/<host>/release.
+# as docs/workflows.md installs them, in target/<host>/release. Where the toolchain has the
+# host's musl target (`rustup target add x86_64-unknown-linux-musl`), the decision is also
+# measured with the gates built against musl (docs/dispatch.md, "A decision's start-up"), in
+# target/<arch>-unknown-linux-musl/release (MUSL_BIN=DIR measures those instead; NO_MUSL=1
+# skips them); libzstd and libdeflate are then compiled with musl-gcc (Debian: musl-tools).
 # Installs the reference tools (Debian: isal, pigz, zstd, hyperfine) when missing and root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +37,29 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The musl build of the decision, when the toolchain has the host's musl target and a C
+# compiler for it (cc-rs looks for musl-gcc; the Debian package musl-tools has it).
+musl=${MUSL_BIN:-}
+musl_target="$(uname -m)-unknown-linux-musl"
+if [ -z "$musl" ] && [ -z "${NO_MUSL:-}" ] && [ -z "${BENCH_BIN:-}" ] \
+  && [ -d "$(rustc --print sysroot)/lib/rustlib/$musl_target/lib" ]; then
+  if ! command -v musl-gcc >/dev/null && ! command -v "$(uname -m)-linux-musl-gcc" >/dev/null \
+    && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends musl-tools >/dev/null
+  fi
+  if command -v musl-gcc >/dev/null || command -v "$(uname -m)-linux-musl-gcc" >/dev/null; then
+    if RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C target-feature=+crt-static -C relocation-model=static" \
+      cargo build --quiet --release --locked --target "$musl_target" \
+      --bin allow_one_shot_stateful_apply --bin auto_apply_scope; then
+      musl="${CARGO_TARGET_DIR:-$PWD/target}/$musl_target/release"
+    else
+      echo "bench_dispatch: the musl build failed; only the glibc build is measured" >&2
+    fi
+  else
+    echo "bench_dispatch: no musl-gcc (Debian: musl-tools); the musl build is not measured" >&2
+  fi
 fi
 
 if [ -n "${BENCH_BIN:-}" ]; then
@@ -61,7 +89,7 @@ done
 echo "== machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine makes every figure noisier; compare ratios, not times)"
 echo "== binaries: $bin ($(file -b "$bin/allow_one_shot_stateful_apply" | grep -o '[a-z-]* linked' | head -n 1))"
 
-# `report JSON NAME_OF_GATE`: each command's median wall time and mean CPU time (user +
+# `report JSON NAME_OF_GATE [REFERENCE...]`: each command's median wall time and mean CPU time (user +
 # system, all threads), and the gate's ratio to each reference. On a shared machine the wall
 # times of both sides stretch with the load; the CPU times less so.
 report() {
@@ -71,8 +99,9 @@ results = json.load(open(sys.argv[1]))["results"]
 gate = next(r for r in results if r["command"] == sys.argv[2])
 cpu = lambda r: r["user"] + r["system"]
 unit, scale = ("ms", 1e3) if gate["median"] < 1 else ("s", 1)
+only = sys.argv[3:]  # the references to compare with (default: every other command)
 for r in results:
-    if r is gate:
+    if r is gate or (only and r["command"] not in only):
         continue
     print(f"   {gate['command']}: {gate['median'] * scale:.2f} {unit} (cpu {cpu(gate) * scale:.2f}); "
           f"{r['command']}: {r['median'] * scale:.2f} {unit} (cpu {cpu(r) * scale:.2f}); "
@@ -96,23 +125,40 @@ decision=("$bin/allow_one_shot_stateful_apply" --modules-dir "$fixtures/modules"
   --policy "$work/policy-deep.yml" --now "$now" --module minio-init --allow-stateful
   --backup-ref "$work/backups/minio-20260517T010847Z.tar.gz" --stateful-confirm BACKUP_DONE_F3
   --plan "$fixtures/plans/minio-init-exited.json")
-rc=0
-"${decision[@]}" >/dev/null || rc=$?
-if [ "$rc" != 0 ]; then
-  echo "the benchmark decision must be allow (exit 0), got exit $rc" >&2
-  exit 1
+# The same decision by the musl build: same flags, same files, another C library.
+decision_musl=()
+if [ -n "$musl" ]; then
+  decision_musl=("$musl/allow_one_shot_stateful_apply" "${decision[@]:1}")
+  echo "== musl binaries: $musl ($(file -b "$musl/allow_one_shot_stateful_apply" | grep -o '[a-z-]* linked' | head -n 1))"
 fi
+for argv_name in decision decision_musl; do
+  declare -n argv_ref=$argv_name
+  [ ${#argv_ref[@]} -gt 0 ] || continue
+  rc=0
+  "${argv_ref[@]}" >/dev/null || rc=$?
+  if [ "$rc" != 0 ]; then
+    echo "the benchmark decision ($argv_name) must be allow (exit 0), got exit $rc" >&2
+    exit 1
+  fi
+done
 echo
 echo "== decision: allow_one_shot_stateful_apply (allow, backup verified deep) vs /bin/true"
+musl_args=()
+[ ${#decision_musl[@]} -eq 0 ] || musl_args=(-n decision-musl "${decision_musl[*]}")
 hyperfine -N --style none --warmup 50 --runs "${DECISION_RUNS:-1000}" --export-json "$work/decision.json" \
-  -n /bin/true /bin/true -n decision "${decision[*]}" >/dev/null
-report "$work/decision.json" decision
+  -n /bin/true /bin/true -n decision "${decision[*]}" "${musl_args[@]}" >/dev/null
+report "$work/decision.json" decision /bin/true
+[ ${#decision_musl[@]} -eq 0 ] || report "$work/decision.json" decision-musl /bin/true
 # CPU time and page faults per run, which the load moves less than wall time (when perf is
 # installed and allowed to count).
 if command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1; then
-  for cmd in /bin/true decision; do
+  for cmd in /bin/true decision decision-musl; do
     argv=(/bin/true)
     [ "$cmd" = decision ] && argv=("${decision[@]}")
+    if [ "$cmd" = decision-musl ]; then
+      [ ${#decision_musl[@]} -gt 0 ] || continue
+      argv=("${decision_musl[@]}")
+    fi
     perf stat -x, -r "${DECISION_RUNS:-1000}" -e task-clock,page-faults "${argv[@]}" 2>&1 >/dev/null \
       | awk -F, -v name="$cmd" '$3 == "task-clock" { ms = $1 } $3 == "page-faults" { pf = $1 }
           END { printf "   %s: %.3f ms task-clock, %d page faults (perf stat, mean)\n", name, ms, pf }'
@@ -169,12 +215,19 @@ PY
 tgz=$work/backups/minio-20260517T010000Z.tar.gz
 tzst=$work/backups/minio-20260517T010001Z.tar.zst
 sqlgz=$work/backups/postgres-20260517T010002Z.sql.gz
+# The same content with one gzip member per MiB of input, as backup_before_apply writes its
+# backups (it compresses each member with libdeflate; pigz -1 here): the gate inflates such
+# members on two cores (docs/dispatch.md, "Speed").
+tgz_members=$work/backups/minio-20260517T010003Z.tar.gz
+sqlgz_members=$work/backups/postgres-20260517T010004Z.sql.gz
 pigz -1 -c "$work/data.tar" >"$tgz"
 zstd -q -3 -T0 -c "$work/data.tar" >"$tzst"
 pigz -1 -c "$work/dump.sql" >"$sqlgz"
+split -b 1M --filter='pigz -1 -c' "$work/data.tar" >"$tgz_members"
+split -b 1M --filter='pigz -1 -c' "$work/dump.sql" >"$sqlgz_members"
 rm "$work/data.tar" "$work/dump.sql"
-chmod 0600 "$tgz" "$tzst" "$sqlgz"
-ls -l "$tgz" "$tzst" "$sqlgz" | awk '{printf "   %s: %.0f MiB\n", $NF, $5 / 1048576}'
+chmod 0600 "$tgz" "$tzst" "$sqlgz" "$tgz_members" "$sqlgz_members"
+ls -l "$tgz" "$tzst" "$sqlgz" "$tgz_members" "$sqlgz_members" | awk '{printf "   %s: %.0f MiB\n", $NF, $5 / 1048576}'
 
 # The gate on one backup: auto_apply_scope deciding a dispatch of MODULE with that reference
 # (the same backup checks as the one-shot gate, without a plan). It must pass, deep.
@@ -201,7 +254,9 @@ deep() {
   report "$work/$name.json" gate
   # The critical path: the CPU time of the gate's busiest thread (decompression and the format
   # walk; the sha256 is on the other core) against the first reference's, from perf's samples
-  # per thread. The load stretches wall times; it moves these much less.
+  # per thread. The load stretches wall times; it moves these much less. (For a file of small
+  # gzip members the helper threads take half the inflating: there this line says how much
+  # the main thread was spared, and the wall time, quiet, is the figure.)
   if command -v perf >/dev/null && perf record -q -e cpu-clock -o "$work/perf.data" -- true >/dev/null 2>&1; then
     local first=${reference%% *}
     local ours theirs
@@ -219,4 +274,6 @@ busiest() {
 }
 deep tar.gz minio-init "$tgz" "igzip pigz"
 deep sql.gz postgres "$sqlgz" "igzip pigz"
+deep members.tar.gz minio-init "$tgz_members" "igzip pigz"
+deep members.sql.gz postgres "$sqlgz_members" "igzip pigz"
 deep tar.zst minio-init "$tzst" "zstd"

@@ -772,6 +772,90 @@ fn an_archive_missing_a_file_of_its_manifest_fails() {
     );
 }
 
+/// A minio archive in the site's backup root, with the manifest `backup_before_apply --module
+/// <manifest_module>` would write beside it.
+fn minio_archive_with_manifest_of(site: &Site, manifest_module: &str) -> PathBuf {
+    let data = site.tmp.path().join("data");
+    if !data.exists() {
+        data_tree(&data);
+    }
+    let backup = site.backup("minio", "tar.gz", &tar_of(&data, "-z"));
+    write_manifest(
+        &backup,
+        manifest_module,
+        "minio",
+        Procedure::MountArchive,
+        archive_inventory(&data),
+    );
+    backup
+}
+
+#[test]
+fn a_manifest_taken_for_another_module_fails_the_drill_as_it_blocks_the_gates() {
+    // The gates take a manifest for the dispatched module or for the module whose data the
+    // file is (`minio` for `minio-init`), nothing else; the drill reads it the same way, for an
+    // ordinary module as for a sidecar. The file and inventory match: only `module` is wrong.
+    for (manifest_module, drilled) in [
+        ("web-app", "minio"),
+        ("minio-init", "minio"),
+        ("web-app", "minio-init"),
+    ] {
+        let site = Site::new();
+        let backup = minio_archive_with_manifest_of(&site, manifest_module);
+        if drilled == "minio" {
+            let scope = site.scope(drilled, &backup);
+            assert_eq!(scope.code, 1, "{}", scope.all());
+            assert!(
+                scope.all().contains("[backup.manifest.mismatch]"),
+                "{}",
+                scope.all()
+            );
+        }
+        let run = site.drill(&backup, drilled);
+        assert_reason(&run, 1, "drill.manifest_mismatch");
+        assert!(
+            run.stdout
+                .contains(&format!("the manifest is of module `{manifest_module}`")),
+            "{manifest_module} drilled as {drilled}: {}",
+            run.stdout
+        );
+        assert!(run.stdout.contains("(2 checks, "), "{}", run.stdout);
+        assert_eq!(drill_record(&backup).outcome, DrillOutcome::Fail);
+    }
+}
+
+#[test]
+fn a_sidecar_is_drilled_with_its_own_manifest_or_with_its_data_module_s() {
+    // minio-init's data lives in minio (`backup_ref_modules: [minio]`): its backup is a file
+    // `minio-<stamp>.tar.gz`, whose manifest was taken for minio-init or for minio itself.
+    for manifest_module in ["minio-init", "minio"] {
+        let site = Site::new();
+        let backup = minio_archive_with_manifest_of(&site, manifest_module);
+        let run = site.drill(&backup, "minio-init");
+        assert_reason(&run, 0, "drill.restored");
+        assert!(run.stdout.contains("(3 checks, "), "{}", run.stdout);
+        let record = drill_record(&backup);
+        assert_eq!(record.outcome, DrillOutcome::Pass);
+        assert_eq!(record.module, "minio-init");
+    }
+}
+
+#[test]
+fn a_backup_path_that_is_a_symbolic_link_is_not_followed() {
+    // A complete backup with a matching manifest, but reached through a link planted at the
+    // backup's name: the drill must not restore (and vouch for) whatever the link points at.
+    let site = Site::new();
+    let elsewhere = site.tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let real = minio_archive_with_manifest_of(&site, "minio");
+    let moved = elsewhere.join(real.file_name().unwrap());
+    std::fs::rename(&real, &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, &real).unwrap();
+    let run = site.drill(&real, "minio");
+    assert_reason(&run, 2, "backup.artifact.symlink");
+    assert!(!evidence::drill_path(&real).exists());
+}
+
 /// A gzip'd tar of raw entries: (name, type flag, link target, content).
 fn raw_tar(entries: &[(&str, u8, &str, &[u8])]) -> Vec<u8> {
     let mut out = Vec::new();

@@ -256,6 +256,76 @@ fn a_class_the_head_adds_counts_too() {
 }
 
 #[test]
+fn a_manifest_the_head_alone_makes_stateful_needs_the_stateful_evidence() {
+    // Only web-app's manifest changes: stateless at the base, stateful at the head.
+    let (_keep, repo, base, head) = nested(|d| {
+        let m = std::fs::read_to_string(d.join("modules/web-app/module.yaml")).unwrap();
+        write(
+            d,
+            "modules/web-app/module.yaml",
+            &m.replace("statefulness: stateless", "statefulness: stateful"),
+        )
+    });
+    let (code, doc, all) = check(&repo, &base, &head, &pack(), "tier/full");
+    assert_eq!(code, 1, "{all}");
+    assert_eq!(
+        subjects(&doc, "canary.evidence.missing"),
+        STATEFUL.to_vec(),
+        "{all}"
+    );
+    assert_eq!(doc["facts"]["module_classes"], "web-app:stateful", "{all}");
+    let (code, _, all) = check(&repo, &base, &head, &pack_with(STATEFUL), "tier/full");
+    assert_eq!(code, 0, "{all}");
+}
+
+#[test]
+fn a_renamed_module_is_classified_under_both_names() {
+    // postgres moves to pg, its manifest renamed and made public-edge as well: the old name
+    // keeps its classes from the base, the new one takes them from the head.
+    let (_keep, repo, base, head) = nested(|d| {
+        git(d, &["mv", "modules/postgres", "modules/pg"]);
+        let m = std::fs::read_to_string(d.join("modules/pg/module.yaml")).unwrap();
+        write(
+            d,
+            "modules/pg/module.yaml",
+            &m.replace("name: postgres", "name: pg")
+                .replace("[secret-bearing]", "[secret-bearing, public-edge]"),
+        )
+    });
+    let status = git(
+        &repo,
+        &["diff", "--name-status", &format!("{base}...{head}")],
+    );
+    assert!(status.starts_with('R'), "git sees a rename: {status}");
+    let (code, doc, all) = check(&repo, &base, &head, &pack(), "tier/full");
+    assert_eq!(code, 1, "{all}");
+    assert_eq!(
+        doc["facts"]["module_classes"],
+        "pg:stateful+secret-bearing+public-edge,postgres:stateful+secret-bearing",
+        "{all}"
+    );
+    assert_eq!(subjects(&doc, "canary.evidence.missing").len(), 6, "{all}");
+
+    // Renamed and declared stateless and classless at the new name: the old name's classes
+    // at the base still require the evidence.
+    let (_keep, repo, base, head) = nested(|d| {
+        git(d, &["mv", "modules/postgres", "modules/pg"]);
+        write(
+            d,
+            "modules/pg/module.yaml",
+            "metadata:\n  name: pg\nspec:\n  classes: []\n  runtime:\n    statefulness: stateless\n",
+        )
+    });
+    let (code, doc, all) = check(&repo, &base, &head, &pack(), "tier/full");
+    assert_eq!(code, 1, "{all}");
+    assert_eq!(
+        doc["facts"]["module_classes"], "pg:none,postgres:stateful+secret-bearing",
+        "{all}"
+    );
+    assert_eq!(subjects(&doc, "canary.evidence.missing").len(), 5, "{all}");
+}
+
+#[test]
 fn a_module_without_a_class_needs_no_evidence() {
     let (_keep, repo, base, head) = nested(|d| write(d, "modules/web-app/compose.yaml", "x\n"));
     let (code, doc, all) = check(&repo, &base, &head, &pack(), "tier/full");
@@ -591,4 +661,82 @@ fn a_manifest_of_mode_100664_is_read() {
     let (code, doc, all) = check(&repo, &base, &head, &pack(), "tier/full");
     assert_eq!(code, 1, "{all}");
     assert_eq!(doc["facts"]["module_classes"], "m:stateful", "{all}");
+}
+
+/// A `git` in `<tmp>/old-git/git` that behaves as a git before 2.36 does with
+/// `cat-file --batch-command` (usage error, exit 129; each refusal noted in `refused`) and
+/// runs the real git for everything else.
+fn git_without_batch_command(tmp: &Path) -> (PathBuf, PathBuf) {
+    let real = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v git"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let bin = tmp.join("old-git");
+    std::fs::create_dir_all(&bin).unwrap();
+    let refused = tmp.join("refused");
+    let script = format!(
+        "#!/bin/sh\nfor a in \"$@\"; do\n  if [ \"$a\" = --batch-command ]; then\n    echo x >> '{}'\n    echo \"error: unknown option \\`batch-command'\" >&2\n    echo 'usage: git cat-file <type> <object>' >&2\n    exit 129\n  fi\ndone\nexec '{}' \"$@\"\n",
+        refused.display(),
+        real.trim()
+    );
+    let shim = bin.join("git");
+    std::fs::write(&shim, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (bin, refused)
+}
+
+#[test]
+fn a_git_without_batch_command_reads_the_same_classes() {
+    // The head makes web-app stateful: both sides are read.
+    let (tmp, repo, base, head) = nested(|d| {
+        let m = std::fs::read_to_string(d.join("modules/web-app/module.yaml")).unwrap();
+        write(
+            d,
+            "modules/web-app/module.yaml",
+            &m.replace("statefulness: stateless", "statefulness: stateful"),
+        );
+        write(d, "modules/postgres/compose.yaml", "x\n");
+    });
+    let (code, doc, all) = check(&repo, &base, &head, &pack(), "tier/full");
+    assert_eq!(code, 1, "{all}");
+    let (bin, refused) = git_without_batch_command(tmp.path());
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    std::fs::write(tmp.path().join("body.md"), pack()).unwrap();
+    let old = run(gate("canary_required")
+        .current_dir(&repo)
+        .env("PATH", path)
+        .args([
+            "--body",
+            "../body.md",
+            "--git-diff",
+            &format!("{base}...{head}"),
+            "--labels",
+            "tier/full",
+            "--format",
+            "json",
+        ]));
+    assert_eq!(
+        std::fs::read_to_string(&refused)
+            .unwrap_or_default()
+            .lines()
+            .count(),
+        2,
+        "the base and the head were each asked with --batch-command first: {}",
+        old.all()
+    );
+    assert_eq!(old.code, code, "{}", old.all());
+    let old_doc: Value = serde_json::from_str(&old.stdout).unwrap();
+    assert_eq!(
+        old_doc["facts"]["module_classes"],
+        "postgres:stateful+secret-bearing,web-app:stateful",
+        "{}",
+        old.all()
+    );
+    assert_eq!(old_doc["facts"], doc["facts"]);
+    assert_eq!(old_doc["reasons"], doc["reasons"]);
 }

@@ -5,7 +5,6 @@ use super::scope::DispatchArgs;
 use crate::emit::{Emitted, emit};
 use crate::env::Env;
 use crate::gates::dispatch;
-use crate::gates::replay::ReplayV1;
 use crate::report::Gate;
 use clap::Parser;
 use std::path::PathBuf;
@@ -29,17 +28,10 @@ pub struct Args {
 
 pub fn run(args: &Args, env: &dyn Env) -> Emitted {
     let gate = Gate::OneShotStatefulApply;
-    let mut replay = args
-        .common
-        .record
-        .is_some()
-        .then(|| ReplayV1::new(gate, &args.dispatch.raw(), &args.dispatch.modules_dir));
-    let result = dispatch::one_shot_stateful_apply(
-        &args.dispatch.request(&args.common),
-        &args.plan,
-        env,
-        replay.as_mut(),
-    );
+    let request = args.dispatch.request(&args.common);
+    let mut replay =
+        dispatch::one_shot_stateful_apply_replay(&request, args.common.record.is_some());
+    let result = dispatch::one_shot_stateful_apply(&request, &args.plan, env, replay.as_mut());
     emit(
         gate,
         result,

@@ -5,7 +5,6 @@ use super::{CommonArgs, usage};
 use crate::emit::{Emitted, emit};
 use crate::env::Env;
 use crate::gates::dispatch::{self, DispatchRequest};
-use crate::gates::replay::ReplayV1;
 use crate::model::dispatch::RawInputs;
 use crate::report::Gate;
 use clap::Parser;
@@ -100,14 +99,11 @@ pub fn run(args: &Args, env: &dyn Env) -> Emitted {
             env,
         );
     }
-    let mut replay = (args.changed_files.is_none() && args.common.record.is_some())
-        .then(|| ReplayV1::new(gate, &args.dispatch.raw(), &args.dispatch.modules_dir));
-    let result = dispatch::auto_apply_scope(
-        &args.dispatch.request(&args.common),
-        args.changed_files.as_deref(),
-        env,
-        replay.as_mut(),
-    );
+    let request = args.dispatch.request(&args.common);
+    let changed_files = args.changed_files.as_deref();
+    let mut replay =
+        dispatch::auto_apply_scope_replay(&request, changed_files, args.common.record.is_some());
+    let result = dispatch::auto_apply_scope(&request, changed_files, env, replay.as_mut());
     emit(
         gate,
         result,

@@ -11,7 +11,7 @@ use crate::env::Env;
 use crate::model::changed_files;
 use crate::model::{DispatchInputs, dispatch, event, plan};
 use crate::policy::LoadedPolicy;
-use crate::report::{Decision, GateError, InputDigest};
+use crate::report::{Decision, Gate, GateError, InputDigest};
 use std::path::Path;
 use time::OffsetDateTime;
 
@@ -28,6 +28,12 @@ pub struct DispatchRequest<'a> {
 }
 
 impl DispatchRequest<'_> {
+    /// The replay section a recorded run of `gate` fills: the flags as given and where
+    /// modules live (the rest is added while the gate runs).
+    pub fn replay(&self, gate: Gate) -> ReplayV1 {
+        ReplayV1::new(gate, &self.raw, self.modules_dir)
+    }
+
     /// The checked dispatch inputs from the flags and, with `--from-event`, the event
     /// payload (whose inputs and digest go into `replay`).
     pub fn resolve_inputs(
@@ -73,6 +79,25 @@ impl DispatchRequest<'_> {
         }
         Ok((now, policy))
     }
+}
+
+/// The replay section a run of `auto_apply_scope` keeps in its record: only when the run is
+/// recorded, and only in dispatch mode. A pull-request-mode run (`changed_files`) is not
+/// replayable: `decision_log replay` re-evaluates dispatch decisions only.
+pub fn auto_apply_scope_replay(
+    request: &DispatchRequest<'_>,
+    changed_files: Option<&Path>,
+    recorded: bool,
+) -> Option<ReplayV1> {
+    (recorded && changed_files.is_none()).then(|| request.replay(Gate::AutoApplyScope))
+}
+
+/// The replay section a run of `allow_one_shot_stateful_apply` keeps: whenever it is recorded.
+pub fn one_shot_stateful_apply_replay(
+    request: &DispatchRequest<'_>,
+    recorded: bool,
+) -> Option<ReplayV1> {
+    recorded.then(|| request.replay(Gate::OneShotStatefulApply))
 }
 
 /// `auto_apply_scope`: with `changed_files`, which modules a pull request touches (no replay
@@ -162,4 +187,60 @@ pub fn one_shot_stateful_apply(
         r.observed = host.observed();
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request<'a>(modules_dir: &'a Path) -> DispatchRequest<'a> {
+        DispatchRequest {
+            raw: dispatch::RawInputs {
+                module: Some("postgres".into()),
+                allow_stateful: Some("true".into()),
+                backup_ref: Some("/backups/postgres-20260517T010847Z.sql.gz".into()),
+                stateful_confirm: Some("BACKUP_DONE_F3".into()),
+            },
+            from_event: None,
+            modules_dir,
+            now: None,
+            policy: None,
+        }
+    }
+
+    #[test]
+    fn only_a_recorded_dispatch_mode_scope_run_keeps_a_replay_section() {
+        let modules = Path::new("platform/modules");
+        let r = request(modules);
+        let replay = auto_apply_scope_replay(&r, None, true).expect("a recorded dispatch run");
+        assert_eq!(replay.gate, "auto_apply_scope");
+        assert_eq!(replay.modules_dir, "platform/modules");
+        assert_eq!(replay.flags.module.as_deref(), Some("postgres"));
+        assert_eq!(replay.flags.allow_stateful.as_deref(), Some("true"));
+        assert_eq!(
+            replay.flags.backup_ref.as_deref(),
+            Some("/backups/postgres-20260517T010847Z.sql.gz")
+        );
+        assert_eq!(
+            replay.flags.stateful_confirm.as_deref(),
+            Some("BACKUP_DONE_F3")
+        );
+        // Filled while the gate runs, not before.
+        assert_eq!(replay.now, "");
+        // Pull-request mode is not replayed, recorded or not; nothing unrecorded is kept.
+        let changed = Path::new("changed.txt");
+        assert_eq!(auto_apply_scope_replay(&r, Some(changed), true), None);
+        assert_eq!(auto_apply_scope_replay(&r, Some(changed), false), None);
+        assert_eq!(auto_apply_scope_replay(&r, None, false), None);
+    }
+
+    #[test]
+    fn a_recorded_one_shot_run_keeps_a_replay_section_of_its_own_gate() {
+        let modules = Path::new("modules");
+        let r = request(modules);
+        let replay = one_shot_stateful_apply_replay(&r, true).expect("a recorded run");
+        assert_eq!(replay.gate, "allow_one_shot_stateful_apply");
+        assert_eq!(replay.flags.module.as_deref(), Some("postgres"));
+        assert_eq!(one_shot_stateful_apply_replay(&r, false), None);
+    }
 }

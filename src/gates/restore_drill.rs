@@ -142,8 +142,9 @@ fn evaluate(request: &Request<'_>) -> Result<(Decision, RecordFile), GateError> 
             evidence.artifact, reference.file_name
         ));
     }
-    // As the gates read it: the dispatched module, or the module whose data the file is.
-    if evidence.module != id.as_str() && evidence.ref_module != id.as_str() {
+    // As the gates read it (`checks::backup_beside::module_fits`): taken for the drilled
+    // module, or for the module whose data the file is (`minio` for its sidecar `minio-init`).
+    if evidence.module != id.as_str() && evidence.module != reference.ref_module {
         mismatches.push(format!(
             "the manifest is of module `{}` (data of `{}`), the drill is for `{id}`",
             evidence.module, evidence.ref_module
@@ -344,4 +345,81 @@ fn open_backup(path: &Path) -> Result<File, GateError> {
         return Err(could_not(&backup::EMPTY, format!("{shown} is empty")));
     }
     Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    fn code_of(path: &Path) -> &'static str {
+        match open_backup(path) {
+            Ok(_) => "opened",
+            Err(e) => e.code.id,
+        }
+    }
+
+    #[test]
+    fn a_regular_non_empty_file_is_opened_and_an_empty_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("minio-20260517T010847Z.tar.gz");
+        std::fs::write(&file, b"x").unwrap();
+        assert_eq!(code_of(&file), "opened");
+        std::fs::write(&file, b"").unwrap();
+        assert_eq!(code_of(&file), backup::EMPTY.id);
+    }
+
+    #[test]
+    fn a_symbolic_link_at_the_backup_path_is_not_followed() {
+        // The drill has no lstat of its own before this open: O_NOFOLLOW is the whole defence.
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere.tar.gz");
+        std::fs::write(&target, b"a complete backup").unwrap();
+        let link = dir.path().join("minio-20260517T010847Z.tar.gz");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert_eq!(code_of(&link), backup::SYMLINK.id);
+    }
+
+    #[test]
+    fn a_fifo_at_the_backup_path_is_not_regular_and_does_not_hang() {
+        // Without O_NONBLOCK, opening a FIFO nobody writes to blocks forever: the open runs in
+        // a thread so that the test fails instead of hanging.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("minio-20260517T010847Z.tar.gz");
+        let made = Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || tx.send(code_of(&fifo)));
+        let code = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("opening a FIFO at the backup path hung");
+        assert_eq!(code, backup::NOT_REGULAR.id);
+    }
+
+    #[test]
+    fn a_directory_at_the_backup_path_is_not_regular() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("minio-20260517T010847Z.tar.gz");
+        std::fs::create_dir(&sub).unwrap();
+        assert_eq!(code_of(&sub), backup::NOT_REGULAR.id);
+    }
+
+    #[test]
+    fn open_errors_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("minio-20260517T010847Z.tar.gz");
+        assert_eq!(code_of(&missing), backup::ARTIFACT_MISSING.id);
+        // A file where a directory should be: ENOTDIR, neither missing nor a link.
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"x").unwrap();
+        assert_eq!(
+            code_of(&file.join("minio-20260517T010847Z.tar.gz")),
+            backup::ROOT_UNREADABLE.id
+        );
+    }
 }

@@ -13,6 +13,7 @@
 
 mod feed;
 mod gzip;
+mod members;
 mod pg_custom;
 mod rdb;
 mod sql;
@@ -192,12 +193,15 @@ pub fn inspect_with(file: &File, format: Format, options: &Options) -> Result<In
 struct Paths {
     read_whole_up_to: u64,
     large_file: u64,
+    /// How a large gzip file's members are inflated on two cores.
+    members: members::Sizes,
 }
 
 impl Paths {
     const SIZED: Paths = Paths {
         read_whole_up_to: READ_WHOLE_UP_TO,
         large_file: LARGE_FILE,
+        members: members::SIZES,
     };
 }
 
@@ -222,6 +226,7 @@ fn inspect_by(
             head,
             &mut &bytes[..],
             IN_MEMORY_CHUNK,
+            None,
             format,
             options,
         )?;
@@ -239,7 +244,7 @@ fn inspect_by(
     };
     if size < paths.large_file {
         let mut raw = BufReader::with_capacity(CHUNK, At { file, offset: 0 });
-        let checked = check_content(file, size, head, &mut raw, CHUNK, format, options);
+        let checked = check_content(file, size, head, &mut raw, CHUNK, None, format, options);
         let sha = hashed(hash_with(file, CHUNK))?;
         return checked.map(|detail| Inspection {
             sha256: sha,
@@ -249,7 +254,16 @@ fn inspect_by(
     std::thread::scope(|scope| {
         let (feeder, mut raw) = feed::pair(file, LARGE_CHUNK, LARGE_BUFFERS);
         let hasher = scope.spawn(|| feeder.run());
-        let checked = check_content(file, size, head, &mut raw, LARGE_CHUNK, format, options);
+        let checked = check_content(
+            file,
+            size,
+            head,
+            &mut raw,
+            LARGE_CHUNK,
+            Some(paths.members),
+            format,
+            options,
+        );
         // The feeder hashes the rest of the file alone once the checker stops taking buffers.
         drop(raw);
         let sha = hashed(
@@ -325,13 +339,16 @@ impl Read for At<'_> {
 }
 
 /// Check the content read from `raw` (the file from its first byte), whose first bytes are
-/// `head`, as `format`. `chunk` sizes the decoders' buffers.
+/// `head`, as `format`. `chunk` sizes the decoders' buffers; with `two_cores`, gzip members
+/// are inflated on two threads (a large file: see `members`).
+#[allow(clippy::too_many_arguments)]
 fn check_content(
     file: &File,
     size: u64,
     head: &[u8],
     raw: &mut dyn BufRead,
     chunk: usize,
+    two_cores: Option<members::Sizes>,
     format: Format,
     options: &Options,
 ) -> Result<String, Refusal> {
@@ -339,7 +356,7 @@ fn check_content(
     let described = match format {
         Format::SqlGz => {
             expect_magic(head, GZIP_MAGIC, "gzip")?;
-            sql::check(gzip::members(raw), deep, chunk)
+            sql::check(gzip::reader(raw, two_cores), deep, chunk)
         }
         Format::PgDump => {
             expect_magic(head, b"PGDMP", "PostgreSQL custom dump")?;
@@ -352,13 +369,18 @@ fn check_content(
         Format::RedisRdb => rdb::check(file, size, deep, options.allow_rdb_without_checksum),
         Format::TarGz => {
             expect_magic(head, GZIP_MAGIC, "gzip")?;
-            tar::walk(&mut gzip::members(raw), deep, chunk, &mut tar::Nothing)
-                .map(|s| format!("gzip → tar, {}", s.describe(deep)))
-                .map_err(|r| r.within("gzip → tar"))
+            tar::walk(
+                &mut gzip::reader(raw, two_cores),
+                deep,
+                chunk,
+                &mut tar::Nothing,
+            )
+            .map(|s| format!("gzip → tar, {}", s.describe(deep)))
+            .map_err(|r| r.within("gzip → tar"))
         }
         Format::VaultSnapshot => {
             expect_magic(head, GZIP_MAGIC, "gzip")?;
-            vault::check(&mut gzip::members(raw), deep, chunk)
+            vault::check(&mut gzip::reader(raw, two_cores), deep, chunk)
                 .map_err(|r| r.within("Vault snapshot"))
         }
         Format::TarZst => {
@@ -454,18 +476,30 @@ mod tests {
 
     /// Every way of reading: in one call, streamed on this thread, streamed beside the hash
     /// thread.
-    const EVERY_PATH: [Paths; 3] = [
+    /// (The last: members inflated on two cores, a round every few KiB.)
+    const EVERY_PATH: [Paths; 4] = [
         Paths {
             read_whole_up_to: u64::MAX,
             large_file: u64::MAX,
+            members: members::SIZES,
         },
         Paths {
             read_whole_up_to: 0,
             large_file: u64::MAX,
+            members: members::SIZES,
         },
         Paths {
             read_whole_up_to: 0,
             large_file: 0,
+            members: members::SIZES,
+        },
+        Paths {
+            read_whole_up_to: 0,
+            large_file: 0,
+            members: members::Sizes {
+                window: 8 * 1024,
+                output: 32 * 1024,
+            },
         },
     ];
 
@@ -527,6 +561,10 @@ mod tests {
 
         let passed = on_every_path(Format::TarGz, &tgz).expect("a complete tar.gz passes");
         assert_eq!(passed.sha256, crate::digest::hex(&Sha256::digest(&tgz)));
+        // As backup_before_apply writes it: one member per block of the tar.
+        let members: Vec<u8> = tar.chunks(20_000).flat_map(gzip).collect();
+        let passed = on_every_path(Format::TarGz, &members).expect("a multi-member tar.gz passes");
+        assert_eq!(passed.sha256, crate::digest::hex(&Sha256::digest(&members)));
         let passed = on_every_path(Format::TarZst, &tzst).expect("a complete tar.zst passes");
         assert_eq!(passed.sha256, crate::digest::hex(&Sha256::digest(&tzst)));
 
@@ -542,6 +580,10 @@ mod tests {
         let mut crc = tgz.clone();
         let at = crc.len() - 8;
         crc[at] ^= 1;
+        refused(Format::TarGz, &crc, &super::super::FORMAT);
+        refused(Format::TarGz, &members[..members.len() - 9], &INCOMPLETE);
+        let mut crc = members.clone();
+        crc[members.len() / 2] ^= 1;
         refused(Format::TarGz, &crc, &super::super::FORMAT);
 
         let mut sql = b"--\n-- PostgreSQL database cluster dump\n--\n\nSET x = 1;\n".to_vec();
