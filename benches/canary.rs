@@ -213,7 +213,10 @@ fn bench_canary() {
     // As a checkout fetched by CI is: one pack.
     git(repo.path(), &["gc", "--quiet"]);
     measure(RUNS, "packed (a fetched checkout)");
+}
 
+#[test]
+fn bench_body() {
     // Four 1 MiB bodies: list items (the common shape of evidence), top-level paragraphs
     // with bold lines, sub-headings and HTML comments (the slowest path of the section
     // reader), placeholders, inline and block HTML, entities and invisible characters (what

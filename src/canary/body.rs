@@ -182,14 +182,19 @@ pub fn is_placeholder(text: &str, cores: &[String]) -> bool {
     let mut rest = Shown::new(text);
     loop {
         // To the first letter or digit; none left means nothing but punctuation.
-        loop {
+        let first = loop {
             match rest.peek() {
                 None => return true,
-                Some(c) if c.is_alphanumeric() => break,
+                Some(c) if c.is_alphanumeric() => break c,
                 Some(_) => {
                     rest.next();
                 }
             }
+        };
+        // No placeholder starts with that letter: content, decided without trying each one
+        // (most blocks of real text end here).
+        if !cores.iter().any(|core| core.starts_with(first)) {
+            return false;
         }
         let Some(mut after) = cores.iter().find_map(|core| strip_core(&rest, core)) else {
             return false;
@@ -305,7 +310,7 @@ impl Inline {
             self.first_all_bold = false;
         }
         // Line breaks are events of their own; keep `\n` meaning exactly one of them.
-        if t.contains('\n') {
+        if memchr::memchr(b'\n', t.as_bytes()).is_some() {
             self.text.push_str(&t.replace('\n', " "));
         } else {
             self.text.push_str(t);
@@ -407,12 +412,15 @@ impl Builder<'_> {
     }
 
     fn paragraph(&mut self, inline: &Inline, offset: usize) {
-        let mut found_status = false;
-        for (line, line_offset) in inline.lines() {
-            found_status |= self.status(line, line_offset);
-        }
-        if found_status {
-            return;
+        // A status line holds a `:`; most paragraphs have none, and are not split into lines.
+        if memchr::memchr(b':', inline.text.as_bytes()).is_some() {
+            let mut found_status = false;
+            for (line, line_offset) in inline.lines() {
+                found_status |= self.status(line, line_offset);
+            }
+            if found_status {
+                return;
+            }
         }
         let (first, rest) = inline
             .text
@@ -451,8 +459,8 @@ fn lowercase_type_1_end_tags(body: &str) -> std::borrow::Cow<'_, str> {
     };
     let bytes = body.as_bytes();
     let mut changed: Option<Vec<u8>> = None;
-    let mut from = 0;
-    while let Some(at) = body[from..].find("</").map(|i| i + from) {
+    // A SIMD search: this pass reads every byte of the body before the parser does.
+    for at in memchr::memmem::find_iter(bytes, b"</") {
         if needs(&bytes[at..]) {
             let out = changed.get_or_insert_with(|| bytes.to_vec());
             let end = bytes[at..]
@@ -461,7 +469,6 @@ fn lowercase_type_1_end_tags(body: &str) -> std::borrow::Cow<'_, str> {
                 .map_or(at, |p| at + p);
             out[at..end].make_ascii_lowercase();
         }
-        from = at + 2;
     }
     match changed {
         // Only ASCII letters were lowercased: still UTF-8.
@@ -490,8 +497,10 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
     let mut inline = Inline::default();
     // Text of the leaf block being collected inside containers (tight list items, cells).
     let mut leaf = String::new();
-    // The shown text of the HTML block being read.
-    let mut html_block: Option<String> = None;
+    // The shown text of the HTML block being read (its buffer reused from block to block),
+    // and whether one is being read.
+    let mut html_block = String::new();
+    let mut in_html_block = false;
     // What the HTML so far hides (a comment or a dropped element left open hides what follows,
     // Markdown included, as it does on Forgejo).
     let mut scan = HtmlScan::default();
@@ -513,17 +522,19 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
             }
             Event::Start(Tag::HtmlBlock) => {
                 flush(&mut b, &mut leaf);
-                html_block = Some(String::new());
+                html_block.clear();
+                in_html_block = true;
             }
             Event::End(TagEnd::HtmlBlock) => {
-                if let Some(text) = html_block.take() {
-                    b.content(&text);
+                if in_html_block {
+                    in_html_block = false;
+                    b.content(&html_block);
                 }
             }
             // Only ever inside an HTML block.
             Event::Html(h) => {
-                if let Some(text) = html_block.as_mut() {
-                    scan.feed(h, text);
+                if in_html_block {
+                    scan.feed(h, &mut html_block);
                 }
             }
             Event::InlineHtml(h) => {

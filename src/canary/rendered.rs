@@ -90,7 +90,7 @@ impl HtmlScan {
         let mut rest = html;
         while !rest.is_empty() {
             if self.comment {
-                match rest.find("-->") {
+                match memchr::memmem::find(rest.as_bytes(), b"-->") {
                     Some(end) => {
                         self.comment = false;
                         rest = &rest[end + 3..];
@@ -109,7 +109,8 @@ impl HtmlScan {
                 }
                 continue;
             }
-            let Some(at) = rest.find(['<', '&']) else {
+            // ASCII bytes, so `at` is a character boundary.
+            let Some(at) = memchr::memchr2(b'<', b'&', rest.as_bytes()) else {
                 self.text(rest, out);
                 return;
             };
@@ -198,7 +199,7 @@ fn skip_tag(rest: &str) -> &str {
 fn find_end_tag(s: &str, name: &str) -> Option<usize> {
     let bytes = s.as_bytes();
     let mut from = 0;
-    while let Some(i) = s[from..].find("</").map(|i| i + from) {
+    while let Some(i) = memchr::memmem::find(&bytes[from..], b"</").map(|i| i + from) {
         let start = i + 2;
         let end = start + name.len();
         if bytes

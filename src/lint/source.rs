@@ -10,8 +10,9 @@ use crate::yaml::{Node, Style, Value};
 
 pub struct Source<'a> {
     pub text: &'a str,
-    /// Byte offset where each line starts (line 1 at index 0).
-    line_starts: Vec<usize>,
+    /// Byte offset where each line starts (line 1 at index 0); built on first use, so a file
+    /// without findings (most of them) never pays for it.
+    line_starts: std::cell::OnceCell<Vec<usize>>,
     /// The last position asked for inside a scalar: (scalar address, offset, newlines before
     /// it). Findings in one scalar come in increasing order, so each lookup counts only the
     /// newlines since the previous one: a script with 30,000 findings stays linear.
@@ -20,36 +21,33 @@ pub struct Source<'a> {
 
 impl<'a> Source<'a> {
     pub fn new(text: &'a str) -> Source<'a> {
-        // Counted first, so the index is allocated once (a cheap pass over bytes in cache).
-        let lines = text.bytes().filter(|&b| b == b'\n').count();
-        let mut line_starts = Vec::with_capacity(lines + 1);
-        line_starts.push(0);
-        for (i, b) in text.bytes().enumerate() {
-            if b == b'\n' {
-                line_starts.push(i + 1);
-            }
-        }
         Source {
             text,
-            line_starts,
+            line_starts: std::cell::OnceCell::new(),
             last: std::cell::Cell::new((0, 0, 0)),
         }
     }
 
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            // `match_indices` of a `char` searches with memchr, not byte by byte.
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        })
+    }
+
     /// The text of a 1-based line, without its line ending.
     pub fn line(&self, line: usize) -> Option<&'a str> {
-        let start = *self.line_starts.get(line.checked_sub(1)?)?;
-        let end = self
-            .line_starts
-            .get(line)
-            .copied()
-            .unwrap_or(self.text.len());
+        let starts = self.line_starts();
+        let start = *starts.get(line.checked_sub(1)?)?;
+        let end = starts.get(line).copied().unwrap_or(self.text.len());
         let s = self.text.get(start..end)?;
         Some(s.trim_end_matches(['\n', '\r']))
     }
 
     pub fn line_count(&self) -> usize {
-        self.line_starts.len()
+        self.line_starts().len()
     }
 
     /// File line and column (1-based, in characters) of byte `at` inside `node`'s value.

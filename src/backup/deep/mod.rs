@@ -278,6 +278,17 @@ fn inspect_by(
     })
 }
 
+/// Every member of the gzip stream `bytes`, decompressed on this thread alone (`two_cores`
+/// `None`), or on two cores as a large file's are, in rounds of `window` compressed bytes with
+/// `output` bytes of output per thread. Both must give the same bytes or the same error (the
+/// `gzip_members` fuzz target compares them).
+pub fn gunzip(bytes: &[u8], two_cores: Option<(usize, usize)>) -> io::Result<Vec<u8>> {
+    let sizes = two_cores.map(|(window, output)| members::Sizes { window, output });
+    let mut out = Vec::new();
+    gzip::reader(bytes, sizes).read_to_end(&mut out)?;
+    Ok(out)
+}
+
 /// How many leading bytes are compared with a format's magic.
 const HEAD: usize = 16;
 
