@@ -619,9 +619,13 @@ impl CatFile {
     }
 
     /// Whether git ended at once because it does not know the options it was started with
-    /// (exit code 129, git's usage error: `--batch-command` is git 2.36 and later).
+    /// (exit code 129, git's usage error: `--batch-command` is git 2.36 and later). Called
+    /// after a failed answer: git is stopped first (a git still running, perhaps blocked
+    /// writing an object too large to read, never ends by itself), which leaves the exit
+    /// code of a git that had already ended.
     fn refused_the_options(&mut self) -> bool {
         self.stdin = None;
+        let _ = self.child.kill();
         self.protocol == Protocol::Commands
             && matches!(self.child.wait(), Ok(status) if status.code() == Some(129))
     }
