@@ -23,8 +23,10 @@ pub struct Section {
     pub heading: String,
     pub line: usize,
     pub col: usize,
-    /// How many content blocks (paragraphs, list items, code blocks, cells) hold real text.
-    pub filled_blocks: usize,
+    /// Whether a content block (paragraph, list item, code block, cell, HTML block) holds real
+    /// text. Once one does, nothing later in the body can undo it, so the reader stops judging
+    /// the section's further blocks.
+    pub filled: bool,
 }
 
 /// A `Canary status:` line.
@@ -310,7 +312,8 @@ impl Inline {
             self.first_all_bold = false;
         }
         // Line breaks are events of their own; keep `\n` meaning exactly one of them.
-        if memchr::memchr(b'\n', t.as_bytes()).is_some() {
+        // Text events are short: the slice search beats the SIMD one's set-up here.
+        if t.as_bytes().contains(&b'\n') {
             self.text.push_str(&t.replace('\n', " "));
         } else {
             self.text.push_str(t);
@@ -345,12 +348,22 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
+    /// Whether a block read now can change an answer: a section is open and holds no real
+    /// text yet. When not, a block's text is not collected.
+    fn wants_content(&self) -> bool {
+        self.open
+            .as_ref()
+            .and_then(|open| self.out.sections.get(open.index))
+            .is_some_and(|s| !s.filled)
+    }
+
     fn content(&mut self, text: &str) {
         if let Some(open) = &self.open
-            && !is_placeholder(text, &self.placeholders)
             && let Some(s) = self.out.sections.get_mut(open.index)
+            && !s.filled
+            && !is_placeholder(text, &self.placeholders)
         {
-            s.filled_blocks += 1;
+            s.filled = true;
         }
     }
 
@@ -365,7 +378,7 @@ impl Builder<'_> {
                 heading: text.trim().to_string(),
                 line,
                 col,
-                filled_blocks: 0,
+                filled: false,
             });
             self.open = Some(Open {
                 index: self.out.sections.len() - 1,
@@ -413,7 +426,7 @@ impl Builder<'_> {
 
     fn paragraph(&mut self, inline: &Inline, offset: usize) {
         // A status line holds a `:`; most paragraphs have none, and are not split into lines.
-        if memchr::memchr(b':', inline.text.as_bytes()).is_some() {
+        if inline.text.as_bytes().contains(&b':') {
             let mut found_status = false;
             for (line, line_offset) in inline.lines() {
                 found_status |= self.status(line, line_offset);
@@ -543,7 +556,7 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
                 if !inline_html.is_empty() {
                     if inline.active {
                         inline.text(&inline_html);
-                    } else {
+                    } else if b.wants_content() {
                         leaf.push_str(&inline_html);
                     }
                 }
@@ -594,11 +607,13 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
                 Event::SoftBreak | Event::HardBreak => inline.line_break(range.end),
                 _ => {}
             },
-            other => match other {
+            // A leaf block's text, only while it can still fill the open section.
+            other if b.wants_content() => match other {
                 Event::Text(t) | Event::Code(t) => leaf.push_str(t),
                 Event::SoftBreak | Event::HardBreak => leaf.push('\n'),
                 _ => {}
             },
+            _ => {}
         }
     }
     flush(&mut b, &mut leaf);
@@ -627,7 +642,7 @@ mod tests {
     fn filled(body: &str, name: &str) -> Option<bool> {
         let p = parse(body, &known(), &ph());
         let found = p.find(name);
-        found.first().map(|s| s.filled_blocks > 0)
+        found.first().map(|s| s.filled)
     }
 
     #[test]
@@ -874,12 +889,36 @@ mod tests {
 
     #[test]
     fn a_block_inside_a_container_does_not_repeat_the_paragraph_before_it() {
-        let p = parse(
-            "**What changed**\ntext\n\n> quoted evidence\n\n- one\n\n- two\n",
-            &known(),
-            &ph(),
-        );
+        // The quote and the list belong to "Why it changed" and hold placeholders only: the
+        // paragraph of "What changed" before them must not be read again as their text.
+        let body = "**What changed**\ntext\n\n**Why it changed**\n\n> TODO\n\n- TBD\n";
+        let p = parse(body, &known(), &ph());
         assert_eq!(p.find("What changed").len(), 1, "{:?}", p.sections);
-        assert_eq!(p.sections[0].filled_blocks, 4, "{:?}", p.sections);
+        assert_eq!(filled(body, "What changed"), Some(true));
+        assert_eq!(filled(body, "Why it changed"), Some(false));
+    }
+
+    #[test]
+    fn a_filled_section_does_not_fill_the_next_one() {
+        // Once a section holds real text the reader stops judging its blocks; the next
+        // section's blocks are judged again, in every kind of block.
+        for rest in [
+            "- TODO\n",
+            "> TBD\n",
+            "<div>TBD</div>\n",
+            "<span>TODO</span> <!-- real text -->\n",
+            "| TODO |\n|---|\n| - |\n",
+            "```\n```\n",
+            "- <span>TODO</span>\n  <style>real words</style>\n",
+        ] {
+            let body = format!(
+                "## What changed\nreal text\n\n- more\n\n<div>more</div>\n\n## Why it changed\n{rest}"
+            );
+            assert_eq!(filled(&body, "What changed"), Some(true), "{body:?}");
+            assert_eq!(filled(&body, "Why it changed"), Some(false), "{body:?}");
+        }
+        // The same blocks after one of real text: filled.
+        let body = "## Why it changed\n- TODO\n- real text\n- TBD\n";
+        assert_eq!(filled(body, "Why it changed"), Some(true));
     }
 }

@@ -296,7 +296,7 @@ pub fn check(
                 .subject(subject)
                 .at(at(twice[1].line, twice[1].col)),
             );
-        } else if found.iter().all(|s| s.filled_blocks == 0) {
+        } else if found.iter().all(|s| !s.filled) {
             missing.push(subject.clone());
             d.push(
                 Reason::new(

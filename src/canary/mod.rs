@@ -369,7 +369,7 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
                     .subject(name.clone()),
                 );
             }
-            [one] if one.filled_blocks == 0 => {
+            [one] if !one.filled => {
                 missing.push(name.clone());
                 d.push(
                     Reason::new(
