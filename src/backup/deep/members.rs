@@ -164,16 +164,17 @@ impl<R: BufRead> Members<R> {
         self.ours_len = mine.produced;
         self.theirs_len = 0;
         if let (Some(at), Some(helped)) = (split, helped) {
-            if consumed == at {
-                consumed += helped.consumed;
-                members += helped.members;
-                self.theirs_len = helped.produced;
-            }
+            let landed = consumed == at;
             #[cfg(test)]
-            if consumed == at + helped.consumed && helped.consumed > 0 {
+            if landed && helped.consumed > 0 {
                 self.helped.0 += 1;
             } else {
                 self.helped.1 += 1;
+            }
+            if landed {
+                consumed += helped.consumed;
+                members += helped.members;
+                self.theirs_len = helped.produced;
             }
         }
         self.handed = 0;
@@ -286,9 +287,7 @@ fn chain(input: &[u8], out: &mut [u8], stop: Option<usize>, tail: usize) -> Chai
 fn member(decoder: &mut GzDecoder<&[u8]>, out: &mut [u8]) -> Option<usize> {
     let mut filled = 0;
     loop {
-        let Some(room) = out.get_mut(filled..) else {
-            return None;
-        };
+        let room = out.get_mut(filled..)?;
         if room.is_empty() {
             // Full: the member must end here (its trailer is checked on this read).
             let mut probe = [0u8; 1];
