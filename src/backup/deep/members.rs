@@ -150,9 +150,12 @@ impl<R: BufRead> Members<R> {
         let ours = self.ours.get_mut(..limit).unwrap_or_default();
         let theirs = &mut self.theirs;
         let (mine, helped) = std::thread::scope(|scope| {
-            let helper = split.map(|at| {
+            // No thread to be had (a limit on processes): this round goes without a helper.
+            let helper = split.and_then(|at| {
                 let input = window.get(at..).unwrap_or_default();
-                scope.spawn(move || chain(input, theirs, None, tail))
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || chain(input, theirs, None, tail))
+                    .ok()
             });
             let mine = chain(window, ours, split, 0);
             // A helper that failed (it cannot panic on input) only loses its work.
