@@ -275,7 +275,8 @@ deep() {
 # Samples (499 per CPU second) of the busiest thread of a command.
 busiest() {
   perf record -q -e cpu-clock -F 499 -o "$work/perf.data" -- "$@" >/dev/null 2>&1
-  perf report -i "$work/perf.data" --sort pid --stdio -F sample,pid 2>/dev/null | awk '!/^#/ && NF { print $1; exit }'
+  perf report -i "$work/perf.data" --sort pid --stdio -F sample,pid 2>/dev/null \
+    | awk '!/^#/ && NF && $1 > max { max = $1 } END { print max + 0 }'
 }
 deep tar.gz minio-init "$tgz" "igzip pigz"
 deep sql.gz postgres "$sqlgz" "igzip pigz"

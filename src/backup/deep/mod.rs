@@ -559,6 +559,42 @@ mod tests {
         verdicts.into_iter().next().unwrap()
     }
 
+    /// With the sizes a real large file gets: a tar.gz of 1 MiB members (as backup_before_apply
+    /// writes them) passes on two cores with the whole file's hash, and a wrong CRC-32 in a
+    /// member in the middle is refused as the one-core reader refuses it.
+    #[test]
+    fn a_large_file_of_small_members_is_verified_on_two_cores() {
+        // Hardly compressible, so that the file is past LARGE_FILE.
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let content: Vec<u8> = (0..10 * 1024 * 1024)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 32) as u8
+            })
+            .collect();
+        let tar = tar_of(&content);
+        let parts: Vec<Vec<u8>> = tar.chunks(1024 * 1024).map(gzip).collect();
+        let members = parts.concat();
+        assert!(members.len() as u64 > LARGE_FILE, "not a large file");
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(&members).unwrap();
+        let file = File::open(tmp.path()).unwrap();
+        let passed = inspect(&file, Format::TarGz, Verify::Deep).expect("a valid file passes");
+        assert_eq!(passed.sha256, crate::digest::hex(&Sha256::digest(&members)));
+
+        // The CRC-32 of the member that ends in the middle of the file.
+        let middle: usize = parts[..=parts.len() / 2].iter().map(Vec::len).sum();
+        let mut damaged = members.clone();
+        damaged[middle - 8] ^= 1;
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(&damaged).unwrap();
+        let file = File::open(tmp.path()).unwrap();
+        let refused = inspect(&file, Format::TarGz, Verify::Deep).expect_err("damage passed");
+        assert_eq!(refused.code.id, super::super::FORMAT.id, "{refused}");
+    }
+
     #[test]
     fn every_read_path_gives_the_same_verdict_and_hash() {
         // Larger than one buffer of every path, compressible and not.
