@@ -4,4 +4,4 @@
 # Prints the figures; the bench asserts only the request count, never a time.
 set -eu
 cd "$(dirname "$0")/.."
-exec cargo test --release --bench canary -- --nocapture --test-threads=1 2>&1 | grep -v '^\s*$'
+exec cargo test --release --locked --bench canary -- --nocapture --test-threads=1 2>&1 | grep -v '^\s*$'

@@ -13,12 +13,12 @@
 # Environment: CARGO_TARGET_DIR is honoured; BENCH_BIN=DIR measures the binaries in DIR
 # instead of building (e.g. a build of an older commit, for before/after figures); RUNS sets
 # hyperfine's runs for the deep measures (default 5), DECISION_RUNS for the decision (default
-# 1000); DECISION_ONLY=1 stops after the decision. The binaries are built statically linked,
-# as docs/workflows.md installs them, in target/<host>/release. Where the toolchain has the
+# 1000); DECISION_ONLY=1 stops after the decision. The binaries are built statically linked
+# for this CPU, as docs/workflows.md installs them, in target/<host>/release. Where the toolchain has the
 # host's musl target (`rustup target add x86_64-unknown-linux-musl`), the decision is also
 # measured with the gates built against musl (docs/dispatch.md, "A decision's start-up"), in
 # target/<arch>-unknown-linux-musl/release (MUSL_BIN=DIR measures those instead; NO_MUSL=1
-# skips them); libzstd and libdeflate are then compiled with musl-gcc (Debian: musl-tools).
+# skips them); libzstd and ISA-L are then compiled with musl-gcc (Debian: musl-tools).
 # Installs the reference tools (Debian: isal, pigz, zstd, hyperfine) when missing and root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +39,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The flags of the dispatch gates' build (docs/workflows.md): statically linked, at a fixed
+# address, for this CPU (`target-cpu=native`: the SIMD paths of zlib-rs and sha2 are chosen at
+# compile time, so a decision runs none of their CPUID instructions; docs/dispatch.md, "A
+# decision's start-up").
+gate_flags="-C target-feature=+crt-static -C relocation-model=static -C target-cpu=native"
+
 # The musl build of the decision, when the toolchain has the host's musl target and a C
 # compiler for it (cc-rs looks for musl-gcc; the Debian package musl-tools has it).
 musl=${MUSL_BIN:-}
@@ -50,7 +56,7 @@ if [ -z "$musl" ] && [ -z "${NO_MUSL:-}" ] && [ -z "${BENCH_BIN:-}" ] \
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends musl-tools >/dev/null
   fi
   if command -v musl-gcc >/dev/null || command -v "$(uname -m)-linux-musl-gcc" >/dev/null; then
-    if RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C target-feature=+crt-static -C relocation-model=static" \
+    if RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }$gate_flags" \
       cargo build --quiet --release --locked --target "$musl_target" \
       --bin allow_one_shot_stateful_apply --bin auto_apply_scope; then
       musl="${CARGO_TARGET_DIR:-$PWD/target}/$musl_target/release"
@@ -65,12 +71,11 @@ fi
 if [ -n "${BENCH_BIN:-}" ]; then
   bin=$BENCH_BIN
 else
-  # The dispatch gates as docs/workflows.md installs them: statically linked, at a fixed
-  # address (a decision is mostly process start-up; docs/dispatch.md, "A decision's
-  # start-up"). With `--target` the flags reach the target's crates only, so the proc-macro
-  # crates still build; the binaries land in target/<host>/release, apart from a plain build's.
+  # The dispatch gates as docs/workflows.md installs them, with the flags above (a decision is
+  # mostly process start-up). With `--target` the flags reach the target's crates only, so the
+  # proc-macro crates still build; the binaries land in target/<host>/release, apart from a plain build's.
   host=$(rustc --print host-tuple)
-  RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C target-feature=+crt-static -C relocation-model=static" \
+  RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }$gate_flags" \
     cargo build --quiet --release --locked --target "$host" \
     --bin allow_one_shot_stateful_apply --bin auto_apply_scope
   bin="${CARGO_TARGET_DIR:-$PWD/target}/$host/release"
@@ -270,7 +275,8 @@ deep() {
 # Samples (499 per CPU second) of the busiest thread of a command.
 busiest() {
   perf record -q -e cpu-clock -F 499 -o "$work/perf.data" -- "$@" >/dev/null 2>&1
-  perf report -i "$work/perf.data" --sort pid --stdio -F sample,pid 2>/dev/null | awk '!/^#/ && NF { print $1; exit }'
+  perf report -i "$work/perf.data" --sort pid --stdio -F sample,pid 2>/dev/null \
+    | awk '!/^#/ && NF && $1 > max { max = $1 } END { print max + 0 }'
 }
 deep tar.gz minio-init "$tgz" "igzip pigz"
 deep sql.gz postgres "$sqlgz" "igzip pigz"

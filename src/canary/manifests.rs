@@ -65,7 +65,7 @@ pub fn classify(
     let manifest_path = |id: &str| format!("{}/{id}/module.yaml", policy.modules_dir);
     let owned_ids: Vec<String> = modules.iter().map(|(id, _)| id.clone()).collect();
     let ids: Vec<&str> = owned_ids.iter().map(String::as_str).collect();
-    let (base_label, base_texts) = read_all(base, &policy.modules_dir, &ids, &manifest_path)?;
+    let (base_label, base_sides) = read_side(base, "base", &policy.modules_dir, &ids)?;
     // Looked up among each module's own changed files: a scan of the whole list per module
     // would cost modules x files.
     let changed_manifest: Vec<&str> = modules
@@ -77,68 +77,49 @@ pub fn classify(
         })
         .map(|(_, id)| *id)
         .collect();
-    // Where each changed manifest's head text is.
+    // Where each changed manifest's head reading is.
     let head_index: std::collections::HashMap<&str, usize> = changed_manifest
         .iter()
         .enumerate()
         .map(|(i, id)| (*id, i))
         .collect();
     let head = head.filter(|h| *h != base);
-    let (head_label, head_texts) = match head {
+    let (head_label, head_sides) = match head {
         Some(h) if !changed_manifest.is_empty() => {
-            let (label, texts) =
-                read_all(h, &policy.modules_dir, &changed_manifest, &manifest_path)?;
-            (Some(label), texts)
+            let (label, sides) = read_side(h, "head", &policy.modules_dir, &changed_manifest)?;
+            (Some(label), sides)
         }
         _ => (None, Vec::new()),
     };
 
+    let mut head_sides: Vec<Option<Side>> = head_sides;
     let mut out = Vec::new();
     let mut digests = Vec::new();
-    for ((id, files), base_text) in modules.into_iter().zip(base_texts) {
-        let module_id = ModuleId::parse(&id)?;
+    for ((id, files), base_side) in modules.into_iter().zip(base_sides) {
         let mut classes: Vec<String> = Vec::new();
         let mut read_from: Vec<String> = Vec::new();
-        let mut add = |text: &str, side: &str, display: String| -> Result<(), GateError> {
-            let digest = InputDigest::of(
-                format!("manifest:{id}@{side}"),
-                display.clone(),
-                text.as_bytes(),
-            );
-            let m = manifest::parse(
-                text,
-                &display,
-                &module_id,
-                PathBuf::from(&policy.modules_dir).join(&id),
-                digest.clone(),
-            )
-            .map_err(|e| {
-                GateError::new(
-                    e.code,
-                    format!(
-                        "touched module `{id}`: its class cannot be read at the {side}: {}",
-                        e.message
-                    ),
-                )
-                .with_details(e.details.clone())
-            })?;
-            for c in classes_of(&m) {
+        let head_side = head_index
+            .get(id.as_str())
+            .and_then(|&pos| head_sides.get_mut(pos))
+            .and_then(Option::take);
+        for (side, from) in [
+            (base_side, format!("the base {base_label}")),
+            (
+                head_side,
+                format!(
+                    "the head {}, which changes it",
+                    head_label.as_deref().unwrap_or_default()
+                ),
+            ),
+        ] {
+            let Some(side) = side else { continue };
+            for c in side.classes {
                 if !classes.contains(&c) {
                     classes.push(c);
                 }
             }
-            digests.push(digest);
-            Ok(())
-        };
-        if let Some(text) = &base_text {
-            add(text, "base", format!("{base_label}:{}", manifest_path(&id)))?;
-            read_from.push(format!("the base {base_label}"));
-        }
-        if let Some(&pos) = head_index.get(id.as_str())
-            && let (Some(label), Some(Some(text))) = (&head_label, head_texts.get(pos))
-        {
-            add(text, "head", format!("{label}:{}", manifest_path(&id)))?;
-            read_from.push(format!("the head {label}, which changes it"));
+            digests.push(side.digest);
+            read_from.push(from);
         }
         if read_from.is_empty() {
             return Err(GateError::new(
@@ -171,36 +152,96 @@ pub fn classify(
     Ok((out, digests))
 }
 
-/// The manifest texts of `ids` in `tree` (`None`: no such file), and how to name the tree.
+/// What one side of the pull request says about one module: the classes its manifest gives,
+/// and the digest of what was read.
+struct Side {
+    classes: Vec<String>,
+    digest: InputDigest,
+}
+
+/// The manifests of `ids` in `tree`, each parsed as it arrives (while git reads the next
+/// ones): `None` where there is none. Also how to name the tree. The first manifest that
+/// cannot be read stops the reading.
+fn read_side(
+    tree: &Tree,
+    side: &str,
+    modules_dir: &str,
+    ids: &[&str],
+) -> Result<(String, Vec<Option<Side>>), GateError> {
+    let mut sides: Vec<Option<Side>> = Vec::with_capacity(ids.len());
+    sides.resize_with(ids.len(), || None);
+    let label = read_all(tree, modules_dir, ids, &mut |label, i, text| {
+        let id = ids[i];
+        let display = format!("{label}:{modules_dir}/{id}/module.yaml");
+        let digest = InputDigest::of(
+            format!("manifest:{id}@{side}"),
+            display.clone(),
+            text.as_bytes(),
+        );
+        let module_id = ModuleId::parse(id)?;
+        let m = manifest::parse(
+            text,
+            &display,
+            &module_id,
+            PathBuf::from(modules_dir).join(id),
+            digest.clone(),
+        )
+        .map_err(|e| {
+            GateError::new(
+                e.code,
+                format!(
+                    "touched module `{id}`: its class cannot be read at the {side}: {}",
+                    e.message
+                ),
+            )
+            .with_details(e.details.clone())
+        })?;
+        sides[i] = Some(Side {
+            classes: classes_of(&m),
+            digest,
+        });
+        Ok(())
+    })?;
+    Ok((label, sides))
+}
+
+/// What is done with each manifest text found: `(how the tree is named, index in ids, text)`.
+type EachText<'a> = dyn FnMut(&str, usize, &str) -> Result<(), GateError> + 'a;
+
+/// Hand `each` the manifest text of every one of `ids` that `tree` has, in order; returns how
+/// to name the tree.
 fn read_all(
     tree: &Tree,
     modules_dir: &str,
     ids: &[&str],
-    manifest_path: &dyn Fn(&str) -> String,
-) -> Result<(String, Vec<Option<String>>), GateError> {
+    each: &mut EachText,
+) -> Result<String, GateError> {
     match tree {
         Tree::WorkTree { repo } => {
-            let mut out = Vec::new();
-            for id in ids {
-                out.push(read_file(&repo.join(manifest_path(id)))?);
+            let label = tree.describe("");
+            for (i, id) in ids.iter().enumerate() {
+                let path = repo.join(format!("{modules_dir}/{id}/module.yaml"));
+                if let Some(text) = read_file(&path)? {
+                    each(&label, i, &text)?;
+                }
             }
-            Ok((tree.describe(""), out))
+            Ok(label)
         }
         Tree::Commit { repo, rev } => {
-            let (commit, blobs) = read_at_commit(repo, rev, modules_dir, ids)?;
-            let mut out = Vec::with_capacity(ids.len());
-            for (id, blob) in ids.iter().zip(blobs) {
-                out.push(match blob {
-                    None => None,
-                    Some(bytes) => Some(String::from_utf8(bytes).map_err(|_| {
-                        GateError::new(
-                            &MANIFEST_INVALID,
-                            format!("{commit}:{} is not UTF-8", manifest_path(id)),
-                        )
-                    })?),
-                });
-            }
-            Ok((tree.describe(&commit), out))
+            let mut label = String::new();
+            read_at_commit(repo, rev, modules_dir, ids, &mut |commit, i, bytes| {
+                if label.is_empty() {
+                    label = tree.describe(commit);
+                }
+                let text = std::str::from_utf8(bytes).map_err(|_| {
+                    GateError::new(
+                        &MANIFEST_INVALID,
+                        format!("{commit}:{modules_dir}/{}/module.yaml is not UTF-8", ids[i]),
+                    )
+                })?;
+                each(&label, i, text)
+            })
+            .map(|commit| tree.describe(&commit))
         }
     }
 }
@@ -247,11 +288,13 @@ fn git(repo: &Path) -> Command {
 /// modules is about 100 KiB).
 const MAX_OBJECT_BYTES: u64 = 32 * 1024 * 1024;
 
-/// Files' bytes, in the order asked for; `None` where there is none.
-type Blobs = Vec<Option<Vec<u8>>>;
+/// What is done with each manifest found at a commit: `(the commit's full id, index in ids,
+/// bytes)`.
+type EachBlob<'a> = dyn FnMut(&str, usize, &[u8]) -> Result<(), GateError> + 'a;
 
-/// The manifests `<modules_dir>/<id>/module.yaml` of `ids` at the commit `rev` names (`None`:
-/// no such file), and that commit's full id.
+/// Hand `each` the manifest `<modules_dir>/<id>/module.yaml` of every one of `ids` that the
+/// commit `rev` names has, in the order of `ids`, each as soon as git has written it (so that
+/// git reads the next ones meanwhile); returns that commit's full id.
 ///
 /// One `git cat-file --batch-command` (`--batch` before git 2.36) reads everything, each
 /// object once: the commit, the folders on
@@ -267,7 +310,8 @@ fn read_at_commit(
     rev: &str,
     modules_dir: &str,
     ids: &[&str],
-) -> Result<(String, Blobs), GateError> {
+    each: &mut EachBlob,
+) -> Result<String, GateError> {
     check_revision(rev)?;
     let not_a_commit = |why: &str| {
         GateError::new(
@@ -316,7 +360,6 @@ fn read_at_commit(
         .map(str::to_string)
         .ok_or_else(|| failed(format!("commit {id} does not start with its tree")))?;
     let oid_len = id.len() / 2;
-    let none = || vec![None; ids.len()];
     for name in modules_dir.split('/') {
         let tree = git.ask_tree(&folder)?;
         match find_entries(&tree.data, &folder, oid_len, &[name.as_bytes()])?.pop() {
@@ -325,7 +368,7 @@ fn read_at_commit(
                 oid,
             })) => folder = oid,
             // No modules folder at this commit: no manifests either.
-            _ => return Ok((id, none())),
+            _ => return Ok(id),
         }
     }
     let modules = git.ask_tree(&folder)?;
@@ -344,9 +387,9 @@ fn read_at_commit(
         })
         .collect();
     let names: Vec<&str> = folder_ids.iter().map(|(_, oid)| oid.as_str()).collect();
-    let folders = git.ask_all(&names, "tree", MAX_OBJECT_BYTES)?;
-    let mut blob_of: Vec<(usize, String)> = Vec::with_capacity(folders.len());
-    for ((i, oid), tree) in folder_ids.iter().zip(&folders) {
+    let mut blob_of: Vec<(usize, String)> = Vec::with_capacity(names.len());
+    git.ask_each(&names, "tree", MAX_OBJECT_BYTES, &mut |n, tree| {
+        let (i, oid) = &folder_ids[n];
         match find_entries(&tree.data, oid, oid_len, &[b"module.yaml"])?.pop() {
             Some(Some(Entry {
                 kind: EntryKind::File,
@@ -364,16 +407,14 @@ fn read_at_commit(
             }
             _ => {}
         }
-    }
-    drop(folders);
+        Ok(())
+    })?;
     let names: Vec<&str> = blob_of.iter().map(|(_, oid)| oid.as_str()).collect();
-    let blobs = git.ask_all(&names, "blob", MAX_MANIFEST_BYTES)?;
+    git.ask_each(&names, "blob", MAX_MANIFEST_BYTES, &mut |n, blob| {
+        each(&id, blob_of[n].0, &blob.data)
+    })?;
     git.finish()?;
-    let mut out = none();
-    for ((i, _), blob) in blob_of.into_iter().zip(blobs) {
-        out[i] = Some(blob.data);
-    }
-    Ok((id, out))
+    Ok(id)
 }
 
 /// A revision as the caller may name it: never an option, a second line or an endless string.
@@ -578,9 +619,13 @@ impl CatFile {
     }
 
     /// Whether git ended at once because it does not know the options it was started with
-    /// (exit code 129, git's usage error: `--batch-command` is git 2.36 and later).
+    /// (exit code 129, git's usage error: `--batch-command` is git 2.36 and later). Called
+    /// after a failed answer: git is stopped first (a git still running, perhaps blocked
+    /// writing an object too large to read, never ends by itself), which leaves the exit
+    /// code of a git that had already ended.
     fn refused_the_options(&mut self) -> bool {
         self.stdin = None;
+        let _ = self.child.kill();
         self.protocol == Protocol::Commands
             && matches!(self.child.wait(), Ok(status) if status.code() == Some(129))
     }
@@ -606,11 +651,18 @@ impl CatFile {
         }
     }
 
-    /// Objects of `kind` that must exist, all asked for at once: written from another thread,
-    /// because git answers while it reads and both pipes are bounded.
-    fn ask_all(&mut self, oids: &[&str], kind: &str, limit: u64) -> Result<Vec<Object>, GateError> {
+    /// Objects of `kind` that must exist, all asked for at once, each handed to `each` (with
+    /// its index in `oids`) as it comes: written from another thread, because git answers
+    /// while it reads and both pipes are bounded. An error from `each` stops git.
+    fn ask_each(
+        &mut self,
+        oids: &[&str],
+        kind: &str,
+        limit: u64,
+        each: &mut dyn FnMut(usize, Object) -> Result<(), GateError>,
+    ) -> Result<(), GateError> {
         if oids.is_empty() {
-            return Ok(Vec::new());
+            return Ok(());
         }
         let input = self.request(oids);
         let stdin = self
@@ -620,20 +672,17 @@ impl CatFile {
         let (stdout, child) = (&mut self.stdout, &mut self.child);
         std::thread::scope(|scope| {
             let writer = scope.spawn(move || stdin.write_all(input.as_bytes()));
-            let mut objects = Vec::with_capacity(oids.len());
             let mut result = Ok(());
-            for oid in oids {
-                match read_object(stdout, oid, limit) {
-                    Ok(Some(o)) if o.kind == kind => objects.push(o),
-                    Ok(Some(o)) => {
-                        result = Err(GateError::new(
-                            &MANIFEST_INVALID,
-                            format!("{oid} is a {}, not a {kind}", o.kind),
-                        ));
-                    }
-                    Ok(None) => result = Err(missing(oid)),
-                    Err(e) => result = Err(e),
-                }
+            for (n, oid) in oids.iter().enumerate() {
+                result = match read_object(stdout, oid, limit) {
+                    Ok(Some(o)) if o.kind == kind => each(n, o),
+                    Ok(Some(o)) => Err(GateError::new(
+                        &MANIFEST_INVALID,
+                        format!("{oid} is a {}, not a {kind}", o.kind),
+                    )),
+                    Ok(None) => Err(missing(oid)),
+                    Err(e) => Err(e),
+                };
                 if result.is_err() {
                     // Unblocks the writer: git is gone, its input pipe broken.
                     let _ = child.kill();
@@ -643,7 +692,7 @@ impl CatFile {
             let written = writer.join();
             result?;
             match written {
-                Ok(Ok(())) => Ok(objects),
+                Ok(Ok(())) => Ok(()),
                 _ => Err(GateError::new(
                     &GIT_FAILED,
                     "writing to git cat-file failed",

@@ -227,12 +227,15 @@ pub fn evaluate(
         errors: 0,
         warnings: 0,
     };
+    let digests = kept.full;
     let mut files = 0usize;
     let mut emit = |f: FileResult, (chunk, filtered): (String, suppress::Filtered)| {
         files += 1;
         tally.add(&filtered);
-        if kept.full {
-            d.inputs.push(f.digest.clone());
+        if kept.full
+            && let Some(digest) = &f.digest
+        {
+            d.inputs.push(digest.clone());
         }
         kept.add(&mut d, f);
         out.file(&chunk)
@@ -253,6 +256,7 @@ pub fn evaluate(
                 &found.files,
                 lint,
                 Some(req.root),
+                digests,
                 threads,
                 per_file,
                 &mut emit,
@@ -273,7 +277,7 @@ pub fn evaluate(
             path: policy.digest.source.clone(),
             findings: policy_unused,
             text: None,
-            digest: policy.digest.clone(),
+            digest: Some(policy.digest.clone()),
         });
     }
     if let (Some(b), false) = (&baseline, baseline_unused.is_empty()) {
@@ -281,7 +285,7 @@ pub fn evaluate(
             path: b.file.clone(),
             findings: baseline_unused,
             text: Some(b.text.clone()),
-            digest: b.digest.clone(),
+            digest: Some(b.digest.clone()),
         });
     }
     for f in extra {

@@ -46,7 +46,9 @@ pub struct FileResult {
     pub findings: Vec<Finding>,
     /// The text, kept for code frames; `None` when the file was not readable as text.
     pub text: Option<String>,
-    pub digest: InputDigest,
+    /// What was read, hashed; `None` when the run keeps no digests (hashing every file costs
+    /// a few per cent of a lint run, and only `--format json` and `--record` write them).
+    pub digest: Option<InputDigest>,
 }
 
 fn file_finding(name: &str, line: usize, col: usize, message: String) -> Finding {
@@ -113,10 +115,12 @@ pub fn lint_text_in(
     }
     let src = source::Source::new(text);
     let wf = model::Workflow::build(root);
+    let flow = taint::Flow::new(&wf);
     let ctx = rules::Ctx {
         src: &src,
         doc: &doc,
         wf: &wf,
+        flow: &flow,
         policy,
         repo,
     };
@@ -214,17 +218,28 @@ pub fn lint_path_in(
     policy: &LintPolicy,
     repo: Option<&Path>,
 ) -> Result<FileResult, GateError> {
+    lint_path_hashed(path, policy, repo, true)
+}
+
+/// [`lint_path_in`], with the file's digest only when `digest` is set.
+pub(crate) fn lint_path_hashed(
+    path: &Path,
+    policy: &LintPolicy,
+    repo: Option<&Path>,
+    digest: bool,
+) -> Result<FileResult, GateError> {
     let name = path.display().to_string();
     if let Some(link) = symlink_result(path, &name)? {
         return Ok(link);
     }
+    let want = digest;
     let (findings, text, digest) = match crate::input::read_limited(
         path,
         policy.max_file_bytes,
         "workflow",
     ) {
         Ok(bytes) => {
-            let digest = InputDigest::of("workflow", name.clone(), &bytes);
+            let digest = want.then(|| InputDigest::of("workflow", name.clone(), &bytes));
             let (f, t) = lint_owned_in(&name, bytes, policy, repo);
             (f, t, digest)
         }
@@ -238,12 +253,12 @@ pub fn lint_path_in(
                     e.message
                 ),
             );
-            let digest = InputDigest {
+            let digest = want.then(|| InputDigest {
                 name: "workflow".into(),
                 source: name.clone(),
                 sha256: String::new(),
                 bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-            };
+            });
             (vec![finding], None, digest)
         }
         Err(e) => return Err(e),
@@ -274,7 +289,7 @@ pub fn lint_reader(
                 path: name.to_string(),
                 findings,
                 text,
-                digest,
+                digest: Some(digest),
             })
         }
         Err(e) if std::ptr::eq(e.code, &general::TOO_LARGE) => Ok(FileResult {
@@ -289,12 +304,12 @@ pub fn lint_reader(
                 ),
             )],
             text: None,
-            digest: InputDigest {
+            digest: Some(InputDigest {
                 name: "workflow".into(),
                 source,
                 sha256: String::new(),
                 bytes: policy.max_file_bytes.saturating_add(1),
-            },
+            }),
         }),
         Err(e) => Err(e),
     }
@@ -325,7 +340,11 @@ fn symlink_result(path: &Path, name: &str) -> Result<Option<FileResult>, GateErr
         path: name.to_string(),
         findings: vec![finding],
         text: None,
-        digest: InputDigest::of("workflow", name.to_string(), target.as_bytes()),
+        digest: Some(InputDigest::of(
+            "workflow",
+            name.to_string(),
+            target.as_bytes(),
+        )),
     }))
 }
 

@@ -2,8 +2,9 @@
 //! steps, and every `${{ }}` (plus every `if:`) with the job and step it belongs to. Rules
 //! read this view and the tree; they never re-parse.
 
-use super::expr::{self, Embedded, Expr, ExprError};
+use super::expr::{self, ContextRef, Embedded, Expr, ExprError};
 use crate::yaml::Node;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 pub struct Workflow<'a> {
@@ -24,6 +25,9 @@ pub struct Workflow<'a> {
     need_edges: Vec<Vec<usize>>,
     /// `sites[range]` of each `(job, step)`: they are contiguous, in file order.
     step_site_ranges: HashMap<(usize, usize), std::ops::Range<usize>>,
+    /// Where the text of each site whose `exprs` were parsed lives (address and length of
+    /// the scalar's text) -> the site, so [`Workflow::expressions`] does not parse it again.
+    parsed_texts: HashMap<(usize, usize), usize>,
 }
 
 pub struct Event<'a> {
@@ -78,6 +82,9 @@ pub struct Site<'a> {
     pub exprs: Result<Vec<Embedded>, ExprError>,
     /// For a job or step `if:`: the whole condition, parsed (then `exprs` is empty).
     pub bare_if: Option<Result<Expr, ExprError>>,
+    /// The context accesses of each of [`Site::parsed`], found on first use for all the rules
+    /// that read them.
+    refs: std::cell::OnceCell<Vec<Vec<ContextRef>>>,
 }
 
 impl Site<'_> {
@@ -100,6 +107,15 @@ impl Site<'_> {
             out.push(e);
         }
         out
+    }
+
+    /// Each of [`Site::parsed`] with its context accesses ([`expr::context_refs`]).
+    pub fn parsed_refs(&self) -> impl Iterator<Item = (&Expr, &[ContextRef])> {
+        let parsed = self.parsed();
+        let refs = self
+            .refs
+            .get_or_init(|| parsed.iter().map(|e| expr::context_refs(e)).collect());
+        parsed.into_iter().zip(refs.iter().map(Vec::as_slice))
     }
 }
 
@@ -223,7 +239,8 @@ impl<'a> Workflow<'a> {
                 steps,
             });
         }
-        let sites = collect_sites(root);
+        let mut parsed_texts = HashMap::new();
+        let sites = collect_sites(root, &mut parsed_texts);
         let mut job_ids = HashMap::with_capacity(jobs.len());
         for (i, j) in jobs.iter().enumerate() {
             job_ids.entry(j.id).or_insert(i);
@@ -257,7 +274,19 @@ impl<'a> Workflow<'a> {
             job_ids,
             need_edges,
             step_site_ranges,
+            parsed_texts,
         }
+    }
+
+    /// The `${{ }}` of `text`, as [`expr::find_expressions`] finds them: the parse made while
+    /// building when `text` is the very text of a scalar of this tree (the same bytes in
+    /// memory, so the same expressions), else a new parse.
+    pub fn expressions(&self, text: &str) -> Result<Cow<'_, [Embedded]>, ExprError> {
+        let key = (text.as_ptr() as usize, text.len());
+        if let Some(Ok(found)) = self.parsed_texts.get(&key).map(|&i| &self.sites[i].exprs) {
+            return Ok(Cow::Borrowed(found));
+        }
+        expr::find_expressions(text).map(Cow::Owned)
     }
 
     pub fn has_event(&self, name: &str) -> bool {
@@ -406,8 +435,13 @@ pub fn strongly_connected(edges: &[Vec<usize>]) -> Components {
     }
 }
 
-fn collect_sites(root: &Node) -> Vec<Site<'_>> {
+/// The sites of the tree at `root`, in file order; `parsed` receives each site whose `exprs`
+/// were parsed, keyed by where its text lives.
+fn collect_sites<'a>(root: &'a Node, parsed: &mut HashMap<(usize, usize), usize>) -> Vec<Site<'a>> {
     let mut sites = Vec::new();
+    let mut visit = |node, job, step, key, direct, sites: &mut Vec<Site<'a>>| {
+        walk(node, job, step, key, direct, sites, parsed);
+    };
     for (k, v) in root.as_map().unwrap_or(&[]) {
         let key = k.as_str().unwrap_or("");
         if key == "jobs"
@@ -415,7 +449,7 @@ fn collect_sites(root: &Node) -> Vec<Site<'_>> {
         {
             for (ji, (_, job)) in jobs.iter().enumerate() {
                 let Some(entries) = job.as_map() else {
-                    walk(job, Some(ji), None, "", false, &mut sites);
+                    visit(job, Some(ji), None, "", false, &mut sites);
                     continue;
                 };
                 for (jk, jv) in entries {
@@ -428,19 +462,19 @@ fn collect_sites(root: &Node) -> Vec<Site<'_>> {
                                 Some(se) => {
                                     for (sk, sv) in se {
                                         let skey = sk.as_str().unwrap_or("");
-                                        walk(sv, Some(ji), Some(si), skey, true, &mut sites);
+                                        visit(sv, Some(ji), Some(si), skey, true, &mut sites);
                                     }
                                 }
-                                None => walk(step, Some(ji), Some(si), "", false, &mut sites),
+                                None => visit(step, Some(ji), Some(si), "", false, &mut sites),
                             }
                         }
                     } else {
-                        walk(jv, Some(ji), None, jkey, true, &mut sites);
+                        visit(jv, Some(ji), None, jkey, true, &mut sites);
                     }
                 }
             }
         } else {
-            walk(v, None, None, key, false, &mut sites);
+            visit(v, None, None, key, false, &mut sites);
         }
     }
     sites
@@ -454,6 +488,7 @@ fn walk<'a>(
     key: &'a str,
     direct: bool,
     sites: &mut Vec<Site<'a>>,
+    parsed: &mut HashMap<(usize, usize), usize>,
 ) {
     let mut stack = vec![(node, key, direct)];
     while let Some((n, key, direct)) = stack.pop() {
@@ -467,6 +502,9 @@ fn walk<'a>(
                 // An `if:` is parsed whole, so `${{ a }} && b` (always true) is caught.
                 let bare_if = (is_if && !text.trim().is_empty() && !n.is_null())
                     .then(|| expr::parse_if(text));
+                if has && !is_if {
+                    parsed.insert((text.as_ptr() as usize, text.len()), sites.len());
+                }
                 sites.push(Site {
                     scalar: n,
                     job,
@@ -479,6 +517,7 @@ fn walk<'a>(
                         Ok(Vec::new())
                     },
                     bare_if,
+                    refs: std::cell::OnceCell::new(),
                 });
             }
             crate::yaml::Value::Seq(items) => {

@@ -11,19 +11,21 @@
 //! suppressions filter does) and renders them; the ordering below never looks at findings.
 
 use super::config::LintPolicy;
-use super::{FileResult, lint_path_in};
+use super::{FileResult, lint_path_hashed};
 use crate::report::{GateError, general};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 
-/// Lint one file of the repository at `repo`: the per-file step of the run.
+/// Lint one file of the repository at `repo`: the per-file step of the run. The file's
+/// digest is computed only when `digest` is set.
 pub fn lint_file(
     path: &Path,
     policy: &LintPolicy,
     repo: Option<&Path>,
+    digest: bool,
 ) -> Result<FileResult, GateError> {
-    lint_path_in(path, policy, repo)
+    lint_path_hashed(path, policy, repo, digest)
 }
 
 /// How many files may be in flight (linted or waiting for an earlier file) per thread. Small:
@@ -45,13 +47,15 @@ struct Shared<R> {
 /// Lint `paths` on up to `threads` threads. `finish` runs on the worker that linted the file,
 /// while its text is still there (it may filter the findings, and renders them); then the
 /// text is dropped and `emit` receives the file (findings and digest) and what `finish`
-/// made, in the input order, on the calling thread.
+/// made, in the input order, on the calling thread. Each file's digest is computed only when
+/// `digests` is set (the caller writes them out).
 /// The first file (in input order) that cannot be read, or the first error `emit` returns,
 /// stops the run with that error; files after it are not handed out.
 pub fn lint_each<R, F, E>(
     paths: &[PathBuf],
     policy: &LintPolicy,
     repo: Option<&Path>,
+    digests: bool,
     threads: usize,
     finish: F,
     mut emit: E,
@@ -62,7 +66,7 @@ where
     E: FnMut(FileResult, R) -> Result<(), GateError>,
 {
     let one = |path: &PathBuf| {
-        lint_file(path, policy, repo).map(|mut file| {
+        lint_file(path, policy, repo, digests).map(|mut file| {
             let rendered = finish(&mut file);
             file.text = None;
             (file, rendered)
@@ -175,6 +179,7 @@ mod tests {
             paths,
             &policy,
             None,
+            true,
             threads,
             |f: &mut FileResult| f.text.is_some(),
             |f, had_text| {
@@ -202,6 +207,32 @@ mod tests {
     }
 
     #[test]
+    fn files_are_hashed_only_when_the_run_keeps_digests() {
+        let (_dir, paths) = corpus(20);
+        for digests in [true, false] {
+            let mut hashed = Vec::new();
+            lint_each(
+                &paths,
+                &LintPolicy::default(),
+                None,
+                digests,
+                2,
+                |_: &mut FileResult| (),
+                |f, ()| {
+                    hashed.push(f.digest.map(|d| (d.sha256.len(), d.bytes)));
+                    Ok(())
+                },
+            )
+            .unwrap();
+            assert_eq!(hashed.len(), 20);
+            for (h, path) in hashed.iter().zip(&paths) {
+                let size = std::fs::metadata(path).unwrap().len();
+                assert_eq!(*h, digests.then_some((64, size)), "{}", path.display());
+            }
+        }
+    }
+
+    #[test]
     fn the_first_unreadable_file_in_input_order_stops_the_run() {
         let (dir, mut paths) = corpus(100);
         paths[40] = dir.path().join("missing-40.yml");
@@ -212,6 +243,7 @@ mod tests {
                 &paths,
                 &LintPolicy::default(),
                 None,
+                false,
                 threads,
                 |_: &mut FileResult| (),
                 |_, ()| {
@@ -233,6 +265,7 @@ mod tests {
             &paths,
             &LintPolicy::default(),
             None,
+            false,
             4,
             |_: &mut FileResult| (),
             |_, ()| {

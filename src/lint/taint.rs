@@ -40,7 +40,38 @@ impl Outputs {
     }
 }
 
+/// What the workflow's `env:`, step outputs and job outputs carry, for [`Flow::why`]. Built
+/// on the first question that needs it: only accesses to `env`, `steps` and `needs` do, so a
+/// workflow whose expressions read none of them never pays for the tables.
 pub struct Flow<'w> {
+    wf: &'w Workflow<'w>,
+    tables: std::cell::OnceCell<Tables<'w>>,
+}
+
+impl<'w> Flow<'w> {
+    /// The flow of `wf`; nothing is computed until it is asked.
+    pub fn new(wf: &'w Workflow<'w>) -> Flow<'w> {
+        Flow {
+            wf,
+            tables: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Why the value read by `r` at a place (a job and a step, either absent at workflow or
+    /// job level) is untrusted, or `None`.
+    pub fn why(&self, r: &ContextRef, job: Option<usize>, step: Option<usize>) -> Option<String> {
+        match r.root.as_str() {
+            "env" | "steps" | "needs" => self
+                .tables
+                .get_or_init(|| Tables::build(self.wf))
+                .why(r, job, step),
+            _ => untrusted(r, self.wf),
+        }
+    }
+}
+
+/// The tables of a [`Flow`], built in one pass over the jobs in `needs:` order.
+struct Tables<'w> {
     wf: &'w Workflow<'w>,
     env_workflow: Scope,
     env_job: Vec<Scope>,
@@ -109,8 +140,8 @@ pub fn text_refs(e: &Expr) -> Vec<ContextRef> {
     out
 }
 
-impl<'w> Flow<'w> {
-    pub fn build(wf: &'w Workflow<'w>) -> Flow<'w> {
+impl<'w> Tables<'w> {
+    fn build(wf: &'w Workflow<'w>) -> Tables<'w> {
         let mut job_ids = HashMap::new();
         for (i, j) in wf.jobs.iter().enumerate() {
             job_ids.entry(j.id.to_ascii_lowercase()).or_insert(i);
@@ -128,7 +159,7 @@ impl<'w> Flow<'w> {
                 ids
             })
             .collect();
-        let mut flow = Flow {
+        let mut flow = Tables {
             wf,
             env_workflow: Scope::new(),
             env_job: wf.jobs.iter().map(|_| Scope::new()).collect(),
@@ -167,8 +198,8 @@ impl<'w> Flow<'w> {
 
     /// Why the value of `text` (a string that may hold `${{ }}`) is untrusted, at a place.
     fn text_why(&self, text: &str, job: Option<usize>, step: Option<usize>) -> Option<String> {
-        let found = expr::find_expressions(text).ok()?;
-        for emb in found {
+        let found = self.wf.expressions(text).ok()?;
+        for emb in found.iter() {
             let Ok(e) = &emb.expr else { continue };
             for r in text_refs(e) {
                 if let Some(why) = self.why(&r, job, step) {
@@ -248,9 +279,9 @@ impl<'w> Flow<'w> {
         }
     }
 
-    /// Why the value read by `r` at a place (a job and a step, either absent at workflow or
-    /// job level) is untrusted, or `None`.
-    pub fn why(&self, r: &ContextRef, job: Option<usize>, step: Option<usize>) -> Option<String> {
+    /// [`Flow::why`], once the tables are built (and while they are: a scope may read an
+    /// earlier one).
+    fn why(&self, r: &ContextRef, job: Option<usize>, step: Option<usize>) -> Option<String> {
         let path = names(r);
         let seg = |i: usize| path.get(i).cloned().flatten();
         match r.root.as_str() {

@@ -228,15 +228,18 @@ pub fn parse(src: &str) -> Result<Document, YamlError> {
     parse_with_limits(src, Limits::default())
 }
 
+/// An open sequence or mapping. Their children wait in two stacks shared by all open frames
+/// (`open_items`, `open_entries`), from `start` on, and move into a vector of their exact size
+/// when the frame ends: no vector per frame that grows (and reallocates) child by child.
 enum Frame {
     Seq {
-        items: Vec<Node>,
+        start: usize,
         span: Span,
         anchor: usize,
         tag: Option<String>,
     },
     Map {
-        entries: Vec<(Node, Node)>,
+        start: usize,
         pending_key: Option<Node>,
         span: Span,
         anchor: usize,
@@ -253,6 +256,8 @@ enum Frame {
 pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlError> {
     let mut parser = Parser::new_from_str(src);
     let mut stack: Vec<Frame> = Vec::new();
+    let mut open_items: Vec<Node> = Vec::new();
+    let mut open_entries: Vec<(Node, Node)> = Vec::new();
     let mut anchors: std::collections::HashMap<usize, Node> = std::collections::HashMap::new();
     let mut duplicates = Vec::new();
     let mut root: Option<Node> = None;
@@ -357,14 +362,14 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                 let tag = tag.as_ref().map(|t| format!("{}{}", t.handle, t.suffix));
                 if matches!(event, Event::SequenceStart(..)) {
                     stack.push(Frame::Seq {
-                        items: Vec::new(),
+                        start: open_items.len(),
                         span,
                         anchor,
                         tag,
                     });
                 } else {
                     stack.push(Frame::Map {
-                        entries: Vec::new(),
+                        start: open_entries.len(),
                         pending_key: None,
                         span,
                         anchor,
@@ -376,7 +381,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
             }
             Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
                 Some(Frame::Seq {
-                    items,
+                    start,
                     mut span,
                     anchor,
                     tag,
@@ -384,7 +389,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                     span.end = raw_end(raw_span, span);
                     Some((
                         Node {
-                            value: Value::Seq(items),
+                            value: Value::Seq(open_items.split_off(start)),
                             span,
                             from_alias: false,
                             tag,
@@ -393,7 +398,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                     ))
                 }
                 Some(Frame::Map {
-                    entries,
+                    start,
                     mut span,
                     anchor,
                     tag,
@@ -402,7 +407,7 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                     span.end = raw_end(raw_span, span);
                     Some((
                         Node {
-                            value: Value::Map(entries),
+                            value: Value::Map(open_entries.split_off(start)),
                             span,
                             from_alias: false,
                             tag,
@@ -422,15 +427,16 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
         }
         match stack.last_mut() {
             None => root = Some(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Seq { .. }) => open_items.push(node),
             Some(Frame::Map {
-                entries,
+                start,
                 pending_key,
                 keys,
                 ..
             }) => match pending_key.take() {
                 None => *pending_key = Some(node),
                 Some(key) => {
+                    let entries = &open_entries[*start..];
                     if let Some(name) = key.as_str() {
                         let first = match keys {
                             Some(index) => index.get(name).copied(),
@@ -449,7 +455,8 @@ pub fn parse_with_limits(src: &str, limits: Limits) -> Result<Document, YamlErro
                             }
                         }
                     }
-                    entries.push((key, node));
+                    open_entries.push((key, node));
+                    let entries = &open_entries[*start..];
                     if keys.is_none() && entries.len() >= KEY_INDEX_FROM {
                         *keys = Some(key_index(entries));
                     }

@@ -150,9 +150,12 @@ impl<R: BufRead> Members<R> {
         let ours = self.ours.get_mut(..limit).unwrap_or_default();
         let theirs = &mut self.theirs;
         let (mine, helped) = std::thread::scope(|scope| {
-            let helper = split.map(|at| {
+            // No thread to be had (a limit on processes): this round goes without a helper.
+            let helper = split.and_then(|at| {
                 let input = window.get(at..).unwrap_or_default();
-                scope.spawn(move || chain(input, theirs, None, tail))
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || chain(input, theirs, None, tail))
+                    .ok()
             });
             let mine = chain(window, ours, split, 0);
             // A helper that failed (it cannot panic on input) only loses its work.
@@ -164,16 +167,17 @@ impl<R: BufRead> Members<R> {
         self.ours_len = mine.produced;
         self.theirs_len = 0;
         if let (Some(at), Some(helped)) = (split, helped) {
-            if consumed == at {
-                consumed += helped.consumed;
-                members += helped.members;
-                self.theirs_len = helped.produced;
-            }
+            let landed = consumed == at;
             #[cfg(test)]
-            if consumed == at + helped.consumed && helped.consumed > 0 {
+            if landed && helped.consumed > 0 {
                 self.helped.0 += 1;
             } else {
                 self.helped.1 += 1;
+            }
+            if landed {
+                consumed += helped.consumed;
+                members += helped.members;
+                self.theirs_len = helped.produced;
             }
         }
         self.handed = 0;
@@ -286,9 +290,7 @@ fn chain(input: &[u8], out: &mut [u8], stop: Option<usize>, tail: usize) -> Chai
 fn member(decoder: &mut GzDecoder<&[u8]>, out: &mut [u8]) -> Option<usize> {
     let mut filled = 0;
     loop {
-        let Some(room) = out.get_mut(filled..) else {
-            return None;
-        };
+        let room = out.get_mut(filled..)?;
         if room.is_empty() {
             // Full: the member must end here (its trailer is checked on this read).
             let mut probe = [0u8; 1];

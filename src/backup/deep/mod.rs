@@ -278,6 +278,17 @@ fn inspect_by(
     })
 }
 
+/// Every member of the gzip stream `bytes`, decompressed on this thread alone (`two_cores`
+/// `None`), or on two cores as a large file's are, in rounds of `window` compressed bytes with
+/// `output` bytes of output per thread. Both must give the same bytes or the same error (the
+/// `gzip_members` fuzz target compares them).
+pub fn gunzip(bytes: &[u8], two_cores: Option<(usize, usize)>) -> io::Result<Vec<u8>> {
+    let sizes = two_cores.map(|(window, output)| members::Sizes { window, output });
+    let mut out = Vec::new();
+    gzip::reader(bytes, sizes).read_to_end(&mut out)?;
+    Ok(out)
+}
+
 /// How many leading bytes are compared with a format's magic.
 const HEAD: usize = 16;
 
@@ -546,6 +557,42 @@ mod tests {
             "{format:?}: the read paths disagree: {verdicts:?}"
         );
         verdicts.into_iter().next().unwrap()
+    }
+
+    /// With the sizes a real large file gets: a tar.gz of 1 MiB members (as backup_before_apply
+    /// writes them) passes on two cores with the whole file's hash, and a wrong CRC-32 in a
+    /// member in the middle is refused as the one-core reader refuses it.
+    #[test]
+    fn a_large_file_of_small_members_is_verified_on_two_cores() {
+        // Hardly compressible, so that the file is past LARGE_FILE.
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let content: Vec<u8> = (0..10 * 1024 * 1024)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 32) as u8
+            })
+            .collect();
+        let tar = tar_of(&content);
+        let parts: Vec<Vec<u8>> = tar.chunks(1024 * 1024).map(gzip).collect();
+        let members = parts.concat();
+        assert!(members.len() as u64 > LARGE_FILE, "not a large file");
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(&members).unwrap();
+        let file = File::open(tmp.path()).unwrap();
+        let passed = inspect(&file, Format::TarGz, Verify::Deep).expect("a valid file passes");
+        assert_eq!(passed.sha256, crate::digest::hex(&Sha256::digest(&members)));
+
+        // The CRC-32 of the member that ends in the middle of the file.
+        let middle: usize = parts[..=parts.len() / 2].iter().map(Vec::len).sum();
+        let mut damaged = members.clone();
+        damaged[middle - 8] ^= 1;
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(&damaged).unwrap();
+        let file = File::open(tmp.path()).unwrap();
+        let refused = inspect(&file, Format::TarGz, Verify::Deep).expect_err("damage passed");
+        assert_eq!(refused.code.id, super::super::FORMAT.id, "{refused}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! (`docs/rules/<rule>.md`, see [`help_uri`]); each result points at its rule by `ruleIndex`
 //! and carries the region's text (`region.snippet`) and its whole line
 //! (`contextRegion.snippet`). Columns count characters (`columnKind: unicodeCodePoints`).
+use crate::lint::source::Lines;
 use crate::lint::{FileResult, Finding, codes};
 use crate::report::Severity;
 use serde::Serialize;
@@ -205,11 +206,11 @@ pub fn file(file: &FileResult) -> String {
         return String::new();
     }
     let all = codes();
-    let lines: Option<Vec<&str>> = file.text.as_deref().map(|t| t.lines().collect());
+    let lines = file.text.as_deref().map(Lines::new);
     let pad = " ".repeat(RESULTS_INDENT);
     let mut out = String::new();
     for f in &file.findings {
-        let result = result(f, &all, lines.as_deref());
+        let result = result(f, &all, lines.as_ref());
         let text = serde_json::to_string_pretty(&result)
             .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
         if !out.is_empty() {
@@ -226,8 +227,8 @@ pub fn file(file: &FileResult) -> String {
     out
 }
 
-fn result(f: &Finding, all: &[&crate::report::Code], lines: Option<&[&str]>) -> SarifResult {
-    let line = lines.and_then(|l| l.get(f.line.wrapping_sub(1)).copied());
+fn result(f: &Finding, all: &[&crate::report::Code], lines: Option<&Lines<'_>>) -> SarifResult {
+    let line = lines.and_then(|l| l.get(f.line.wrapping_sub(1)));
     let span = line.map(|l| {
         l.chars()
             .skip(f.col.saturating_sub(1))

@@ -1,6 +1,7 @@
 //! Human text: the folder chosen, each finding as a rustc-style code frame as its file is
 //! done, then the verdict.
 use super::Summary;
+use crate::lint::source::Lines;
 use crate::lint::{FileResult, Finding};
 use crate::render::text::{clean, push_clean};
 use std::fmt::Write;
@@ -25,9 +26,9 @@ pub fn file(file: &FileResult) -> String {
     }
     // Split once per file: looking each finding's line up from the start would make a file
     // with many findings quadratic.
-    let lines: Option<Vec<&str>> = file.text.as_deref().map(|t| t.lines().collect());
+    let lines = file.text.as_deref().map(Lines::new);
     for f in &file.findings {
-        frame(&mut out, f, lines.as_deref());
+        frame(&mut out, f, lines.as_ref());
         out.push('\n');
     }
     out
@@ -49,7 +50,7 @@ pub fn tail(s: &Summary<'_>) -> String {
     out
 }
 
-fn frame(out: &mut String, f: &Finding, lines: Option<&[&str]>) {
+fn frame(out: &mut String, f: &Finding, lines: Option<&Lines<'_>>) {
     // Appended piece by piece: no string per finding but the output (a run over 10,700 files
     // renders some 57,000 frames).
     let _ = write!(out, "{}[{}]: ", f.level.as_str(), f.code.id);
@@ -60,7 +61,7 @@ fn frame(out: &mut String, f: &Finding, lines: Option<&[&str]>) {
     out.push_str("--> ");
     push_clean(out, &f.file);
     let _ = writeln!(out, ":{}:{}", f.line, f.col);
-    if let Some(line) = lines.and_then(|l| l.get(f.line.wrapping_sub(1)).copied()) {
+    if let Some(line) = lines.and_then(|l| l.get(f.line.wrapping_sub(1))) {
         spaces(out, gutter);
         out.push_str(" |\n");
         let _ = write!(out, "{} | ", f.line);

@@ -38,7 +38,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
         if let Some(Err(e)) = &site.bare_if {
             out.expr(&CODE, site.scalar, e.span, e.message.clone());
         }
-        for e in site.parsed() {
+        for (e, refs) in site.parsed_refs() {
             e.walk(|node| {
                 if let ExprKind::Call {
                     name, name_span, ..
@@ -57,7 +57,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
                     ));
                 }
             });
-            for r in expr::context_refs(e) {
+            for r in refs {
                 if !CONTEXTS.contains(&r.root.as_str()) {
                     out.expr(
                         &CODE,

@@ -32,6 +32,7 @@ pub mod untrusted_checkout;
 use super::finding::Finding;
 use super::model::Workflow;
 use super::source::Source;
+use super::taint::Flow;
 use crate::lint::config::LintPolicy;
 use crate::report::Code;
 use crate::yaml::{Document, Node};
@@ -41,6 +42,8 @@ pub struct Ctx<'a> {
     pub src: &'a Source<'a>,
     pub doc: &'a Document,
     pub wf: &'a Workflow<'a>,
+    /// Where untrusted text flows in `wf`: one for all the rules that ask, built on first use.
+    pub flow: &'a Flow<'a>,
     pub policy: &'a LintPolicy,
     /// The repository the workflow belongs to, when known: local actions and reusable
     /// workflows (`uses: ./...`) are read from it.

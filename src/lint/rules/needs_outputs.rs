@@ -8,7 +8,7 @@
 //! workflow declares (`on.workflow_call.outputs.<name>.value: ${{ jobs.<job>.outputs.<name> }}`)
 //! are checked the same way.
 use super::{Ctx, Rule, Sink, is_expression};
-use crate::lint::expr::{self, Segment};
+use crate::lint::expr::Segment;
 use crate::report::code::code;
 use crate::yaml::Node;
 use std::collections::{HashMap, HashSet};
@@ -62,8 +62,8 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
         by_lower.entry(j.id.to_ascii_lowercase()).or_insert(i);
     }
     for site in &wf.sites {
-        for e in site.parsed() {
-            for r in expr::context_refs(e) {
+        for (_, refs) in site.parsed_refs() {
+            for r in refs {
                 // `needs` inside a job; `jobs` in `on.workflow_call.outputs.*.value`.
                 let wanted = match r.root.as_str() {
                     "needs" => site.job.is_some(),

@@ -3,7 +3,7 @@
 //! job in `needs`, declared `inputs`, known `matrix` keys, `needs:` on existing jobs, no
 //! dependency cycles and no duplicate step ids.
 use super::{Ctx, Rule, Sink, is_expression};
-use crate::lint::expr::{self, Segment};
+use crate::lint::expr::Segment;
 use crate::lint::model::strongly_connected;
 use crate::report::code::code;
 use crate::yaml::Node;
@@ -68,8 +68,8 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
         .collect();
     let has_input_triggers = wf.has_event("workflow_dispatch") || wf.has_event("workflow_call");
     for site in &wf.sites {
-        for e in site.parsed() {
-            for r in expr::context_refs(e) {
+        for (_, refs) in site.parsed_refs() {
+            for r in refs {
                 let first = seg_name(r.path.first());
                 let second = seg_name(r.path.get(1));
                 match r.root.as_str() {

@@ -73,7 +73,6 @@ fn outside_js_string(script: &str, at: usize) -> bool {
 }
 
 fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
-    let mut flow: Option<Flow<'_>> = None;
     for (j, job) in ctx.wf.jobs.iter().enumerate() {
         for (s, step) in job.steps.iter().enumerate() {
             let Some(name) = step.uses.and_then(Node::as_str).and_then(action_name) else {
@@ -93,8 +92,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
                 let Some(text) = v.as_str().filter(|t| t.contains("${{")) else {
                     continue;
                 };
-                let flow = flow.get_or_insert_with(|| Flow::build(ctx.wf));
-                report(out, flow, v, text, key, &name, lang, (j, s));
+                report(out, ctx.flow, v, text, key, &name, lang, (j, s));
             }
         }
     }

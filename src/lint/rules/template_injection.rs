@@ -8,7 +8,7 @@
 use super::{Ctx, Rule, Sink};
 use crate::lint::expr::{ContextRef, Expr, ExprKind, Span};
 use crate::lint::heredoc;
-use crate::lint::taint::{Flow, text_refs};
+use crate::lint::taint::text_refs;
 use crate::lint::untrusted::writer_chosen;
 use crate::report::code::code;
 
@@ -116,7 +116,7 @@ fn inert_json(script: &str, span: Span, expr: &Expr, docs: &[heredoc::Heredoc]) 
 }
 
 fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
-    let flow = Flow::build(ctx.wf);
+    let flow = ctx.flow;
     for site in ctx.wf.sites.iter().filter(|s| s.is_run()) {
         let Ok(found) = &site.exprs else { continue };
         let script = site.scalar.as_str().unwrap_or("");

@@ -92,7 +92,7 @@ fn env_value<'a>(ctx: &Ctx<'a>, job: &Job<'a>, step: &Step<'a>, name: &str) -> O
 
 /// Why `text` (a `with:` value or a script line) names the head, following `env.X` and
 /// `$X` one level into the `env:` values visible at the step.
-fn head_in(ctx: &Ctx<'_>, job: &Job<'_>, step: &Step<'_>, text: &str) -> Option<String> {
+fn head_in<'a>(ctx: &Ctx<'a>, job: &Job<'a>, step: &Step<'a>, text: &str) -> Option<String> {
     if let Some(why) = names_head(text) {
         return Some(why);
     }

@@ -29,10 +29,10 @@ fn tainted_env(node: Option<&Node>, ctx: &Ctx<'_>) -> HashMap<String, String> {
         let (Some(name), Some(text)) = (k.as_str(), v.as_str()) else {
             continue;
         };
-        let Ok(found) = expr::find_expressions(text) else {
+        let Ok(found) = ctx.wf.expressions(text) else {
             continue;
         };
-        for emb in found {
+        for emb in found.iter() {
             let Ok(e) = &emb.expr else { continue };
             if let Some(r) = expr::context_refs(e)
                 .iter()

@@ -21,7 +21,6 @@
 mod cond;
 
 use super::{Ctx, Rule, Sink};
-use crate::lint::expr;
 use crate::lint::model::{Job, Step, Workflow};
 use crate::lint::shell::{self, Span, exec};
 use crate::lint::source::Source;
@@ -1274,8 +1273,8 @@ fn pasted_inputs(out: &mut Sink<'_>, wf: &Workflow<'_>, job: usize, step: usize)
         return;
     };
     for site in wf.step_sites(job, step).filter(|s| s.is_run()) {
-        for e in site.parsed() {
-            for r in expr::context_refs(e) {
+        for (_, refs) in site.parsed_refs() {
+            for r in refs {
                 let d = r.dotted();
                 let is_input = r.root == "inputs"
                     || (crate::lint::untrusted::github_alias(&r.root)
