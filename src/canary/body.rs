@@ -538,18 +538,12 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
                 html_block.clear();
                 in_html_block = true;
             }
-            Event::End(TagEnd::HtmlBlock) => {
-                if in_html_block {
-                    in_html_block = false;
-                    b.content(&html_block);
-                }
+            Event::End(TagEnd::HtmlBlock) if in_html_block => {
+                in_html_block = false;
+                b.content(&html_block);
             }
             // Only ever inside an HTML block.
-            Event::Html(h) => {
-                if in_html_block {
-                    scan.feed(h, &mut html_block);
-                }
-            }
+            Event::Html(h) if in_html_block => scan.feed(h, &mut html_block),
             Event::InlineHtml(h) => {
                 inline_html.clear();
                 scan.feed(h, &mut inline_html);
