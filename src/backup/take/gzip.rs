@@ -1,8 +1,8 @@
 //! gzip for backups, compressed on other threads while the dump streams in: the input is cut
 //! into blocks, each block becomes one complete gzip member on a worker thread, and the
-//! members are written in order (a multi-member gzip file, as `pigz --independent` writes:
-//! `gzip -d`, `gzip -t` and the gates' deep verification read every member). The bytes
-//! written are hashed (sha256) in the same pass, so that the file verified afterwards can be
+//! members are written in order (a multi-member gzip file, which `gzip -d`, `gzip -t` and the
+//! gates' deep verification read member by member; `pigz --independent` writes one member).
+//! The bytes written are hashed (sha256) in the same pass, so that the file verified afterwards can be
 //! tied to exactly what was written. Memory is bounded: at most `2 × workers + 1` blocks are
 //! in flight, whatever the size of the dump.
 
