@@ -2,9 +2,9 @@
 //! into blocks, each block becomes one complete gzip member on a worker thread, and the
 //! members are written in order (a multi-member gzip file, which `gzip -d`, `gzip -t` and the
 //! gates' deep verification read member by member; `pigz --independent` writes one member).
-//! The bytes written are hashed (sha256) in the same pass, so that the file verified afterwards can be
-//! tied to exactly what was written. Memory is bounded: at most `2 × workers + 1` blocks are
-//! in flight, whatever the size of the dump.
+//! The bytes written are hashed (sha256) in the same pass, so that the file verified
+//! afterwards can be tied to exactly what was written. Memory is bounded: at most
+//! `2 × workers + 1` blocks are in flight, whatever the size of the dump.
 
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
