@@ -19,6 +19,14 @@ fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(p, text).unwrap();
 }
 
+/// Rewrites a file of the checkout through `change`; the change must alter it.
+fn edit(dir: &Path, name: &str, change: impl FnOnce(&str) -> String) {
+    let before = std::fs::read_to_string(dir.join(name)).unwrap();
+    let after = change(&before);
+    assert_ne!(after, before, "the edit of {name} changed nothing");
+    write(dir, name, &after);
+}
+
 fn git(dir: &Path, args: &[&str]) -> String {
     common::git(dir, args, "")
 }
@@ -232,12 +240,9 @@ fn the_class_comes_from_the_base_even_when_the_head_drops_it() {
 fn a_class_the_head_adds_counts_too() {
     // web-app is stateless and classless at the base; the PR makes it public-edge.
     let (_keep, repo, base, head) = nested(|d| {
-        let m = std::fs::read_to_string(d.join("modules/web-app/module.yaml")).unwrap();
-        write(
-            d,
-            "modules/web-app/module.yaml",
-            &m.replace("  classes: []", "  classes: [public-edge]"),
-        )
+        edit(d, "modules/web-app/module.yaml", |m| {
+            m.replace("  classes: []", "  classes: [public-edge]")
+        })
     });
     let (code, doc, all) = check(&repo, &base, &head, &pack(), "tier/full");
     assert_eq!(code, 1, "{all}");
@@ -259,12 +264,9 @@ fn a_class_the_head_adds_counts_too() {
 fn a_manifest_the_head_alone_makes_stateful_needs_the_stateful_evidence() {
     // Only web-app's manifest changes: stateless at the base, stateful at the head.
     let (_keep, repo, base, head) = nested(|d| {
-        let m = std::fs::read_to_string(d.join("modules/web-app/module.yaml")).unwrap();
-        write(
-            d,
-            "modules/web-app/module.yaml",
-            &m.replace("statefulness: stateless", "statefulness: stateful"),
-        )
+        edit(d, "modules/web-app/module.yaml", |m| {
+            m.replace("statefulness: stateless", "statefulness: stateful")
+        })
     });
     let (code, doc, all) = check(&repo, &base, &head, &pack(), "tier/full");
     assert_eq!(code, 1, "{all}");
@@ -284,13 +286,10 @@ fn a_renamed_module_is_classified_under_both_names() {
     // keeps its classes from the base, the new one takes them from the head.
     let (_keep, repo, base, head) = nested(|d| {
         git(d, &["mv", "modules/postgres", "modules/pg"]);
-        let m = std::fs::read_to_string(d.join("modules/pg/module.yaml")).unwrap();
-        write(
-            d,
-            "modules/pg/module.yaml",
-            &m.replace("name: postgres", "name: pg")
-                .replace("[secret-bearing]", "[secret-bearing, public-edge]"),
-        )
+        edit(d, "modules/pg/module.yaml", |m| {
+            m.replace("name: postgres", "name: pg")
+                .replace("[secret-bearing]", "[secret-bearing, public-edge]")
+        })
     });
     let status = git(
         &repo,
@@ -694,12 +693,9 @@ fn git_without_batch_command(tmp: &Path) -> (PathBuf, PathBuf) {
 fn a_git_without_batch_command_reads_the_same_classes() {
     // The head makes web-app stateful: both sides are read.
     let (tmp, repo, base, head) = nested(|d| {
-        let m = std::fs::read_to_string(d.join("modules/web-app/module.yaml")).unwrap();
-        write(
-            d,
-            "modules/web-app/module.yaml",
-            &m.replace("statefulness: stateless", "statefulness: stateful"),
-        );
+        edit(d, "modules/web-app/module.yaml", |m| {
+            m.replace("statefulness: stateless", "statefulness: stateful")
+        });
         write(d, "modules/postgres/compose.yaml", "x\n");
     });
     let (code, doc, all) = check(&repo, &base, &head, &pack(), "tier/full");
