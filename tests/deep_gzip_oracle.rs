@@ -16,9 +16,11 @@
 //! Each case also says which exit status it expects of gzip, so that a stream that does not
 //! hold the defect it is named for (a mistake in the writer) fails instead of passing vacuously.
 //!
-//! Each case runs in up to five places: the only member of a small file (read whole), a
-//! member in the middle or last of a small file, and in the middle or last of a file above
-//! 8 MiB made of 1 MiB members (read by the feeding thread, members inflated on two cores).
+//! Each case runs in up to seven places (`Layout`): the only member of a small file, in the
+//! middle or last of a small file, in the middle or last of 80 small members (read whole;
+//! also through `deep::gunzip` on two cores with small rounds), and, for a few cases of each
+//! kind, in the middle or last of a file past 8 MiB of 1 MiB members (read by the feeding
+//! thread, members inflated on two cores with their real sizes).
 
 #[path = "support/deflate.rs"]
 mod deflate;
@@ -185,11 +187,11 @@ const fn case(
     }
 }
 
-/// Zlib refuses a distance past the start of the member ("invalid distance too far back"):
-/// so do pigz, Python's gzip module and every zlib-based reader. gzip's own inflate (not
-/// zlib) does not check: it copies whatever its window holds there, zeros or the bytes of an
-/// earlier member, and the case's trailer is made for those. No encoder writes such a
-/// distance; a restore through zlib would fail.
+/// zlib refuses a distance past the start of the member ("invalid distance too far back"), and
+/// so do `pigz -t` and `igzip -t` on these files. gzip's own inflate (not zlib) does not check:
+/// it copies whatever its window holds there, zeros or the bytes of an earlier member, and the
+/// case's trailer is made for those. No encoder writes such a distance; a restore through zlib
+/// would fail.
 const FAR_BACK: &str = "a distance before the member's first byte, which zlib refuses";
 
 /// The 1 MiB members of a large file.
@@ -670,21 +672,66 @@ fn dynamic_code_sets_are_judged_as_gzip_judges_them() {
                 dynamic_member(c, header)
             },
         ),
-        case(
-            "HLIT 287 (a length for symbol 286)",
-            EVERY_AND_LARGE,
-            1,
-            |c| {
-                let mut lit = lit_complete();
-                lit.push(0);
-                dynamic_with(c, &lit, &dist_complete())
-            },
-        ),
+        case("HLIT 287 (a length for symbol 286)", EVERY, 1, |c| {
+            let mut lit = lit_complete();
+            lit.push(0);
+            dynamic_with(c, &lit, &dist_complete())
+        }),
         case("HLIT 288 (lengths for 286 and 287)", EVERY, 1, |c| {
             let mut lit = lit_complete();
             lit.extend([0, 0]);
             dynamic_with(c, &lit, &dist_complete())
         }),
+        case(
+            "HLIT 288 with codes for 286 and 287, 286 used",
+            EVERY_AND_LARGE,
+            1,
+            |c| {
+                // 284..=287 of 8 bits take the room 284 and 285 had at 7: complete.
+                let mut lit = lit_complete();
+                lit[284] = 8;
+                lit[285] = 8;
+                lit.extend([8, 8]);
+                let header = Dynamic::new(&lit, &dist_complete());
+                let mut toks = lits(c.before);
+                toks.push(Tok::Sym(286));
+                toks.extend(lits(c.after));
+                toks.push(Tok::EndOfBlock);
+                crafted(
+                    &[Block::Dynamic {
+                        last: true,
+                        header,
+                        toks,
+                    }],
+                    c.text(),
+                )
+            },
+        ),
+        case(
+            "HDIST 32 with codes for 30 and 31, 30 used",
+            EVERY_AND_LARGE,
+            1,
+            |c| {
+                // 28..=31 of 6 bits take the room 28 and 29 had at 5: complete.
+                let mut dist = dist_complete();
+                dist[28] = 6;
+                dist[29] = 6;
+                dist.extend([6, 6]);
+                let header = Dynamic::new(&lit_complete(), &dist);
+                let mut toks = lits(c.before);
+                toks.extend([Tok::Lit(b'-'), Tok::Sym(257), Tok::DistSym(30)]);
+                toks.extend(lits(c.after));
+                toks.push(Tok::EndOfBlock);
+                crafted(
+                    &[Block::Dynamic {
+                        last: true,
+                        header,
+                        toks,
+                    }],
+                    [c.before, b"-", c.after].concat(),
+                )
+            },
+        ),
         case("HDIST 31 (a length for distance 30)", EVERY, 1, |c| {
             let mut dist = dist_complete();
             dist.push(0);
