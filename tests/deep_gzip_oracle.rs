@@ -18,9 +18,10 @@
 //!
 //! Each case runs in up to seven places (`Layout`): the only member of a small file, in the
 //! middle or last of a small file, in the middle or last of 80 small members (read whole;
-//! also through `deep::gunzip` on two cores with small rounds), and, for a few cases of each
-//! kind, in the middle or last of a file past 8 MiB of 1 MiB members (read by the feeding
-//! thread, members inflated on two cores with their real sizes).
+//! also through `deep::gunzip` on two cores with small rounds, and through the restore drill's
+//! single pass, `deep::stream::sql_gz_into`), and, for a few cases of each kind, in the middle
+//! or last of a file past 8 MiB of 1 MiB members (read by the feeding thread, members inflated
+//! on two cores with their real sizes).
 
 #[path = "support/deflate.rs"]
 mod deflate;
@@ -29,7 +30,7 @@ use deflate::{
     Block, CL_COMPLETE, Dynamic, FCOMMENT, FEXTRA, FHCRC, FNAME, Tok, crc32, deflate, header, lits,
     member, member_with, with_header_crc,
 };
-use forgejo_gates::backup::deep::{gunzip, inspect};
+use forgejo_gates::backup::deep::{gunzip, inspect, stream};
 use forgejo_gates::model::backup_format::Format;
 use forgejo_gates::policy::Verify;
 use std::io::Write;
@@ -383,6 +384,31 @@ fn run(cases: &[Case]) {
                     )),
                     (Err(e), true) => failures.push(format!(
                         "{what}: the two-core member reader refuses what gzip accepts: {e}"
+                    )),
+                }
+            }
+            // The restore drill's single pass (each byte decompressed once, checked and handed
+            // to psql) reads the stream with its own reader: the same verdict, the same dump.
+            if !matches!(layout, LargeMiddle | LargeLast) {
+                let mut sink = Vec::new();
+                let fed = stream::sql_gz_into(&mut &bytes[..], &mut sink, 64 * 1024);
+                match (fed.verdict, accept) {
+                    (Ok(_), true) if sink == text => {}
+                    (Ok(_), true) => failures.push(format!(
+                        "{what}: the drill's single pass hands on {} bytes, not the {} of the dump",
+                        sink.len(),
+                        text.len()
+                    )),
+                    (Err(refusal), false) if of_the_gzip_layer(&refusal.message) => {}
+                    (Err(refusal), false) => failures.push(format!(
+                        "{what}: the drill's single pass refuses, but not for the gzip stream: {refusal}"
+                    )),
+                    (Ok(_), false) => failures.push(format!(
+                        "{what}: THE DRILL'S SINGLE PASS ACCEPTS what it must refuse ({})",
+                        why_refuse(status, case.deep)
+                    )),
+                    (Err(refusal), true) => failures.push(format!(
+                        "{what}: the drill's single pass refuses what gzip accepts: {refusal}"
                     )),
                 }
             }
