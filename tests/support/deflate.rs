@@ -3,7 +3,6 @@
 //! more of them than the format allows), any symbol, any distance, any header field. Nothing
 //! here checks what it writes: a test decides what the stream should be, and a reference
 //! reader says what it is.
-#![allow(dead_code)]
 
 /// Bits in deflate's order: values from their least significant bit, packed from each byte's
 /// least significant bit on.
@@ -219,7 +218,7 @@ pub fn fixed_lengths() -> (Vec<u8>, Vec<u8>) {
     (lit, vec![5u8; 32])
 }
 
-/// A deflate block, or bits between blocks.
+/// A deflate block, or padding after one.
 #[derive(Debug, Clone)]
 pub enum Block {
     /// A stored block; `len`/`nlen` as sent when given, else the data's length and its
@@ -245,8 +244,6 @@ pub enum Block {
     },
     /// One bits up to the next byte boundary (after the final block: padding readers ignore).
     OnesToBoundary,
-    /// Whole bytes as they are.
-    Bytes(Vec<u8>),
 }
 
 impl Block {
@@ -334,12 +331,6 @@ pub fn deflate(blocks: &[Block]) -> Vec<u8> {
             Block::OnesToBoundary => {
                 let pad = bits.to_boundary();
                 bits.put(u32::MAX, pad);
-            }
-            Block::Bytes(bytes) => {
-                assert_eq!(bits.to_boundary(), 0, "bytes off a byte boundary");
-                for &b in bytes {
-                    bits.put(u32::from(b), 8);
-                }
             }
         }
     }
