@@ -16,12 +16,12 @@
 //! Each case also says which exit status it expects of gzip, so that a stream that does not
 //! hold the defect it is named for (a mistake in the writer) fails instead of passing vacuously.
 //!
-//! Each case runs in up to seven places (`Layout`): the only member of a small file, in the
+//! Each case runs in up to nine places (`Layout`): the only member of a small file, in the
 //! middle or last of a small file, in the middle or last of 80 small members (read whole;
 //! also through `deep::gunzip` on two cores with small rounds, and through the restore drill's
 //! single pass, `deep::stream::sql_gz_into`), and, for a few cases of each kind, in the middle
-//! or last of a file past 8 MiB of 1 MiB members (read by the feeding thread, members inflated
-//! on two cores with their real sizes).
+//! or last of a file just past 1 MiB (streamed on one thread) and of a file past 8 MiB of 1 MiB
+//! members (read by the feeding thread, members inflated on two cores with their real sizes).
 
 #[path = "support/deflate.rs"]
 mod deflate;
@@ -89,29 +89,63 @@ enum Layout {
     ManyMiddle,
     /// After a member with the dump's start and 80 small members.
     ManyLast,
+    /// After a member with the dump's start and 1 MiB member, before the end: past 1 MiB, so
+    /// the file is streamed on one thread rather than read whole.
+    StreamedMiddle,
+    /// After a member with the dump's start and a 1 MiB member.
+    StreamedLast,
     /// After 4 MiB of 1 MiB members, before 4 more and the end: past 8 MiB, so the feeding
     /// thread reads the file and members are inflated on two cores with their real sizes.
     LargeMiddle,
     /// After 8 MiB of 1 MiB members.
     LargeLast,
 }
-use Layout::{Alone, LargeLast, LargeMiddle, Last, ManyLast, ManyMiddle, Middle};
+use Layout::{
+    Alone, LargeLast, LargeMiddle, Last, ManyLast, ManyMiddle, Middle, StreamedLast, StreamedMiddle,
+};
 
-/// Every small layout. A file above 8 MiB takes about a second to verify in a debug build,
-/// so the large layouts are added to a few cases of each kind only.
+impl Layout {
+    /// The file is at most 1 MiB, read in one call.
+    fn read_whole(self) -> bool {
+        !matches!(
+            self,
+            StreamedMiddle | StreamedLast | LargeMiddle | LargeLast
+        )
+    }
+}
+
+/// Every layout of a file read whole. A file above 8 MiB takes about a second to verify in a
+/// debug build, so the streamed and large layouts are added to a few cases of each kind only.
 const EVERY: &[Layout] = &[Alone, Middle, Last, ManyMiddle, ManyLast];
-const EVERY_AND_LARGE: &[Layout] = &[Alone, Middle, Last, ManyMiddle, ManyLast, LargeMiddle];
+const EVERY_AND_LARGE: &[Layout] = &[
+    Alone,
+    Middle,
+    Last,
+    ManyMiddle,
+    ManyLast,
+    StreamedMiddle,
+    LargeMiddle,
+];
 /// A later member, not the first.
 const LATER: &[Layout] = &[Middle, Last, ManyMiddle, ManyLast];
-const LATER_AND_LARGE: &[Layout] = &[Middle, Last, ManyMiddle, ManyLast, LargeMiddle];
+const LATER_AND_LARGE: &[Layout] = &[
+    Middle,
+    Last,
+    ManyMiddle,
+    ManyLast,
+    StreamedMiddle,
+    LargeMiddle,
+];
 /// Bytes at the end of the file.
 const AT_END: &[Layout] = &[Alone, Last, ManyLast];
-const AT_END_AND_LARGE: &[Layout] = &[Alone, Last, ManyLast, LargeLast];
+const AT_END_AND_LARGE: &[Layout] = &[Alone, Last, ManyLast, StreamedLast, LargeLast];
 /// Bytes between members.
-const BETWEEN_AND_LARGE: &[Layout] = &[Middle, ManyMiddle, LargeMiddle];
+const BETWEEN_AND_LARGE: &[Layout] = &[Middle, ManyMiddle, StreamedMiddle, LargeMiddle];
 
-/// The size from which a file is read by the feeding thread and its members inflated on two
-/// cores (`LARGE_FILE` in src/backup/deep/mod.rs).
+/// The sizes up to which a file is read in one call (`READ_WHOLE_UP_TO`), and from which it
+/// is read by the feeding thread and its members inflated on two cores (`LARGE_FILE`, both in
+/// src/backup/deep/mod.rs).
+const READ_WHOLE_UP_TO: usize = MIB;
 const LARGE_FILE: usize = 8 * MIB;
 /// Rounds of the two-core member reader small enough that the many-member layouts take
 /// several (its own tests use such sizes): 16 KiB of compressed bytes, 64 KiB of output.
@@ -266,6 +300,8 @@ fn assemble(layout: Layout, make: fn(&Ctx) -> Crafted) -> (Vec<u8>, Vec<u8>) {
                 COMPLETE,
                 vec![],
             ),
+            StreamedMiddle => (vec![&small, filler()], LINE.to_vec(), b"", vec![&end]),
+            StreamedLast => (vec![&small, filler()], LINE.to_vec(), COMPLETE, vec![]),
             LargeMiddle => (
                 std::iter::once(large_head()).chain(fillers(3)).collect(),
                 LINE.to_vec(),
@@ -301,8 +337,14 @@ fn assemble(layout: Layout, make: fn(&Ctx) -> Crafted) -> (Vec<u8>, Vec<u8>) {
         file.extend_from_slice(&p.0);
         text.extend_from_slice(&p.1);
     }
-    if matches!(layout, LargeMiddle | LargeLast) {
-        assert!(file.len() >= LARGE_FILE, "{layout:?}: not a large file");
+    let size = file.len();
+    match layout {
+        LargeMiddle | LargeLast => assert!(size >= LARGE_FILE, "{layout:?}: {size} bytes"),
+        StreamedMiddle | StreamedLast => assert!(
+            (READ_WHOLE_UP_TO + 1..LARGE_FILE).contains(&size),
+            "{layout:?}: {size} bytes"
+        ),
+        _ => assert!(size <= READ_WHOLE_UP_TO, "{layout:?}: {size} bytes"),
     }
     (file, text)
 }
@@ -368,8 +410,8 @@ fn run(cases: &[Case]) {
                 _ => false,
             };
             // The member reader on two cores with small rounds, where a file of many members
-            // takes several (the large layouts go through it with its real sizes above).
-            if !matches!(layout, LargeMiddle | LargeLast) {
+            // takes several (the large layouts go through it with its real sizes below).
+            if layout.read_whole() {
                 match (gunzip(&bytes, Some(TWO_CORES_SMALL)), accept) {
                     (Ok(out), true) if out == text => {}
                     (Ok(out), true) => failures.push(format!(
@@ -389,7 +431,7 @@ fn run(cases: &[Case]) {
             }
             // The restore drill's single pass (each byte decompressed once, checked and handed
             // to psql) reads the stream with its own reader: the same verdict, the same dump.
-            if !matches!(layout, LargeMiddle | LargeLast) {
+            if layout.read_whole() {
                 let mut sink = Vec::new();
                 let fed = stream::sql_gz_into(&mut &bytes[..], &mut sink, 64 * 1024);
                 match (fed.verdict, accept) {
