@@ -1205,3 +1205,49 @@ fn a_failed_drill_record_blocks_the_gate_even_when_no_drill_is_required() {
     let scope = site.scope("postgres", &backup);
     assert_reason(&scope, 1, "backup.drill.failed");
 }
+
+/// A restored database can set its own `search_path` (`ALTER DATABASE ... SET`, which
+/// pg_dumpall carries) ahead of `pg_catalog`, with a `count(*)` of its own there. The drill's
+/// counts must still be PostgreSQL's: here the dump lost 5 rows of `orders` and the database's
+/// own `count(*)` says 1200 for every table, as the manifest does.
+#[test]
+fn a_restored_database_s_own_count_function_cannot_answer_for_the_drill() {
+    let site = Site::new();
+    let (pg, inventory) = populated_cluster();
+    pg.sql(
+        "app",
+        "CREATE SCHEMA evil;
+         CREATE FUNCTION evil.keep(bigint) RETURNS bigint LANGUAGE sql AS 'SELECT $1';
+         CREATE AGGREGATE evil.count(*) (SFUNC = evil.keep, STYPE = bigint, INITCOND = '1200');",
+    );
+    pg.sql(
+        "postgres",
+        "ALTER DATABASE app SET search_path = evil, pg_catalog, public",
+    );
+    // The database's own count answers 1200 for any table (checked on the source).
+    assert_eq!(pg.sql("app", "SELECT count(*) FROM users").trim(), "1200");
+    let Inventory::Postgres { mut databases } = inventory else {
+        unreachable!()
+    };
+    for table in &mut databases[0].tables {
+        table.rows = 1200;
+    }
+    let edited = drop_rows(&pg.dumpall(), "public.orders", 5);
+    let backup = site.backup("postgres", "sql.gz", &gzip(&edited));
+    write_manifest(
+        &backup,
+        "postgres",
+        "postgres",
+        Procedure::PgDumpall,
+        Inventory::Postgres { databases },
+    );
+
+    let run = site.drill(&backup, "postgres");
+    assert_reason(&run, 1, "drill.content_differs");
+    assert!(
+        run.stdout
+            .contains("app.public.orders rows: the manifest says 1200, the restore has 1195"),
+        "{}",
+        run.stdout
+    );
+}
