@@ -16,6 +16,8 @@ const FCOMMENT: u8 = 1 << 4;
 const FRESERVED: u8 = 0xe0;
 /// The longest file name or comment read (flate2's bound: a longer one is refused by both).
 const MAX_FIELD: usize = 65535;
+/// The most compressed bytes taken into the reader's own input buffer at a time.
+const INPUT_PIECE: usize = 256 * 1024;
 /// Reads shorter than this are served from a buffer of the reader's own: ISA-L moves its
 /// 32 KiB history on every call that does not take all it decoded.
 const OWN_BUFFER: usize = 32 * 1024;
@@ -188,8 +190,10 @@ impl<R: BufRead> IsalMembers<R> {
             if available.is_empty() {
                 self.raw_ended = true;
             } else {
-                let n = available.len();
-                self.input.extend_from_slice(available);
+                // A reader that holds much at once (the two-core reader's 4 MiB window)
+                // is copied from a piece at a time.
+                let n = available.len().min(INPUT_PIECE);
+                self.input.extend_from_slice(&available[..n]);
                 self.raw.consume(n);
             }
         }
