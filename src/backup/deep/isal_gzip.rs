@@ -557,6 +557,9 @@ mod tests {
         assert!(agree(&member(&over, b"aaa"), "over-subscribed").is_err());
         let no_end = dynamic(&lens(257, &[(97, 1), (98, 1)]), &[0], &[]);
         assert!(agree(&member(&no_end, b""), "no end-of-block").is_err());
+        // A length symbol in a block without distance codes.
+        let no_dist = dynamic(&lit, &[0], &aaaa);
+        assert!(agree(&member(&no_dist, b"aaaa"), "no distance code").is_err());
         // A match before the start of the member.
         let far = dynamic(&lit, &[1], &[(257, Some(0))]);
         assert!(agree(&member(&far, b"aaa"), "too far back").is_err());
