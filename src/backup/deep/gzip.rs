@@ -1,14 +1,14 @@
 //! gzip as `gzip -t` reads it: every member to its end, each member's CRC-32 and length checked
 //! (and its header CRC when it has one), and nothing after the last member: bytes that do not
 //! start a new member are a corrupt stream, not ignored.
+//!
+//! The members are read by `isal_gzip` (the framing in Rust, the deflate body by ISA-L);
+//! zlib-rs (flate2) stays as the oracle the tests and the `gzip_isal` fuzz target compare
+//! with ([`zlib_members`]).
 
+use super::isal_gzip::IsalMembers;
 use super::members::{Members, Sizes};
 use std::io::{self, BufRead, Read};
-
-/// A decoder over every member of `raw`. Its errors are the stream's (see `decode_error`).
-pub(super) fn members<R: BufRead>(raw: R) -> flate2::bufread::MultiGzDecoder<R> {
-    flate2::bufread::MultiGzDecoder::new(raw)
-}
 
 /// The same stream, inflated on this thread alone, or (`two_cores`) with a helper thread
 /// taking members ahead when the file is made of small members (`members`): the same bytes
@@ -16,12 +16,23 @@ pub(super) fn members<R: BufRead>(raw: R) -> flate2::bufread::MultiGzDecoder<R> 
 pub(super) fn reader<R: BufRead>(raw: R, two_cores: Option<Sizes>) -> Gunzip<R> {
     match two_cores {
         Some(sizes) => Gunzip::TwoCores(Members::new(raw, sizes)),
-        None => Gunzip::OneCore(members(raw)),
+        None => Gunzip::OneCore(Box::new(IsalMembers::new(raw))),
     }
 }
 
+/// A decoder over every member of `raw`, on this thread. Its errors are the stream's (see
+/// `decode_error`).
+pub(super) fn members<R: BufRead>(raw: R) -> IsalMembers<R> {
+    IsalMembers::new(raw)
+}
+
+/// Every member of `raw` inflated by zlib-rs: the reader this module is compared with.
+pub(super) fn zlib_members<R: BufRead>(raw: R) -> flate2::bufread::MultiGzDecoder<R> {
+    flate2::bufread::MultiGzDecoder::new(raw)
+}
+
 pub(super) enum Gunzip<R: BufRead> {
-    OneCore(flate2::bufread::MultiGzDecoder<R>),
+    OneCore(Box<IsalMembers<R>>),
     TwoCores(Members<R>),
 }
 

@@ -11,15 +11,16 @@
 //!
 //! Whenever the chain cannot go on (a member larger than the window or the output buffer, as
 //! in a single-member file; a damaged member; bytes after the last member), the rest of the
-//! file, from the exact end of the last member inflated, goes to `flate2`'s sequential
-//! multi-member reader, which gives the verdict the one-core reader gives. So this reader
+//! file, from the exact end of the last member inflated, goes to the sequential
+//! multi-member reader (`isal_gzip::IsalMembers`), which gives the verdict the one-core reader gives. So this reader
 //! hands out exactly the bytes that one would, and fails exactly where it does.
 
-use flate2::bufread::{GzDecoder, MultiGzDecoder};
+use super::isal::RawInflate;
+use super::isal_gzip::{IsalMembers, MAGIC, member_in};
 use std::io::{self, BufRead, Chain, Cursor, Read};
 
-/// The first bytes of a gzip member: ID1, ID2, CM (deflate).
-const MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
+/// The one-core reader, from the exact end of the last member inflated on.
+type Sequential<R> = IsalMembers<Chain<Cursor<Vec<u8>>, R>>;
 
 /// Buffer sizes: compressed bytes per round, and decompressed bytes each thread may hold.
 #[derive(Debug, Clone, Copy)]
@@ -59,7 +60,7 @@ pub(super) struct Members<R: BufRead> {
     /// The first round inflates alone: a file whose first member does not fit goes to the
     /// sequential reader without starting a thread.
     first: bool,
-    sequential: Option<MultiGzDecoder<Chain<Cursor<Vec<u8>>, R>>>,
+    sequential: Option<Box<Sequential<R>>>,
     /// Rounds whose helper's work was used, and thrown away (the tests look at them).
     #[cfg(test)]
     helped: (usize, usize),
@@ -197,7 +198,7 @@ impl<R: BufRead> Members<R> {
     fn go_sequential(&mut self) {
         if let Some(raw) = self.raw.take() {
             let rest = std::mem::take(&mut self.window);
-            self.sequential = Some(MultiGzDecoder::new(Cursor::new(rest).chain(raw)));
+            self.sequential = Some(Box::new(IsalMembers::new(Cursor::new(rest).chain(raw))));
             self.ours = Vec::new();
             self.theirs = Vec::new();
         }
@@ -255,7 +256,7 @@ fn chain(input: &[u8], out: &mut [u8], stop: Option<usize>, tail: usize) -> Chai
         produced: 0,
         members: 0,
     };
-    let mut decoder: Option<GzDecoder<&[u8]>> = None;
+    let mut inflate: Option<RawInflate> = None;
     while done.consumed < input.len() && stop.is_none_or(|at| done.consumed < at) {
         let (Some(rest), Some(room)) = (input.get(done.consumed..), out.get_mut(done.produced..))
         else {
@@ -264,17 +265,10 @@ fn chain(input: &[u8], out: &mut [u8], stop: Option<usize>, tail: usize) -> Chai
         if rest.len() < tail {
             break;
         }
-        let decoder = match decoder.as_mut() {
-            Some(decoder) => {
-                decoder.reset(rest);
-                decoder
-            }
-            None => decoder.insert(GzDecoder::new(rest)),
-        };
-        let Some(produced) = member(decoder, room) else {
+        let inflate = inflate.get_or_insert_with(RawInflate::new);
+        let Some((used, produced)) = member_in(inflate, rest, room) else {
             break;
         };
-        let used = rest.len() - decoder.get_ref().len();
         if used == 0 {
             break;
         }
@@ -283,29 +277,6 @@ fn chain(input: &[u8], out: &mut [u8], stop: Option<usize>, tail: usize) -> Chai
         done.members += 1;
     }
     done
-}
-
-/// Inflate one member to its trailer into `out`: how many bytes it holds, or `None` when it
-/// does not inflate or does not fit.
-fn member(decoder: &mut GzDecoder<&[u8]>, out: &mut [u8]) -> Option<usize> {
-    let mut filled = 0;
-    loop {
-        let room = out.get_mut(filled..)?;
-        if room.is_empty() {
-            // Full: the member must end here (its trailer is checked on this read).
-            let mut probe = [0u8; 1];
-            return match decoder.read(&mut probe) {
-                Ok(0) => Some(filled),
-                _ => None,
-            };
-        }
-        match decoder.read(room) {
-            Ok(0) => return Some(filled),
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return None,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -364,7 +335,7 @@ mod tests {
     /// What the two-core reader gives for `file` must be what the one-core reader gives.
     /// Returns how many rounds used the helper's work.
     fn same_as_sequential(file: &[u8], sizes: Sizes, what: &str) -> usize {
-        let expected = read_all(MultiGzDecoder::new(file));
+        let expected = read_all(IsalMembers::new(file));
         let mut members = Members::new(io::BufReader::with_capacity(1000, file), sizes);
         let got = read_all(&mut members);
         assert!(
@@ -372,6 +343,14 @@ mod tests {
             "{what}: two cores {:?}, one core {:?}",
             got.as_ref().map(Vec::len),
             expected.as_ref().map(Vec::len)
+        );
+        // And the verdict and bytes of zlib's reader.
+        let zlib = read_all(flate2::bufread::MultiGzDecoder::new(file));
+        assert!(
+            got.as_ref().ok() == zlib.as_ref().ok(),
+            "{what}: two cores {:?}, zlib {:?}",
+            got.as_ref().map(Vec::len),
+            zlib.as_ref().map(Vec::len)
         );
         members.helped.0
     }

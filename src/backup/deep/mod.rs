@@ -11,8 +11,12 @@
 //! The library entry point is [`inspect`] (strict options) or [`inspect_with`]; callers open
 //! the file themselves (without following links) and pass the descriptor.
 
+mod deflate_header;
 mod feed;
 mod gzip;
+#[allow(unsafe_code)]
+mod isal;
+mod isal_gzip;
 mod members;
 mod pg_custom;
 mod rdb;
@@ -287,6 +291,26 @@ pub fn gunzip(bytes: &[u8], two_cores: Option<(usize, usize)>) -> io::Result<Vec
     let mut out = Vec::new();
     gzip::reader(bytes, sizes).read_to_end(&mut out)?;
     Ok(out)
+}
+
+/// A gzip reader: the one deep verification uses (ISA-L inflating, the framing read in
+/// Rust), or zlib-rs (flate2), the oracle it is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GzipReader {
+    Isal,
+    Zlib,
+}
+
+/// What `reader` hands out from the gzip stream `bytes` (every member, on this thread)
+/// before its verdict, and the verdict. The `gzip_isal` fuzz target compares the two readers
+/// with it, and builds trailers that match what one of them inflated.
+pub fn gunzip_prefix(bytes: &[u8], reader: GzipReader) -> (Vec<u8>, io::Result<()>) {
+    let mut out = Vec::new();
+    let verdict = match reader {
+        GzipReader::Isal => gzip::members(bytes).read_to_end(&mut out),
+        GzipReader::Zlib => gzip::zlib_members(bytes).read_to_end(&mut out),
+    };
+    (out, verdict.map(|_| ()))
 }
 
 /// How many leading bytes are compared with a format's magic.
