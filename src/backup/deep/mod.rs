@@ -9,7 +9,9 @@
 //! which hashes each buffer and hands it to the checking thread (`feed`).
 //!
 //! The library entry point is [`inspect`] (strict options) or [`inspect_with`]; callers open
-//! the file themselves (without following links) and pass the descriptor.
+//! the file themselves (without following links) and pass the descriptor. [`inspect_growing`]
+//! runs the same check on a file while its writer is still writing it, reading behind the
+//! writer, and ends where the finished file ends.
 
 mod feed;
 mod gzip;
@@ -31,6 +33,8 @@ use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::fs::FileExt;
+
+pub use feed::{Growth, Written};
 
 code!(
     INCOMPLETE,
@@ -271,6 +275,71 @@ fn inspect_by(
                 .join()
                 .unwrap_or_else(|_| Err(io::Error::other("the hashing thread failed"))),
         )?;
+        checked.map(|detail| Inspection {
+            sha256: sha,
+            detail,
+        })
+    })
+}
+
+/// [`inspect_with`] on a file that is still being written, following its writer through
+/// `growth`: the file is read from its first byte as the writer writes it, and to its last
+/// byte once the writer has finished; the verdict and the sha256 are those of every byte
+/// read, exactly as [`inspect_with`] would give them for the finished file (the same reader:
+/// the large-file path). A writer that stops part-way fails it. An RDB file, which its check
+/// reads by itself, is inspected once the writer has finished.
+pub fn inspect_growing(
+    file: &File,
+    format: Format,
+    options: &Options,
+    growth: &Growth,
+) -> Result<Inspection, Refusal> {
+    growing_by(file, format, options, growth, &Paths::SIZED)
+}
+
+fn growing_by(
+    file: &File,
+    format: Format,
+    options: &Options,
+    growth: &Growth,
+    paths: &Paths,
+) -> Result<Inspection, Refusal> {
+    let stopped = || Refusal::format("cannot read the file: its writer stopped before the end");
+    // An RDB file is read by its check itself: from its end, once there is one.
+    let enough = if format == Format::RedisRdb {
+        growth.wait_end()
+    } else {
+        // The magic bytes are compared once there are enough of them (or all there will be).
+        growth.wait_for(HEAD as u64)
+    };
+    if enough == Written::Abandoned {
+        return Err(stopped());
+    }
+    if format == Format::RedisRdb {
+        return inspect_by(file, format, options, paths);
+    }
+    let mut head = [0u8; HEAD];
+    let got = read_up_to(&mut At { file, offset: 0 }, &mut head)
+        .map_err(|e| Refusal::format(e.to_string()))?;
+    let head = &head[..got];
+    std::thread::scope(|scope| {
+        let (feeder, mut raw) = feed::following(file, Some(growth), LARGE_CHUNK, LARGE_BUFFERS);
+        let hasher = scope.spawn(|| feeder.run());
+        let checked = check_content(
+            file,
+            0,
+            head,
+            &mut raw,
+            LARGE_CHUNK,
+            Some(paths.members),
+            format,
+            options,
+        );
+        drop(raw);
+        let sha = hasher
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the hashing thread failed")))
+            .map_err(|e| Refusal::format(format!("cannot read the file to hash it: {e}")))?;
         checked.map(|detail| Inspection {
             sha256: sha,
             detail,
