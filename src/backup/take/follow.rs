@@ -4,7 +4,7 @@
 //! runs the gates' deep check on the file's own bytes (`deep::inspect_growing`), so that when
 //! the dump ends only its last bytes are left to check.
 
-use super::super::deep::Growth;
+use super::super::deep::{self, Growth};
 use std::io::{self, Write};
 
 /// Passes writes on to `inner` and reports the bytes written so far to `growth` after each.
@@ -44,6 +44,22 @@ impl<W: Write> Write for Tracked<'_, W> {
     }
 }
 
+/// How much more is written before the disk is asked again to write back what was written.
+pub const FLUSH_STEP: u64 = 8 * 1024 * 1024;
+
+/// While the dump runs, have the disk write back what is written, each [`FLUSH_STEP`] bytes
+/// (`fdatasync`), so that the fsync after the dump's last byte has only the tail left to
+/// wait for (it is done all the same). Returns when the writer has finished or stopped; an
+/// error is the backup's (an fsync error is reported once only: it must not be lost here).
+pub fn flush_behind(file: &std::fs::File, growth: &Growth) -> io::Result<()> {
+    let mut flushed = 0u64;
+    while let deep::Written::Upto(n) = growth.wait_for(flushed.saturating_add(FLUSH_STEP)) {
+        file.sync_data()?;
+        flushed = n;
+    }
+    Ok(())
+}
+
 /// Says "abandoned" when dropped, unless the writer said "finished" before (a final state
 /// stays): the reading thread then stops instead of waiting for bytes that will not come.
 pub struct AbandonUnlessFinished<'g>(pub &'g Growth);
@@ -56,7 +72,7 @@ impl Drop for AbandonUnlessFinished<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::deep::{self, Options, Written};
+    use super::super::super::deep::{Options, Written};
     use super::super::gzip::{LEVEL, ParallelGzip};
     use super::*;
     use crate::model::backup_format::Format;
@@ -168,6 +184,23 @@ mod tests {
         assert_eq!(wrote.unwrap_err().raw_os_error(), Some(28));
         let refused = followed.expect_err("a file whose writer stopped passed");
         assert!(refused.message.contains("stopped"), "{refused}");
+    }
+
+    #[test]
+    fn flushing_behind_the_writer_ends_with_the_writer_whichever_way_it_ends() {
+        let tmp = tempfile::NamedTempFile::new().unwrap();
+        let file = tmp.reopen().unwrap();
+        for end in [Growth::finished, Growth::abandoned] {
+            let growth = Growth::new();
+            std::thread::scope(|scope| {
+                let flusher = scope.spawn(|| flush_behind(&file, &growth));
+                for step in 1..4 {
+                    growth.written(step * FLUSH_STEP + 1);
+                }
+                end(&growth);
+                flusher.join().unwrap().unwrap();
+            });
+        }
     }
 
     #[test]

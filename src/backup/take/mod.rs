@@ -4,9 +4,11 @@
 //! The steps, each of which fails the whole run (exit 2, nothing under the final name):
 //! plan (manifest, class, ref module, procedure), dump (the procedure's programs, every exit
 //! status checked, output streamed into a 0600 file created with `O_EXCL` in a private
-//! directory inside the backup root), verify (the gates' own artifact check, deep, under the
-//! final name), inventory, manifest, publish (fsync, hard link into place so that an existing
-//! file is never replaced, fsync the directory).
+//! directory inside the backup root; the gates' deep check reads it back behind the writer,
+//! and the rows are counted meanwhile), verify (the gates' own artifact check under the final
+//! name, its content verdict the read-back's, tied to the file by its inode and a second hash
+//! of every byte), inventory, manifest, publish (fsync, hard link into place so that an
+//! existing file is never replaced, fsync the directory).
 
 pub mod archive;
 mod follow;
@@ -387,13 +389,24 @@ pub fn take(req: &Request) -> Result<Taken, GateError> {
         // the dump ends, only its last bytes are left to check.
         let followed = (plan.procedure != Procedure::RedisBgsave)
             .then(|| scope.spawn(|| deep::inspect_growing(&reader, format, &options, &growth)));
+        let flushed = scope.spawn(|| follow::flush_behind(&reader, &growth));
         let (file, written, archived, skipped) = dump(&plan, &procedure, policy, file, &growth)?;
         growth.finished();
         drop(abandon);
 
         // fsync, verify and inventory at the same time: the disk flushes while the rest of
         // the file is checked and the database's rows are counted. Each must succeed.
-        let synced = scope.spawn(move || file.sync_all());
+        let synced = scope.spawn(move || {
+            let behind = flushed
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the flushing thread stopped")));
+            behind.and(file.sync_all())
+        });
+        // Every byte is read once more now that the file is whole, beside the read-back's
+        // last bytes: what was checked must still be what the file holds.
+        let again = followed
+            .is_some()
+            .then(|| scope.spawn(|| deep::hash_file(&reader)));
         let followed = followed.map(|t| {
             t.join().unwrap_or_else(|_| {
                 Err(deep::Refusal::format(
@@ -401,8 +414,13 @@ pub fn take(req: &Request) -> Result<Taken, GateError> {
                 ))
             })
         });
-        let read_back = followed.map(|verdict| Followed {
+        let again = again.map(|t| {
+            t.join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the hashing thread stopped")))
+        });
+        let read_back = followed.zip(again).map(|(verdict, again)| Followed {
             verdict,
+            again,
             file: &reader,
             format,
             options,
@@ -600,6 +618,8 @@ fn strict_policy(policy: &BackupPolicy, dir: &Path) -> BackupPolicy {
 /// The deep check's verdict on the file, read back while it was written, and what it read.
 struct Followed<'a> {
     verdict: Result<deep::Inspection, deep::Refusal>,
+    /// The sha256 of every byte of `file`, read again once the writer had finished.
+    again: std::io::Result<String>,
     file: &'a fs::File,
     format: Format,
     options: deep::Options,
@@ -607,8 +627,8 @@ struct Followed<'a> {
 
 impl Followed<'_> {
     /// The verdict, for the file the gates' check opened by its name: it must be the file
-    /// that was read back, checked as the gates check it, and every byte of it must still be
-    /// what was read (hashed again from the opened file).
+    /// that was read back (the same inode as `file`), checked as the gates check it, and every
+    /// byte of it must still be what was read (hashed again after the writer finished).
     fn for_file(
         self,
         opened: &fs::File,
@@ -638,7 +658,7 @@ impl Followed<'_> {
             }
         }
         let inspection = self.verdict?;
-        let again = deep::hash_file(opened).map_err(|e| {
+        let again = self.again.map_err(|e| {
             deep::Refusal::format(format!("cannot read the file to hash it again: {e}"))
         })?;
         if again != inspection.sha256 {
