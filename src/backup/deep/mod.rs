@@ -617,15 +617,45 @@ mod tests {
         tmp.write_all(bytes).unwrap();
         let file = File::open(tmp.path()).unwrap();
         let options = Options::strict(Verify::Deep);
-        let verdicts: Vec<_> = EVERY_PATH
+        let mut verdicts: Vec<_> = EVERY_PATH
             .iter()
             .map(|paths| inspect_by(&file, format, &options, paths))
             .collect();
+        // And read behind a writer that writes it in pieces, as backup_before_apply does.
+        for (paths, piece) in [(&EVERY_PATH[2], 64 * 1024 + 3), (&EVERY_PATH[3], 777)] {
+            verdicts.push(growing(format, bytes, paths, piece));
+        }
         assert!(
             verdicts.windows(2).all(|w| w[0] == w[1]),
             "{format:?}: the read paths disagree: {verdicts:?}"
         );
         verdicts.into_iter().next().unwrap()
+    }
+
+    /// The verdict of the read-back that follows a writer writing `bytes` in `piece`-byte
+    /// writes on another thread.
+    fn growing(
+        format: Format,
+        bytes: &[u8],
+        paths: &Paths,
+        piece: usize,
+    ) -> Result<Inspection, Refusal> {
+        let tmp = tempfile::NamedTempFile::new().unwrap();
+        let mut writer = tmp.reopen().unwrap();
+        let reader = File::open(tmp.path()).unwrap();
+        let growth = Growth::new();
+        let options = Options::strict(Verify::Deep);
+        std::thread::scope(|scope| {
+            let follower = scope.spawn(|| growing_by(&reader, format, &options, &growth, paths));
+            let mut written = 0u64;
+            for chunk in bytes.chunks(piece) {
+                writer.write_all(chunk).unwrap();
+                written += chunk.len() as u64;
+                growth.written(written);
+            }
+            growth.finished();
+            follower.join().unwrap()
+        })
     }
 
     /// With the sizes a real large file gets: a tar.gz of 1 MiB members (as backup_before_apply
