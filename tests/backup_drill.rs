@@ -365,9 +365,11 @@ fn a_dump_cut_at_a_statement_boundary_fails_although_it_loads() {
     assert!(run.stdout.contains("stopped part-way"), "{}", run.stdout);
 }
 
-/// Damage that the deep check finds only after psql has read the whole text (the drill reads
-/// the file once, checking it while restoring it): the drill fails as unreadable, never as
-/// restored, and counts nothing.
+/// Damage that the deep check finds only at the end of the file (the drill reads the file
+/// once, checking it while restoring it: a small dump is held whole before its cluster is
+/// ready, so psql never sees it; a large one has gone through psql by then, see
+/// `damage_found_after_psql_read_the_streamed_text_still_fails_as_unreadable`): the drill
+/// fails as unreadable, never as restored, and counts nothing.
 fn damage_found_after_the_restore(damage: impl Fn(&mut Vec<u8>), what: &str) {
     let site = Site::new();
     let (pg, inventory) = populated_cluster();
@@ -410,7 +412,7 @@ fn gunzip_lenient(file: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn a_wrong_crc_in_the_last_member_fails_the_drill_after_psql_loaded_the_text() {
+fn a_wrong_crc_in_the_last_member_fails_the_drill_as_unreadable() {
     damage_found_after_the_restore(
         |f| {
             let at = f.len() - 8;
@@ -421,11 +423,102 @@ fn a_wrong_crc_in_the_last_member_fails_the_drill_after_psql_loaded_the_text() {
 }
 
 #[test]
-fn bytes_after_the_last_member_fail_the_drill_after_psql_loaded_the_text() {
+fn bytes_after_the_last_member_fail_the_drill_as_unreadable() {
     damage_found_after_the_restore(
         |f| f.extend_from_slice(b"trailing garbage"),
         "trailing bytes",
     );
+}
+
+/// What `populated_cluster` holds, as the drill compares it.
+fn populated_tables() -> forgejo_gates::backup::drill::postgres::Tables {
+    let mut t = forgejo_gates::backup::drill::postgres::Tables::new();
+    let table = |schema: &str, name: &str| (schema.to_string(), name.to_string());
+    t.insert(
+        "app".into(),
+        BTreeMap::from([
+            (table("public", "orders"), 1200),
+            (table("public", "users"), 3),
+        ]),
+    );
+    t.insert("empty".into(), BTreeMap::new());
+    t.insert(
+        "shop".into(),
+        BTreeMap::from([
+            (table("billing", "Invoices|2026"), 7),
+            (table("public", "empty_table"), 0),
+        ]),
+    );
+    t
+}
+
+/// The drill as the library runs it, holding at most `spool_limit` bytes of SQL text while
+/// its cluster starts: 0 streams every byte through psql's pipe (the path a large dump
+/// takes once the cluster is ready), where the gate's default holds a small dump whole.
+fn drill_in_process(file: &[u8], spool_limit: u64) -> forgejo_gates::backup::drill::Drilled {
+    use forgejo_gates::backup::drill::{self, compare::Expected};
+    use forgejo_gates::model::backup_format::Format;
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("postgres.sql.gz");
+    std::fs::write(&path, file).unwrap();
+    let opened = std::fs::File::open(&path).unwrap();
+    let expected = Expected::Postgres(populated_tables());
+    let preparing = drill::Preparing::start(Format::SqlGz, expected.clone(), Vec::new());
+    drill::run(
+        &drill::Request {
+            file: &opened,
+            format: Format::SqlGz,
+            expected: &expected,
+            spool_limit,
+        },
+        preparing,
+    )
+    .expect("the drill runs")
+}
+
+#[test]
+fn a_dump_streamed_through_psql_s_pipe_restores_as_one_held_whole() {
+    let (pg, _) = populated_cluster();
+    let file = gzip(&pg.dumpall());
+    for limit in [0, 100, forgejo_gates::backup::drill::SPOOL_LIMIT] {
+        let drilled = drill_in_process(&file, limit);
+        assert!(drilled.passed(), "spool limit {limit}: {drilled:?}");
+        assert_eq!(
+            drilled.sha256,
+            forgejo_gates::digest::sha256_hex(&file),
+            "spool limit {limit}"
+        );
+        assert!(
+            drilled
+                .comparison
+                .iter()
+                .any(|c| c.item == "app.public.orders rows" && c.restored == "1200"),
+            "spool limit {limit}: {:?}",
+            drilled.comparison
+        );
+    }
+}
+
+#[test]
+fn damage_found_after_psql_read_the_streamed_text_still_fails_as_unreadable() {
+    // Every byte goes through psql before the check reaches the CRC at the very end.
+    let (pg, _) = populated_cluster();
+    let mut file = gzip(&pg.dumpall());
+    let at = file.len() - 8;
+    file[at] ^= 0x55;
+    let drilled = drill_in_process(&file, 0);
+    assert!(
+        matches!(
+            drilled.failure,
+            Some(forgejo_gates::backup::drill::Failure::Unreadable(_))
+        ),
+        "{drilled:?}"
+    );
+    assert!(
+        drilled.comparison.is_empty(),
+        "rows were counted: {drilled:?}"
+    );
+    assert!(!drilled.passed());
 }
 
 #[test]

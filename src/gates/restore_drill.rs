@@ -170,16 +170,14 @@ fn evaluate(request: &Request<'_>) -> Result<(Decision, RecordFile), GateError> 
     }
 
     // 3. Restore into a scratch instance and compare.
-    let prepared = preparing
-        .wait()
-        .map_err(|why| could_not(&drill::COULD_NOT_RUN, why))?;
     let drilled = drill::run(
         &drill::Request {
             file: &file,
             format,
             expected: &facts.expected,
+            spool_limit: drill::SPOOL_LIMIT,
         },
-        prepared,
+        preparing,
     )
     .map_err(|why| could_not(&drill::COULD_NOT_RUN, why))?;
     d.checks_run += 1;

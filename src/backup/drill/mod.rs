@@ -12,6 +12,7 @@ pub mod postgres;
 pub mod record;
 pub mod redis;
 pub mod scratch;
+pub mod spool;
 
 use crate::backup::deep;
 use crate::model::backup_format::Format;
@@ -136,6 +137,8 @@ pub struct Request<'a> {
     pub file: &'a File,
     pub format: Format,
     pub expected: &'a Expected,
+    /// The most SQL text held while the scratch cluster is made ready ([`SPOOL_LIMIT`]).
+    pub spool_limit: u64,
 }
 
 /// What a drill that ran found.
@@ -225,6 +228,13 @@ impl Preparing {
         }
     }
 
+    /// Whether [`Preparing::wait`] would return at once.
+    pub fn is_finished(&self) -> bool {
+        self.thread
+            .as_ref()
+            .is_none_or(std::thread::JoinHandle::is_finished)
+    }
+
     /// The prepared place, or why it could not be made ready.
     pub fn wait(mut self) -> Result<Prepared, String> {
         match self.thread.take().map(std::thread::JoinHandle::join) {
@@ -242,26 +252,23 @@ impl Drop for Preparing {
     }
 }
 
-/// Restore into the prepared scratch place and compare. `Err` only when the drill could not
-/// run.
-pub fn run(req: &Request, prepared: Prepared) -> Result<Drilled, String> {
+/// Restore into the scratch place `preparing` makes ready, and compare. `Err` only when the
+/// drill could not run.
+pub fn run(req: &Request, preparing: Preparing) -> Result<Drilled, String> {
     let mut source = Hashing::new(req.file);
-    let Prepared {
-        cluster,
-        versions,
-        runner,
-        dir,
-    } = prepared;
-    let (scratch_kind, tool_versions, restored) = match (req.expected, req.format, cluster) {
-        (Expected::Postgres(_), Format::SqlGz, Some(cluster)) => {
-            let restored = drill_postgres(&cluster, &mut source);
+    let (scratch_kind, tool_versions, restored) = match (req.expected, req.format) {
+        (Expected::Postgres(expected), Format::SqlGz) => {
+            let likely: Vec<&str> = expected.keys().map(String::as_str).collect();
+            let (versions, restored) =
+                drill_postgres(preparing, &likely, req.spool_limit, &mut source);
             (
                 "initdb cluster on a private socket",
                 versions,
                 restored.map(compare::Restored::Postgres),
             )
         }
-        (Expected::Redis(_), Format::RedisRdb, _) => {
+        (Expected::Redis(_), Format::RedisRdb) => {
+            let Prepared { runner, dir, .. } = preparing.wait()?;
             let versions = redis::versions(&runner)?;
             let restored = drill_redis(&runner, &dir, &mut source);
             (
@@ -270,7 +277,8 @@ pub fn run(req: &Request, prepared: Prepared) -> Result<Drilled, String> {
                 restored.map(compare::Restored::Redis),
             )
         }
-        (Expected::Archive { .. }, Format::TarGz | Format::TarZst | Format::VaultSnapshot, _) => {
+        (Expected::Archive { .. }, Format::TarGz | Format::TarZst | Format::VaultSnapshot) => {
+            let Prepared { dir, .. } = preparing.wait()?;
             let restored = drill_archive(&dir, req.format, &mut source);
             (
                 "scratch directory",
@@ -278,7 +286,7 @@ pub fn run(req: &Request, prepared: Prepared) -> Result<Drilled, String> {
                 restored.map(compare::Restored::Archive),
             )
         }
-        (expected, format, _) => {
+        (expected, format) => {
             return Err(format!(
                 "no drill restores a {format:?} file into a {} inventory",
                 expected.kind()
@@ -313,35 +321,136 @@ pub fn verifies_while_restoring(format: Format, expected: &Expected) -> bool {
 /// Buffer of the one pass over a `.sql.gz`: the read size of the file, and of the
 /// decompressed text handed to the check and to psql.
 const SQL_PASS_CHUNK: usize = 256 * 1024;
+/// The most SQL text held while the scratch cluster is still being made ready (see
+/// [`spool`]): what about a second of inflating makes, bounding the disk the drill needs
+/// beyond the cluster's own by this much; past it, the pass waits for the cluster.
+pub const SPOOL_LIMIT: u64 = 512 * 1024 * 1024;
 
 /// The file is decompressed once: the gates' deep check of `.sql.gz` reads the text, and
-/// every byte it reads goes on to psql. A file the check refuses fails the drill
-/// (`Unreadable`) whatever psql made of it, and no row is counted.
+/// every byte it reads goes on to psql, held in a spool until the cluster is ready (the pass
+/// starts while `initdb` runs). A file the check refuses fails the drill (`Unreadable`)
+/// whatever psql made of it, and no row is counted; when the refusal comes before the
+/// cluster was ready, psql is never started. The tool versions come with the cluster.
 fn drill_postgres(
-    cluster: &postgres::Cluster,
+    preparing: Preparing,
+    likely: &[&str],
+    spool_limit: u64,
     source: &mut Hashing,
-) -> Result<postgres::Tables, Failure> {
+) -> (BTreeMap<String, String>, Result<postgres::Tables, Failure>) {
+    // The spool is a file without a name: the temporary directory, not the scratch one,
+    // which the preparing thread is still making.
+    let spool_dir = std::env::temp_dir();
+    let mut preparing = Some(preparing);
+    let mut prepared: Option<Prepared> = None;
+    let mut restoring: Option<postgres::Restoring> = None;
+    // Why the cluster or psql could not be started.
+    let mut not_started: Option<Failure> = None;
+    // The destination of the spool once the cluster is ready: psql, reading a pipe.
+    let mut open = |wait: spool::Wait| -> io::Result<Option<std::process::ChildStdin>> {
+        if let Some(p) = preparing.take_if(|p| wait == spool::Wait::Yes || p.is_finished()) {
+            settle(p, &mut prepared, &mut not_started);
+        }
+        if preparing.is_some() {
+            return Ok(None);
+        }
+        if let Some(f) = &not_started {
+            return Err(io::Error::other(failure_text(f)));
+        }
+        match start_psql(prepared.as_ref(), None) {
+            Ok(mut r) => {
+                let stdin = r.stdin();
+                restoring = Some(r);
+                stdin
+                    .map(Some)
+                    .ok_or_else(|| io::Error::other("psql's standard input was not piped"))
+            }
+            Err(f) => {
+                let why = io::Error::other(failure_text(&f));
+                not_started = Some(f);
+                Err(why)
+            }
+        }
+    };
     let mut raw = io::BufReader::with_capacity(SQL_PASS_CHUNK, &mut *source);
-    let mut verdict = None;
-    let restored = cluster.restore(&mut |psql| {
-        let fed = deep::stream::sql_gz_into(&mut raw, psql, SQL_PASS_CHUNK);
-        let sink = fed
-            .sink_error
-            .map(|e| format!("psql stopped reading the dump ({e})"));
-        verdict = Some(fed.verdict);
-        sink.map_or(Ok(()), Err)
-    });
-    match verdict {
-        Some(Ok(_)) => {}
-        Some(Err(refusal)) => return Err(Failure::Unreadable(refusal.to_string())),
-        None => {
-            return Err(restored
-                .err()
-                .unwrap_or_else(|| Failure::CouldNotRun("the backup was not read".into())));
+    let mut sink = postgres::TailKept::new(spool::Spool::new(&spool_dir, spool_limit, &mut open));
+    let fed = deep::stream::sql_gz_into(&mut raw, &mut sink, SQL_PASS_CHUNK);
+    let postgres::TailKept {
+        inner: mut spool,
+        last,
+    } = sink;
+    let refused = fed.verdict.as_ref().err().map(ToString::to_string);
+    let mut fed_result = match fed.sink_error {
+        Some(e) => Err(format!("psql stopped reading the dump ({e})")),
+        None => Ok(()),
+    };
+    // The whole text was held before the cluster was ready: psql reads the held file itself
+    // (as `psql -f` would), with no pipe in between.
+    let held = match (&refused, &fed_result, spool.is_open()) {
+        (None, Ok(()), false) => spool.take_held(),
+        _ => Ok(None),
+    };
+    // Streaming: psql's standard input closes here, and a refused file goes no further.
+    drop(spool);
+    if let Some(p) = preparing.take() {
+        settle(p, &mut prepared, &mut not_started);
+    }
+    if refused.is_none() && fed_result.is_ok() && restoring.is_none() && not_started.is_none() {
+        match held {
+            Ok(held) => match start_psql(prepared.as_ref(), held) {
+                Ok(r) => restoring = Some(r),
+                Err(f) => not_started = Some(f),
+            },
+            Err(e) => fed_result = Err(format!("cannot read the held text back: {e}")),
         }
     }
-    restored?;
-    cluster.inventory()
+    let restored = restoring.map(|r| r.finish(fed_result.clone(), &last));
+    let versions = prepared
+        .as_ref()
+        .map(|p| p.versions.clone())
+        .unwrap_or_default();
+    // A refused file: whatever psql made of it (if it was started at all), and even when no
+    // scratch cluster could be made.
+    if let Some(refusal) = refused {
+        return (versions, Err(Failure::Unreadable(refusal)));
+    }
+    let outcome = match (restored, not_started, fed_result) {
+        (Some(Err(f)), _, _) | (_, Some(f), _) => Err(f),
+        (None, None, Err(why)) => Err(Failure::Restore(why)),
+        (None, None, Ok(())) => Err(Failure::CouldNotRun("psql was not started".into())),
+        (Some(Ok(())), None, _) => match prepared.as_ref().and_then(|p| p.cluster.as_ref()) {
+            Some(cluster) => cluster.inventory(likely),
+            None => Err(Failure::CouldNotRun("no scratch cluster".into())),
+        },
+    };
+    (versions, outcome)
+}
+
+/// The prepared place, or why there is none.
+fn settle(p: Preparing, prepared: &mut Option<Prepared>, failure: &mut Option<Failure>) {
+    match p.wait() {
+        Ok(p) => *prepared = Some(p),
+        Err(why) => *failure = Some(Failure::CouldNotRun(why)),
+    }
+}
+
+/// psql restoring into the prepared cluster, reading `input` (else a pipe).
+fn start_psql(
+    prepared: Option<&Prepared>,
+    input: Option<File>,
+) -> Result<postgres::Restoring, Failure> {
+    match prepared.and_then(|p| p.cluster.as_ref()) {
+        Some(cluster) => cluster.start_restore(input),
+        None => Err(Failure::CouldNotRun("no scratch cluster".into())),
+    }
+}
+
+fn failure_text(f: &Failure) -> String {
+    match f {
+        Failure::CouldNotRun(s)
+        | Failure::Restore(s)
+        | Failure::Unsafe(s)
+        | Failure::Unreadable(s) => s.clone(),
+    }
 }
 
 fn drill_redis(

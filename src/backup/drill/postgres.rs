@@ -43,9 +43,16 @@ pub const SERVER_SETTINGS: &[&str] = &[
 // settings-end
 /// How many databases are counted at once after the restore.
 const PARALLEL_COUNTS: usize = 4;
+/// The database the list of databases is asked from (with its own tables' counts).
+const LIST_FROM: &str = "postgres";
 
 /// How often the pid file is read while the server starts.
 const READY_POLL: Duration = Duration::from_millis(5);
+/// How long the pid file may say nothing before psql is asked instead: the server writes
+/// the file, status line included, first thing when it starts; where it says nothing after
+/// this long (an exec prefix that keeps the data directory elsewhere, a server older than
+/// PostgreSQL 10), psql is asked at [`PROBE_PACE`].
+const PID_FILE_GRACE: Duration = Duration::from_secs(1);
 /// How often psql is asked when the pid file says nothing.
 const PROBE_PACE: Duration = Duration::from_millis(50);
 /// The largest pid file read (PostgreSQL's has 8 short lines).
@@ -53,9 +60,9 @@ const MAX_PID_FILE: u64 = 4096;
 
 /// Whether `postmaster.pid` says that the server accepts connections: its eighth line is
 /// the server's status, `ready` once it does (PostgreSQL 10 and later; what `pg_ctl start`
-/// waits for). `Some(false)` for any other status (`starting`, `stopping`); `None` when the
-/// file cannot be read or has no status line (yet, or ever: an older server), so that the
-/// caller asks psql instead.
+/// waits for, and all it waits for). `Some(false)` for any other status (`starting`,
+/// `stopping`); `None` when the file cannot be read or has no status line (yet, or ever: an
+/// older server), so that the caller asks psql instead once the file had time to appear.
 fn pid_file_says_ready(pid_file: &Path) -> Option<bool> {
     let mut text = String::new();
     std::fs::File::open(pid_file)
@@ -133,14 +140,16 @@ impl Cluster {
                 .is_ok()
         };
         // The server says in its pid file when it accepts connections: read often (a read
-        // costs nothing), and only then ask psql, whose answer is what counts. Where the file
-        // says nothing (an exec prefix that keeps the data directory elsewhere, a server that
-        // writes no status line), psql is asked at the old pace.
+        // costs nothing), and trusted as `pg_ctl` trusts it (a psql start costs a tenth of a
+        // second, on the critical path). Where the file says nothing for a while, psql is
+        // asked at the old pace; never before, since a psql start while the server starts
+        // only slows both.
+        let started = Instant::now();
         let mut last_probe: Option<Instant> = None;
         server.wait_ready_every(READY_TIMEOUT, READY_POLL, || {
             match pid_file_says_ready(&pid_file) {
-                Some(false) => return false,
-                Some(true) => {}
+                Some(ready) => return ready,
+                None if started.elapsed() < PID_FILE_GRACE => return false,
                 None if last_probe.is_some_and(|t| t.elapsed() < PROBE_PACE) => return false,
                 None => {}
             }
@@ -154,14 +163,15 @@ impl Cluster {
         })
     }
 
-    /// Run `psql -f -` connected to the `postgres` database and let `feed` write the SQL to
-    /// its standard input; `feed` returns why it could not write all of it. A failed
-    /// statement stops psql (`ON_ERROR_STOP`); the SQL written must end with `pg_dumpall`'s
-    /// completion marker. Constant memory: only a short tail of what was written is kept.
-    pub fn restore(
-        &self,
-        feed: &mut dyn FnMut(&mut dyn Write) -> Result<(), String>,
-    ) -> Result<(), Failure> {
+    /// Start `psql -f -` connected to the `postgres` database, reading `input` (a file
+    /// holding the whole SQL text), or else a pipe: the SQL is then written to
+    /// [`Restoring::stdin`]. [`Restoring::finish`] says how the restore went. A failed
+    /// statement stops psql (`ON_ERROR_STOP`).
+    pub fn start_restore(&self, input: Option<std::fs::File>) -> Result<Restoring, Failure> {
+        let stdin = match input {
+            Some(file) => Stdio::from(file),
+            None => Stdio::piped(),
+        };
         let mut child = self
             .runner
             .command(
@@ -177,30 +187,175 @@ impl Cluster {
                     ],
                 ),
             )
-            .stdin(Stdio::piped())
+            .stdin(stdin)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| Failure::CouldNotRun(self.runner.cannot_start("psql", &e)))?;
-        let stdin = child.stdin.take().expect("stdin was piped");
-        let stderr = child.stderr.take().expect("stderr was piped");
+        let stdin = child.stdin.take();
+        let stderr = child.stderr.take();
         // stderr is read on its own thread so that a chatty psql never blocks on a full pipe.
         let errors = std::thread::spawn(move || {
             let mut buf = Vec::new();
-            let _ = stderr.take(4 << 20).read_to_end(&mut buf);
+            if let Some(stderr) = stderr {
+                let _ = stderr.take(4 << 20).read_to_end(&mut buf);
+            }
             buf
         });
-        let mut fed_to = TailKept {
-            inner: stdin,
-            last: Vec::with_capacity(2 * TAIL_KEPT),
+        Ok(Restoring {
+            child,
+            stdin,
+            errors,
+        })
+    }
+
+    /// Every database that allows connections and is not a template, with its tables' exact
+    /// row counts; `postgres` only when it holds user tables. `likely`: the databases the
+    /// manifest names, counted at the same time as the list is asked for (one round of psql
+    /// starts instead of two); the list alone says what is there: a database it does not
+    /// name is not counted, whatever `likely` says, and one it names is counted in a second
+    /// round if `likely` missed it.
+    pub fn inventory(&self, likely: &[&str]) -> Result<Tables, Failure> {
+        let mut jobs: Vec<&str> = vec![LIST_FROM];
+        for db in likely {
+            if !jobs.contains(db) {
+                jobs.push(db);
+            }
+        }
+        let mut counted = self.count_all(&jobs);
+        let listed = match counted.get_mut(LIST_FROM) {
+            Some(Ok(c)) => c.listed.take(),
+            Some(Err(why)) => return Err(Failure::Restore(why.clone())),
+            None => None,
+        }
+        .ok_or_else(|| Failure::Restore("unexpected psql output (databases)".into()))?;
+        let missed: Vec<&str> = listed
+            .iter()
+            .map(String::as_str)
+            .filter(|db| !jobs.contains(db))
+            .collect();
+        counted.extend(self.count_all(&missed));
+        let mut tables = Tables::new();
+        for db in &listed {
+            let in_db = match counted.remove(db.as_str()) {
+                Some(Ok(c)) => c.tables,
+                Some(Err(why)) => return Err(Failure::Restore(why)),
+                None => {
+                    return Err(Failure::Restore(format!(
+                        "the tables of database {db} were not counted"
+                    )));
+                }
+            };
+            if db == LIST_FROM && in_db.is_empty() {
+                continue;
+            }
+            tables.insert(db.clone(), in_db);
+        }
+        Ok(tables)
+    }
+
+    /// [`Cluster::count_tables`] for each of `dbs`, a few at once (each is a psql start and
+    /// a wait on the server); the list of databases is asked for with [`LIST_FROM`]'s.
+    fn count_all(&self, dbs: &[&str]) -> BTreeMap<String, Result<Counted, String>> {
+        let mut out = BTreeMap::new();
+        for group in dbs.chunks(PARALLEL_COUNTS) {
+            std::thread::scope(|scope| {
+                let threads: Vec<_> = group
+                    .iter()
+                    .map(|db| (db, scope.spawn(|| self.count_tables(db, *db == LIST_FROM))))
+                    .collect();
+                for (db, t) in threads {
+                    let counted = t
+                        .join()
+                        .unwrap_or_else(|_| Err("the thread counting rows stopped".into()));
+                    out.insert(db.to_string(), counted);
+                }
+            });
+        }
+        out
+    }
+
+    /// Every ordinary table of a user schema of `db`, counted exactly on the server; with
+    /// `list`, in the same psql, the databases that allow connections and are not templates.
+    fn count_tables(&self, db: &str, list: bool) -> Result<Counted, String> {
+        // One query per database: query_to_xml runs the count for each row.
+        let count = "SELECT encode(convert_to(n.nspname::text, 'UTF8'), 'hex'), \
+            encode(convert_to(c.relname::text, 'UTF8'), 'hex'), \
+            encode(convert_to((xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text, 'UTF8'), 'hex') \
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+            WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' \
+            AND n.nspname NOT LIKE 'pg\\_%' \
+            ORDER BY 1, 2";
+        let databases = "SELECT encode(convert_to(datname::text, 'UTF8'), 'hex') FROM pg_database \
+            WHERE NOT datistemplate AND datallowconn ORDER BY datname";
+        let queries: &[&str] = if list { &[databases, count] } else { &[count] };
+        let out = self.query(db, queries)?;
+        let mut counted = Counted {
+            listed: list.then(Vec::new),
+            tables: BTreeMap::new(),
         };
-        let fed = feed(&mut fed_to);
-        let TailKept { inner: stdin, last } = fed_to;
-        drop(stdin);
-        let status = child
+        // Hex fields never hold `|`: a row of one field names a database, of three a table.
+        for row in rows(&out) {
+            match (row.as_slice(), counted.listed.as_mut()) {
+                ([name], Some(listed)) => listed.push(name.clone()),
+                ([schema, table, n], _) => {
+                    let n: u64 = n.parse().map_err(|_| {
+                        format!("row count of {db}.{schema}.{table} is not a number")
+                    })?;
+                    counted.tables.insert((schema.clone(), table.clone()), n);
+                }
+                _ => return Err(format!("unexpected psql output (tables of {db})")),
+            }
+        }
+        Ok(counted)
+    }
+
+    /// `queries`, one `-c` each, in one psql connected to `db`.
+    fn query(&self, db: &str, queries: &[&str]) -> Result<Vec<u8>, String> {
+        let mut args: Vec<OsString> = vec![
+            "-v".into(),
+            "ON_ERROR_STOP=1".into(),
+            "-A".into(),
+            "-t".into(),
+        ];
+        for sql in queries {
+            args.extend(["-c".into(), (*sql).into()]);
+        }
+        self.runner
+            .output("psql", &psql_args(&self.socket_dir, db, &args))
+    }
+}
+
+/// What one psql counted in one database.
+struct Counted {
+    /// The databases of the cluster, when asked for.
+    listed: Option<Vec<String>>,
+    tables: BTreeMap<(String, String), u64>,
+}
+
+/// A running `psql -f -` (see [`Cluster::start_restore`]).
+pub struct Restoring {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    errors: std::thread::JoinHandle<Vec<u8>>,
+}
+
+impl Restoring {
+    /// psql's standard input, once: closing it ends the restore.
+    pub fn stdin(&mut self) -> Option<std::process::ChildStdin> {
+        self.stdin.take()
+    }
+
+    /// Wait for psql (its standard input closed first). `fed`: why the SQL could not all be
+    /// written; `tail`: the last bytes written, which must end with `pg_dumpall`'s completion
+    /// marker. psql's own failure is named first: it says why it stopped reading.
+    pub fn finish(mut self, fed: Result<(), String>, last: &[u8]) -> Result<(), Failure> {
+        drop(self.stdin.take());
+        let status = self
+            .child
             .wait()
             .map_err(|e| Failure::CouldNotRun(format!("cannot wait for psql: {e}")))?;
-        let stderr = errors.join().unwrap_or_default();
+        let stderr = self.errors.join().unwrap_or_default();
         if !status.success() {
             return Err(Failure::Restore(format!(
                 "psql {} restoring the dump: {}",
@@ -209,101 +364,12 @@ impl Cluster {
             )));
         }
         fed.map_err(Failure::Restore)?;
-        if !ends_with_marker(&last) {
+        if !ends_with_marker(last) {
             return Err(Failure::Restore(
                 "the dump does not end with pg_dumpall's completion marker (`-- PostgreSQL database cluster dump complete`): it was cut short".into(),
             ));
         }
         Ok(())
-    }
-
-    /// Every database that allows connections and is not a template, with its tables' exact
-    /// row counts; `postgres` only when it holds user tables.
-    pub fn inventory(&self) -> Result<Tables, Failure> {
-        let out = self
-            .query(
-                "postgres",
-                "SELECT encode(convert_to(datname::text, 'UTF8'), 'hex') FROM pg_database \
-                 WHERE NOT datistemplate AND datallowconn ORDER BY datname",
-            )
-            .map_err(Failure::Restore)?;
-        let mut names = Vec::new();
-        for row in rows(&out) {
-            let [db] = row.as_slice() else {
-                return Err(Failure::Restore(
-                    "unexpected psql output (databases)".into(),
-                ));
-            };
-            names.push(db.clone());
-        }
-        // A few databases are counted at once: each count is a psql start and a wait on the
-        // server.
-        let mut tables = Tables::new();
-        for group in names.chunks(PARALLEL_COUNTS) {
-            let counted: Vec<_> = std::thread::scope(|scope| {
-                let threads: Vec<_> = group
-                    .iter()
-                    .map(|db| scope.spawn(|| self.count_tables(db)))
-                    .collect();
-                threads
-                    .into_iter()
-                    .map(|t| {
-                        t.join()
-                            .unwrap_or_else(|_| Err("the thread counting rows stopped".into()))
-                    })
-                    .collect()
-            });
-            for (db, counted) in group.iter().zip(counted) {
-                let counted = counted.map_err(Failure::Restore)?;
-                if db == "postgres" && counted.is_empty() {
-                    continue;
-                }
-                tables.insert(db.clone(), counted);
-            }
-        }
-        Ok(tables)
-    }
-
-    fn count_tables(&self, db: &str) -> Result<BTreeMap<(String, String), u64>, String> {
-        // One query per database: every ordinary table of a user schema, counted exactly on
-        // the server (query_to_xml runs the count for each row).
-        let sql = "SELECT encode(convert_to(n.nspname::text, 'UTF8'), 'hex'), \
-            encode(convert_to(c.relname::text, 'UTF8'), 'hex'), \
-            encode(convert_to((xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text, 'UTF8'), 'hex') \
-            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-            WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' \
-            AND n.nspname NOT LIKE 'pg\\_%' \
-            ORDER BY 1, 2";
-        let out = self.query(db, sql)?;
-        let mut counted = BTreeMap::new();
-        for row in rows(&out) {
-            let [schema, table, n] = row.as_slice() else {
-                return Err(format!("unexpected psql output (tables of {db})"));
-            };
-            let n: u64 = n
-                .parse()
-                .map_err(|_| format!("row count of {db}.{schema}.{table} is not a number"))?;
-            counted.insert((schema.clone(), table.clone()), n);
-        }
-        Ok(counted)
-    }
-
-    fn query(&self, db: &str, sql: &str) -> Result<Vec<u8>, String> {
-        self.runner.output(
-            "psql",
-            &psql_args(
-                &self.socket_dir,
-                db,
-                &[
-                    "-v".into(),
-                    "ON_ERROR_STOP=1".into(),
-                    "-A".into(),
-                    "-t".into(),
-                    "-c".into(),
-                    sql.into(),
-                ],
-            ),
-        )
     }
 }
 
@@ -352,10 +418,20 @@ fn unhex(field: &str) -> String {
 /// How much of the end of the SQL written is kept to find the completion marker.
 const TAIL_KEPT: usize = 256;
 
-/// psql's standard input, keeping the last [`TAIL_KEPT`] bytes written to it.
-struct TailKept<W: Write> {
-    inner: W,
-    last: Vec<u8>,
+/// A writer (psql's standard input, or what leads to it) keeping the last [`TAIL_KEPT`]
+/// bytes written to it.
+pub struct TailKept<W: Write> {
+    pub inner: W,
+    pub last: Vec<u8>,
+}
+
+impl<W: Write> TailKept<W> {
+    pub fn new(inner: W) -> TailKept<W> {
+        TailKept {
+            inner,
+            last: Vec::with_capacity(2 * TAIL_KEPT),
+        }
+    }
 }
 
 impl<W: Write> Write for TailKept<W> {

@@ -359,12 +359,19 @@ impl Server {
         if let Some(signal) = rustix::process::Signal::from_named_raw(self.stop_signal) {
             let _ = rustix::process::kill_process(rustix::process::Pid::from_child(&child), signal);
         }
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let asked = Instant::now();
+        let deadline = asked + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = child.try_wait() {
                 return;
             }
-            std::thread::sleep(Duration::from_millis(20));
+            // An immediate shutdown takes milliseconds: looked at often at first, then less.
+            let pause = if asked.elapsed() < Duration::from_millis(200) {
+                2
+            } else {
+                20
+            };
+            std::thread::sleep(Duration::from_millis(pause));
         }
         let _ = child.kill();
         let _ = child.wait();
