@@ -430,6 +430,77 @@ fn a_dump_that_exits_0_but_is_not_a_dump_fails_verification() {
     assert_eq!(setup.entries(), Vec::<String>::new());
 }
 
+#[test]
+fn a_dump_cut_short_by_a_pipeline_that_exits_0_fails_verification() {
+    let cluster = Cluster::start();
+    cluster.sql("postgres", "CREATE DATABASE app;");
+    cluster.sql(
+        "app",
+        "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 120000) g;",
+    );
+    let s = cluster.socket();
+    // Several members are written (and read back) before the cut; `head` exits 0, and so
+    // does the pipeline: only the missing completion line tells.
+    let command = format!("[sh, -c, \"pg_dumpall -h '{s}' -U postgres | head -c 3500000\"]");
+    let setup = Setup::new(&pg_procedure(&cluster, &command), "");
+    let r = take(&setup, &fixtures(), "postgres");
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("step `verify` failed"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("backup.artifact.incomplete"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert_eq!(setup.entries(), Vec::<String>::new());
+}
+
+#[test]
+fn a_file_changed_while_the_dump_runs_fails_verification() {
+    let setup = Setup::new("", "");
+    let root = setup.root();
+    // A dump that, half-way, waits until the backup file holds a few members and the
+    // read-back had time to pass its start, changes one early byte of it (as another
+    // process with the owner's rights could), and then ends as a complete dump.
+    let script = setup.dir.path().join("dump.sh");
+    std::fs::write(
+        &script,
+        format!(
+            r#"set -e
+printf -- '--\n-- PostgreSQL database cluster dump\n--\n\nSET x = 1;\n'
+head -c 4000000 /dev/urandom | od -An -tx1
+f=$(ls {root}/.backup_before_apply-*/*.sql.gz)
+while [ "$(stat -c %s "$f")" -lt 1000000 ]; do sleep 0.05; done
+sleep 1
+printf 'X' | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null
+head -c 1000000 /dev/urandom | od -An -tx1
+printf -- '\n--\n-- PostgreSQL database cluster dump complete\n--\n\n'
+"#,
+            root = root.display()
+        ),
+    )
+    .unwrap();
+    let procedures = format!(
+        "  procedures:\n    postgres:\n      exec: []\n      command: [sh, {}]\n      psql: [\"true\"]\n",
+        script.display()
+    );
+    std::fs::write(
+        setup.policy(),
+        format!(
+            "backup:\n  root: {}\n  owner_uid: {}\n  verify: deep\n{procedures}",
+            root.display(),
+            euid()
+        ),
+    )
+    .unwrap();
+    let r = take(&setup, &fixtures(), "postgres");
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("step `verify` failed"), "{}", r.stderr);
+    assert!(r.stderr.contains("backup.artifact.format"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert_eq!(setup.entries(), Vec::<String>::new());
+}
+
 /// A module directory with one filesystem-class module.
 fn filesystem_module(dir: &Path, name: &str, class: &str) -> PathBuf {
     let modules = dir.join("modules");

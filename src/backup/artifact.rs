@@ -10,7 +10,7 @@
 use super::deep::{self, Inspection, Options};
 use super::reference::BackupRef;
 use super::*;
-use crate::model::backup_format::format_of;
+use crate::model::backup_format::{Format, format_of};
 use crate::policy::{BackupPolicy, Verify};
 use crate::report::Code;
 use crate::report::Reason;
@@ -92,6 +92,17 @@ fn refused(code: &'static Code, message: String) -> Observation {
 
 /// Look at the artifact on this host. Nothing is judged here except what stops the look.
 pub fn observe(reference: &BackupRef, policy: &BackupPolicy) -> Observation {
+    observe_with(reference, policy, deep::inspect_with)
+}
+
+/// [`observe`], with the content read by `inspect` from the file opened here (the deep check,
+/// or for `backup_before_apply` the verdict of the same check already run on this file while
+/// it was written, which `inspect` must tie to this descriptor).
+pub fn observe_with(
+    reference: &BackupRef,
+    policy: &BackupPolicy,
+    inspect: impl FnOnce(&File, Format, &Options) -> Result<Inspection, deep::Refusal>,
+) -> Observation {
     let root = Path::new(&policy.root);
     if reference.path != format!("{}/{}", policy.root, reference.file_name) {
         return refused(
@@ -133,20 +144,18 @@ pub fn observe(reference: &BackupRef, policy: &BackupPolicy) -> Observation {
             None => Content::NoReader {
                 extension: reference.extension.clone(),
             },
-            Some(format) => {
-                match deep::inspect_with(&file, format, &Options::from_policy(policy)) {
-                    Ok(Inspection { sha256, detail }) => Content::Readable {
-                        verify: verify_name(policy.verify).into(),
-                        sha256,
-                        detail,
-                    },
-                    Err(refusal) => Content::Unreadable {
-                        extension: reference.extension.clone(),
-                        why: refusal.message,
-                        code: Some(refusal.code.id.to_string()),
-                    },
-                }
-            }
+            Some(format) => match inspect(&file, format, &Options::from_policy(policy)) {
+                Ok(Inspection { sha256, detail }) => Content::Readable {
+                    verify: verify_name(policy.verify).into(),
+                    sha256,
+                    detail,
+                },
+                Err(refusal) => Content::Unreadable {
+                    extension: reference.extension.clone(),
+                    why: refusal.message,
+                    code: Some(refusal.code.id.to_string()),
+                },
+            },
         }
     };
     Observation::File {

@@ -6,12 +6,99 @@
 //!
 //! When the checking side stops reading (it refused, or its format reads the file by itself),
 //! the feeding thread hashes the rest on its own, so the hash always covers the whole file.
+//!
+//! A file still being written (`backup_before_apply` reads its backup back while the dump
+//! runs) is followed through a [`Growth`] its writer updates: where the file ends for now, the
+//! feeding thread waits for the writer instead of taking the end for the file's, and the file
+//! ends only where a read finds nothing more after the writer said it had finished.
 
 use super::Refusal;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, BufRead, Read};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+/// How far the writer of a file has got, shared with the thread that reads the file back
+/// behind it.
+#[derive(Debug, Default)]
+pub struct Growth {
+    state: Mutex<Written>,
+    changed: Condvar,
+}
+
+/// What the writer said last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// This many bytes from the file's start are written (each `write` returned).
+    Upto(u64),
+    /// Nothing more will be written.
+    Finished,
+    /// The writer stopped before the end (its write failed, the dump failed): the file is
+    /// not a backup, and reading it back is pointless.
+    Abandoned,
+}
+
+impl Default for Written {
+    fn default() -> Written {
+        Written::Upto(0)
+    }
+}
+
+impl Growth {
+    pub fn new() -> Growth {
+        Growth::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, Written> {
+        // A panic while holding this lock cannot leave the state half-changed: it is one value.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set(&self, to: Written) {
+        let mut state = self.state();
+        // Finished and abandoned are final.
+        if let Written::Upto(_) = *state {
+            *state = to;
+        }
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    /// The first `bytes` bytes of the file are written.
+    pub fn written(&self, bytes: u64) {
+        self.set(Written::Upto(bytes));
+    }
+
+    /// The writer wrote its last byte.
+    pub fn finished(&self) {
+        self.set(Written::Finished);
+    }
+
+    /// The writer stopped part-way.
+    pub fn abandoned(&self) {
+        self.set(Written::Abandoned);
+    }
+
+    /// What the writer said last.
+    pub fn now(&self) -> Written {
+        *self.state()
+    }
+
+    /// Wait until at least `bytes` bytes are written, or the writer finished or stopped.
+    pub fn wait_for(&self, bytes: u64) -> Written {
+        let mut state = self.state();
+        while matches!(*state, Written::Upto(n) if n < bytes) {
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        *state
+    }
+
+    /// Wait until the writer finished or stopped.
+    pub fn wait_end(&self) -> Written {
+        self.wait_for(u64::MAX)
+    }
+}
 
 /// What the feeding thread hands over, in file order.
 enum Piece {
@@ -26,6 +113,8 @@ enum Piece {
 /// The feeding side: reads and hashes (run it on its own thread).
 pub(super) struct Feeder<'a> {
     file: &'a File,
+    /// The writer to follow, for a file still being written.
+    growth: Option<&'a Growth>,
     chunk: usize,
     buffers: usize,
     full: SyncSender<Piece>,
@@ -44,12 +133,23 @@ pub(super) struct Fed {
 
 /// A feeder and its reader over `file`, with `buffers` buffers of `chunk` bytes in all.
 pub(super) fn pair(file: &File, chunk: usize, buffers: usize) -> (Feeder<'_>, Fed) {
+    following(file, None, chunk, buffers)
+}
+
+/// [`pair`] over a file that may still be written, following `growth` when given.
+pub(super) fn following<'a>(
+    file: &'a File,
+    growth: Option<&'a Growth>,
+    chunk: usize,
+    buffers: usize,
+) -> (Feeder<'a>, Fed) {
     // One buffer is with the reader, one being filled, the rest wait in the channel.
     let (full_tx, full_rx) = sync_channel(buffers.saturating_sub(2).max(1));
     let (free_tx, free_rx) = channel();
     (
         Feeder {
             file,
+            growth,
             chunk: chunk.max(1),
             buffers: buffers.max(2),
             full: full_tx,
@@ -93,10 +193,24 @@ impl Feeder<'_> {
             };
             buf.clear();
             let read = loop {
-                match rustix::io::pread(self.file, rustix::buffer::spare_capacity(&mut buf), offset)
-                {
-                    Err(rustix::io::Errno::INTR) => {}
-                    other => break other,
+                // What the writer said before this read: only a read that finds nothing after
+                // the writer finished is the file's end.
+                let before = self.growth.map_or(Written::Finished, Growth::now);
+                let read = match rustix::io::pread(
+                    self.file,
+                    rustix::buffer::spare_capacity(&mut buf),
+                    offset,
+                ) {
+                    Err(rustix::io::Errno::INTR) => continue,
+                    Ok(0) => at_end(self.growth, before, offset),
+                    Ok(n) => Ok(Some(n)),
+                    Err(e) => Err(io::Error::from(e)),
+                };
+                match read {
+                    // The end for now: wait for the writer, then read again.
+                    Ok(None) => {}
+                    Ok(Some(n)) => break Ok(n),
+                    Err(e) => break Err(e),
                 }
             };
             match read {
@@ -108,7 +222,6 @@ impl Feeder<'_> {
                 }
                 Ok(n) => offset += n as u64,
                 Err(e) => {
-                    let e = io::Error::from(e);
                     if handing {
                         let refusal = Refusal::format(format!("cannot read the file: {e}"));
                         let _ = self.full.send(Piece::Failed(refusal));
@@ -130,6 +243,30 @@ impl Feeder<'_> {
         }
         Ok(crate::digest::hex(&hasher.finalize()))
     }
+}
+
+/// A read at `offset` found nothing. `Ok(Some(0))`: the file ends there. `Ok(None)`: the writer
+/// has not got further yet (after waiting for it to; read again). `Err`: the file is not what
+/// its writer is writing.
+fn at_end(growth: Option<&Growth>, before: Written, offset: u64) -> io::Result<Option<usize>> {
+    let Some(growth) = growth else {
+        return Ok(Some(0));
+    };
+    match before {
+        Written::Finished => Ok(Some(0)),
+        Written::Abandoned => Err(abandoned()),
+        Written::Upto(n) if n > offset => Err(io::Error::other(format!(
+            "the file ends at byte {offset}, but {n} bytes were written to it: it was cut while it was written"
+        ))),
+        Written::Upto(_) => match growth.wait_for(offset.saturating_add(1)) {
+            Written::Abandoned => Err(abandoned()),
+            _ => Ok(None),
+        },
+    }
+}
+
+fn abandoned() -> io::Error {
+    io::Error::other("its writer stopped before the end")
 }
 
 impl Fed {

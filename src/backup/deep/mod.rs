@@ -9,7 +9,9 @@
 //! which hashes each buffer and hands it to the checking thread (`feed`).
 //!
 //! The library entry point is [`inspect`] (strict options) or [`inspect_with`]; callers open
-//! the file themselves (without following links) and pass the descriptor.
+//! the file themselves (without following links) and pass the descriptor. [`inspect_growing`]
+//! runs the same check on a file while its writer is still writing it, reading behind the
+//! writer, and ends where the finished file ends.
 
 mod deflate_header;
 mod feed;
@@ -35,6 +37,8 @@ use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::fs::FileExt;
+
+pub use feed::{Growth, Written};
 
 code!(
     INCOMPLETE,
@@ -275,6 +279,71 @@ fn inspect_by(
                 .join()
                 .unwrap_or_else(|_| Err(io::Error::other("the hashing thread failed"))),
         )?;
+        checked.map(|detail| Inspection {
+            sha256: sha,
+            detail,
+        })
+    })
+}
+
+/// [`inspect_with`] on a file that is still being written, following its writer through
+/// `growth`: the file is read from its first byte as the writer writes it, and to its last
+/// byte once the writer has finished; the verdict and the sha256 are those of every byte
+/// read, exactly as [`inspect_with`] would give them for the finished file (the same reader:
+/// the large-file path). A writer that stops part-way fails it. An RDB file, which its check
+/// reads by itself, is inspected once the writer has finished.
+pub fn inspect_growing(
+    file: &File,
+    format: Format,
+    options: &Options,
+    growth: &Growth,
+) -> Result<Inspection, Refusal> {
+    growing_by(file, format, options, growth, &Paths::SIZED)
+}
+
+fn growing_by(
+    file: &File,
+    format: Format,
+    options: &Options,
+    growth: &Growth,
+    paths: &Paths,
+) -> Result<Inspection, Refusal> {
+    let stopped = || Refusal::format("cannot read the file: its writer stopped before the end");
+    // An RDB file is read by its check itself: from its end, once there is one.
+    let enough = if format == Format::RedisRdb {
+        growth.wait_end()
+    } else {
+        // The magic bytes are compared once there are enough of them (or all there will be).
+        growth.wait_for(HEAD as u64)
+    };
+    if enough == Written::Abandoned {
+        return Err(stopped());
+    }
+    if format == Format::RedisRdb {
+        return inspect_by(file, format, options, paths);
+    }
+    let mut head = [0u8; HEAD];
+    let got = read_up_to(&mut At { file, offset: 0 }, &mut head)
+        .map_err(|e| Refusal::format(e.to_string()))?;
+    let head = &head[..got];
+    std::thread::scope(|scope| {
+        let (feeder, mut raw) = feed::following(file, Some(growth), LARGE_CHUNK, LARGE_BUFFERS);
+        let hasher = scope.spawn(|| feeder.run());
+        let checked = check_content(
+            file,
+            0,
+            head,
+            &mut raw,
+            LARGE_CHUNK,
+            Some(paths.members),
+            format,
+            options,
+        );
+        drop(raw);
+        let sha = hasher
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the hashing thread failed")))
+            .map_err(|e| Refusal::format(format!("cannot read the file to hash it: {e}")))?;
         checked.map(|detail| Inspection {
             sha256: sha,
             detail,
@@ -572,15 +641,45 @@ mod tests {
         tmp.write_all(bytes).unwrap();
         let file = File::open(tmp.path()).unwrap();
         let options = Options::strict(Verify::Deep);
-        let verdicts: Vec<_> = EVERY_PATH
+        let mut verdicts: Vec<_> = EVERY_PATH
             .iter()
             .map(|paths| inspect_by(&file, format, &options, paths))
             .collect();
+        // And read behind a writer that writes it in pieces, as backup_before_apply does.
+        for (paths, piece) in [(&EVERY_PATH[2], 64 * 1024 + 3), (&EVERY_PATH[3], 777)] {
+            verdicts.push(growing(format, bytes, paths, piece));
+        }
         assert!(
             verdicts.windows(2).all(|w| w[0] == w[1]),
             "{format:?}: the read paths disagree: {verdicts:?}"
         );
         verdicts.into_iter().next().unwrap()
+    }
+
+    /// The verdict of the read-back that follows a writer writing `bytes` in `piece`-byte
+    /// writes on another thread.
+    fn growing(
+        format: Format,
+        bytes: &[u8],
+        paths: &Paths,
+        piece: usize,
+    ) -> Result<Inspection, Refusal> {
+        let tmp = tempfile::NamedTempFile::new().unwrap();
+        let mut writer = tmp.reopen().unwrap();
+        let reader = File::open(tmp.path()).unwrap();
+        let growth = Growth::new();
+        let options = Options::strict(Verify::Deep);
+        std::thread::scope(|scope| {
+            let follower = scope.spawn(|| growing_by(&reader, format, &options, &growth, paths));
+            let mut written = 0u64;
+            for chunk in bytes.chunks(piece) {
+                writer.write_all(chunk).unwrap();
+                written += chunk.len() as u64;
+                growth.written(written);
+            }
+            growth.finished();
+            follower.join().unwrap()
+        })
     }
 
     /// With the sizes a real large file gets: a tar.gz of 1 MiB members (as backup_before_apply

@@ -23,17 +23,33 @@ const BLOCK: usize = 1024 * 1024;
 /// More threads than this gain nothing for one dump stream.
 const MAX_WORKERS: usize = 4;
 
-/// One member to compress: its position in the file and its uncompressed bytes.
+/// One member to compress: its position in the file, its uncompressed bytes, and a buffer
+/// for the member (one written before, reused: a fresh one would be zeroed first).
 struct Job {
     seq: u64,
     input: Vec<u8>,
+    output: Vec<u8>,
 }
 
 /// A compressed member, with the input buffer handed back for reuse.
 struct Done {
     seq: u64,
-    member: io::Result<Vec<u8>>,
+    member: io::Result<Member>,
     input: Vec<u8>,
+}
+
+/// A member: the first `len` bytes of `buf` (what is after them is the buffer's old content).
+struct Member {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+impl Member {
+    fn bytes(&self) -> io::Result<&[u8]> {
+        self.buf
+            .get(..self.len)
+            .ok_or_else(|| io::Error::other("a gzip member is longer than its buffer"))
+    }
 }
 
 /// What was written: the compressed size and its sha256.
@@ -55,7 +71,9 @@ pub struct ParallelGzip<W: Write> {
     workers: Vec<JoinHandle<()>>,
     next_seq: u64,
     next_write: u64,
-    ready: BTreeMap<u64, Vec<u8>>,
+    ready: BTreeMap<u64, Member>,
+    /// Buffers of members written, for the next jobs.
+    written_out: Vec<Vec<u8>>,
     max_in_flight: usize,
     hasher: Sha256,
     written: u64,
@@ -91,7 +109,7 @@ impl<W: Write> ParallelGzip<W> {
                         // A panic would leave a member missing and the writer waiting
                         // for it: it becomes this member's error instead.
                         let member = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            compressor.member(&job.input)
+                            compressor.member(&job.input, job.output)
                         }))
                         .unwrap_or_else(|_| Err(stopped()));
                         if done
@@ -118,6 +136,7 @@ impl<W: Write> ParallelGzip<W> {
             next_seq: 0,
             next_write: 0,
             ready: BTreeMap::new(),
+            written_out: Vec::new(),
             max_in_flight: 2 * workers + 1,
             hasher: Sha256::new(),
             written: 0,
@@ -152,6 +171,7 @@ impl<W: Write> ParallelGzip<W> {
             .send(Job {
                 seq: self.next_seq,
                 input,
+                output: self.written_out.pop().unwrap_or_default(),
             })
             .is_err()
         {
@@ -192,10 +212,12 @@ impl<W: Write> ParallelGzip<W> {
             self.ready.insert(done.seq, done.member?);
         }
         while let Some(member) = self.ready.remove(&self.next_write) {
-            self.inner.write_all(&member)?;
-            self.hasher.update(&member);
-            self.written = self.written.saturating_add(member.len() as u64);
+            let bytes = member.bytes()?;
+            self.inner.write_all(bytes)?;
+            self.hasher.update(bytes);
+            self.written = self.written.saturating_add(bytes.len() as u64);
             self.next_write += 1;
+            self.written_out.push(member.buf);
         }
         Ok(())
     }
@@ -243,13 +265,17 @@ impl Compressor {
         Compressor { level }
     }
 
-    /// One complete gzip member (header, deflate stream, CRC-32 and length) holding `input`.
-    fn member(&mut self, input: &[u8]) -> io::Result<Vec<u8>> {
-        let mut out = vec![0u8; member_bound(input.len())];
-        let n = isal::compress_into(input, &mut out, self.level, isal::Codec::Gzip)
+    /// One complete gzip member (header, deflate stream, CRC-32 and length) holding `input`,
+    /// written into `out` (made large enough; zeroed only where it grows).
+    fn member(&mut self, input: &[u8], mut out: Vec<u8>) -> io::Result<Member> {
+        let bound = member_bound(input.len());
+        if out.len() < bound {
+            out.resize(bound, 0);
+        }
+        let room = out.get_mut(..bound).unwrap_or_default();
+        let len = isal::compress_into(input, room, self.level, isal::Codec::Gzip)
             .map_err(|e| io::Error::other(format!("gzip compression failed: {e}")))?;
-        out.truncate(n);
-        Ok(out)
+        Ok(Member { buf: out, len })
     }
 }
 

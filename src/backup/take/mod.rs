@@ -4,18 +4,23 @@
 //! The steps, each of which fails the whole run (exit 2, nothing under the final name):
 //! plan (manifest, class, ref module, procedure), dump (the procedure's programs, every exit
 //! status checked, output streamed into a 0600 file created with `O_EXCL` in a private
-//! directory inside the backup root), verify (the gates' own artifact check, deep, under the
-//! final name), inventory, manifest, publish (fsync, hard link into place so that an existing
-//! file is never replaced, fsync the directory).
+//! directory inside the backup root; the gates' deep check reads it back behind the writer,
+//! and the rows are counted meanwhile), verify (the gates' own artifact check under the final
+//! name, its content verdict the read-back's, tied to the file by its inode and a second hash
+//! of every byte), inventory, manifest, publish (fsync, hard link into place so that an
+//! existing file is never replaced, fsync the directory).
 
 pub mod archive;
+mod follow;
 pub mod gzip;
 pub mod postgres;
 pub mod redis;
 pub mod run;
 
+use super::deep;
 use super::evidence::{self, BackupManifest, Inventory, Procedure};
 use super::reference::BackupRef;
+use crate::model::backup_format::{Format, format_of};
 use crate::model::{Manifest, ModuleId, manifest};
 use crate::policy::{BackupPolicy, Verify};
 use crate::report::code::code;
@@ -356,63 +361,71 @@ pub fn take(req: &Request) -> Result<Taken, GateError> {
             format!("cannot create {}: {e}", tmp_path.display()),
         )
     })?;
+    // The read-back's own descriptor of the same open file: the name is not looked up again.
+    let reader = file.try_clone().map_err(|e| {
+        failed(
+            "prepare",
+            format!("cannot open {} to read it back: {e}", tmp_path.display()),
+        )
+    })?;
     let procedure = policy.procedure(&plan.class);
-    // The tools' versions are asked for while the dump runs: each `--version` is a process
-    // start (through the exec prefix), which costs time and reads nothing of the data.
-    let versions = (plan.procedure != Procedure::MountArchive).then(|| {
-        let (plan, procedure) = (plan.clone(), procedure.clone());
-        std::thread::spawn(move || tool_versions(&plan, &procedure))
-    });
-    let mut skipped = 0;
-    let (file, written, archived) = match plan.procedure {
-        Procedure::PgDumpall => {
-            let dump = run::argv(&procedure.exec, &plan.container, &procedure.command);
-            let mut gz = gzip::ParallelGzip::new(file, gzip::LEVEL);
-            run::stream(&dump, &mut gz).map_err(|f| step_failed("dump", f))?;
-            let (file, written) = gz
-                .finish()
-                .map_err(|e| failed("dump", format!("cannot finish the gzip stream: {e}")))?;
-            (file, written, None)
-        }
-        Procedure::RedisBgsave => {
-            let dump = run::argv(
-                &procedure.exec,
-                &plan.container,
-                &redis::dump_argv(&procedure.cli),
-            );
-            let mut out = redis::EofMarkStripper::new(gzip::Hashed::new(
-                std::io::BufWriter::with_capacity(64 * 1024, file),
-            ));
-            run::stream(&dump, &mut out).map_err(|f| step_failed("dump", f))?;
-            let (buffered, written) = out
-                .finish()
-                .and_then(gzip::Hashed::finish)
-                .map_err(|e| failed("dump", format!("cannot write the backup: {e}")))?;
-            let file = buffered
-                .into_inner()
-                .map_err(|e| failed("dump", format!("cannot write the backup: {}", e.error())))?;
-            (file, written, None)
-        }
-        _ => {
-            let mounts = &policy.mounts[&plan.ref_module];
-            let mut gz = gzip::ParallelGzip::new(file, gzip::LEVEL);
-            let archived = archive::write_tar(mounts, &mut gz).map_err(|e| failed("dump", e))?;
-            let (file, written) = gz
-                .finish()
-                .map_err(|e| failed("dump", format!("cannot finish the gzip stream: {e}")))?;
-            skipped = archived.skipped;
-            (file, written, Some(archived.inventory))
-        }
-    };
-
-    // fsync, verify and inventory at the same time: the disk flushes what the check reads
-    // from the page cache while the database counts its rows. Each must succeed.
-    let (synced, verified, described) = std::thread::scope(|scope| {
-        let synced = scope.spawn(|| file.sync_all());
-        let described = archived
-            .is_none()
+    let strict = strict_policy(policy, &scratch.dir);
+    let options = deep::Options::from_policy(&strict);
+    let format = format_of(plan.extension)
+        .ok_or_else(|| failed("plan", format!(".{} has no reader", plan.extension)))?;
+    let growth = deep::Growth::new();
+    let dumped = std::thread::scope(|scope| {
+        // Until the dump is whole, the read-back is told that it will not be.
+        let abandon = follow::AbandonUnlessFinished(&growth);
+        // The tools' versions are asked for while the dump runs: each `--version` is a
+        // process start (through the exec prefix), which costs time and reads nothing of the
+        // data. So are the rows counted: each count is a process start and a wait on the
+        // server, which would otherwise come after the dump's last byte.
+        let versions = (plan.procedure != Procedure::MountArchive)
+            .then(|| scope.spawn(|| tool_versions(&plan, &procedure)));
+        let described = (plan.procedure != Procedure::MountArchive)
             .then(|| scope.spawn(|| describe(&plan, &procedure)));
-        let verified = verify(&tmp_path, &name, &scratch.dir, policy, started);
+        // A gzip'd backup is read back behind its writer, with the gates' deep check: when
+        // the dump ends, only its last bytes are left to check.
+        let followed = (plan.procedure != Procedure::RedisBgsave)
+            .then(|| scope.spawn(|| deep::inspect_growing(&reader, format, &options, &growth)));
+        let flushed = scope.spawn(|| follow::flush_behind(&reader, &growth));
+        let (file, written, archived, skipped) = dump(&plan, &procedure, policy, file, &growth)?;
+        growth.finished();
+        drop(abandon);
+
+        // fsync, verify and inventory at the same time: the disk flushes while the rest of
+        // the file is checked and the database's rows are counted. Each must succeed.
+        let synced = scope.spawn(move || {
+            let behind = flushed
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the flushing thread stopped")));
+            behind.and(file.sync_all())
+        });
+        // Every byte is read once more now that the file is whole, beside the read-back's
+        // last bytes: what was checked must still be what the file holds.
+        let again = followed
+            .is_some()
+            .then(|| scope.spawn(|| deep::hash_file(&reader)));
+        let followed = followed.map(|t| {
+            t.join().unwrap_or_else(|_| {
+                Err(deep::Refusal::format(
+                    "the thread reading the file back stopped",
+                ))
+            })
+        });
+        let again = again.map(|t| {
+            t.join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the hashing thread stopped")))
+        });
+        let read_back = followed.zip(again).map(|(verdict, again)| Followed {
+            verdict,
+            again,
+            file: &reader,
+            format,
+            options,
+        });
+        let verified = verify(&tmp_path, &name, &strict, started, read_back);
         let synced = synced
             .join()
             .unwrap_or_else(|_| Err(std::io::Error::other("the fsync thread stopped")));
@@ -420,28 +433,29 @@ pub fn take(req: &Request) -> Result<Taken, GateError> {
             t.join()
                 .unwrap_or_else(|_| Err(failed("inventory", "the inventory thread stopped")))
         });
-        (synced, verified, described)
-    });
-    synced.map_err(|e| failed("dump", format!("cannot fsync the backup: {e}")))?;
-    let (facts, detail) = verified?;
-    // What the gates read back is exactly what was written, byte for byte.
-    if facts != (written.bytes, written.sha256.clone()) {
-        return Err(failed(
-            "verify",
-            format!(
-                "the file read back ({} bytes, sha256 {}) is not what was written ({} bytes, sha256 {})",
-                facts.0, facts.1, written.bytes, written.sha256
+        synced.map_err(|e| failed("dump", format!("cannot fsync the backup: {e}")))?;
+        let (facts, detail) = verified?;
+        // What the gates read back is exactly what was written, byte for byte.
+        if facts != (written.bytes, written.sha256.clone()) {
+            return Err(failed(
+                "verify",
+                format!(
+                    "the file read back ({} bytes, sha256 {}) is not what was written ({} bytes, sha256 {})",
+                    facts.0, facts.1, written.bytes, written.sha256
+                ),
+            ));
+        }
+        let (inventory, tool_versions) = match (archived, described) {
+            (Some(inventory), _) => (inventory, BTreeMap::new()),
+            (None, Some(described)) => (
+                described?,
+                versions.and_then(|t| t.join().ok()).unwrap_or_default(),
             ),
-        ));
-    }
-    let (inventory, tool_versions) = match (archived, described) {
-        (Some(inventory), _) => (inventory, BTreeMap::new()),
-        (None, Some(described)) => (
-            described?,
-            versions.and_then(|t| t.join().ok()).unwrap_or_default(),
-        ),
-        (None, None) => return Err(failed("inventory", "no inventory was taken")),
-    };
+            (None, None) => return Err(failed("inventory", "no inventory was taken")),
+        };
+        Ok((facts, detail, inventory, tool_versions, skipped))
+    });
+    let (facts, detail, inventory, tool_versions, skipped) = dumped?;
     let finished = started + clock.elapsed();
     let manifest = BackupManifest {
         schema: evidence::MANIFEST_SCHEMA.into(),
@@ -536,17 +550,137 @@ fn describe(
     Ok(Inventory::Postgres { databases })
 }
 
-/// The gates' artifact check, forced to deep, on the file under its final name in `dir`.
-fn verify(
-    path: &Path,
-    name: &str,
-    dir: &Path,
+/// Run the procedure into `file`: what was written (the file, its size and sha256), the
+/// archive's inventory for a mount archive, and the entries it left out.
+fn dump(
+    plan: &Plan,
+    procedure: &crate::policy::ProcedurePolicy,
     policy: &BackupPolicy,
-    taken_at: OffsetDateTime,
-) -> Result<((u64, String), String), GateError> {
+    file: fs::File,
+    growth: &deep::Growth,
+) -> Result<(fs::File, gzip::Written, Option<Inventory>, u64), GateError> {
+    match plan.procedure {
+        Procedure::PgDumpall => {
+            let dump = run::argv(&procedure.exec, &plan.container, &procedure.command);
+            let mut gz = gzip::ParallelGzip::new(follow::Tracked::new(file, growth), gzip::LEVEL);
+            run::stream(&dump, &mut gz).map_err(|f| step_failed("dump", f))?;
+            let (tracked, written) = gz
+                .finish()
+                .map_err(|e| failed("dump", format!("cannot finish the gzip stream: {e}")))?;
+            let file = tracked
+                .into_inner()
+                .map_err(|e| failed("dump", format!("cannot write the backup: {e}")))?;
+            Ok((file, written, None, 0))
+        }
+        Procedure::RedisBgsave => {
+            let dump = run::argv(
+                &procedure.exec,
+                &plan.container,
+                &redis::dump_argv(&procedure.cli),
+            );
+            let mut out = redis::EofMarkStripper::new(gzip::Hashed::new(
+                std::io::BufWriter::with_capacity(64 * 1024, file),
+            ));
+            run::stream(&dump, &mut out).map_err(|f| step_failed("dump", f))?;
+            let (buffered, written) = out
+                .finish()
+                .and_then(gzip::Hashed::finish)
+                .map_err(|e| failed("dump", format!("cannot write the backup: {e}")))?;
+            let file = buffered
+                .into_inner()
+                .map_err(|e| failed("dump", format!("cannot write the backup: {}", e.error())))?;
+            Ok((file, written, None, 0))
+        }
+        _ => {
+            let mounts = &policy.mounts[&plan.ref_module];
+            let mut gz = gzip::ParallelGzip::new(follow::Tracked::new(file, growth), gzip::LEVEL);
+            let archived = archive::write_tar(mounts, &mut gz).map_err(|e| failed("dump", e))?;
+            let (tracked, written) = gz
+                .finish()
+                .map_err(|e| failed("dump", format!("cannot finish the gzip stream: {e}")))?;
+            let file = tracked
+                .into_inner()
+                .map_err(|e| failed("dump", format!("cannot write the backup: {e}")))?;
+            Ok((file, written, Some(archived.inventory), archived.skipped))
+        }
+    }
+}
+
+/// The policy the file is verified with: the gates' own, rooted at the private directory and
+/// forced to deep.
+fn strict_policy(policy: &BackupPolicy, dir: &Path) -> BackupPolicy {
     let mut strict = policy.clone();
     strict.root = dir.display().to_string();
     strict.verify = Verify::Deep;
+    strict
+}
+
+/// The deep check's verdict on the file, read back while it was written, and what it read.
+struct Followed<'a> {
+    verdict: Result<deep::Inspection, deep::Refusal>,
+    /// The sha256 of every byte of `file`, read again once the writer had finished.
+    again: std::io::Result<String>,
+    file: &'a fs::File,
+    format: Format,
+    options: deep::Options,
+}
+
+impl Followed<'_> {
+    /// The verdict, for the file the gates' check opened by its name: it must be the file
+    /// that was read back (the same inode as `file`), checked as the gates check it, and every
+    /// byte of it must still be what was read (hashed again after the writer finished).
+    fn for_file(
+        self,
+        opened: &fs::File,
+        format: Format,
+        options: &deep::Options,
+    ) -> Result<deep::Inspection, deep::Refusal> {
+        if format != self.format || *options != self.options {
+            return Err(deep::Refusal::format(
+                "the file was read back as another format or with other options than the gates'",
+            ));
+        }
+        let identity = |f: &fs::File| {
+            f.metadata().map(|m| {
+                use std::os::unix::fs::MetadataExt;
+                (m.dev(), m.ino())
+            })
+        };
+        match (identity(opened), identity(self.file)) {
+            (Ok(a), Ok(b)) if a == b => {}
+            (Err(e), _) | (_, Err(e)) => {
+                return Err(deep::Refusal::format(format!("cannot stat the file: {e}")));
+            }
+            _ => {
+                return Err(deep::Refusal::format(
+                    "the file under the backup's name is not the file that was written and read back",
+                ));
+            }
+        }
+        let inspection = self.verdict?;
+        let again = self.again.map_err(|e| {
+            deep::Refusal::format(format!("cannot read the file to hash it again: {e}"))
+        })?;
+        if again != inspection.sha256 {
+            return Err(deep::Refusal::format(format!(
+                "the file changed after it was read back (sha256 {} then, {again} now)",
+                inspection.sha256
+            )));
+        }
+        Ok(inspection)
+    }
+}
+
+/// The gates' artifact check, forced to deep, on the file `path` under its final name `name`
+/// in the policy's root; its content verdict is the one `followed` read while the file was
+/// written, when there is one.
+fn verify(
+    path: &Path,
+    name: &str,
+    strict: &BackupPolicy,
+    taken_at: OffsetDateTime,
+    followed: Option<Followed>,
+) -> Result<((u64, String), String), GateError> {
     let (ref_module, _, extension) = super::reference::split_name(name)
         .ok_or_else(|| failed("verify", format!("{name} is not a backup name")))?;
     let reference = BackupRef {
@@ -556,9 +690,16 @@ fn verify(
         taken_at,
         extension: extension.to_string(),
     };
-    let observation = super::artifact::observe(&reference, &strict);
+    let observation = match followed {
+        Some(followed) => {
+            super::artifact::observe_with(&reference, strict, |file, format, options| {
+                followed.for_file(file, format, options)
+            })
+        }
+        None => super::artifact::observe(&reference, strict),
+    };
     let mut reasons = Vec::new();
-    match super::artifact::judge(&observation, &reference, &strict, &mut reasons) {
+    match super::artifact::judge(&observation, &reference, strict, &mut reasons) {
         Some(facts) if reasons.is_empty() => Ok(((facts.size, facts.sha256), facts.detail)),
         _ => Err(failed(
             "verify",
@@ -600,7 +741,9 @@ fn program_name(program: &str) -> String {
 
 fn create_with_mode(path: &Path, mode: u32) -> std::io::Result<fs::File> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    // Read and write: the read-back uses a duplicate of this descriptor.
     let file = fs::OpenOptions::new()
+        .read(true)
         .write(true)
         .create_new(true)
         .mode(mode)
