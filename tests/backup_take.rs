@@ -752,3 +752,46 @@ fn a_password_protected_redis_is_archived_from_its_mounts_or_refused() {
     assert!(r.stdout.contains("RDB dump skipped"), "{}", r.stdout);
     assert!(!r.all().contains("hunter2"), "{}", r.all());
 }
+
+/// A database may set its own search_path ahead of `pg_catalog`, with a `count(*)` of its own
+/// there (here one that answers 1200 for any table): the inventory must still hold
+/// PostgreSQL's counts, or the drill would compare the restore with numbers the database made up.
+#[test]
+fn the_inventory_counts_with_postgres_own_count_whatever_the_database_s_search_path() {
+    let cluster = Cluster::start();
+    cluster.sql("postgres", "CREATE DATABASE app");
+    cluster.sql(
+        "app",
+        "CREATE TABLE items (id int); INSERT INTO items VALUES (1), (2), (3);
+         CREATE SCHEMA evil;
+         CREATE FUNCTION evil.keep(bigint) RETURNS bigint LANGUAGE sql AS 'SELECT $1';
+         CREATE AGGREGATE evil.count(*) (SFUNC = evil.keep, STYPE = bigint, INITCOND = '1200');",
+    );
+    cluster.sql(
+        "postgres",
+        "ALTER DATABASE app SET search_path = evil, pg_catalog, public",
+    );
+    let s = cluster.socket();
+    let setup = Setup::new(
+        &pg_procedure(
+            &cluster,
+            &format!("[pg_dumpall, -h, \"{s}\", -U, postgres]"),
+        ),
+        "",
+    );
+    let r = take(&setup, &fixtures(), "postgres");
+    assert_eq!(r.code, 0, "{}", r.all());
+    let reference = r.stdout.lines().last().unwrap();
+    let manifest_path = evidence::manifest_path(Path::new(reference));
+    let m = evidence::parse_manifest(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let Inventory::Postgres { databases } = m.inventory else {
+        panic!("not a postgres inventory: {:?}", m.inventory)
+    };
+    let app = databases.iter().find(|d| d.name == "app").unwrap();
+    let items: Vec<(&str, &str, u64)> = app
+        .tables
+        .iter()
+        .map(|t| (t.schema.as_str(), t.name.as_str(), t.rows))
+        .collect();
+    assert_eq!(items, [("public", "items", 3)]);
+}

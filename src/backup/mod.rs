@@ -11,6 +11,13 @@ pub mod take;
 
 use crate::report::code::code;
 
+/// Run first in every psql that counts rows (the backup's inventory, the drill's comparison):
+/// a database may set its own search_path ahead of pg_catalog (pg_dumpall carries
+/// `ALTER DATABASE ... SET`), with its own `count`, operators or tables named like the
+/// catalog's, and the counts must be PostgreSQL's. pg_temp last, so no temporary object is
+/// found first either. With `psql -q` it prints nothing.
+pub const PG_CATALOG_SEARCH_PATH: &str = "SET search_path = pg_catalog, pg_temp";
+
 code!(
     MISSING,
     "backup.ref.missing",

@@ -318,10 +318,8 @@ impl Cluster {
             "-A".into(),
             "-t".into(),
         ];
-        // A restored database may set its own search_path ahead of pg_catalog (pg_dumpall
-        // carries `ALTER DATABASE ... SET`), with its own `count`, operators or tables of the
-        // catalog's names: every name in these queries must be PostgreSQL's own.
-        args.extend(["-c".into(), PINNED_SEARCH_PATH.into()]);
+        // The restored database's own search_path must not choose these queries' names.
+        args.extend(["-c".into(), crate::backup::PG_CATALOG_SEARCH_PATH.into()]);
         for sql in queries {
             args.extend(["-c".into(), (*sql).into()]);
         }
@@ -395,9 +393,6 @@ fn psql_args(socket_dir: &str, db: &str, rest: &[OsString]) -> Vec<OsString> {
     args.extend(rest.iter().cloned());
     args
 }
-
-/// Run first in every psql that reads the restored cluster (`-q`: it prints nothing).
-const PINNED_SEARCH_PATH: &str = "SET search_path = pg_catalog, pg_temp";
 
 /// Rows of `psql -A -t` output whose every field is hex (`encode(...,'hex')`), so that no
 /// name can forge a separator; decoded back to text.

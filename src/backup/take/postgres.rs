@@ -27,6 +27,9 @@ fn query(psql: &[String], database: &str, sql: &str) -> Vec<String> {
     }
     argv.push("-d".into());
     argv.push(conninfo(database));
+    // The database's own search_path must not choose the query's names.
+    argv.push("-c".into());
+    argv.push(crate::backup::PG_CATALOG_SEARCH_PATH.into());
     argv.push("-c".into());
     argv.push(sql.into());
     argv
