@@ -10,12 +10,19 @@ use super::isal_gzip::IsalMembers;
 use super::members::{Members, Sizes};
 use std::io::{self, BufRead, Read};
 
+/// Up to this file size, zlib-rs inflates: ISA-L picks its code for the CPU (`cpuid`, slow
+/// in a VM) and sets up a 90 KiB state on its first call, which costs a decision on a small
+/// backup more than ISA-L's speed saves (docs/dispatch.md, "Speed").
+pub(super) const ZLIB_UP_TO: u64 = 1024 * 1024;
+
 /// The same stream, inflated on this thread alone, or (`two_cores`) with a helper thread
 /// taking members ahead when the file is made of small members (`members`): the same bytes
-/// and the same errors either way.
-pub(super) fn reader<R: BufRead>(raw: R, two_cores: Option<Sizes>) -> Gunzip<R> {
+/// and the same errors either way. A file of `size` up to [`ZLIB_UP_TO`] is inflated by
+/// zlib-rs, the rest by ISA-L: both as strict as zlib, compared on every test input.
+pub(super) fn reader<R: BufRead>(raw: R, size: u64, two_cores: Option<Sizes>) -> Gunzip<R> {
     match two_cores {
         Some(sizes) => Gunzip::TwoCores(Members::new(raw, sizes)),
+        None if size <= ZLIB_UP_TO => Gunzip::Small(zlib_members(raw)),
         None => Gunzip::OneCore(Box::new(IsalMembers::new(raw))),
     }
 }
@@ -32,6 +39,7 @@ pub(super) fn zlib_members<R: BufRead>(raw: R) -> flate2::bufread::MultiGzDecode
 }
 
 pub(super) enum Gunzip<R: BufRead> {
+    Small(flate2::bufread::MultiGzDecoder<R>),
     OneCore(Box<IsalMembers<R>>),
     TwoCores(Members<R>),
 }
@@ -39,6 +47,7 @@ pub(super) enum Gunzip<R: BufRead> {
 impl<R: BufRead> Read for Gunzip<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
+            Gunzip::Small(d) => d.read(buf),
             Gunzip::OneCore(d) => d.read(buf),
             Gunzip::TwoCores(d) => d.read(buf),
         }

@@ -358,7 +358,8 @@ fn growing_by(
 pub fn gunzip(bytes: &[u8], two_cores: Option<(usize, usize)>) -> io::Result<Vec<u8>> {
     let sizes = two_cores.map(|(window, output)| members::Sizes { window, output });
     let mut out = Vec::new();
-    gzip::reader(bytes, sizes).read_to_end(&mut out)?;
+    // ISA-L whatever the size (zlib-rs is compared with it by `gunzip_prefix`).
+    gzip::reader(bytes, u64::MAX, sizes).read_to_end(&mut out)?;
     Ok(out)
 }
 
@@ -460,7 +461,7 @@ fn check_content(
     let described = match format {
         Format::SqlGz => {
             expect_magic(head, GZIP_MAGIC, "gzip")?;
-            sql::check(gzip::reader(raw, two_cores), deep, chunk)
+            sql::check(gzip::reader(raw, size, two_cores), deep, chunk)
         }
         Format::PgDump => {
             expect_magic(head, b"PGDMP", "PostgreSQL custom dump")?;
@@ -474,7 +475,7 @@ fn check_content(
         Format::TarGz => {
             expect_magic(head, GZIP_MAGIC, "gzip")?;
             tar::walk(
-                &mut gzip::reader(raw, two_cores),
+                &mut gzip::reader(raw, size, two_cores),
                 deep,
                 chunk,
                 &mut tar::Nothing,
@@ -484,7 +485,7 @@ fn check_content(
         }
         Format::VaultSnapshot => {
             expect_magic(head, GZIP_MAGIC, "gzip")?;
-            vault::check(&mut gzip::reader(raw, two_cores), deep, chunk)
+            vault::check(&mut gzip::reader(raw, size, two_cores), deep, chunk)
                 .map_err(|r| r.within("Vault snapshot"))
         }
         Format::TarZst => {
@@ -530,7 +531,9 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 /// end is `incomplete`, anything else `format`.
 fn decode_error(e: io::Error) -> Refusal {
     if e.kind() == io::ErrorKind::UnexpectedEof {
-        return Refusal::incomplete(format!("the stream ends early: {e}"));
+        // One wording whichever decoder found it (zlib-rs for small gzip files, ISA-L for
+        // large ones, libzstd), so that every read path of a file gives the same refusal.
+        return Refusal::incomplete("the compressed stream is cut off before its end");
     }
     if let Some(inner) = e.get_ref()
         && let Some(refusal) = inner.downcast_ref::<RefusalError>()
