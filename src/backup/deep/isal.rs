@@ -294,7 +294,7 @@ impl RawInflate {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::io::Write;
 
@@ -465,6 +465,11 @@ mod tests {
             for i in (0..n).rev() {
                 self.put((code >> i) & 1, 1);
             }
+        }
+
+        /// A Huffman code as `(code, length)`, most significant bit first.
+        pub fn code(&mut self, (code, n): (u32, u32)) {
+            self.put_code(code, n);
         }
 
         pub fn finish(self) -> Vec<u8> {

@@ -303,6 +303,7 @@ impl<R: BufRead> Read for IsalMembers<R> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::isal::tests::Bits;
     use super::*;
     use std::io::Write;
 
@@ -359,34 +360,6 @@ mod tests {
             .collect()
     }
 
-    /// A deflate bit writer.
-    #[derive(Default)]
-    struct Bits {
-        bytes: Vec<u8>,
-        bit: u32,
-    }
-
-    impl Bits {
-        /// `n` bits of `value`, least significant first (header fields, extra bits).
-        fn put(&mut self, value: u32, n: u32) {
-            for i in 0..n {
-                if self.bit == 0 {
-                    self.bytes.push(0);
-                }
-                let last = self.bytes.len() - 1;
-                self.bytes[last] |= (((value >> i) & 1) as u8) << self.bit;
-                self.bit = (self.bit + 1) % 8;
-            }
-        }
-
-        /// A Huffman code, most significant bit first.
-        fn code(&mut self, (code, len): (u32, u32)) {
-            for i in (0..len).rev() {
-                self.put((code >> i) & 1, 1);
-            }
-        }
-    }
-
     /// Canonical Huffman codes of `lens` (RFC 1951, 3.2.2): `(code, length)` per symbol.
     fn canonical(lens: &[u8]) -> Vec<(u32, u32)> {
         let mut count = [0u32; 16];
@@ -441,7 +414,7 @@ mod tests {
             }
         }
         w.code(lit_codes[256]);
-        w.bytes
+        w.finish()
     }
 
     fn lens(n: usize, set: &[(usize, u8)]) -> Vec<u8> {
@@ -594,7 +567,7 @@ mod tests {
         // 'a' (0), end of block (1).
         w.code((0, 1));
         w.code((1, 1));
-        w.bytes
+        w.finish()
     }
 
     #[test]
@@ -639,7 +612,7 @@ mod tests {
             }
             w.code((distance, 5));
             w.code((0, 7));
-            let stream = member(&w.bytes, b"aaaa");
+            let stream = member(&w.finish(), b"aaaa");
             assert!(
                 agree(
                     &stream,
