@@ -564,12 +564,7 @@ fn dump(
             let dump = run::argv(&procedure.exec, &plan.container, &procedure.command);
             let mut gz = gzip::ParallelGzip::new(follow::Tracked::new(file, growth), gzip::LEVEL);
             run::stream(&dump, &mut gz).map_err(|f| step_failed("dump", f))?;
-            let (tracked, written) = gz
-                .finish()
-                .map_err(|e| failed("dump", format!("cannot finish the gzip stream: {e}")))?;
-            let file = tracked
-                .into_inner()
-                .map_err(|e| failed("dump", format!("cannot write the backup: {e}")))?;
+            let (file, written) = finish_gzip(gz)?;
             Ok((file, written, None, 0))
         }
         Procedure::RedisBgsave => {
@@ -595,15 +590,23 @@ fn dump(
             let mounts = &policy.mounts[&plan.ref_module];
             let mut gz = gzip::ParallelGzip::new(follow::Tracked::new(file, growth), gzip::LEVEL);
             let archived = archive::write_tar(mounts, &mut gz).map_err(|e| failed("dump", e))?;
-            let (tracked, written) = gz
-                .finish()
-                .map_err(|e| failed("dump", format!("cannot finish the gzip stream: {e}")))?;
-            let file = tracked
-                .into_inner()
-                .map_err(|e| failed("dump", format!("cannot write the backup: {e}")))?;
+            let (file, written) = finish_gzip(gz)?;
             Ok((file, written, Some(archived.inventory), archived.skipped))
         }
     }
+}
+
+/// The last gzip member written and the file taken back from the tracking writer.
+fn finish_gzip(
+    gz: gzip::ParallelGzip<follow::Tracked<'_, fs::File>>,
+) -> Result<(fs::File, gzip::Written), GateError> {
+    let (tracked, written) = gz
+        .finish()
+        .map_err(|e| failed("dump", format!("cannot finish the gzip stream: {e}")))?;
+    let file = tracked
+        .into_inner()
+        .map_err(|e| failed("dump", format!("cannot write the backup: {e}")))?;
+    Ok((file, written))
 }
 
 /// The policy the file is verified with: the gates' own, rooted at the private directory and
