@@ -795,3 +795,121 @@ fn the_inventory_counts_with_postgres_own_count_whatever_the_database_s_search_p
         .collect();
     assert_eq!(items, [("public", "items", 3)]);
 }
+
+/// pg_dumpall leaves out every database that does not accept connections
+/// (`datallowconn = false`), data and all, and still exits 0; the inventory skipped such a
+/// database too, so the backup said yes without it and a drill had nothing to miss. The
+/// backup must refuse, name the database, and leave nothing behind.
+#[test]
+fn a_database_that_accepts_no_connections_fails_the_backup_instead_of_being_left_out() {
+    let cluster = Cluster::start();
+    cluster.sql("postgres", "CREATE DATABASE app");
+    cluster.sql("app", "CREATE TABLE items AS SELECT 1 AS id");
+    cluster.sql("postgres", "CREATE DATABASE \"closed\nbooks\"");
+    cluster.sql("closed\nbooks", "CREATE TABLE precious AS SELECT 1 AS id");
+    cluster.sql(
+        "postgres",
+        "ALTER DATABASE \"closed\nbooks\" ALLOW_CONNECTIONS false",
+    );
+    let s = cluster.socket();
+    let setup = Setup::new(
+        &pg_procedure(
+            &cluster,
+            &format!("[pg_dumpall, -h, \"{s}\", -U, postgres]"),
+        ),
+        "",
+    );
+    let r = take(&setup, &fixtures(), "postgres");
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr.contains("error[backup.take.failed]"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("step `inventory` failed"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("\"closed\\nbooks\"") && r.stderr.contains("ALLOW_CONNECTIONS"),
+        "the database and what to do are named: {}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty(), "no backup reference: {}", r.stdout);
+    assert_eq!(setup.entries(), Vec::<String>::new(), "nothing is left");
+}
+
+/// `restore_drill` on `reference` with `setup`'s policy.
+fn drill(setup: &Setup, reference: &str) -> common::Run {
+    run(gate("restore_drill")
+        .args(["--backup-ref", reference, "--module", "postgres"])
+        .arg("--modules-dir")
+        .arg(fixtures())
+        .arg("--policy")
+        .arg(setup.policy()))
+}
+
+/// pg_dumpall dumps what template databases hold (`template1`, and any marked
+/// `IS_TEMPLATE`) like any other data; the inventory skipped them, so a dump that left one
+/// out (here by `--exclude-database`, which exits 0) passed the drill: neither side counted
+/// it. Both sides count them now: the full backup drills clean, the one without the
+/// template fails its drill naming it.
+#[test]
+fn template_databases_are_counted_so_a_dump_without_one_fails_the_drill() {
+    let cluster = Cluster::start();
+    cluster.sql("template1", "CREATE TABLE seeded AS SELECT 1 AS id");
+    cluster.sql("postgres", "CREATE DATABASE tmpl");
+    cluster.sql(
+        "tmpl",
+        "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 2) g",
+    );
+    cluster.sql("postgres", "ALTER DATABASE tmpl IS_TEMPLATE true");
+    let s = cluster.socket();
+
+    let whole = Setup::new(
+        &pg_procedure(
+            &cluster,
+            &format!("[pg_dumpall, -h, \"{s}\", -U, postgres]"),
+        ),
+        "",
+    );
+    let r = take(&whole, &fixtures(), "postgres");
+    assert_eq!(r.code, 0, "{}", r.all());
+    let reference = r.stdout.lines().last().unwrap().to_string();
+    let m = evidence::parse_manifest(
+        &std::fs::read(evidence::manifest_path(Path::new(&reference))).unwrap(),
+    )
+    .unwrap();
+    let Inventory::Postgres { databases } = m.inventory else {
+        panic!("not a postgres inventory: {:?}", m.inventory)
+    };
+    let held: Vec<(&str, Vec<(&str, u64)>)> = databases
+        .iter()
+        .map(|d| {
+            let tables = d.tables.iter().map(|t| (t.name.as_str(), t.rows)).collect();
+            (d.name.as_str(), tables)
+        })
+        .collect();
+    // `template1` is listed because it holds a table (like `postgres`, only then).
+    assert_eq!(
+        held,
+        [
+            ("template1", vec![("seeded", 1)]),
+            ("tmpl", vec![("seeded", 1), ("t", 2)]),
+        ]
+    );
+    let d = drill(&whole, &reference);
+    assert_eq!(d.code, 0, "{}", d.all());
+
+    let without = Setup::new(
+        &pg_procedure(
+            &cluster,
+            &format!("[pg_dumpall, -h, \"{s}\", -U, postgres, --exclude-database=tmpl]"),
+        ),
+        "",
+    );
+    let r = take(&without, &fixtures(), "postgres");
+    assert_eq!(r.code, 0, "the dump itself exits 0: {}", r.all());
+    let reference = r.stdout.lines().last().unwrap().to_string();
+    let d = drill(&without, &reference);
+    assert_eq!(d.code, 1, "{}", d.all());
+    assert!(d.all().contains("[drill.content_differs]"), "{}", d.all());
+    assert!(d.stdout.contains("database tmpl"), "{}", d.stdout);
+}

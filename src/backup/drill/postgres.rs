@@ -45,6 +45,8 @@ pub const SERVER_SETTINGS: &[&str] = &[
 const PARALLEL_COUNTS: usize = 4;
 /// The database the list of databases is asked from (with its own tables' counts).
 const LIST_FROM: &str = "postgres";
+/// The template every cluster has; like [`LIST_FROM`], listed only when it holds user tables.
+const TEMPLATE: &str = "template1";
 
 /// How often the pid file is read while the server starts.
 const READY_POLL: Duration = Duration::from_millis(5);
@@ -209,14 +211,15 @@ impl Cluster {
         })
     }
 
-    /// Every database that allows connections and is not a template, with its tables' exact
-    /// row counts; `postgres` only when it holds user tables. `likely`: the databases the
-    /// manifest names, counted at the same time as the list is asked for (one round of psql
-    /// starts instead of two); the list alone says what is there: a database it does not
-    /// name is not counted, whatever `likely` says, and one it names is counted in a second
-    /// round if `likely` missed it.
+    /// Every database that allows connections but `template0` (templates too), with its
+    /// tables' exact row counts; `postgres` and `template1` only when they hold user tables.
+    /// `likely`: the databases the manifest names, counted at the same time as the list is
+    /// asked for (one round of psql starts instead of two); the list alone says what is
+    /// there: a database it does not name is not counted, whatever `likely` says, and one it
+    /// names is counted in a second round if `likely` missed it.
     pub fn inventory(&self, likely: &[&str]) -> Result<Tables, Failure> {
-        let mut jobs: Vec<&str> = vec![LIST_FROM];
+        // `template1` is always there: counted in the first round, not a second.
+        let mut jobs: Vec<&str> = vec![LIST_FROM, TEMPLATE];
         for db in likely {
             if !jobs.contains(db) {
                 jobs.push(db);
@@ -246,7 +249,7 @@ impl Cluster {
                     )));
                 }
             };
-            if db == LIST_FROM && in_db.is_empty() {
+            if (db == LIST_FROM || db == TEMPLATE) && in_db.is_empty() {
                 continue;
             }
             tables.insert(db.clone(), in_db);
@@ -276,7 +279,7 @@ impl Cluster {
     }
 
     /// Every ordinary table of a user schema of `db`, counted exactly on the server; with
-    /// `list`, in the same psql, the databases that allow connections and are not templates.
+    /// `list`, in the same psql, the databases that allow connections, but `template0`.
     fn count_tables(&self, db: &str, list: bool) -> Result<Counted, String> {
         // One query per database: query_to_xml runs the count for each row.
         let count = "SELECT encode(convert_to(n.nspname::text, 'UTF8'), 'hex'), \
@@ -286,8 +289,9 @@ impl Cluster {
             WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' \
             AND n.nspname NOT LIKE 'pg\\_%' \
             ORDER BY 1, 2";
+        // Templates too: pg_dumpall restores what they hold like any other data.
         let databases = "SELECT encode(convert_to(datname::text, 'UTF8'), 'hex') FROM pg_database \
-            WHERE NOT datistemplate AND datallowconn ORDER BY datname";
+            WHERE datallowconn AND datname <> 'template0' ORDER BY datname";
         let queries: &[&str] = if list { &[databases, count] } else { &[count] };
         let out = self.query(db, queries)?;
         let mut counted = Counted {

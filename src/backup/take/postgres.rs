@@ -1,5 +1,6 @@
-//! The postgres procedure's inventory: every database that accepts connections (not a
-//! template), every ordinary table of every user schema with its exact `count(*)`, read with
+//! The postgres procedure's inventory: every database `pg_dumpall` dumps (all but
+//! `template0`; one that accepts no connections, which it leaves out, fails the backup),
+//! every ordinary table of every user schema with its exact `count(*)`, read with
 //! `psql` through the same `exec` prefix as the dump. Output is NUL-separated (`-z -0`), so no
 //! name can forge a field; databases are reached with a quoted conninfo, so no name can add a
 //! connection option.
@@ -10,7 +11,14 @@ use super::run::{self, Failure};
 /// The most `psql` output read for one query.
 const MAX_QUERY_OUTPUT: usize = 16 * 1024 * 1024;
 
-const DATABASES: &str = "SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn";
+/// Every database but `template0` (which pg_dumpall never dumps), and whether it accepts
+/// connections: pg_dumpall leaves out one that does not, data and all, and still exits 0.
+/// Templates are listed: pg_dumpall dumps what they hold like any other data.
+const DATABASES: &str =
+    "SELECT datname, datallowconn::text FROM pg_database WHERE datname <> 'template0'";
+
+/// Databases every cluster has: listed only when they hold user tables.
+const LISTED_WHEN_USED: [&str; 2] = ["postgres", "template1"];
 
 /// Exact row counts of every ordinary table outside the system schemas, in one statement
 /// (`query_to_xml` runs a `count(*)` per table, names quoted by `format('%I')`).
@@ -86,11 +94,27 @@ pub fn inventory(
         &run::argv(exec, container, &query(psql, "postgres", DATABASES)),
         MAX_QUERY_OUTPUT,
     )?;
-    let mut names: Vec<String> = records(&out, 1)
-        .map_err(bad)?
-        .into_iter()
-        .map(|mut r| r.remove(0))
-        .collect();
+    let mut names = Vec::new();
+    let mut closed = Vec::new();
+    for r in records(&out, 2).map_err(bad)? {
+        match r[1].as_str() {
+            "true" => names.push(r[0].clone()),
+            "false" => closed.push(format!("{:?}", crate::model::truncate(&r[0]))),
+            other => {
+                return Err(bad(format!(
+                    "psql said `{}` for whether a database accepts connections",
+                    crate::model::truncate(other)
+                )));
+            }
+        }
+    }
+    if !closed.is_empty() {
+        closed.sort();
+        return Err(bad(format!(
+            "database(s) {} accept no connections (datallowconn = false): pg_dumpall leaves such a database out, data and all, so this backup would not hold it; allow connections (ALTER DATABASE ... ALLOW_CONNECTIONS true) or drop it, then back up again",
+            closed.join(", ")
+        )));
+    }
     names.sort();
     // The databases are counted at the same time, a few at once: each count is a process
     // start and a wait on the server, not work on this side.
@@ -115,8 +139,8 @@ pub fn inventory(
     let mut databases = Vec::new();
     for (name, tables) in names.into_iter().zip(counted) {
         let tables = tables?;
-        // The maintenance database is listed only when it holds user tables.
-        if name == "postgres" && tables.is_empty() {
+        // The databases every cluster has are listed only when they hold user tables.
+        if LISTED_WHEN_USED.contains(&name.as_str()) && tables.is_empty() {
             continue;
         }
         databases.push(PgDatabase { name, tables });
