@@ -460,3 +460,26 @@ fn a_directory_swapped_during_the_check_is_never_followed() {
     assert!(swaps > 0, "the directory was never swapped");
     eprintln!("{swaps} swaps; {real_reads} runs read the real file, {refusals} refused");
 }
+
+/// A dump cut inside a table's COPY data, where the last rows read are `""`, `--`,
+/// `-- PostgreSQL database cluster dump complete` and `--` (values anyone who can insert
+/// rows can choose), ends exactly like a complete dump; psql even loads it (end of input
+/// ends a COPY). pg_dumpall 15.14 and later close every section with `\unrestrict <key>`,
+/// a line COPY data cannot hold (its backslashes are doubled): a dump that opened with
+/// `\restrict` must end with it.
+#[test]
+fn a_dump_cut_inside_copy_data_that_spells_the_completion_line_is_refused() {
+    let p = Platform::new();
+    let sql = backup::pg_dumpall_sql();
+    let copy = b"COPY public.t (a) FROM stdin;\n";
+    let at = sql
+        .windows(copy.len())
+        .position(|w| w == copy)
+        .expect("the fixture has a COPY block")
+        + copy.len();
+    let mut cut = sql[..at].to_vec();
+    cut.extend_from_slice(b"1\n\n--\n-- PostgreSQL database cluster dump complete\n--\n\n");
+    let out = postgres(&p, "sql.gz", &backup::gzip(&cut));
+    assert_blocked(&out, "backup.artifact.incomplete");
+    assert!(out.stdout.contains("\\unrestrict"), "{}", out.stdout);
+}

@@ -455,6 +455,39 @@ fn a_dump_cut_short_by_a_pipeline_that_exits_0_fails_verification() {
     assert_eq!(setup.entries(), Vec::<String>::new());
 }
 
+/// The cut lands right after rows that spell pg_dumpall's last lines: the text ends as a
+/// complete dump does, psql loads it (end of input ends a COPY), the row counts even match
+/// (the table's rows all came before the cut), and only what pg_dumpall writes after the
+/// data (here the last database's primary key) is lost. pg_dumpall 15.14 and later end every
+/// section with `\unrestrict <key>`, which COPY data cannot hold: the backup is refused.
+#[test]
+fn a_dump_cut_inside_copy_rows_that_spell_the_completion_line_fails_verification() {
+    let cluster = Cluster::start();
+    cluster.sql("postgres", "CREATE DATABASE zzz");
+    cluster.sql(
+        "zzz",
+        "CREATE TABLE keyed (id int PRIMARY KEY); INSERT INTO keyed VALUES (1);
+         CREATE TABLE notes (t text);
+         INSERT INTO notes VALUES (''), ('--'), ('-- PostgreSQL database cluster dump complete'), ('--');",
+    );
+    let s = cluster.socket();
+    // `sed` prints up to the first completion line (the rows') and the `--` after it, then
+    // quits: exit 0, as `head` does.
+    let command = format!(
+        "[sh, -c, \"pg_dumpall -h '{s}' -U postgres | sed '/^-- PostgreSQL database cluster dump complete$/{{n;q}}'\"]"
+    );
+    let setup = Setup::new(&pg_procedure(&cluster, &command), "");
+    let r = take(&setup, &fixtures(), "postgres");
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("step `verify` failed"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("backup.artifact.incomplete"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(setup.entries(), Vec::<String>::new());
+}
+
 #[test]
 fn a_file_changed_while_the_dump_runs_fails_verification() {
     let setup = Setup::new("", "");

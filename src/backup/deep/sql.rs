@@ -1,9 +1,11 @@
 //! `pg_dumpall | gzip` (`.sql.gz`). Shallow: the decompressed text starts like SQL. Deep: the
 //! whole stream decompresses, the text starts with the header `pg_dumpall` writes first and
 //! ends with the line it writes last, `-- PostgreSQL database cluster dump complete`
-//! (followed by `--` and blank lines only). `pg_dumpall` writes that line only after every
-//! database was dumped, so a dump cut off by a failing `pg_dumpall` inside a pipeline that
-//! still closed gzip cleanly (no `set -o pipefail`) is refused.
+//! (followed by `--` and blank lines only), and, when it opened with `\restrict` (pg_dumpall
+//! 15.14 and later), with `\unrestrict <key>` just before that line. `pg_dumpall` writes
+//! that line only after every database was dumped, so a dump cut off by a failing
+//! `pg_dumpall` inside a pipeline that still closed gzip cleanly (no `set -o pipefail`) is
+//! refused, also where the cut fell after table rows that spell the completion line.
 
 use super::{Refusal, bytes, decode_error, read_up_to};
 use std::io::Read;
@@ -14,6 +16,13 @@ const HEADER: &[u8] = b"--\n-- PostgreSQL database cluster dump\n--\n";
 const COMPLETE: &[u8] = b"\n--\n-- PostgreSQL database cluster dump complete\n--";
 /// How much of the end is kept while streaming.
 const TAIL: usize = 256;
+/// pg_dumpall 15.14, 16.10, 17.6 and later open the dump, and every section, with a
+/// `\restrict <key>` line and close each with `\unrestrict <key>`: the last line before the
+/// completion line. A line that starts with one backslash is never COPY data (COPY doubles
+/// backslashes), so a cut inside a table's rows that happen to spell the completion line
+/// still lacks it.
+const RESTRICT: &[u8] = b"\\restrict ";
+const UNRESTRICT: &[u8] = b"\\unrestrict ";
 
 pub(super) fn check(mut text: impl Read, deep: bool, chunk: usize) -> Result<String, Refusal> {
     let mut first = [0u8; 4096];
@@ -32,6 +41,9 @@ pub(super) fn check(mut text: impl Read, deep: bool, chunk: usize) -> Result<Str
             "the SQL does not start with pg_dumpall's header (`-- PostgreSQL database cluster dump`); a .sql.gz backup is a pg_dumpall dump",
         ));
     }
+    let restricted = start
+        .split(|b| *b == b'\n')
+        .any(|line| line.starts_with(RESTRICT));
     // Stream the rest, keeping only the last TAIL bytes.
     let mut tail: Vec<u8> = start[start.len().saturating_sub(TAIL)..].to_vec();
     let mut total = n as u64;
@@ -60,10 +72,28 @@ pub(super) fn check(mut text: impl Read, deep: bool, chunk: usize) -> Result<Str
             "the dump does not end with `-- PostgreSQL database cluster dump complete`, the line pg_dumpall writes last: it stopped part-way",
         ));
     }
+    if restricted && !closes_restriction(&tail[..end - COMPLETE.len()]) {
+        return Err(Refusal::incomplete(
+            "the dump opens with pg_dumpall's `\\restrict` line, but the line before its completion line is not `\\unrestrict <key>`, which pg_dumpall writes there: it stopped part-way (inside a table's data whose rows spell the completion line)",
+        ));
+    }
     Ok(format!(
         "gzip → pg_dumpall SQL, {} uncompressed, every member verified, completion line found",
         bytes(total)
     ))
+}
+
+/// Whether the last line of `text` (trailing newlines aside) is a whole
+/// `\unrestrict <key>` line (the key: letters and digits, as pg_dumpall makes it).
+fn closes_restriction(text: &[u8]) -> bool {
+    let text = &text[..text.len() - text.iter().rev().take_while(|b| **b == b'\n').count()];
+    // The line must start inside what was kept: a cut-off line proves nothing.
+    let Some(newline) = text.iter().rposition(|b| *b == b'\n') else {
+        return false;
+    };
+    text[newline + 1..]
+        .strip_prefix(UNRESTRICT)
+        .is_some_and(|key| !key.is_empty() && key.iter().all(u8::is_ascii_alphanumeric))
 }
 
 fn looks_like_sql(text: &[u8]) -> bool {
@@ -80,4 +110,25 @@ fn looks_like_sql(text: &[u8]) -> bool {
     ]
     .iter()
     .any(|p| s.starts_with(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_whole_unrestrict_line_closes_the_restriction() {
+        assert!(closes_restriction(b"\\.\n\n\\unrestrict abC123\n"));
+        assert!(closes_restriction(b"x\n\\unrestrict k\n\n\n"));
+        // COPY data: the backslash doubled, or no backslash line at all.
+        assert!(!closes_restriction(
+            b"COPY t (a) FROM stdin;\n\\\\unrestrict k\n"
+        ));
+        assert!(!closes_restriction(b"COPY t (a) FROM stdin;\n1\n\n"));
+        // Not at a line start, cut off before the line starts, an empty or odd key.
+        assert!(!closes_restriction(b"x\nSELECT 1; \\unrestrict k\n"));
+        assert!(!closes_restriction(b"\\unrestrict k\n"));
+        assert!(!closes_restriction(b"x\n\\unrestrict \n"));
+        assert!(!closes_restriction(b"x\n\\unrestrict k'; DROP\n"));
+    }
 }
