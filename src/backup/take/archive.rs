@@ -5,12 +5,13 @@
 //! the leading `/` (as GNU tar does), so a restore knows where each one came from.
 
 use super::super::evidence::{Inventory, listing_sha256};
-use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use std::ffi::{CStr, CString, OsStr};
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// What went into the archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,12 +22,21 @@ pub struct Archived {
 }
 
 /// Archive `mounts` (absolute host directories) as tar into `sink` (the caller compresses).
+///
+/// The walk never goes through a path twice: each directory is opened once (without
+/// following a link) and what is in it is looked at, opened and read from that directory's
+/// own descriptor. A module can write its mounts while they are archived; a directory it
+/// swaps for a link to elsewhere is then never entered, where a walk by path name would
+/// have read the link's target into the archive (and its listing, so a drill would pass).
 pub fn write_tar(mounts: &[String], sink: &mut dyn Write) -> Result<Archived, String> {
     let mut builder = tar::Builder::new(sink);
     builder.follow_symlinks(false);
-    let mut listing: Vec<(Vec<u8>, u64)> = Vec::new();
-    let mut total: u64 = 0;
-    let mut skipped = 0u64;
+    let mut walk = Walk {
+        listing: Vec::new(),
+        total: 0,
+        skipped: 0,
+        stack: Vec::new(),
+    };
     for mount in mounts {
         let root = Path::new(mount);
         let meta = fs::symlink_metadata(root)
@@ -36,47 +46,14 @@ pub fn write_tar(mounts: &[String], sink: &mut dyn Write) -> Result<Archived, St
                 "the mount {mount} is not a directory (links are never followed)"
             ));
         }
-        let mut stack: Vec<PathBuf> = vec![root.to_path_buf()];
-        while let Some(path) = stack.pop() {
-            let meta = fs::symlink_metadata(&path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let name = member_name(&path);
-            let kind = meta.file_type();
-            if kind.is_dir() {
-                let mut header = tar::Header::new_gnu();
-                header.set_metadata(&meta);
-                header.set_entry_type(tar::EntryType::Directory);
-                header.set_size(0);
-                builder
-                    .append_data(&mut header, &name, io::empty())
-                    .map_err(|e| format!("cannot archive {}: {e}", path.display()))?;
-                let mut children: Vec<OsString> = fs::read_dir(&path)
-                    .map_err(|e| format!("cannot list {}: {e}", path.display()))?
-                    .map(|e| e.map(|e| e.file_name()))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| format!("cannot list {}: {e}", path.display()))?;
-                // Reverse byte order on the stack: members come out in byte order.
-                children.sort_by(|a, b| b.as_bytes().cmp(a.as_bytes()));
-                stack.extend(children.into_iter().map(|c| path.join(c)));
-            } else if kind.is_symlink() {
-                let target = fs::read_link(&path)
-                    .map_err(|e| format!("cannot read the link {}: {e}", path.display()))?;
-                let mut header = tar::Header::new_gnu();
-                header.set_metadata(&meta);
-                header.set_entry_type(tar::EntryType::Symlink);
-                header.set_size(0);
-                builder
-                    .append_link(&mut header, &name, &target)
-                    .map_err(|e| format!("cannot archive the link {}: {e}", path.display()))?;
-            } else if kind.is_file() {
-                let size = append_file(&mut builder, &path, &name)?;
-                total = total
-                    .checked_add(size)
-                    .ok_or("the mounts hold more bytes than fit in 64 bits")?;
-                listing.push((name.as_os_str().as_bytes().to_vec(), size));
-            } else {
-                skipped += 1;
-            }
+        let dir = rustix::fs::open(root, DIRECTORY, rustix::fs::Mode::empty())
+            .map(File::from)
+            .map_err(|e| {
+                format!("the mount {mount} cannot be opened as a directory (links are never followed): {e}")
+            })?;
+        walk.directory(&mut builder, dir, root.to_path_buf())?;
+        while let Some((parent, name, path)) = walk.stack.pop() {
+            walk.member(&mut builder, &parent, &name, path)?;
         }
     }
     builder
@@ -84,30 +61,142 @@ pub fn write_tar(mounts: &[String], sink: &mut dyn Write) -> Result<Archived, St
         .map_err(|e| format!("cannot finish the archive: {e}"))?
         .flush()
         .map_err(|e| format!("cannot finish the archive: {e}"))?;
-    let files = listing.len() as u64;
+    let files = walk.listing.len() as u64;
     Ok(Archived {
         inventory: Inventory::Archive {
             files,
-            bytes: total,
-            listing_sha256: listing_sha256(&mut listing),
+            bytes: walk.total,
+            listing_sha256: listing_sha256(&mut walk.listing),
         },
-        skipped,
+        skipped: walk.skipped,
     })
 }
 
-/// One regular file, opened without following links; its size is the one seen when opened,
-/// and a file that shrinks while it is read fails the archive (a short member would shift
-/// every header after it).
-fn append_file(
-    builder: &mut tar::Builder<&mut dyn Write>,
-    path: &Path,
-    name: &Path,
-) -> Result<u64, String> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+/// A directory opened for reading, never through a link.
+const DIRECTORY: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
+type Builder<'a> = tar::Builder<&'a mut dyn Write>;
+
+/// What the walk has found so far, and what is left: each entry with the open directory it
+/// is in (a directory stays open while entries of it wait) and its host path (its name in
+/// the archive and in messages).
+struct Walk {
+    listing: Vec<(Vec<u8>, u64)>,
+    total: u64,
+    skipped: u64,
+    stack: Vec<(Rc<File>, CString, PathBuf)>,
+}
+
+impl Walk {
+    /// Archive the open directory `dir` (its header) and queue what is in it, in reverse
+    /// byte order on the stack, so that members come out in byte order.
+    fn directory(&mut self, builder: &mut Builder, dir: File, path: PathBuf) -> Result<(), String> {
+        let meta = dir
+            .metadata()
+            .map_err(|e| format!("cannot stat {}: {e}", path.display()))?;
+        if !meta.is_dir() {
+            return Err(format!("{} changed type while archived", path.display()));
+        }
+        let mut header = tar::Header::new_gnu();
+        header.set_metadata(&meta);
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_size(0);
+        builder
+            .append_data(&mut header, member_name(&path), io::empty())
+            .map_err(|e| format!("cannot archive {}: {e}", path.display()))?;
+        let listed = |e: rustix::io::Errno| format!("cannot list {}: {e}", path.display());
+        let mut names = Vec::new();
+        for entry in rustix::fs::Dir::read_from(&dir).map_err(listed)? {
+            let name = entry.map_err(listed)?.file_name().to_owned();
+            if name.as_bytes() != b"." && name.as_bytes() != b".." {
+                names.push(name);
+            }
+        }
+        names.sort_by(|a, b| b.as_bytes().cmp(a.as_bytes()));
+        let dir = Rc::new(dir);
+        for name in names {
+            let child = path.join(OsStr::from_bytes(name.as_bytes()));
+            self.stack.push((Rc::clone(&dir), name, child));
+        }
+        Ok(())
+    }
+
+    /// Archive the entry `name` of the open directory `parent`.
+    fn member(
+        &mut self,
+        builder: &mut Builder,
+        parent: &File,
+        name: &CStr,
+        path: PathBuf,
+    ) -> Result<(), String> {
+        let open = |flags: OFlags| {
+            rustix::fs::openat(
+                parent,
+                name,
+                flags | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map(File::from)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))
+        };
+        let stat = rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        match FileType::from_raw_mode(stat.st_mode) {
+            FileType::Directory => {
+                // A directory swapped for a link since: O_NOFOLLOW refuses it.
+                let dir = open(OFlags::RDONLY | OFlags::DIRECTORY)?;
+                self.directory(builder, dir, path)
+            }
+            FileType::Symlink => {
+                let target = rustix::fs::readlinkat(parent, name, Vec::new())
+                    .map_err(|e| format!("cannot read the link {}: {e}", path.display()))?;
+                // The link itself (O_PATH), for its metadata.
+                let meta = open(OFlags::PATH)?
+                    .metadata()
+                    .map_err(|e| format!("cannot stat {}: {e}", path.display()))?;
+                if !meta.is_symlink() {
+                    return Err(format!("{} changed type while archived", path.display()));
+                }
+                let mut header = tar::Header::new_gnu();
+                header.set_metadata(&meta);
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_size(0);
+                builder
+                    .append_link(
+                        &mut header,
+                        member_name(&path),
+                        Path::new(OsStr::from_bytes(target.as_bytes())),
+                    )
+                    .map_err(|e| format!("cannot archive the link {}: {e}", path.display()))
+            }
+            FileType::RegularFile => {
+                // Non-blocking: a file swapped for a FIFO since must not hang the backup.
+                let file = open(OFlags::RDONLY | OFlags::NONBLOCK)?;
+                let member = member_name(&path);
+                let size = append_file(builder, file, &path, &member)?;
+                self.total = self
+                    .total
+                    .checked_add(size)
+                    .ok_or("the mounts hold more bytes than fit in 64 bits")?;
+                self.listing
+                    .push((member.as_os_str().as_bytes().to_vec(), size));
+                Ok(())
+            }
+            _ => {
+                self.skipped += 1;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One regular file, already opened without following links; its size is the one seen when
+/// opened, and a file that shrinks while it is read fails the archive (a short member would
+/// shift every header after it).
+fn append_file(builder: &mut Builder, file: File, path: &Path, name: &Path) -> Result<u64, String> {
     let meta = file
         .metadata()
         .map_err(|e| format!("cannot stat {}: {e}", path.display()))?;
@@ -218,6 +307,58 @@ mod tests {
                 format!("{prefix}/b/x"),
                 format!("{prefix}/link")
             ]
+        );
+    }
+
+    /// A module can write its own mounts while the backup (run as the backup's owner, often
+    /// root) walks them: a directory swapped for a link to elsewhere between the walk's look
+    /// at it and its reads must never bring the link's target into the archive, where the
+    /// listing would count it and a drill would pass it.
+    #[test]
+    fn a_directory_swapped_for_a_link_while_archived_never_brings_its_target_in() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("data");
+        let inner = root.join("d");
+        let aside = root.join("d.aside");
+        let outside = dir.path().join("outside");
+        fs::create_dir_all(&inner).unwrap();
+        fs::create_dir(&outside).unwrap();
+        fs::write(inner.join("f"), b"x").unwrap();
+        fs::write(outside.join("secret"), b"secret").unwrap();
+        let mounts = vec![root.display().to_string()];
+        let stop = AtomicBool::new(false);
+        let (runs, leaked) = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = fs::rename(&inner, &aside);
+                    let _ = std::os::unix::fs::symlink(&outside, &inner);
+                    std::thread::yield_now();
+                    let _ = fs::remove_file(&inner);
+                    let _ = fs::rename(&aside, &inner);
+                    std::thread::yield_now();
+                }
+            });
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            let (mut runs, mut leaked) = (0, false);
+            while !leaked && std::time::Instant::now() < deadline {
+                let mut sink = Vec::new();
+                if write_tar(&mounts, &mut sink).is_ok() {
+                    runs += 1;
+                    leaked = sink.windows(6).any(|w| w == b"secret");
+                }
+            }
+            stop.store(true, Ordering::Relaxed);
+            (runs, leaked)
+        });
+        assert!(
+            !leaked,
+            "the archive took in the link's target (run {runs})"
+        );
+        // The race was run: archives completed while the directory was being swapped.
+        assert!(
+            runs > 0,
+            "no archive completed while the directory was swapped"
         );
     }
 
