@@ -92,7 +92,8 @@ impl RunAs {
     }
 }
 
-/// A private temporary directory (mode 0700, owned by the run-as user), removed on drop.
+/// A private temporary directory, removed on drop: mode 0700, or, when the drill dropped
+/// from root, 0711 and still root's (the run-as user owns only its subdirectories).
 pub struct ScratchDir {
     dir: tempfile::TempDir,
 }
@@ -103,9 +104,13 @@ impl ScratchDir {
             .prefix("forgejo-gates-drill-")
             .tempdir()
             .map_err(|e| format!("cannot create a scratch directory: {e}"))?;
-        set_mode(dir.path(), 0o700)?;
+        // Dropped from root: the directory stays the drill's, and the unprivileged user may
+        // only pass through it to the subdirectories it is given. Were the directory its
+        // own, it could rename any entry and put a link there, which the drill (root) then
+        // writes, chowns or reads through: a planted log, a swapped subdirectory, an
+        // archive's restore directory.
+        set_mode(dir.path(), if run_as.dropped { 0o711 } else { 0o700 })?;
         if run_as.dropped {
-            chown(dir.path(), run_as)?;
             // The unprivileged user must be able to reach its directory.
             let mut parent = dir.path().parent();
             while let Some(p) = parent {
@@ -416,6 +421,35 @@ mod tests {
                 .expect_err(line);
             assert!(err.contains("line 2"), "{err}");
         }
+    }
+
+    /// When the drill drops from root, the unprivileged user gets its subdirectories and
+    /// nothing more: the scratch directory itself stays the drill's (0711), so that user
+    /// (any process running as it, a scratch server running restored SQL among them) cannot
+    /// rename an entry of it and put a link in its place, which the drill, still root, would
+    /// write, chmod, chown or read through: a server log planted as a link to a system file,
+    /// a subdirectory swapped for a link between its creation and its chown, an archive's
+    /// restore directory swapped for a link to `/`.
+    #[test]
+    fn the_unprivileged_user_owns_its_subdirectories_but_not_the_scratch_directory() {
+        use std::os::unix::fs::MetadataExt;
+        if rustix::process::geteuid().as_raw() != 0 {
+            return; // Only root gives a directory away.
+        }
+        let run_as = super::RunAs {
+            uid: 65534,
+            gid: 65534,
+            dropped: true,
+        };
+        let scratch = super::ScratchDir::create(run_as).unwrap();
+        let top = std::fs::symlink_metadata(scratch.path()).unwrap();
+        assert_eq!((top.uid(), top.mode() & 0o7777), (0, 0o711));
+        let sub = scratch.subdir("pgdata", run_as).unwrap();
+        let sub = std::fs::symlink_metadata(sub).unwrap();
+        assert_eq!(
+            (sub.uid(), sub.gid(), sub.mode() & 0o7777),
+            (65534, 65534, 0o700)
+        );
     }
 
     #[test]
