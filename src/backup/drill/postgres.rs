@@ -7,6 +7,7 @@ use super::scratch::{Runner, ScratchDir, Server, describe, tail};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -67,7 +68,12 @@ const MAX_PID_FILE: u64 = 4096;
 /// older server), so that the caller asks psql instead once the file had time to appear.
 fn pid_file_says_ready(pid_file: &Path) -> Option<bool> {
     let mut text = String::new();
-    std::fs::File::open(pid_file)
+    // The data directory is the unprivileged user's: never through a link, never waiting
+    // on a FIFO put in the file's place.
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(pid_file)
         .ok()?
         .take(MAX_PID_FILE)
         .read_to_string(&mut text)

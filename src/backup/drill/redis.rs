@@ -43,7 +43,10 @@ pub fn stage(
     out.flush()
         .map_err(|e| Failure::CouldNotRun(format!("cannot write the scratch RDB: {e}")))?;
     if runner.run_as.dropped {
-        super::scratch::chown(&path, runner.run_as).map_err(Failure::CouldNotRun)?;
+        // Through the descriptor: the directory is that user's, who may have put a link in
+        // the copy's place meanwhile; a chown by name would give away the link's target.
+        std::os::unix::fs::fchown(&out, Some(runner.run_as.uid), Some(runner.run_as.gid))
+            .map_err(|e| Failure::CouldNotRun(format!("cannot chown {}: {e}", path.display())))?;
     }
     Ok(dir)
 }
@@ -169,6 +172,60 @@ pub fn versions(runner: &Runner) -> Result<BTreeMap<String, String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Swaps the staged copy for a link to `victim` half-way through the copy, as a process
+    /// running as the unprivileged user (who owns the directory the copy is in) can.
+    struct SwapsHalfWay {
+        copy: PathBuf,
+        victim: PathBuf,
+        sent: bool,
+    }
+
+    impl Read for SwapsHalfWay {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.sent {
+                let moved = self.copy.with_extension("moved");
+                std::fs::rename(&self.copy, moved)?;
+                std::os::unix::fs::symlink(&self.victim, &self.copy)?;
+                return Ok(0);
+            }
+            self.sent = true;
+            buf[0] = b'R';
+            Ok(1)
+        }
+    }
+
+    /// The copy is given to the unprivileged user through its open descriptor: a link put
+    /// in its place meanwhile is not followed (root would have given the link's target,
+    /// any file, to that user).
+    #[test]
+    fn the_staged_copy_is_chowned_through_its_descriptor_never_through_a_link() {
+        use std::os::unix::fs::MetadataExt;
+        if rustix::process::geteuid().as_raw() != 0 {
+            return; // Only root gives a file away.
+        }
+        let run_as = super::super::scratch::RunAs {
+            uid: 65534,
+            gid: 65534,
+            dropped: true,
+        };
+        let scratch = ScratchDir::create(run_as).unwrap();
+        let victim_dir = tempfile::tempdir().unwrap();
+        let victim = victim_dir.path().join("system-file");
+        std::fs::write(&victim, b"root's").unwrap();
+        let runner = Runner {
+            exec: Vec::new(),
+            run_as,
+            scratch: scratch.path().to_path_buf(),
+        };
+        let mut rdb = SwapsHalfWay {
+            copy: scratch.path().join("redis").join(RDB_NAME),
+            victim: victim.clone(),
+            sent: false,
+        };
+        let _ = stage(&runner, &scratch, &mut rdb);
+        assert_eq!(std::fs::metadata(&victim).unwrap().uid(), 0);
+    }
 
     #[test]
     fn keyspace_lines_are_read_per_database() {
