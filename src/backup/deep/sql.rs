@@ -2,10 +2,11 @@
 //! whole stream decompresses, the text starts with the header `pg_dumpall` writes first and
 //! ends with the line it writes last, `-- PostgreSQL database cluster dump complete`
 //! (followed by `--` and blank lines only), and, when it opened with `\restrict` (pg_dumpall
-//! 15.14 and later), with `\unrestrict <key>` just before that line. `pg_dumpall` writes
-//! that line only after every database was dumped, so a dump cut off by a failing
-//! `pg_dumpall` inside a pipeline that still closed gzip cleanly (no `set -o pipefail`) is
-//! refused, also where the cut fell after table rows that spell the completion line.
+//! 15.14 and later), with `\unrestrict <key>` as the last line before it that is not a
+//! comment. `pg_dumpall` writes that line only after every database was dumped, so a dump
+//! cut off by a failing `pg_dumpall` inside a pipeline that still closed gzip cleanly (no
+//! `set -o pipefail`) is refused, also where the cut fell after table rows that spell the
+//! completion line.
 
 use super::{Refusal, bytes, decode_error, read_up_to};
 use std::io::Read;
@@ -18,9 +19,9 @@ const COMPLETE: &[u8] = b"\n--\n-- PostgreSQL database cluster dump complete\n--
 const TAIL: usize = 256;
 /// pg_dumpall 15.14, 16.10, 17.6 and later open the dump, and every section, with a
 /// `\restrict <key>` line and close each with `\unrestrict <key>`: the last line before the
-/// completion line. A line that starts with one backslash is never COPY data (COPY doubles
-/// backslashes), so a cut inside a table's rows that happen to spell the completion line
-/// still lacks it.
+/// completion line that is not a comment. A line that starts with one backslash is never
+/// COPY data (COPY doubles backslashes), so a cut inside a table's rows that happen to spell
+/// the completion line still lacks it.
 const RESTRICT: &[u8] = b"\\restrict ";
 const UNRESTRICT: &[u8] = b"\\unrestrict ";
 
@@ -74,7 +75,7 @@ pub(super) fn check(mut text: impl Read, deep: bool, chunk: usize) -> Result<Str
     }
     if restricted && !closes_restriction(&tail[..end - COMPLETE.len()]) {
         return Err(Refusal::incomplete(
-            "the dump opens with pg_dumpall's `\\restrict` line, but the line before its completion line is not `\\unrestrict <key>`, which pg_dumpall writes there: it stopped part-way (inside a table's data whose rows spell the completion line)",
+            "the dump opens with pg_dumpall's `\\restrict` line, but the last line before its completion line that is not a comment is not `\\unrestrict <key>`, which pg_dumpall writes there: it stopped part-way (inside a table's data whose rows spell the completion line)",
         ));
     }
     Ok(format!(
@@ -83,17 +84,23 @@ pub(super) fn check(mut text: impl Read, deep: bool, chunk: usize) -> Result<Str
     ))
 }
 
-/// Whether the last line of `text` (trailing newlines aside) is a whole
-/// `\unrestrict <key>` line (the key: letters and digits, as pg_dumpall makes it).
+/// Whether the last line of `text` that is neither blank nor a `--` comment is a whole
+/// `\unrestrict <key>` line (the key: letters and digits, as pg_dumpall makes it). Comments
+/// may follow it: with every database left out, pg_dumpall writes its `-- Databases`
+/// heading after the last `\unrestrict`.
 fn closes_restriction(text: &[u8]) -> bool {
-    let text = &text[..text.len() - text.iter().rev().take_while(|b| **b == b'\n').count()];
-    // The line must start inside what was kept: a cut-off line proves nothing.
-    let Some(newline) = text.iter().rposition(|b| *b == b'\n') else {
-        return false;
-    };
-    text[newline + 1..]
-        .strip_prefix(UNRESTRICT)
-        .is_some_and(|key| !key.is_empty() && key.iter().all(u8::is_ascii_alphanumeric))
+    let mut lines = text.split(|b| *b == b'\n').rev();
+    for line in lines.by_ref() {
+        if line.is_empty() || line.starts_with(b"--") {
+            continue;
+        }
+        // The line must start inside what was kept: one cut off at the front proves nothing.
+        return lines.next().is_some()
+            && line
+                .strip_prefix(UNRESTRICT)
+                .is_some_and(|key| !key.is_empty() && key.iter().all(u8::is_ascii_alphanumeric));
+    }
+    false
 }
 
 fn looks_like_sql(text: &[u8]) -> bool {
@@ -130,5 +137,12 @@ mod tests {
         assert!(!closes_restriction(b"\\unrestrict k\n"));
         assert!(!closes_restriction(b"x\n\\unrestrict \n"));
         assert!(!closes_restriction(b"x\n\\unrestrict k'; DROP\n"));
+        // pg_dumpall with every database left out: its heading follows the last one.
+        assert!(closes_restriction(
+            b"\n\\unrestrict Q2xr\n\n--\n-- Databases\n--\n\n"
+        ));
+        // Rows that look like comments all the way back are no `\unrestrict` line.
+        assert!(!closes_restriction(b"--\n-- a\n--\n\n--\n"));
+        assert!(!closes_restriction(b"1\n--\n-- Databases\n--\n"));
     }
 }
