@@ -99,10 +99,36 @@ pub struct ScratchDir {
 }
 
 impl ScratchDir {
+    /// In the temporary directory (`TMPDIR`, else `/tmp`).
     pub fn create(run_as: RunAs) -> Result<ScratchDir, String> {
+        ScratchDir::create_in(&std::env::temp_dir(), run_as)
+    }
+
+    /// In `base`, which no other user may be able to take the scratch directory out of: in a
+    /// directory others may write without the sticky bit (or below one), anyone could move
+    /// it away and put a link in its place, which the drill would then write through.
+    pub fn create_in(base: &Path, run_as: RunAs) -> Result<ScratchDir, String> {
+        let base = std::fs::canonicalize(base).map_err(|e| {
+            format!(
+                "the temporary directory {} cannot be used: {e}",
+                base.display()
+            )
+        })?;
+        let mut above = Some(base.as_path());
+        while let Some(p) = above {
+            let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions());
+            if mode & 0o002 != 0 && mode & 0o1000 == 0 {
+                return Err(format!(
+                    "{} may be written by any user and has no sticky bit, so another user could replace the drill's scratch directory; set TMPDIR to a directory that is not (e.g. /tmp, mode 1777)",
+                    p.display()
+                ));
+            }
+            above = p.parent();
+        }
         let dir = tempfile::Builder::new()
             .prefix("forgejo-gates-drill-")
-            .tempdir()
+            .tempdir_in(&base)
             .map_err(|e| format!("cannot create a scratch directory: {e}"))?;
         // Dropped from root: the directory stays the drill's, and the unprivileged user may
         // only pass through it to the subdirectories it is given. Were the directory its
@@ -449,6 +475,34 @@ mod tests {
         assert_eq!(
             (sub.uid(), sub.gid(), sub.mode() & 0o7777),
             (65534, 65534, 0o700)
+        );
+    }
+
+    #[test]
+    fn a_temporary_directory_anyone_may_write_without_the_sticky_bit_is_refused() {
+        let base = tempfile::tempdir().unwrap();
+        let open = base.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        super::set_mode(&open, 0o777).unwrap();
+        let me = super::RunAs {
+            uid: rustix::process::geteuid().as_raw(),
+            gid: rustix::process::getegid().as_raw(),
+            dropped: false,
+        };
+        let err = super::ScratchDir::create_in(&open, me)
+            .err()
+            .expect("a directory anyone may write is refused");
+        assert!(err.contains("sticky"), "{err}");
+        // Below it, too: a directory above can be moved away with everything in it.
+        let below = open.join("below");
+        std::fs::create_dir(&below).unwrap();
+        assert!(super::ScratchDir::create_in(&below, me).is_err());
+        super::set_mode(&open, 0o1777).unwrap();
+        let scratch = super::ScratchDir::create_in(&below, me).unwrap();
+        assert!(
+            scratch
+                .path()
+                .starts_with(std::fs::canonicalize(&below).unwrap())
         );
     }
 
