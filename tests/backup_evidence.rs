@@ -209,6 +209,28 @@ fn a_manifest_for_another_file_module_or_class_blocks() {
 }
 
 #[test]
+fn a_manifest_is_never_said_to_match_a_file_the_artifact_check_refused() {
+    let p = Platform::new("");
+    p.fill(4000);
+    let b = p.take("files", T1);
+    // The file's mode is refused, so the gates learn no sha256 or size of it: the manifest
+    // beside it cannot be compared, and must not be reported as matching.
+    std::fs::set_permissions(&b, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let r = p.scope("files", &b, LATER);
+    blocked_with(&r, "backup.manifest.mismatch");
+    assert!(
+        !r.stdout.contains("backup.manifest.ok"),
+        "a manifest said to match a file nobody hashed: {}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("sha256 and size are not known"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
 fn a_required_drill_must_be_for_this_file_passed_and_not_older_than_it() {
     let p = Platform::new("  require_drill: [filesystem]\n");
     p.fill(4000);

@@ -130,16 +130,21 @@ impl Check for BackupManifest {
                 ctx.manifest.backup_class.as_deref().unwrap_or("(none)")
             ));
         }
-        if let Some((sha, size)) = file_facts(d) {
-            if m.sha256 != sha {
-                wrong.push(format!("its sha256 is {}, the file's is {sha}", m.sha256));
+        match file_facts(d) {
+            Some((sha, size)) => {
+                if m.sha256 != sha {
+                    wrong.push(format!("its sha256 is {}, the file's is {sha}", m.sha256));
+                }
+                if m.size != size {
+                    wrong.push(format!(
+                        "its size is {} bytes, the file's is {size}",
+                        m.size
+                    ));
+                }
             }
-            if m.size != size {
-                wrong.push(format!(
-                    "its size is {} bytes, the file's is {size}",
-                    m.size
-                ));
-            }
+            // The artifact check refused the file (and blocks): nothing was compared, so the
+            // manifest is not said to match it.
+            None => wrong.push("this file's sha256 and size are not known (see backup_ref)".into()),
         }
         if wrong.is_empty() {
             d.push(
