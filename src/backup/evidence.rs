@@ -469,13 +469,27 @@ fn tool_versions(map: &BTreeMap<String, String>) -> Result<(), String> {
 
 /// The archive inventory's digest: `<path>\t<size>\n` for every regular file, sorted by path
 /// (byte order), sha256 over the concatenation. Both the backup and the drill use this, so
-/// that the order a tool happens to walk files in never matters.
+/// that the order a tool happens to walk files in never matters. In a path, a backslash, tab
+/// or newline is written `\\`, `\t`, `\n`, so that no name can spell other entries (a file
+/// named `a<TAB>5<LF>b` is not the files `a` and `b`); other names are written as they are.
 pub fn listing_sha256(entries: &mut [(Vec<u8>, u64)]) -> String {
     use sha2::{Digest, Sha256};
     entries.sort();
     let mut h = Sha256::new();
     for (path, size) in entries.iter() {
-        h.update(path);
+        let mut from = 0;
+        for (i, byte) in path.iter().enumerate() {
+            let escaped: &[u8] = match byte {
+                b'\\' => b"\\\\",
+                b'\t' => b"\\t",
+                b'\n' => b"\\n",
+                _ => continue,
+            };
+            h.update(&path[from..i]);
+            h.update(escaped);
+            from = i + 1;
+        }
+        h.update(&path[from..]);
         h.update(b"\t");
         h.update(size.to_string().as_bytes());
         h.update(b"\n");
@@ -765,6 +779,18 @@ mod tests {
             listing_sha256(&mut a),
             crate::digest::sha256_hex(b"a\t10\nb/x\t3\n")
         );
+    }
+
+    #[test]
+    fn no_name_can_spell_other_entries_of_the_listing() {
+        // One file whose name holds a tab and a newline must not digest like two files.
+        let mut one = vec![(b"a\t5\nb".to_vec(), 3)];
+        let mut two = vec![(b"a".to_vec(), 5), (b"b".to_vec(), 3)];
+        assert_ne!(listing_sha256(&mut one), listing_sha256(&mut two));
+        // Nor may an escape be spelled by a name that holds a backslash.
+        let mut escaped = vec![(b"a\\tb".to_vec(), 1)];
+        let mut tab = vec![(b"a\tb".to_vec(), 1)];
+        assert_ne!(listing_sha256(&mut escaped), listing_sha256(&mut tab));
     }
 
     #[test]
