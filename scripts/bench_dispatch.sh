@@ -128,14 +128,23 @@ with open(sys.argv[1], "wb") as f:
     f.write(buf.getvalue())
 os.chmod(sys.argv[1], 0o600)
 PY
-decision=("$bin/allow_one_shot_stateful_apply" --modules-dir "$fixtures/modules"
+# Each build's decision binary is measured from a fresh copy: how a binary's pages sit in
+# the page cache (as written by the linker or `cp`, or read back in after eviction) moved a
+# decision's CPU time by 13-15% on this machine, more than the changes being compared
+# (docs/dispatch.md, "A decision's start-up"), so every build is measured in the same state.
+fresh() {
+  mkdir -p "$work/$1"
+  cp "$2/allow_one_shot_stateful_apply" "$work/$1/"
+  echo "$work/$1/allow_one_shot_stateful_apply"
+}
+decision=("$(fresh glibc "$bin")" --modules-dir "$fixtures/modules"
   --policy "$work/policy-deep.yml" --now "$now" --module minio-init --allow-stateful
   --backup-ref "$work/backups/minio-20260517T010847Z.tar.gz" --stateful-confirm BACKUP_DONE_F3
   --plan "$fixtures/plans/minio-init-exited.json")
 # The same decision by the musl build: same flags, same files, another C library.
 decision_musl=()
 if [ -n "$musl" ]; then
-  decision_musl=("$musl/allow_one_shot_stateful_apply" "${decision[@]:1}")
+  decision_musl=("$(fresh musl "$musl")" "${decision[@]:1}")
   echo "== musl binaries: $musl ($(file -b "$musl/allow_one_shot_stateful_apply" | grep -o '[a-z-]* linked' | head -n 1))"
 fi
 for argv_name in decision decision_musl; do
@@ -176,7 +185,7 @@ fi
 # made at the same moment, so a change in the machine's load moves every command alike.
 # MUSL_BEFORE=DIR adds a second musl build (e.g. of an older commit) to the same rounds.
 decision_before=()
-[ -z "${MUSL_BEFORE:-}" ] || decision_before=("$MUSL_BEFORE/allow_one_shot_stateful_apply" "${decision[@]:1}")
+[ -z "${MUSL_BEFORE:-}" ] || decision_before=("$(fresh musl-before "$MUSL_BEFORE")" "${decision[@]:1}")
 python3 - "${DECISION_RUNS:-1000}" "${decision[*]}" "${decision_musl[*]}" "${decision_before[*]}" <<'PY'
 import os, random, shlex, statistics, sys
 rounds = int(sys.argv[1])
