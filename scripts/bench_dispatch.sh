@@ -19,6 +19,8 @@
 # measured with the gates built against musl (docs/dispatch.md, "A decision's start-up"), in
 # target/<arch>-unknown-linux-musl/release (MUSL_BIN=DIR measures those instead; NO_MUSL=1
 # skips them); libzstd and ISA-L are then compiled with musl-gcc (Debian: musl-tools).
+# MUSL_BEFORE=DIR adds another musl build (e.g. of an older commit) to the decision's
+# alternating runs, which set each run beside runs of the others made at the same moment.
 # Installs the reference tools (Debian: isal, pigz, zstd, hyperfine) when missing and root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -126,14 +128,23 @@ with open(sys.argv[1], "wb") as f:
     f.write(buf.getvalue())
 os.chmod(sys.argv[1], 0o600)
 PY
-decision=("$bin/allow_one_shot_stateful_apply" --modules-dir "$fixtures/modules"
+# Each build's decision binary is measured from a fresh copy: how a binary's pages sit in
+# the page cache (as written by the linker or `cp`, or read back in after eviction) moved a
+# decision's CPU time by 13-15% on this machine, more than the changes being compared
+# (docs/dispatch.md, "A decision's start-up"), so every build is measured in the same state.
+fresh() {
+  mkdir -p "$work/$1"
+  cp "$2/allow_one_shot_stateful_apply" "$work/$1/"
+  echo "$work/$1/allow_one_shot_stateful_apply"
+}
+decision=("$(fresh glibc "$bin")" --modules-dir "$fixtures/modules"
   --policy "$work/policy-deep.yml" --now "$now" --module minio-init --allow-stateful
   --backup-ref "$work/backups/minio-20260517T010847Z.tar.gz" --stateful-confirm BACKUP_DONE_F3
   --plan "$fixtures/plans/minio-init-exited.json")
 # The same decision by the musl build: same flags, same files, another C library.
 decision_musl=()
 if [ -n "$musl" ]; then
-  decision_musl=("$musl/allow_one_shot_stateful_apply" "${decision[@]:1}")
+  decision_musl=("$(fresh musl "$musl")" "${decision[@]:1}")
   echo "== musl binaries: $musl ($(file -b "$musl/allow_one_shot_stateful_apply" | grep -o '[a-z-]* linked' | head -n 1))"
 fi
 for argv_name in decision decision_musl; do
@@ -169,6 +180,36 @@ if command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1; t
           END { printf "   %s: %.3f ms task-clock, %d page faults (perf stat, mean)\n", name, ms, pf }'
   done
 fi
+# The same decisions again, one run of each in turn (a fresh order each round) for as many
+# rounds: each run's CPU time (user + system, from wait4) is set beside the runs of the others
+# made at the same moment, so a change in the machine's load moves every command alike.
+# MUSL_BEFORE=DIR adds a second musl build (e.g. of an older commit) to the same rounds.
+decision_before=()
+[ -z "${MUSL_BEFORE:-}" ] || decision_before=("$(fresh musl-before "$MUSL_BEFORE")" "${decision[@]:1}")
+python3 - "${DECISION_RUNS:-1000}" "${decision[*]}" "${decision_musl[*]}" "${decision_before[*]}" <<'PY'
+import os, random, shlex, statistics, sys
+rounds = int(sys.argv[1])
+cmds = [("/bin/true", ["/bin/true"])] + [
+    (name, shlex.split(line))
+    for name, line in zip(("decision", "decision-musl", "decision-musl-before"), sys.argv[2:])
+    if line
+]
+cpu = {name: [] for name, _ in cmds}
+devnull = os.open(os.devnull, os.O_WRONLY)
+for _ in range(rounds):
+    random.shuffle(cmds)
+    for name, argv in cmds:
+        pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1)])
+        _, status, usage = os.wait4(pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"{name} exited with {os.waitstatus_to_exitcode(status)} in the alternating runs")
+        cpu[name].append((usage.ru_utime + usage.ru_stime) * 1e3)
+true = statistics.median(cpu["/bin/true"])
+print(f"   alternating, {rounds} rounds: /bin/true {true:.3f} ms CPU (median, process and exec)")
+for name, times in cpu.items():
+    if name != "/bin/true":
+        print(f"   {name}: {statistics.median(times):.3f} ms CPU, {statistics.median(times) / true:.2f}x")
+PY
 [ -z "${DECISION_ONLY:-}" ] || exit 0
 
 # 2. Deep verification of large archives. The content is text-like (words drawn from a fixed
