@@ -576,7 +576,7 @@ fn dump(
         Procedure::PgDumpall => {
             let dump = run::argv(&procedure.exec, &plan.container, &procedure.command);
             let mut gz = gzip::ParallelGzip::new(follow::Tracked::new(file, growth), gzip::LEVEL);
-            run::stream(&dump, &mut gz).map_err(|f| step_failed("dump", f))?;
+            run::stream_into(&dump, &mut gz).map_err(|f| step_failed("dump", f))?;
             let (file, written) = finish_gzip(gz)?;
             Ok((file, written, None, 0))
         }
