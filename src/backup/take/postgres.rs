@@ -4,7 +4,7 @@
 //! name can forge a field; every database's rows follow a line naming the database psql is
 //! connected to, which must be the one asked for.
 //!
-//! Two `psql` starts, whatever the number of databases (each start through Debian's Perl
+//! Two `psql` starts for up to 65 databases (each start through Debian's Perl
 //! `pg_wrapper` costs about 0.04 CPU s): the first says psql's version, lists the databases
 //! and counts the maintenance database it is connected to; the second `\connect`s to each
 //! other database in turn and counts it (more than [`DATABASES_PER_PSQL`] databases take more
