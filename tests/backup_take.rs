@@ -273,6 +273,12 @@ fn a_postgres_backup_is_taken_verified_described_and_eligible() {
         "{:?}",
         m.tool_versions
     );
+    // psql says its version in the session that counts: the line `psql --version` prints.
+    let psql_version = Command::new("psql").arg("--version").output().unwrap();
+    assert_eq!(
+        m.tool_versions["psql"],
+        String::from_utf8_lossy(&psql_version.stdout).trim(),
+    );
     let table = |schema: &str, name: &str, rows| PgTable {
         schema: schema.into(),
         name: name.into(),
@@ -789,21 +795,26 @@ fn a_password_protected_redis_is_archived_from_its_mounts_or_refused() {
 /// A database may set its own search_path ahead of `pg_catalog`, with a `count(*)` of its own
 /// there (here one that answers 1200 for any table): the inventory must still hold
 /// PostgreSQL's counts, or the drill would compare the restore with numbers the database made up.
+/// Checked in the database psql starts in (`postgres`), the first it counts by `-d` (`app`) and
+/// one it `\connect`s to (`shop`).
 #[test]
 fn the_inventory_counts_with_postgres_own_count_whatever_the_database_s_search_path() {
     let cluster = Cluster::start();
     cluster.sql("postgres", "CREATE DATABASE app");
-    cluster.sql(
-        "app",
-        "CREATE TABLE items (id int); INSERT INTO items VALUES (1), (2), (3);
-         CREATE SCHEMA evil;
-         CREATE FUNCTION evil.keep(bigint) RETURNS bigint LANGUAGE sql AS 'SELECT $1';
-         CREATE AGGREGATE evil.count(*) (SFUNC = evil.keep, STYPE = bigint, INITCOND = '1200');",
-    );
-    cluster.sql(
-        "postgres",
-        "ALTER DATABASE app SET search_path = evil, pg_catalog, public",
-    );
+    cluster.sql("postgres", "CREATE DATABASE shop");
+    for db in ["app", "shop", "postgres"] {
+        cluster.sql(
+            db,
+            "CREATE TABLE items (id int); INSERT INTO items VALUES (1), (2), (3);
+             CREATE SCHEMA evil;
+             CREATE FUNCTION evil.keep(bigint) RETURNS bigint LANGUAGE sql AS 'SELECT $1';
+             CREATE AGGREGATE evil.count(*) (SFUNC = evil.keep, STYPE = bigint, INITCOND = '1200');",
+        );
+        cluster.sql(
+            "postgres",
+            &format!("ALTER DATABASE {db} SET search_path = evil, pg_catalog, public"),
+        );
+    }
     let s = cluster.socket();
     let setup = Setup::new(
         &pg_procedure(
@@ -820,13 +831,111 @@ fn the_inventory_counts_with_postgres_own_count_whatever_the_database_s_search_p
     let Inventory::Postgres { databases } = m.inventory else {
         panic!("not a postgres inventory: {:?}", m.inventory)
     };
-    let app = databases.iter().find(|d| d.name == "app").unwrap();
-    let items: Vec<(&str, &str, u64)> = app
-        .tables
+    for db in ["app", "shop", "postgres"] {
+        let counted = databases.iter().find(|d| d.name == db).unwrap();
+        let items: Vec<(&str, &str, u64)> = counted
+            .tables
+            .iter()
+            .map(|t| (t.schema.as_str(), t.name.as_str(), t.rows))
+            .collect();
+        assert_eq!(items, [("public", "items", 3)], "{db}");
+    }
+}
+
+/// A database's name is data: quotes, backslashes, newlines, a leading `-`, psql's own
+/// syntax (`-`, `-reuse-previous=on`, `:variables`, backquotes, double quotes) and what libpq
+/// would read as connection options. Each database is counted in itself: every one holds the
+/// same table (made from `template1`) with a different number of rows, so counts taken in
+/// the wrong database, or the same database twice, do not match. `pg_dumpall` itself refuses
+/// a name with a newline, so that one is counted by the inventory alone, then dropped.
+#[test]
+fn databases_with_hostile_names_are_each_counted_in_their_own_database() {
+    let cluster = Cluster::start();
+    let names = [
+        "shop's",
+        "back\\slash",
+        "new\nline",
+        "-",
+        "-reuse-previous=on",
+        "host=/nonexistent port=1",
+        "dbname=postgres",
+        "dq\"quote\"\"s\"",
+        ":VERSION_NAME :'x' `id` :\"y\"",
+        " spaced\t",
+        "-d postgres",
+        "\\'\\\\''\"",
+        "é",
+    ];
+    let ident = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let (schema, table) = ("Odd \"schema\"\n", "t'a\\ble");
+    cluster.sql(
+        "template1",
+        &format!(
+            "CREATE SCHEMA {}; CREATE TABLE {}.{} (x int);",
+            ident(schema),
+            ident(schema),
+            ident(table)
+        ),
+    );
+    for name in names {
+        cluster.sql(
+            "template1",
+            &format!("INSERT INTO {}.{} VALUES (1)", ident(schema), ident(table)),
+        );
+        cluster.sql("postgres", &format!("CREATE DATABASE {}", ident(name)));
+    }
+    let mut expected: Vec<PgDatabase> = names
         .iter()
-        .map(|t| (t.schema.as_str(), t.name.as_str(), t.rows))
+        .zip(1u64..)
+        .map(|(name, rows)| PgDatabase {
+            name: name.to_string(),
+            tables: vec![PgTable {
+                schema: schema.into(),
+                name: table.into(),
+                rows,
+            }],
+        })
         .collect();
-    assert_eq!(items, [("public", "items", 3)]);
+    // template1, where every database's table came from, holds it too: pg_dumpall dumps
+    // what a template holds, so the inventory counts it.
+    expected.push(PgDatabase {
+        name: "template1".into(),
+        tables: vec![PgTable {
+            schema: schema.into(),
+            name: table.into(),
+            rows: names.len() as u64,
+        }],
+    });
+    expected.sort_by(|a, b| a.name.cmp(&b.name));
+    let s = cluster.socket();
+    let psql: Vec<String> = ["psql", "-h", &s, "-U", "postgres"]
+        .map(String::from)
+        .into();
+    let counted = forgejo_gates::backup::take::postgres::inventory(&[], "", &psql).unwrap();
+    assert_eq!(counted.databases, expected);
+
+    cluster.sql("postgres", &format!("DROP DATABASE {}", ident("new\nline")));
+    expected.retain(|d| d.name != "new\nline");
+    let setup = Setup::new(
+        &pg_procedure(
+            &cluster,
+            &format!("[pg_dumpall, -h, \"{s}\", -U, postgres]"),
+        ),
+        "",
+    );
+    let r = take(&setup, &fixtures(), "postgres");
+    assert_eq!(r.code, 0, "{}", r.all());
+    let reference = r.stdout.lines().last().unwrap();
+    let m = evidence::parse_manifest(
+        &std::fs::read(evidence::manifest_path(Path::new(reference))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        m.inventory,
+        Inventory::Postgres {
+            databases: expected
+        }
+    );
 }
 
 /// pg_dumpall leaves out every database that does not accept connections

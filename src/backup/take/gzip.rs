@@ -286,6 +286,30 @@ fn member_bound(len: usize) -> usize {
     len.saturating_add(len / 8).saturating_add(64 * 1024)
 }
 
+/// The dump's pipe is read straight into the block being filled: its bytes are not copied
+/// through another buffer first (a copy of every byte of the dump, 0.04 CPU s per 256 MiB).
+impl<W: Write> super::run::Take for ParallelGzip<W> {
+    fn take(
+        &mut self,
+        from: &mut std::process::ChildStdout,
+        _most: usize,
+    ) -> io::Result<(usize, usize)> {
+        self.check()?;
+        self.filling
+            .reserve(BLOCK.saturating_sub(self.filling.len()));
+        let offered = self.filling.capacity() - self.filling.len();
+        let n = rustix::io::read(&*from, rustix::buffer::spare_capacity(&mut self.filling))?;
+        if self.filling.len() >= BLOCK {
+            self.dispatch()?;
+        }
+        Ok((n, offered))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Write::flush(self)
+    }
+}
+
 impl<W: Write> Write for ParallelGzip<W> {
     fn write(&mut self, mut data: &[u8]) -> io::Result<usize> {
         self.check()?;

@@ -447,10 +447,12 @@ pub fn take(req: &Request) -> Result<Taken, GateError> {
         }
         let (inventory, tool_versions) = match (archived, described) {
             (Some(inventory), _) => (inventory, BTreeMap::new()),
-            (None, Some(described)) => (
-                described?,
-                versions.and_then(|t| t.join().ok()).unwrap_or_default(),
-            ),
+            (None, Some(described)) => {
+                let (inventory, mut said) = described?;
+                let mut versions = versions.and_then(|t| t.join().ok()).unwrap_or_default();
+                versions.append(&mut said);
+                (inventory, versions)
+            }
             (None, None) => return Err(failed("inventory", "no inventory was taken")),
         };
         Ok((facts, detail, inventory, tool_versions, skipped))
@@ -521,10 +523,11 @@ fn tool_versions(
     plan: &Plan,
     procedure: &crate::policy::ProcedurePolicy,
 ) -> BTreeMap<String, String> {
+    // psql says its own version in the inventory's first psql (see `describe`).
     let tools = if plan.procedure == Procedure::RedisBgsave {
         vec![&procedure.cli]
     } else {
-        vec![&procedure.command, &procedure.psql]
+        vec![&procedure.command]
     };
     let mut versions = BTreeMap::new();
     for tool in tools {
@@ -535,19 +538,29 @@ fn tool_versions(
     versions
 }
 
-/// The inventory of the database the procedure dumped.
+/// The inventory of the database the procedure dumped, and the versions of the tools that
+/// said theirs while counting (psql: the same line as its `--version`).
 fn describe(
     plan: &Plan,
     procedure: &crate::policy::ProcedurePolicy,
-) -> Result<Inventory, GateError> {
+) -> Result<(Inventory, BTreeMap<String, String>), GateError> {
     if plan.procedure == Procedure::RedisBgsave {
         let databases = redis::inventory(&procedure.exec, &plan.container, &procedure.cli)
             .map_err(|f| step_failed("inventory", f))?;
-        return Ok(Inventory::Redis { databases });
+        return Ok((Inventory::Redis { databases }, BTreeMap::new()));
     }
-    let databases = postgres::inventory(&procedure.exec, &plan.container, &procedure.psql)
+    let counted = postgres::inventory(&procedure.exec, &plan.container, &procedure.psql)
         .map_err(|f| step_failed("inventory", f))?;
-    Ok(Inventory::Postgres { databases })
+    let mut versions = BTreeMap::new();
+    if let (Some(version), Some(psql)) = (counted.psql_version, procedure.psql.first()) {
+        versions.insert(program_name(psql), version);
+    }
+    Ok((
+        Inventory::Postgres {
+            databases: counted.databases,
+        },
+        versions,
+    ))
 }
 
 /// Run the procedure into `file`: what was written (the file, its size and sha256), the
@@ -563,7 +576,7 @@ fn dump(
         Procedure::PgDumpall => {
             let dump = run::argv(&procedure.exec, &plan.container, &procedure.command);
             let mut gz = gzip::ParallelGzip::new(follow::Tracked::new(file, growth), gzip::LEVEL);
-            run::stream(&dump, &mut gz).map_err(|f| step_failed("dump", f))?;
+            run::stream_into(&dump, &mut gz).map_err(|f| step_failed("dump", f))?;
             let (file, written) = finish_gzip(gz)?;
             Ok((file, written, None, 0))
         }

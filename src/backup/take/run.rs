@@ -4,7 +4,7 @@
 //! whose output cannot be written is a failed step.
 
 use std::io::{self, Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 /// Standard error kept for a message: the last this many bytes.
 const STDERR_KEPT: usize = 4096;
@@ -44,8 +44,49 @@ pub fn argv(exec: &[String], container: &str, command: &[String]) -> Vec<String>
         .collect()
 }
 
+/// Where a program's standard output goes, one read of its pipe at a time.
+pub trait Take {
+    /// Read once from `from` (about `most` bytes at most): the bytes read (0 at its end) and
+    /// how many the read was offered.
+    fn take(&mut self, from: &mut ChildStdout, most: usize) -> io::Result<(usize, usize)>;
+    /// After the last read.
+    fn flush(&mut self) -> io::Result<()>;
+}
+
+/// A `Write` sink, given what is read through a buffer.
+struct Copying<'a> {
+    sink: &'a mut dyn Write,
+    buf: Vec<u8>,
+}
+
+impl Take for Copying<'_> {
+    fn take(&mut self, from: &mut ChildStdout, most: usize) -> io::Result<(usize, usize)> {
+        if self.buf.len() < most {
+            self.buf.resize(most, 0);
+        }
+        let n = from.read(&mut self.buf)?;
+        self.sink.write_all(&self.buf[..n])?;
+        Ok((n, self.buf.len()))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.sink.flush()
+    }
+}
+
 /// Run `argv`, streaming its standard output into `sink`. Returns the bytes streamed.
 pub fn stream(argv: &[String], sink: &mut dyn Write) -> Result<u64, Failure> {
+    stream_into(
+        argv,
+        &mut Copying {
+            sink,
+            buf: Vec::new(),
+        },
+    )
+}
+
+/// [`stream`] into a sink that reads the pipe into buffers of its own, so that the output is
+/// not copied once more on its way in.
+pub fn stream_into(argv: &[String], sink: &mut dyn Take) -> Result<u64, Failure> {
     let (program, args) = argv.split_first().ok_or_else(|| Failure {
         what: "the procedure's command is empty".into(),
         stderr: String::new(),
@@ -128,20 +169,19 @@ impl Write for Bounded {
 }
 
 /// Copy `from` to `to` until its end. `batched`: `from` is a pipe of [`PIPE`] bytes, and
-/// reading waits [`BATCH`] after each read that found it less than half full.
-fn copy(from: &mut dyn Read, to: &mut dyn Write, batched: bool) -> io::Result<u64> {
-    let mut buf = vec![0u8; if batched { PIPE } else { CHUNK }];
+/// reading waits [`BATCH`] after each read that emptied it while it was less than half full.
+fn copy(from: &mut ChildStdout, to: &mut dyn Take, batched: bool) -> io::Result<u64> {
+    let most = if batched { PIPE } else { CHUNK };
     let mut total = 0u64;
     loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
+        let (n, offered) = match to.take(from, most) {
+            Ok((0, _)) => break,
+            Ok(read) => read,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        to.write_all(&buf[..n])?;
         total = total.saturating_add(n as u64);
-        if batched && n < buf.len() / 2 {
+        if batched && n < offered && n < PIPE / 2 {
             std::thread::sleep(BATCH);
         }
     }
@@ -258,6 +298,33 @@ mod tests {
         assert_eq!((n, sink.as_slice()), (3, &b"abc"[..]));
         assert!(stream(&s(&["/nonexistent/prog"]), &mut sink).is_err());
         assert!(output(&s(&["printf", "abcdef"]), 3).is_err());
+    }
+
+    /// The dump's way in: the pipe read straight into the compressor's blocks, in reads of
+    /// every size (a block's end cuts them), gives the bytes the program wrote, in order.
+    #[test]
+    fn a_program_s_output_read_into_gzip_blocks_is_its_output() {
+        let program = s(&["seq", "1", "700000"]);
+        let expected = std::process::Command::new("seq")
+            .args(["1", "700000"])
+            .output()
+            .unwrap()
+            .stdout;
+        assert!(expected.len() > 4 * 1024 * 1024, "{}", expected.len());
+        let mut gz = super::super::gzip::ParallelGzip::with_workers(Vec::new(), 1, 2);
+        let n = stream_into(&program, &mut gz).unwrap();
+        let (out, _) = gz.finish().unwrap();
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&out[..]), &mut text)
+            .unwrap();
+        assert_eq!(n, expected.len() as u64);
+        assert!(text == expected, "the output read back differs");
+        let failing = stream_into(&s(&["sh", "-c", "seq 1 1000; exit 4"]), &mut gz_sink());
+        assert!(failing.unwrap_err().what.contains("status 4"));
+    }
+
+    fn gz_sink() -> super::super::gzip::ParallelGzip<Vec<u8>> {
+        super::super::gzip::ParallelGzip::with_workers(Vec::new(), 1, 1)
     }
 
     #[test]
