@@ -262,8 +262,8 @@ tgz=$work/backups/minio-20260517T010000Z.tar.gz
 tzst=$work/backups/minio-20260517T010001Z.tar.zst
 sqlgz=$work/backups/postgres-20260517T010002Z.sql.gz
 # The same content with one gzip member per MiB of input, as backup_before_apply writes its
-# backups (it compresses each member with libdeflate; pigz -1 here): the gate inflates such
-# members on two cores (docs/dispatch.md, "Speed").
+# backups (it compresses each member with ISA-L; pigz -1 here): the gate inflates them one
+# after the other on one thread, as a one-member file (docs/dispatch.md, "Speed").
 tgz_members=$work/backups/minio-20260517T010003Z.tar.gz
 sqlgz_members=$work/backups/postgres-20260517T010004Z.sql.gz
 pigz -1 -c "$work/data.tar" >"$tgz"
@@ -300,9 +300,7 @@ deep() {
   report "$work/$name.json" gate
   # The critical path: the CPU time of the gate's busiest thread (decompression and the format
   # walk; the sha256 is on the other core) against the first reference's, from perf's samples
-  # per thread. The load stretches wall times; it moves these much less. (For a file of small
-  # gzip members the helper threads take half the inflating: there this line says how much
-  # the main thread was spared, and the wall time, quiet, is the figure.)
+  # per thread. The load stretches wall times; it moves these much less.
   if command -v perf >/dev/null && perf record -q -e cpu-clock -o "$work/perf.data" -- true >/dev/null 2>&1; then
     local first=${reference%% *}
     local ours theirs

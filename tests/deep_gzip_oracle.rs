@@ -21,7 +21,8 @@
 //! also through `deep::gunzip` on two cores with small rounds, and through the restore drill's
 //! single pass, `deep::stream::sql_gz_into`), and, for a few cases of each kind, in the middle
 //! or last of a file just past 1 MiB (streamed on one thread) and of a file past 8 MiB of 1 MiB
-//! members (read by the feeding thread, members inflated on two cores with their real sizes).
+//! members (read by the feeding thread, members inflated on one thread; also through
+//! `deep::gunzip` on two cores with the member reader's own sizes).
 
 #[path = "support/deflate.rs"]
 mod deflate;
@@ -95,7 +96,8 @@ enum Layout {
     /// After a member with the dump's start and a 1 MiB member.
     StreamedLast,
     /// After 4 MiB of 1 MiB members, before 4 more and the end: past 8 MiB, so the feeding
-    /// thread reads the file and members are inflated on two cores with their real sizes.
+    /// thread reads the file (and `deep::gunzip` inflates it on two cores with the member
+    /// reader's own sizes).
     LargeMiddle,
     /// After 8 MiB of 1 MiB members.
     LargeLast,
@@ -143,13 +145,15 @@ const AT_END_AND_LARGE: &[Layout] = &[Alone, Last, ManyLast, StreamedLast, Large
 const BETWEEN_AND_LARGE: &[Layout] = &[Middle, ManyMiddle, StreamedMiddle, LargeMiddle];
 
 /// The sizes up to which a file is read in one call (`READ_WHOLE_UP_TO`), and from which it
-/// is read by the feeding thread and its members inflated on two cores (`LARGE_FILE`, both in
-/// src/backup/deep/mod.rs).
+/// is read by the feeding thread (`LARGE_FILE`, both in src/backup/deep/mod.rs).
 const READ_WHOLE_UP_TO: usize = MIB;
 const LARGE_FILE: usize = 8 * MIB;
 /// Rounds of the two-core member reader small enough that the many-member layouts take
 /// several (its own tests use such sizes): 16 KiB of compressed bytes, 64 KiB of output.
 const TWO_CORES_SMALL: (usize, usize) = (16 * 1024, 64 * 1024);
+/// The member reader's own sizes (`members::SIZES`): 4 MiB of compressed bytes a round,
+/// 6 MiB of output per thread.
+const TWO_CORES_SIZED: (usize, usize) = (4 * MIB, 6 * MIB);
 
 /// What the crafted bytes must decompress to, and what came before them.
 struct Ctx<'a> {
@@ -409,10 +413,15 @@ fn run(cases: &[Case]) {
                 }
                 _ => false,
             };
-            // The member reader on two cores with small rounds, where a file of many members
-            // takes several (the large layouts go through it with its real sizes below).
-            if layout.read_whole() {
-                match (gunzip(&bytes, Some(TWO_CORES_SMALL)), accept) {
+            // The member reader on two cores: with small rounds, where a file of many members
+            // takes several, and a large file with its own sizes.
+            let rounds = match layout {
+                LargeMiddle | LargeLast => Some(TWO_CORES_SIZED),
+                _ if layout.read_whole() => Some(TWO_CORES_SMALL),
+                _ => None,
+            };
+            if let Some(rounds) = rounds {
+                match (gunzip(&bytes, Some(rounds)), accept) {
                     (Ok(out), true) if out == text => {}
                     (Ok(out), true) => failures.push(format!(
                         "{what}: the two-core member reader gives {} bytes, not the {} of the dump",

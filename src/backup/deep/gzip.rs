@@ -15,9 +15,10 @@ use std::io::{self, BufRead, Read};
 /// backup more than ISA-L's speed saves (docs/dispatch.md, "Speed").
 pub(super) const ZLIB_UP_TO: u64 = 1024 * 1024;
 
-/// The same stream, inflated on this thread alone, or (`two_cores`) with a helper thread
-/// taking members ahead when the file is made of small members (`members`): the same bytes
-/// and the same errors either way. A file of `size` up to [`ZLIB_UP_TO`] is inflated by
+/// The same stream, inflated on this thread alone (as the gates read every file), or
+/// (`two_cores`, for the tests and fuzz targets) with a helper thread taking members ahead
+/// when the file is made of small members (`members`): the same bytes and the same errors
+/// either way. A file of `size` up to [`ZLIB_UP_TO`] is inflated by
 /// zlib-rs, the rest by ISA-L: both as strict as zlib, compared on every test input.
 pub(super) fn reader<R: BufRead>(raw: R, size: u64, two_cores: Option<Sizes>) -> Gunzip<R> {
     match two_cores {

@@ -29,8 +29,8 @@ pub(super) const HEADER_INPUT: usize = 1024;
 /// To see every header, ISA-L is made to stop at the end of each block: each header's BFINAL
 /// bit is set in ISA-L's bit buffer before ISA-L reads it (the real bit is kept here), so
 /// that ISA-L ends the "stream" there. To go on, the state is set back to "before a block
-/// header" with the last 32 KiB of output as its history (ISA-L does not keep history
-/// past what it takes for the end of a stream).
+/// header", with the last 32 KiB of output kept as its history in its own buffer, as ISA-L
+/// keeps it after every call that does not end the stream (it skips that at a stream's end).
 pub(super) struct RawInflate {
     state: Box<ffi::inflate_state>,
     /// The next call starts at a block header.
@@ -39,9 +39,6 @@ pub(super) struct RawInflate {
     last: bool,
     /// The stream's last block ended and all of it was written out.
     ended: bool,
-    /// The last [`WINDOW`] bytes of output (a ring; `written` bytes in all since the reset).
-    window: Box<[u8; WINDOW]>,
-    written: u64,
     /// Block headers checked since the reset (the tests look at them).
     #[cfg(test)]
     blocks: u64,
@@ -109,8 +106,6 @@ impl RawInflate {
             at_header: true,
             last: false,
             ended: false,
-            window: Box::new([0; WINDOW]),
-            written: 0,
             #[cfg(test)]
             blocks: 0,
         }
@@ -123,7 +118,6 @@ impl RawInflate {
         self.at_header = true;
         self.last = false;
         self.ended = false;
-        self.written = 0;
         #[cfg(test)]
         {
             self.blocks = 0;
@@ -175,10 +169,9 @@ impl RawInflate {
         }
         let rest = input.get(taken..).unwrap_or_default();
         let step = self.call(rest, output)?;
-        let produced = output.get(..step.produced).unwrap_or_default();
-        self.remember(produced);
         let block_done = step.ended;
         if block_done && !self.last {
+            self.keep_history(output.get(..step.produced).unwrap_or_default());
             self.at_header = true;
         }
         self.ended = block_done && self.last;
@@ -235,39 +228,42 @@ impl RawInflate {
         })
     }
 
-    /// Keep the last [`WINDOW`] bytes of output.
-    fn remember(&mut self, out: &[u8]) {
-        let keep = &out[out.len().saturating_sub(WINDOW)..];
-        let skipped = (out.len() - keep.len()) as u64;
-        let at = (self.written.wrapping_add(skipped) % WINDOW as u64) as usize;
-        let first = keep.len().min(WINDOW - at);
-        self.window[at..at + first].copy_from_slice(&keep[..first]);
-        self.window[..keep.len() - first].copy_from_slice(&keep[first..]);
-        self.written = self.written.wrapping_add(out.len() as u64);
+    /// After the call that ended a block (`produced`: what it wrote): the history as ISA-L
+    /// keeps it after a call that does not end the stream (`isal_inflate`, "Save decompression
+    /// history in tmp_out buffer"), which it skips at the end of the "stream" this module
+    /// makes of each block. ISA-L's buffer then holds the stream's last bytes (up to 32 KiB,
+    /// fewer at its start) at its front: either the last 32 KiB of `produced`, or (what this
+    /// call wrote came through the buffer, or was shorter than 32 KiB and followed bytes
+    /// still there) the buffer's own bytes, moved to its front.
+    fn keep_history(&mut self, produced: &[u8]) {
+        let state = &mut *self.state;
+        let valid = usize::try_from(state.tmp_out_valid).unwrap_or(0);
+        let processed = usize::try_from(state.tmp_out_processed).unwrap_or(0);
+        if valid == processed
+            && let Some(last) = produced.get(produced.len().saturating_sub(WINDOW)..)
+            && last.len() == WINDOW
+        {
+            state.tmp_out_buffer[..WINDOW].copy_from_slice(last);
+            state.tmp_out_valid = WINDOW as i32;
+            state.tmp_out_processed = WINDOW as i32;
+        } else if processed >= WINDOW {
+            let shift = valid.saturating_sub(WINDOW).min(processed);
+            let valid = valid.min(state.tmp_out_buffer.len());
+            state.tmp_out_buffer.copy_within(shift..valid, 0);
+            state.tmp_out_valid = (valid - shift) as i32;
+            state.tmp_out_processed = (processed - shift) as i32;
+        }
     }
 
     /// After a block that ISA-L took for the last: back to "before a block header", with the
-    /// output so far as history. Nothing is pending in ISA-L's output buffer then (it reports
-    /// the end only once all of it was written out).
+    /// history [`keep_history`](Self::keep_history) left. Nothing is pending in ISA-L's output
+    /// buffer then (it reports the end only once all of it was written out).
     fn continue_at_header(&mut self) {
         let state = &mut *self.state;
         if state.block_state != ffi::isal_block_state_ISAL_BLOCK_FINISH {
             // The stream's first block: the state is as the reset left it.
             return;
         }
-        let have = usize::try_from(self.written.min(WINDOW as u64)).unwrap_or(WINDOW);
-        let end = (self.written % WINDOW as u64) as usize;
-        let history = &mut state.tmp_out_buffer[..have];
-        if have < WINDOW {
-            history.copy_from_slice(&self.window[..have]);
-        } else {
-            let (older, newer) = self.window.split_at(end);
-            history[..newer.len()].copy_from_slice(newer);
-            history[newer.len()..].copy_from_slice(older);
-        }
-        let have = have as i32;
-        state.tmp_out_valid = have;
-        state.tmp_out_processed = have;
         state.write_overflow_lits = 0;
         state.write_overflow_len = 0;
         state.copy_overflow_length = 0;
@@ -438,6 +434,54 @@ pub(super) mod tests {
         let mut out = [0u8; 16];
         let refused = inflate.inflate(&stream, &mut out).unwrap_err();
         assert_eq!(refused, InflateError::Isal(ffi::ISAL_INVALID_LOOKBACK));
+    }
+
+    /// A stored block of `content`, not the last, then a last fixed block of one match of
+    /// length 258 at `distance`: the match reaches back across the block end into the
+    /// history this module keeps between blocks.
+    fn match_after_a_block(content: &[u8], distance: u32) -> Vec<u8> {
+        let mut w = Bits::default();
+        w.put(0, 1);
+        w.put(0, 2);
+        w.put(0, (8 - w.bit) % 8);
+        let len = content.len() as u32;
+        w.put(len, 16);
+        w.put(!len & 0xffff, 16);
+        for &b in content {
+            w.put(u32::from(b), 8);
+        }
+        w.put(1, 1);
+        w.put(1, 2);
+        // Length 258: symbol 285 (8-bit code 0xc5), no extra bits.
+        w.put_code(0xc5, 8);
+        // Distance code 29 (24577 to 32768), 13 extra bits.
+        w.put_code(29, 5);
+        w.put(distance - 24_577, 13);
+        w.put_code(0, 7);
+        w.finish()
+    }
+
+    #[test]
+    fn a_match_reaches_32_kib_back_across_a_block_end() {
+        let content = text(40_000);
+        let stream = match_after_a_block(&content, 32_768);
+        let mut expected = content.clone();
+        let from = content.len() - 32_768;
+        expected.extend_from_slice(&content[from..from + 258]);
+        for output in [1, 7, 300, 32_768, 40_000, 1 << 20] {
+            let (got, blocks) = inflate_all(&stream, usize::MAX, output).unwrap();
+            assert!(got == expected, "output {output}: the bytes differ");
+            assert_eq!(blocks, 2);
+        }
+        // The same match after a block of fewer bytes than its distance: before the start.
+        let short = match_after_a_block(&content[..30_000], 32_768);
+        for output in [7, 1 << 20] {
+            assert_eq!(
+                inflate_all(&short, usize::MAX, output).unwrap_err(),
+                InflateError::Isal(ffi::ISAL_INVALID_LOOKBACK),
+                "output {output}"
+            );
+        }
     }
 
     /// A deflate bit writer for crafted streams.

@@ -1,6 +1,12 @@
 //! A multi-member gzip file (as `backup_before_apply` writes it: one member per MiB of input)
 //! inflated on two cores, with the very verdict of the one-core reader.
 //!
+//! The gates do not use it since ISA-L inflates (session 8; docs/dispatch.md, "Speed"): on
+//! a 2-core machine, where the feeding thread hashes on the other core, one thread inflating
+//! with ISA-L takes about what `igzip -t` takes, and a tenth to a fifth less CPU time than
+//! this reader's threads. It stays tested and fuzzed against the one-core reader
+//! (`deep::gunzip`), for a machine with cores to spare.
+//!
 //! The compressed bytes come through a window. Each round, this thread inflates members one
 //! after the other from the first byte of the window, and a helper thread inflates members
 //! from a guessed boundary further on: the first place after the split point where the gzip
@@ -32,6 +38,7 @@ pub(super) struct Sizes {
 /// 4 MiB of compressed input and 6 MiB of output for each thread: about eight members of
 /// text a round (so that the member cut by the window's end, inflated again next round, is a
 /// small share), and 16 MiB of buffers in all.
+#[cfg(test)]
 pub(super) const SIZES: Sizes = Sizes {
     window: 4 * 1024 * 1024,
     output: 6 * 1024 * 1024,

@@ -201,15 +201,17 @@ pub fn inspect_with(file: &File, format: Format, options: &Options) -> Result<In
 struct Paths {
     read_whole_up_to: u64,
     large_file: u64,
-    /// How a large gzip file's members are inflated on two cores.
-    members: members::Sizes,
+    /// With sizes, a large gzip file's members are inflated on two cores (`members`); the
+    /// gates inflate on one (ISA-L on one core takes less CPU time and, on a 2-core machine,
+    /// less wall time: docs/dispatch.md, "Speed"), the tests and the fuzz targets on both.
+    members: Option<members::Sizes>,
 }
 
 impl Paths {
     const SIZED: Paths = Paths {
         read_whole_up_to: READ_WHOLE_UP_TO,
         large_file: LARGE_FILE,
-        members: members::SIZES,
+        members: None,
     };
 }
 
@@ -268,7 +270,7 @@ fn inspect_by(
             head,
             &mut raw,
             LARGE_CHUNK,
-            Some(paths.members),
+            paths.members,
             format,
             options,
         );
@@ -335,7 +337,7 @@ fn growing_by(
             head,
             &mut raw,
             LARGE_CHUNK,
-            Some(paths.members),
+            paths.members,
             format,
             options,
         );
@@ -352,8 +354,8 @@ fn growing_by(
 }
 
 /// Every member of the gzip stream `bytes`, decompressed on this thread alone (`two_cores`
-/// `None`), or on two cores as a large file's are, in rounds of `window` compressed bytes with
-/// `output` bytes of output per thread. Both must give the same bytes or the same error (the
+/// `None`, as the gates read every file), or on two cores by the member reader, in rounds of
+/// `window` compressed bytes with `output` bytes of output per thread. Both must give the same bytes or the same error (the
 /// `gzip_members` fuzz target compares them).
 pub fn gunzip(bytes: &[u8], two_cores: Option<(usize, usize)>) -> io::Result<Vec<u8>> {
     let sizes = two_cores.map(|(window, output)| members::Sizes { window, output });
@@ -582,31 +584,37 @@ mod tests {
     use std::io::Write;
 
     /// Every way of reading: in one call, streamed on this thread, streamed beside the hash
-    /// thread.
-    /// (The last: members inflated on two cores, a round every few KiB.)
-    const EVERY_PATH: [Paths; 4] = [
+    /// thread (as the gates read a large file).
+    /// (The last two: members inflated on two cores, with the member reader's own sizes and a
+    /// round every few KiB.)
+    const EVERY_PATH: [Paths; 5] = [
         Paths {
             read_whole_up_to: u64::MAX,
             large_file: u64::MAX,
-            members: members::SIZES,
+            members: None,
         },
         Paths {
             read_whole_up_to: 0,
             large_file: u64::MAX,
-            members: members::SIZES,
+            members: None,
         },
         Paths {
             read_whole_up_to: 0,
             large_file: 0,
-            members: members::SIZES,
+            members: None,
         },
         Paths {
             read_whole_up_to: 0,
             large_file: 0,
-            members: members::Sizes {
+            members: Some(members::SIZES),
+        },
+        Paths {
+            read_whole_up_to: 0,
+            large_file: 0,
+            members: Some(members::Sizes {
                 window: 8 * 1024,
                 output: 32 * 1024,
-            },
+            }),
         },
     ];
 
@@ -649,7 +657,11 @@ mod tests {
             .map(|paths| inspect_by(&file, format, &options, paths))
             .collect();
         // And read behind a writer that writes it in pieces, as backup_before_apply does.
-        for (paths, piece) in [(&EVERY_PATH[2], 64 * 1024 + 3), (&EVERY_PATH[3], 777)] {
+        for (paths, piece) in [
+            (&EVERY_PATH[2], 64 * 1024 + 3),
+            (&EVERY_PATH[3], 64 * 1024 + 3),
+            (&EVERY_PATH[4], 777),
+        ] {
             verdicts.push(growing(format, bytes, paths, piece));
         }
         assert!(
@@ -686,10 +698,11 @@ mod tests {
     }
 
     /// With the sizes a real large file gets: a tar.gz of 1 MiB members (as backup_before_apply
-    /// writes them) passes on two cores with the whole file's hash, and a wrong CRC-32 in a
-    /// member in the middle is refused as the one-core reader refuses it.
+    /// writes them) passes with the whole file's hash, and a wrong CRC-32 in a member in the
+    /// middle is refused; as the gates read it (one inflating thread) and on two cores with
+    /// the member reader's own sizes.
     #[test]
-    fn a_large_file_of_small_members_is_verified_on_two_cores() {
+    fn a_large_file_of_small_members_is_verified_on_one_core_and_on_two() {
         // Hardly compressible, so that the file is past LARGE_FILE.
         let mut x = 0x2545_f491_4f6c_dd1d_u64;
         let content: Vec<u8> = (0..10 * 1024 * 1024)
@@ -704,21 +717,38 @@ mod tests {
         let parts: Vec<Vec<u8>> = tar.chunks(1024 * 1024).map(gzip).collect();
         let members = parts.concat();
         assert!(members.len() as u64 > LARGE_FILE, "not a large file");
-        let mut tmp = tempfile::NamedTempFile::new().unwrap();
-        tmp.write_all(&members).unwrap();
-        let file = File::open(tmp.path()).unwrap();
-        let passed = inspect(&file, Format::TarGz, Verify::Deep).expect("a valid file passes");
-        assert_eq!(passed.sha256, crate::digest::hex(&Sha256::digest(&members)));
-
         // The CRC-32 of the member that ends in the middle of the file.
         let middle: usize = parts[..=parts.len() / 2].iter().map(Vec::len).sum();
         let mut damaged = members.clone();
         damaged[middle - 8] ^= 1;
-        let mut tmp = tempfile::NamedTempFile::new().unwrap();
-        tmp.write_all(&damaged).unwrap();
-        let file = File::open(tmp.path()).unwrap();
-        let refused = inspect(&file, Format::TarGz, Verify::Deep).expect_err("damage passed");
-        assert_eq!(refused.code.id, super::super::FORMAT.id, "{refused}");
+        let two_cores = Paths {
+            members: Some(members::SIZES),
+            ..Paths::SIZED
+        };
+        let options = Options::strict(Verify::Deep);
+        for (what, paths) in [("one core", &Paths::SIZED), ("two cores", &two_cores)] {
+            let mut tmp = tempfile::NamedTempFile::new().unwrap();
+            tmp.write_all(&members).unwrap();
+            let file = File::open(tmp.path()).unwrap();
+            let passed = inspect_by(&file, Format::TarGz, &options, paths)
+                .unwrap_or_else(|r| panic!("{what}: a valid file was refused: {r}"));
+            assert_eq!(
+                passed.sha256,
+                crate::digest::hex(&Sha256::digest(&members)),
+                "{what}"
+            );
+
+            let mut tmp = tempfile::NamedTempFile::new().unwrap();
+            tmp.write_all(&damaged).unwrap();
+            let file = File::open(tmp.path()).unwrap();
+            let refused =
+                inspect_by(&file, Format::TarGz, &options, paths).expect_err("damage passed");
+            assert_eq!(
+                refused.code.id,
+                super::super::FORMAT.id,
+                "{what}: {refused}"
+            );
+        }
     }
 
     #[test]
