@@ -18,11 +18,10 @@
 //!
 //! Each case runs in up to nine places (`Layout`): the only member of a small file, in the
 //! middle or last of a small file, in the middle or last of 80 small members (read whole;
-//! also through `deep::gunzip` on two cores with small rounds, and through the restore drill's
-//! single pass, `deep::stream::sql_gz_into`), and, for a few cases of each kind, in the middle
-//! or last of a file just past 1 MiB (streamed on one thread) and of a file past 8 MiB of 1 MiB
-//! members (read by the feeding thread, members inflated on one thread; also through
-//! `deep::gunzip` on two cores with the member reader's own sizes).
+//! also through the restore drill's single pass, `deep::stream::sql_gz_into`), and, for a few
+//! cases of each kind, in the middle or last of a file just past 1 MiB (streamed on one
+//! thread) and of a file past 8 MiB of 1 MiB members (read by the feeding thread, members
+//! inflated on one thread).
 
 #[path = "support/deflate.rs"]
 mod deflate;
@@ -31,7 +30,7 @@ use deflate::{
     Block, CL_COMPLETE, Dynamic, FCOMMENT, FEXTRA, FHCRC, FNAME, Tok, crc32, deflate, header, lits,
     member, member_with, with_header_crc,
 };
-use forgejo_gates::backup::deep::{gunzip, inspect, stream};
+use forgejo_gates::backup::deep::{inspect, stream};
 use forgejo_gates::model::backup_format::Format;
 use forgejo_gates::policy::Verify;
 use std::io::Write;
@@ -96,8 +95,7 @@ enum Layout {
     /// After a member with the dump's start and a 1 MiB member.
     StreamedLast,
     /// After 4 MiB of 1 MiB members, before 4 more and the end: past 8 MiB, so the feeding
-    /// thread reads the file (and `deep::gunzip` inflates it on two cores with the member
-    /// reader's own sizes).
+    /// thread reads the file.
     LargeMiddle,
     /// After 8 MiB of 1 MiB members.
     LargeLast,
@@ -148,12 +146,6 @@ const BETWEEN_AND_LARGE: &[Layout] = &[Middle, ManyMiddle, StreamedMiddle, Large
 /// is read by the feeding thread (`LARGE_FILE`, both in src/backup/deep/mod.rs).
 const READ_WHOLE_UP_TO: usize = MIB;
 const LARGE_FILE: usize = 8 * MIB;
-/// Rounds of the two-core member reader small enough that the many-member layouts take
-/// several (its own tests use such sizes): 16 KiB of compressed bytes, 64 KiB of output.
-const TWO_CORES_SMALL: (usize, usize) = (16 * 1024, 64 * 1024);
-/// The member reader's own sizes (`members::SIZES`): 4 MiB of compressed bytes a round,
-/// 6 MiB of output per thread.
-const TWO_CORES_SIZED: (usize, usize) = (4 * MIB, 6 * MIB);
 
 /// What the crafted bytes must decompress to, and what came before them.
 struct Ctx<'a> {
@@ -413,31 +405,6 @@ fn run(cases: &[Case]) {
                 }
                 _ => false,
             };
-            // The member reader on two cores: with small rounds, where a file of many members
-            // takes several, and a large file with its own sizes.
-            let rounds = match layout {
-                LargeMiddle | LargeLast => Some(TWO_CORES_SIZED),
-                _ if layout.read_whole() => Some(TWO_CORES_SMALL),
-                _ => None,
-            };
-            if let Some(rounds) = rounds {
-                match (gunzip(&bytes, Some(rounds)), accept) {
-                    (Ok(out), true) if out == text => {}
-                    (Ok(out), true) => failures.push(format!(
-                        "{what}: the two-core member reader gives {} bytes, not the {} of the dump",
-                        out.len(),
-                        text.len()
-                    )),
-                    (Err(_), false) => {}
-                    (Ok(_), false) => failures.push(format!(
-                        "{what}: THE TWO-CORE MEMBER READER ACCEPTS what it must refuse ({})",
-                        why_refuse(status, case.deep)
-                    )),
-                    (Err(e), true) => failures.push(format!(
-                        "{what}: the two-core member reader refuses what gzip accepts: {e}"
-                    )),
-                }
-            }
             // The restore drill's single pass (each byte decompressed once, checked and handed
             // to psql) reads the stream with its own reader: the same verdict, the same dump.
             if layout.read_whole() {

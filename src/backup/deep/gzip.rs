@@ -7,7 +7,6 @@
 //! with ([`zlib_members`]).
 
 use super::isal_gzip::IsalMembers;
-use super::members::{Members, Sizes};
 use std::io::{self, BufRead, Read};
 
 /// Up to this file size, zlib-rs inflates: ISA-L picks its code for the CPU (`cpuid`, slow
@@ -15,16 +14,14 @@ use std::io::{self, BufRead, Read};
 /// backup more than ISA-L's speed saves (docs/dispatch.md, "Speed").
 pub(super) const ZLIB_UP_TO: u64 = 1024 * 1024;
 
-/// The same stream, inflated on this thread alone (as the gates read every file), or
-/// (`two_cores`, for the tests and fuzz targets) with a helper thread taking members ahead
-/// when the file is made of small members (`members`): the same bytes and the same errors
-/// either way. A file of `size` up to [`ZLIB_UP_TO`] is inflated by
-/// zlib-rs, the rest by ISA-L: both as strict as zlib, compared on every test input.
-pub(super) fn reader<R: BufRead>(raw: R, size: u64, two_cores: Option<Sizes>) -> Gunzip<R> {
-    match two_cores {
-        Some(sizes) => Gunzip::TwoCores(Members::new(raw, sizes)),
-        None if size <= ZLIB_UP_TO => Gunzip::Small(zlib_members(raw)),
-        None => Gunzip::OneCore(Box::new(IsalMembers::new(raw))),
+/// Every member of `raw`, inflated on this thread. A file of `size` up to [`ZLIB_UP_TO`] is
+/// inflated by zlib-rs, the rest by ISA-L: both as strict as zlib, compared on every test
+/// input.
+pub(super) fn reader<R: BufRead>(raw: R, size: u64) -> Gunzip<R> {
+    if size <= ZLIB_UP_TO {
+        Gunzip::Small(zlib_members(raw))
+    } else {
+        Gunzip::Large(IsalMembers::new(raw))
     }
 }
 
@@ -41,16 +38,14 @@ pub(super) fn zlib_members<R: BufRead>(raw: R) -> flate2::bufread::MultiGzDecode
 
 pub(super) enum Gunzip<R: BufRead> {
     Small(flate2::bufread::MultiGzDecoder<R>),
-    OneCore(Box<IsalMembers<R>>),
-    TwoCores(Members<R>),
+    Large(IsalMembers<R>),
 }
 
 impl<R: BufRead> Read for Gunzip<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Gunzip::Small(d) => d.read(buf),
-            Gunzip::OneCore(d) => d.read(buf),
-            Gunzip::TwoCores(d) => d.read(buf),
+            Gunzip::Large(d) => d.read(buf),
         }
     }
 }

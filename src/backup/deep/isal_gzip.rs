@@ -8,7 +8,7 @@ use super::isal::{HEADER_INPUT, RawInflate, Step};
 use std::io::{self, BufRead, Read};
 
 /// The first bytes of a gzip member: ID1, ID2, CM (deflate).
-pub(super) const MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
+const MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
 const FHCRC: u8 = 1 << 1;
 const FEXTRA: u8 = 1 << 2;
 const FNAME: u8 = 1 << 3;
@@ -90,47 +90,6 @@ fn check_trailer(trailer: [u8; 8], crc: u32, length: u64) -> io::Result<()> {
     Ok(())
 }
 
-/// One whole member at the start of `input`, inflated into `out` by `inflate`: its compressed
-/// and decompressed lengths, or `None` when it is not a valid member or its content does not
-/// fit in `out` (the caller leaves it to [`IsalMembers`], which gives the exact verdict).
-pub(super) fn member_in(
-    inflate: &mut RawInflate,
-    input: &[u8],
-    out: &mut [u8],
-) -> Option<(usize, usize)> {
-    let mut at = 0usize;
-    let head = header(|| {
-        let b = input.get(at).copied();
-        at += 1;
-        Ok(b)
-    })
-    .ok()?;
-    inflate.reset();
-    let mut used = head;
-    let mut produced = 0usize;
-    loop {
-        let step = inflate
-            .inflate(input.get(used..)?, out.get_mut(produced..)?)
-            .ok()?;
-        used += step.consumed;
-        produced += step.produced;
-        if step.ended {
-            break;
-        }
-        // No progress (out of input) or out of room: not a whole member that fits.
-        if step.consumed == 0 && step.produced == 0 || produced == out.len() {
-            return None;
-        }
-    }
-    let (held, n) = inflate.unread();
-    let mut trailer = [0u8; 8];
-    trailer[..n].copy_from_slice(&held[..n]);
-    let rest = input.get(used..used.checked_add(8 - n)?)?;
-    trailer[n..].copy_from_slice(rest);
-    check_trailer(trailer, inflate.crc32(), produced as u64).ok()?;
-    Some((used + 8 - n, produced))
-}
-
 enum Stage {
     /// Before a member's header (`first`: the stream's first member, which must be there).
     Header {
@@ -190,8 +149,8 @@ impl<R: BufRead> IsalMembers<R> {
             if available.is_empty() {
                 self.raw_ended = true;
             } else {
-                // A reader that holds much at once (the two-core reader's 4 MiB window)
-                // is copied from a piece at a time.
+                // A reader that holds much at once (a whole file in memory, as the tests
+                // and the `gzip_isal` fuzz target hand it) is copied from a piece at a time.
                 let n = available.len().min(INPUT_PIECE);
                 self.input.extend_from_slice(&available[..n]);
                 self.raw.consume(n);

@@ -19,7 +19,6 @@ mod gzip;
 #[allow(unsafe_code)]
 mod isal;
 mod isal_gzip;
-mod members;
 mod pg_custom;
 mod rdb;
 mod sql;
@@ -201,17 +200,12 @@ pub fn inspect_with(file: &File, format: Format, options: &Options) -> Result<In
 struct Paths {
     read_whole_up_to: u64,
     large_file: u64,
-    /// With sizes, a large gzip file's members are inflated on two cores (`members`); the
-    /// gates inflate on one (ISA-L on one core takes less CPU time and, on a 2-core machine,
-    /// less wall time: docs/dispatch.md, "Speed"), the tests and the fuzz targets on both.
-    members: Option<members::Sizes>,
 }
 
 impl Paths {
     const SIZED: Paths = Paths {
         read_whole_up_to: READ_WHOLE_UP_TO,
         large_file: LARGE_FILE,
-        members: None,
     };
 }
 
@@ -236,7 +230,6 @@ fn inspect_by(
             head,
             &mut &bytes[..],
             IN_MEMORY_CHUNK,
-            None,
             format,
             options,
         )?;
@@ -254,7 +247,7 @@ fn inspect_by(
     };
     if size < paths.large_file {
         let mut raw = BufReader::with_capacity(CHUNK, At { file, offset: 0 });
-        let checked = check_content(file, size, head, &mut raw, CHUNK, None, format, options);
+        let checked = check_content(file, size, head, &mut raw, CHUNK, format, options);
         let sha = hashed(hash_with(file, CHUNK))?;
         return checked.map(|detail| Inspection {
             sha256: sha,
@@ -264,16 +257,7 @@ fn inspect_by(
     std::thread::scope(|scope| {
         let (feeder, mut raw) = feed::pair(file, LARGE_CHUNK, LARGE_BUFFERS);
         let hasher = scope.spawn(|| feeder.run());
-        let checked = check_content(
-            file,
-            size,
-            head,
-            &mut raw,
-            LARGE_CHUNK,
-            paths.members,
-            format,
-            options,
-        );
+        let checked = check_content(file, size, head, &mut raw, LARGE_CHUNK, format, options);
         // The feeder hashes the rest of the file alone once the checker stops taking buffers.
         drop(raw);
         let sha = hashed(
@@ -331,16 +315,7 @@ fn growing_by(
     std::thread::scope(|scope| {
         let (feeder, mut raw) = feed::following(file, Some(growth), LARGE_CHUNK, LARGE_BUFFERS);
         let hasher = scope.spawn(|| feeder.run());
-        let checked = check_content(
-            file,
-            0,
-            head,
-            &mut raw,
-            LARGE_CHUNK,
-            paths.members,
-            format,
-            options,
-        );
+        let checked = check_content(file, 0, head, &mut raw, LARGE_CHUNK, format, options);
         drop(raw);
         let sha = hasher
             .join()
@@ -351,18 +326,6 @@ fn growing_by(
             detail,
         })
     })
-}
-
-/// Every member of the gzip stream `bytes`, decompressed on this thread alone (`two_cores`
-/// `None`, as the gates read every file), or on two cores by the member reader, in rounds of
-/// `window` compressed bytes with `output` bytes of output per thread. Both must give the same bytes or the same error (the
-/// `gzip_members` fuzz target compares them).
-pub fn gunzip(bytes: &[u8], two_cores: Option<(usize, usize)>) -> io::Result<Vec<u8>> {
-    let sizes = two_cores.map(|(window, output)| members::Sizes { window, output });
-    let mut out = Vec::new();
-    // ISA-L whatever the size (zlib-rs is compared with it by `gunzip_prefix`).
-    gzip::reader(bytes, u64::MAX, sizes).read_to_end(&mut out)?;
-    Ok(out)
 }
 
 /// A gzip reader: the one deep verification uses (ISA-L inflating, the framing read in
@@ -446,16 +409,13 @@ impl Read for At<'_> {
 }
 
 /// Check the content read from `raw` (the file from its first byte), whose first bytes are
-/// `head`, as `format`. `chunk` sizes the decoders' buffers; with `two_cores`, gzip members
-/// are inflated on two threads (a large file: see `members`).
-#[allow(clippy::too_many_arguments)]
+/// `head`, as `format`. `chunk` sizes the decoders' buffers.
 fn check_content(
     file: &File,
     size: u64,
     head: &[u8],
     raw: &mut dyn BufRead,
     chunk: usize,
-    two_cores: Option<members::Sizes>,
     format: Format,
     options: &Options,
 ) -> Result<String, Refusal> {
@@ -463,7 +423,7 @@ fn check_content(
     let described = match format {
         Format::SqlGz => {
             expect_magic(head, GZIP_MAGIC, "gzip")?;
-            sql::check(gzip::reader(raw, size, two_cores), deep, chunk)
+            sql::check(gzip::reader(raw, size), deep, chunk)
         }
         Format::PgDump => {
             expect_magic(head, b"PGDMP", "PostgreSQL custom dump")?;
@@ -476,18 +436,13 @@ fn check_content(
         Format::RedisRdb => rdb::check(file, size, deep, options.allow_rdb_without_checksum),
         Format::TarGz => {
             expect_magic(head, GZIP_MAGIC, "gzip")?;
-            tar::walk(
-                &mut gzip::reader(raw, size, two_cores),
-                deep,
-                chunk,
-                &mut tar::Nothing,
-            )
-            .map(|s| format!("gzip → tar, {}", s.describe(deep)))
-            .map_err(|r| r.within("gzip → tar"))
+            tar::walk(&mut gzip::reader(raw, size), deep, chunk, &mut tar::Nothing)
+                .map(|s| format!("gzip → tar, {}", s.describe(deep)))
+                .map_err(|r| r.within("gzip → tar"))
         }
         Format::VaultSnapshot => {
             expect_magic(head, GZIP_MAGIC, "gzip")?;
-            vault::check(&mut gzip::reader(raw, size, two_cores), deep, chunk)
+            vault::check(&mut gzip::reader(raw, size), deep, chunk)
                 .map_err(|r| r.within("Vault snapshot"))
         }
         Format::TarZst => {
@@ -585,36 +540,18 @@ mod tests {
 
     /// Every way of reading: in one call, streamed on this thread, streamed beside the hash
     /// thread (as the gates read a large file).
-    /// (The last two: members inflated on two cores, with the member reader's own sizes and a
-    /// round every few KiB.)
-    const EVERY_PATH: [Paths; 5] = [
+    const EVERY_PATH: [Paths; 3] = [
         Paths {
             read_whole_up_to: u64::MAX,
             large_file: u64::MAX,
-            members: None,
         },
         Paths {
             read_whole_up_to: 0,
             large_file: u64::MAX,
-            members: None,
         },
         Paths {
             read_whole_up_to: 0,
             large_file: 0,
-            members: None,
-        },
-        Paths {
-            read_whole_up_to: 0,
-            large_file: 0,
-            members: Some(members::SIZES),
-        },
-        Paths {
-            read_whole_up_to: 0,
-            large_file: 0,
-            members: Some(members::Sizes {
-                window: 8 * 1024,
-                output: 32 * 1024,
-            }),
         },
     ];
 
@@ -657,12 +594,8 @@ mod tests {
             .map(|paths| inspect_by(&file, format, &options, paths))
             .collect();
         // And read behind a writer that writes it in pieces, as backup_before_apply does.
-        for (paths, piece) in [
-            (&EVERY_PATH[2], 64 * 1024 + 3),
-            (&EVERY_PATH[3], 64 * 1024 + 3),
-            (&EVERY_PATH[4], 777),
-        ] {
-            verdicts.push(growing(format, bytes, paths, piece));
+        for piece in [64 * 1024 + 3, 777] {
+            verdicts.push(growing(format, bytes, &EVERY_PATH[2], piece));
         }
         assert!(
             verdicts.windows(2).all(|w| w[0] == w[1]),
@@ -699,10 +632,9 @@ mod tests {
 
     /// With the sizes a real large file gets: a tar.gz of 1 MiB members (as backup_before_apply
     /// writes them) passes with the whole file's hash, and a wrong CRC-32 in a member in the
-    /// middle is refused; as the gates read it (one inflating thread) and on two cores with
-    /// the member reader's own sizes.
+    /// middle is refused, as the gates read it (the feeding thread, one inflating thread).
     #[test]
-    fn a_large_file_of_small_members_is_verified_on_one_core_and_on_two() {
+    fn a_large_file_of_small_members_is_verified() {
         // Hardly compressible, so that the file is past LARGE_FILE.
         let mut x = 0x2545_f491_4f6c_dd1d_u64;
         let content: Vec<u8> = (0..10 * 1024 * 1024)
@@ -721,34 +653,17 @@ mod tests {
         let middle: usize = parts[..=parts.len() / 2].iter().map(Vec::len).sum();
         let mut damaged = members.clone();
         damaged[middle - 8] ^= 1;
-        let two_cores = Paths {
-            members: Some(members::SIZES),
-            ..Paths::SIZED
-        };
-        let options = Options::strict(Verify::Deep);
-        for (what, paths) in [("one core", &Paths::SIZED), ("two cores", &two_cores)] {
-            let mut tmp = tempfile::NamedTempFile::new().unwrap();
-            tmp.write_all(&members).unwrap();
-            let file = File::open(tmp.path()).unwrap();
-            let passed = inspect_by(&file, Format::TarGz, &options, paths)
-                .unwrap_or_else(|r| panic!("{what}: a valid file was refused: {r}"));
-            assert_eq!(
-                passed.sha256,
-                crate::digest::hex(&Sha256::digest(&members)),
-                "{what}"
-            );
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(&members).unwrap();
+        let file = File::open(tmp.path()).unwrap();
+        let passed = inspect(&file, Format::TarGz, Verify::Deep).expect("a valid file passes");
+        assert_eq!(passed.sha256, crate::digest::hex(&Sha256::digest(&members)));
 
-            let mut tmp = tempfile::NamedTempFile::new().unwrap();
-            tmp.write_all(&damaged).unwrap();
-            let file = File::open(tmp.path()).unwrap();
-            let refused =
-                inspect_by(&file, Format::TarGz, &options, paths).expect_err("damage passed");
-            assert_eq!(
-                refused.code.id,
-                super::super::FORMAT.id,
-                "{what}: {refused}"
-            );
-        }
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(&damaged).unwrap();
+        let file = File::open(tmp.path()).unwrap();
+        let refused = inspect(&file, Format::TarGz, Verify::Deep).expect_err("damage passed");
+        assert_eq!(refused.code.id, super::super::FORMAT.id, "{refused}");
     }
 
     #[test]
