@@ -632,7 +632,8 @@ mod tests {
 
     /// With the sizes a real large file gets: a tar.gz of 1 MiB members (as backup_before_apply
     /// writes them) passes with the whole file's hash, and a wrong CRC-32 in a member in the
-    /// middle is refused, as the gates read it (the feeding thread, one inflating thread).
+    /// middle is refused, as the gates read it (the feeding thread, one inflating thread) and
+    /// as backup_before_apply reads it back behind its writer (in 1 MiB writes, as it writes).
     #[test]
     fn a_large_file_of_small_members_is_verified() {
         // Hardly compressible, so that the file is past LARGE_FILE.
@@ -658,12 +659,18 @@ mod tests {
         let file = File::open(tmp.path()).unwrap();
         let passed = inspect(&file, Format::TarGz, Verify::Deep).expect("a valid file passes");
         assert_eq!(passed.sha256, crate::digest::hex(&Sha256::digest(&members)));
+        let followed = growing(Format::TarGz, &members, &Paths::SIZED, 1024 * 1024)
+            .expect("a valid file passes behind its writer");
+        assert_eq!(followed, passed);
 
         let mut tmp = tempfile::NamedTempFile::new().unwrap();
         tmp.write_all(&damaged).unwrap();
         let file = File::open(tmp.path()).unwrap();
         let refused = inspect(&file, Format::TarGz, Verify::Deep).expect_err("damage passed");
         assert_eq!(refused.code.id, super::super::FORMAT.id, "{refused}");
+        let followed = growing(Format::TarGz, &damaged, &Paths::SIZED, 1024 * 1024)
+            .expect_err("damage passed behind its writer");
+        assert_eq!(followed, refused);
     }
 
     #[test]
