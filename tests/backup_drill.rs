@@ -1206,6 +1206,44 @@ fn a_failed_drill_record_blocks_the_gate_even_when_no_drill_is_required() {
     assert_reason(&scope, 1, "backup.drill.failed");
 }
 
+/// A restored database may set its own `statement_timeout` (pg_dumpall carries `ALTER DATABASE
+/// ... SET`; the dump clears it for its own session, so the restore is whole): the drill's
+/// counts must not be cancelled by it. One million rows take far more than 1 ms to count.
+#[test]
+fn a_restored_database_s_own_statement_timeout_does_not_cancel_the_drill_s_counts() {
+    let site = Site::new();
+    let pg = PgCluster::start();
+    pg.sql("postgres", "CREATE DATABASE app");
+    pg.sql(
+        "app",
+        "CREATE TABLE items (id int); INSERT INTO items SELECT generate_series(1, 1000000);",
+    );
+    pg.sql(
+        "postgres",
+        "ALTER DATABASE app SET statement_timeout = '1ms'; \
+         ALTER DATABASE app SET lock_timeout = '1ms'",
+    );
+    let backup = site.backup("postgres", "sql.gz", &gzip(&pg.dumpall()));
+    write_manifest(
+        &backup,
+        "postgres",
+        "postgres",
+        Procedure::PgDumpall,
+        Inventory::Postgres {
+            databases: vec![PgDatabase {
+                name: "app".into(),
+                tables: vec![PgTable {
+                    schema: "public".into(),
+                    name: "items".into(),
+                    rows: 1_000_000,
+                }],
+            }],
+        },
+    );
+    let run = site.drill(&backup, "postgres");
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
+
 /// A restored database can set its own `search_path` (`ALTER DATABASE ... SET`, which
 /// pg_dumpall carries) ahead of `pg_catalog`, with a `count(*)` of its own there. The drill's
 /// counts must still be PostgreSQL's: here the dump lost 5 rows of `orders` and the database's

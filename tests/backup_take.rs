@@ -842,6 +842,48 @@ fn the_inventory_counts_with_postgres_own_count_whatever_the_database_s_search_p
     }
 }
 
+/// A database or role may set its own `statement_timeout` (here 1 ms, `ALTER DATABASE ... SET`,
+/// which pg_dumpall carries): `pg_dump` clears it for its own session, so the dump is whole, and
+/// the inventory's counts must not be cancelled where the dump was not. One million rows take
+/// far more than 1 ms to count.
+#[test]
+fn a_database_s_own_statement_timeout_does_not_cancel_the_inventory_s_counts() {
+    let cluster = Cluster::start();
+    cluster.sql("postgres", "CREATE DATABASE app");
+    cluster.sql(
+        "app",
+        "CREATE TABLE items (id int); INSERT INTO items SELECT generate_series(1, 1000000);",
+    );
+    cluster.sql(
+        "postgres",
+        "ALTER DATABASE app SET statement_timeout = '1ms'; \
+         ALTER DATABASE app SET lock_timeout = '1ms'",
+    );
+    let s = cluster.socket();
+    let setup = Setup::new(
+        &pg_procedure(
+            &cluster,
+            &format!("[pg_dumpall, -h, \"{s}\", -U, postgres]"),
+        ),
+        "",
+    );
+    let r = take(&setup, &fixtures(), "postgres");
+    assert_eq!(r.code, 0, "{}", r.all());
+    let reference = r.stdout.lines().last().unwrap();
+    let manifest_path = evidence::manifest_path(Path::new(reference));
+    let m = evidence::parse_manifest(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let Inventory::Postgres { databases } = m.inventory else {
+        panic!("not a postgres inventory: {:?}", m.inventory)
+    };
+    let app = databases.iter().find(|d| d.name == "app").unwrap();
+    let items: Vec<(&str, &str, u64)> = app
+        .tables
+        .iter()
+        .map(|t| (t.schema.as_str(), t.name.as_str(), t.rows))
+        .collect();
+    assert_eq!(items, [("public", "items", 1_000_000)]);
+}
+
 /// A database's name is data: quotes, backslashes, newlines, a leading `-`, psql's own
 /// syntax (`-`, `-reuse-previous=on`, `:variables`, backquotes, double quotes) and what libpq
 /// would read as connection options. Each database is counted in itself: every one holds the

@@ -11,12 +11,18 @@ pub mod take;
 
 use crate::report::code::code;
 
-/// Run first in every psql that counts rows (the backup's inventory, the drill's comparison):
-/// a database may set its own search_path ahead of pg_catalog (pg_dumpall carries
-/// `ALTER DATABASE ... SET`), with its own `count`, operators or tables named like the
-/// catalog's, and the counts must be PostgreSQL's. pg_temp last, so no temporary object is
-/// found first either. With `psql -q` it prints nothing.
-pub const PG_CATALOG_SEARCH_PATH: &str = "SET search_path = pg_catalog, pg_temp";
+/// Run first in every psql that counts rows (the backup's inventory, the drill's comparison).
+/// A database or role may set its own settings (pg_dumpall carries `ALTER DATABASE ... SET`):
+/// - `statement_timeout` and `lock_timeout` are cleared, as `pg_dump` clears them for its own
+///   session: a count the dump's own timeout would not have cancelled must not fail the backup
+///   or the drill. First, so that the timer of this very query string is stopped.
+/// - `search_path` puts pg_catalog first: a database's own `count`, operators or tables named
+///   like the catalog's must not answer for PostgreSQL's; pg_temp last, so no temporary object
+///   is found first either.
+///
+/// With `psql -q` it prints nothing.
+pub const PG_COUNT_SESSION: &str = "SET statement_timeout = 0; SET lock_timeout = 0; \
+SET search_path = pg_catalog, pg_temp";
 
 code!(
     MISSING,

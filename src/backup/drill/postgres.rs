@@ -328,8 +328,9 @@ impl Cluster {
             "-A".into(),
             "-t".into(),
         ];
-        // The restored database's own search_path must not choose these queries' names.
-        args.extend(["-c".into(), crate::backup::PG_CATALOG_SEARCH_PATH.into()]);
+        // The restored database's own settings must neither cancel these queries nor choose
+        // their names.
+        args.extend(["-c".into(), crate::backup::PG_COUNT_SESSION.into()]);
         for sql in queries {
             args.extend(["-c".into(), (*sql).into()]);
         }

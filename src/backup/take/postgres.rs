@@ -63,11 +63,11 @@ fn psql_argv(psql: &[String], then: Vec<String>) -> Vec<String> {
     argv
 }
 
-/// The queries run in each database, right after connecting: the database's own search_path
-/// must not choose the query's names.
+/// The queries run in each database, right after connecting: the database's own settings must
+/// neither cancel the counts nor choose the query's names.
 fn count_here(argv: &mut Vec<String>) {
     argv.push("-c".into());
-    argv.push(crate::backup::PG_CATALOG_SEARCH_PATH.into());
+    argv.push(crate::backup::PG_COUNT_SESSION.into());
     argv.push("-c".into());
     argv.push(TABLES.into());
 }
@@ -77,7 +77,7 @@ fn first_argv(psql: &[String]) -> Vec<String> {
     let mut then = vec!["-d".into(), conninfo(MAINTENANCE), "-c".into()];
     then.push(VERSION_LINE.into());
     then.push("-c".into());
-    then.push(crate::backup::PG_CATALOG_SEARCH_PATH.into());
+    then.push(crate::backup::PG_COUNT_SESSION.into());
     then.push("-c".into());
     then.push(DATABASES.into());
     then.push("-c".into());
@@ -395,7 +395,7 @@ mod tests {
     }
 
     #[test]
-    fn every_database_is_searched_from_pg_catalog_right_after_connecting() {
+    fn every_database_is_counted_in_the_count_session_right_after_connecting() {
         let argv = counts_argv(&s(&["psql"]), &s(&["a", "b'c"]));
         let at = |needle: &str| argv.iter().position(|a| a == needle).unwrap();
         assert_eq!(argv[at("-d") + 1], "dbname='a'");
@@ -403,13 +403,13 @@ mod tests {
         let connect = at(r"\connect -reuse-previous=on :database_1");
         assert_eq!(
             argv[connect + 1..connect + 5],
-            ["-c", crate::backup::PG_CATALOG_SEARCH_PATH, "-c", TABLES]
+            ["-c", crate::backup::PG_COUNT_SESSION, "-c", TABLES]
         );
-        let search_paths = argv
+        let sessions = argv
             .iter()
-            .filter(|a| *a == crate::backup::PG_CATALOG_SEARCH_PATH)
+            .filter(|a| *a == crate::backup::PG_COUNT_SESSION)
             .count();
-        assert_eq!(search_paths, 2);
+        assert_eq!(sessions, 2);
     }
 
     #[test]
