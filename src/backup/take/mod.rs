@@ -387,8 +387,12 @@ pub fn take(req: &Request) -> Result<Taken, GateError> {
             .then(|| scope.spawn(|| describe(&plan, &procedure)));
         // A gzip'd backup is read back behind its writer, with the gates' deep check: when
         // the dump ends, only its last bytes are left to check.
-        let followed = (plan.procedure != Procedure::RedisBgsave)
-            .then(|| scope.spawn(|| deep::inspect_growing(&reader, format, &options, &growth)));
+        let followed = (plan.procedure != Procedure::RedisBgsave).then(|| {
+            scope.spawn(|| {
+                yield_to_the_dump();
+                deep::inspect_growing(&reader, format, &options, &growth)
+            })
+        });
         let flushed = scope.spawn(|| follow::flush_behind(&reader, &growth));
         let (file, written, archived, skipped) = dump(&plan, &procedure, policy, file, &growth)?;
         growth.finished();
@@ -769,6 +773,21 @@ fn create_with_mode(path: &Path, mode: u32) -> std::io::Result<fs::File> {
     file.set_permissions(fs::Permissions::from_mode(mode))?;
     Ok(file)
 }
+
+/// Lower the calling thread's priority (nice 10; on Linux a thread's own, and inherited by the
+/// threads it starts): the read-back of the backup behind its writer. The dump (`pg_dump`
+/// and its server backend, holding its snapshot open) is the critical path; the read-back
+/// reads what is already in the page cache, so it can lag and catch up without memory. With
+/// the same priority it took its fair share of two cores from the dump; yielding, the dump
+/// keeps its pace and the read-back runs in the gaps (docs/backup.md, "Session 9").
+/// Raising one's own nice value needs no privilege; where it still fails, only the speed
+/// differs, so the error is ignored.
+fn yield_to_the_dump() {
+    let _ = rustix::process::setpriority_process(None, READ_BACK_NICE);
+}
+
+/// The read-back's nice value (see [`yield_to_the_dump`]): 10 and 19 measured alike.
+const READ_BACK_NICE: i32 = 10;
 
 #[cfg(test)]
 mod tests {
