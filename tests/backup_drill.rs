@@ -82,6 +82,20 @@ impl Site {
         path
     }
 
+    /// `dump` (pg_dumpall's text), gzipped, as the postgres module's backup, with a manifest
+    /// that says `inventory`.
+    fn postgres_backup(&self, dump: &[u8], inventory: Inventory) -> PathBuf {
+        let backup = self.backup("postgres", "sql.gz", &gzip(dump));
+        write_manifest(
+            &backup,
+            "postgres",
+            "postgres",
+            Procedure::PgDumpall,
+            inventory,
+        );
+        backup
+    }
+
     fn drill(&self, backup: &Path, module: &str) -> common::Run {
         self.drill_with(backup, module, &[])
     }
@@ -233,14 +247,7 @@ fn populated_cluster() -> (PgCluster, Inventory) {
 fn postgres_backup_passes_deep_verification_and_restores_into_a_second_cluster() {
     let site = Site::new();
     let (pg, inventory) = populated_cluster();
-    let backup = site.backup("postgres", "sql.gz", &gzip(&pg.dumpall()));
-    write_manifest(
-        &backup,
-        "postgres",
-        "postgres",
-        Procedure::PgDumpall,
-        inventory,
-    );
+    let backup = site.postgres_backup(&pg.dumpall(), inventory);
 
     let scope = site.scope("postgres", &backup);
     assert_eq!(scope.code, 0, "{}", scope.all());
@@ -309,14 +316,7 @@ fn a_dump_edited_to_lose_rows_fails_the_drill_naming_the_table() {
     let site = Site::new();
     let (pg, inventory) = populated_cluster();
     let edited = drop_rows(&pg.dumpall(), "public.orders", 5);
-    let backup = site.backup("postgres", "sql.gz", &gzip(&edited));
-    write_manifest(
-        &backup,
-        "postgres",
-        "postgres",
-        Procedure::PgDumpall,
-        inventory,
-    );
+    let backup = site.postgres_backup(&edited, inventory);
     // Still a complete, well-formed dump: the gates' deep verification accepts it.
     let scope = site.scope("postgres", &backup);
     assert_eq!(scope.code, 0, "{}", scope.all());
@@ -350,14 +350,7 @@ fn a_dump_cut_at_a_statement_boundary_fails_although_it_loads() {
     let cut = text
         .find("\\connect shop")
         .expect("the dump connects to shop");
-    let backup = site.backup("postgres", "sql.gz", &gzip(&text.as_bytes()[..cut]));
-    write_manifest(
-        &backup,
-        "postgres",
-        "postgres",
-        Procedure::PgDumpall,
-        inventory,
-    );
+    let backup = site.postgres_backup(&text.as_bytes()[..cut], inventory);
     // The gates' deep verification (which the drill runs first) already refuses it: the
     // completion line pg_dumpall writes last is missing.
     let run = site.drill(&backup, "postgres");
@@ -533,14 +526,7 @@ fn a_dump_that_psql_rejects_fails_with_psql_s_message() {
         1,
     );
     assert_ne!(broken, text);
-    let backup = site.backup("postgres", "sql.gz", &gzip(broken.as_bytes()));
-    write_manifest(
-        &backup,
-        "postgres",
-        "postgres",
-        Procedure::PgDumpall,
-        inventory,
-    );
+    let backup = site.postgres_backup(broken.as_bytes(), inventory);
     let run = site.drill(&backup, "postgres");
     assert_reason(&run, 1, "drill.restore_failed");
     assert!(run.stdout.contains("division by zero"), "{}", run.stdout);
@@ -596,14 +582,7 @@ fn a_backup_without_a_manifest_cannot_be_drilled() {
 fn without_the_server_tools_the_drill_could_not_run_and_writes_no_record() {
     let site = Site::new();
     let (pg, inventory) = populated_cluster();
-    let backup = site.backup("postgres", "sql.gz", &gzip(&pg.dumpall()));
-    write_manifest(
-        &backup,
-        "postgres",
-        "postgres",
-        Procedure::PgDumpall,
-        inventory,
-    );
+    let backup = site.postgres_backup(&pg.dumpall(), inventory);
     let empty = site.tmp.path().join("empty-bin");
     std::fs::create_dir(&empty).unwrap();
     let run = site.drill_with(&backup, "postgres", &[("PATH", empty.to_str().unwrap())]);
@@ -616,14 +595,7 @@ fn without_the_server_tools_the_drill_could_not_run_and_writes_no_record() {
 fn a_drill_for_another_module_is_refused() {
     let site = Site::new();
     let (pg, inventory) = populated_cluster();
-    let backup = site.backup("postgres", "sql.gz", &gzip(&pg.dumpall()));
-    write_manifest(
-        &backup,
-        "postgres",
-        "postgres",
-        Procedure::PgDumpall,
-        inventory,
-    );
+    let backup = site.postgres_backup(&pg.dumpall(), inventory);
     // The file name says postgres; redis is not covered by it.
     let run = site.drill(&backup, "redis");
     assert_reason(&run, 2, "backup.ref.wrong_module");
@@ -1191,14 +1163,7 @@ fn a_failed_drill_record_blocks_the_gate_even_when_no_drill_is_required() {
     let site = Site::new();
     let (pg, inventory) = populated_cluster();
     let edited = drop_rows(&pg.dumpall(), "public.orders", 1);
-    let backup = site.backup("postgres", "sql.gz", &gzip(&edited));
-    write_manifest(
-        &backup,
-        "postgres",
-        "postgres",
-        Procedure::PgDumpall,
-        inventory,
-    );
+    let backup = site.postgres_backup(&edited, inventory);
     assert_eq!(site.scope("postgres", &backup).code, 0);
     let run = site.drill(&backup, "postgres");
     assert_reason(&run, 1, "drill.content_differs");
@@ -1223,12 +1188,8 @@ fn a_restored_database_s_own_statement_timeout_does_not_cancel_the_drill_s_count
         "ALTER DATABASE app SET statement_timeout = '1ms'; \
          ALTER DATABASE app SET lock_timeout = '1ms'",
     );
-    let backup = site.backup("postgres", "sql.gz", &gzip(&pg.dumpall()));
-    write_manifest(
-        &backup,
-        "postgres",
-        "postgres",
-        Procedure::PgDumpall,
+    let backup = site.postgres_backup(
+        &pg.dumpall(),
         Inventory::Postgres {
             databases: vec![PgDatabase {
                 name: "app".into(),
@@ -1271,14 +1232,7 @@ fn a_restored_database_s_own_count_function_cannot_answer_for_the_drill() {
         table.rows = 1200;
     }
     let edited = drop_rows(&pg.dumpall(), "public.orders", 5);
-    let backup = site.backup("postgres", "sql.gz", &gzip(&edited));
-    write_manifest(
-        &backup,
-        "postgres",
-        "postgres",
-        Procedure::PgDumpall,
-        Inventory::Postgres { databases },
-    );
+    let backup = site.postgres_backup(&edited, Inventory::Postgres { databases });
 
     let run = site.drill(&backup, "postgres");
     assert_reason(&run, 1, "drill.content_differs");

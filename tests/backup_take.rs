@@ -171,6 +171,27 @@ fn pg_procedure(cluster: &Cluster, command: &str) -> String {
     )
 }
 
+/// A policy whose postgres procedure runs `pg_dumpall` against `cluster` as `postgres`.
+fn pg_dumpall_setup(cluster: &Cluster) -> Setup {
+    let s = cluster.socket();
+    Setup::new(
+        &pg_procedure(cluster, &format!("[pg_dumpall, -h, \"{s}\", -U, postgres]")),
+        "",
+    )
+}
+
+/// The postgres inventory in the manifest of the backup `r` took, which must have passed.
+fn postgres_inventory(r: &common::Run) -> Vec<PgDatabase> {
+    assert_eq!(r.code, 0, "{}", r.all());
+    let reference = r.stdout.lines().last().unwrap();
+    let manifest_path = evidence::manifest_path(Path::new(reference));
+    let m = evidence::parse_manifest(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let Inventory::Postgres { databases } = m.inventory else {
+        panic!("not a postgres inventory: {:?}", m.inventory)
+    };
+    databases
+}
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/modules")
 }
@@ -219,14 +240,7 @@ fn a_postgres_backup_is_taken_verified_described_and_eligible() {
          INSERT INTO \"Odd schema\".\"tab\tle\" VALUES ('secret-value');",
     );
     cluster.sql("shop's", "CREATE TABLE carts (id int);");
-    let s = cluster.socket();
-    let setup = Setup::new(
-        &pg_procedure(
-            &cluster,
-            &format!("[pg_dumpall, -h, \"{s}\", -U, postgres]"),
-        ),
-        "",
-    );
+    let setup = pg_dumpall_setup(&cluster);
     let r = take(&setup, &fixtures(), "postgres");
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(
@@ -347,21 +361,14 @@ fn a_dump_larger_than_a_block_is_gzipped_in_members_that_are_read_whole() {
         "app",
         "CREATE TABLE big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 90000) g",
     );
-    let s = cluster.socket();
-    let setup = Setup::new(
-        &pg_procedure(
-            &cluster,
-            &format!("[pg_dumpall, -h, \"{s}\", -U, postgres]"),
-        ),
-        "",
-    );
+    let setup = pg_dumpall_setup(&cluster);
     let r = take(&setup, &fixtures(), "postgres");
     assert_eq!(r.code, 0, "{}", r.all());
     let path = PathBuf::from(r.stdout.lines().last().unwrap());
     let gz = std::fs::read(&path).unwrap();
     // Every member, in order, is exactly what pg_dumpall writes.
     let direct = Command::new("pg_dumpall")
-        .args(["-h", &s, "-U", "postgres"])
+        .args(["-h", &cluster.socket(), "-U", "postgres"])
         .output()
         .unwrap();
     assert!(direct.status.success());
@@ -815,22 +822,8 @@ fn the_inventory_counts_with_postgres_own_count_whatever_the_database_s_search_p
             &format!("ALTER DATABASE {db} SET search_path = evil, pg_catalog, public"),
         );
     }
-    let s = cluster.socket();
-    let setup = Setup::new(
-        &pg_procedure(
-            &cluster,
-            &format!("[pg_dumpall, -h, \"{s}\", -U, postgres]"),
-        ),
-        "",
-    );
-    let r = take(&setup, &fixtures(), "postgres");
-    assert_eq!(r.code, 0, "{}", r.all());
-    let reference = r.stdout.lines().last().unwrap();
-    let manifest_path = evidence::manifest_path(Path::new(reference));
-    let m = evidence::parse_manifest(&std::fs::read(&manifest_path).unwrap()).unwrap();
-    let Inventory::Postgres { databases } = m.inventory else {
-        panic!("not a postgres inventory: {:?}", m.inventory)
-    };
+    let setup = pg_dumpall_setup(&cluster);
+    let databases = postgres_inventory(&take(&setup, &fixtures(), "postgres"));
     for db in ["app", "shop", "postgres"] {
         let counted = databases.iter().find(|d| d.name == db).unwrap();
         let items: Vec<(&str, &str, u64)> = counted
@@ -859,22 +852,8 @@ fn a_database_s_own_statement_timeout_does_not_cancel_the_inventory_s_counts() {
         "ALTER DATABASE app SET statement_timeout = '1ms'; \
          ALTER DATABASE app SET lock_timeout = '1ms'",
     );
-    let s = cluster.socket();
-    let setup = Setup::new(
-        &pg_procedure(
-            &cluster,
-            &format!("[pg_dumpall, -h, \"{s}\", -U, postgres]"),
-        ),
-        "",
-    );
-    let r = take(&setup, &fixtures(), "postgres");
-    assert_eq!(r.code, 0, "{}", r.all());
-    let reference = r.stdout.lines().last().unwrap();
-    let manifest_path = evidence::manifest_path(Path::new(reference));
-    let m = evidence::parse_manifest(&std::fs::read(&manifest_path).unwrap()).unwrap();
-    let Inventory::Postgres { databases } = m.inventory else {
-        panic!("not a postgres inventory: {:?}", m.inventory)
-    };
+    let setup = pg_dumpall_setup(&cluster);
+    let databases = postgres_inventory(&take(&setup, &fixtures(), "postgres"));
     let app = databases.iter().find(|d| d.name == "app").unwrap();
     let items: Vec<(&str, &str, u64)> = app
         .tables
@@ -995,14 +974,7 @@ fn a_database_that_accepts_no_connections_fails_the_backup_instead_of_being_left
         "postgres",
         "ALTER DATABASE \"closed\nbooks\" ALLOW_CONNECTIONS false",
     );
-    let s = cluster.socket();
-    let setup = Setup::new(
-        &pg_procedure(
-            &cluster,
-            &format!("[pg_dumpall, -h, \"{s}\", -U, postgres]"),
-        ),
-        "",
-    );
+    let setup = pg_dumpall_setup(&cluster);
     let r = take(&setup, &fixtures(), "postgres");
     assert_eq!(r.code, 2, "{}", r.all());
     assert!(
