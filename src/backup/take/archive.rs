@@ -100,10 +100,7 @@ impl Walk {
         if !meta.is_dir() {
             return Err(format!("{} changed type while archived", path.display()));
         }
-        let mut header = tar::Header::new_gnu();
-        header.set_metadata(&meta);
-        header.set_entry_type(tar::EntryType::Directory);
-        header.set_size(0);
+        let mut header = header_without_data(&meta, tar::EntryType::Directory);
         builder
             .append_data(&mut header, member_name(&path), io::empty())
             .map_err(|e| format!("cannot archive {}: {e}", path.display()))?;
@@ -160,10 +157,7 @@ impl Walk {
                 if !meta.is_symlink() {
                     return Err(format!("{} changed type while archived", path.display()));
                 }
-                let mut header = tar::Header::new_gnu();
-                header.set_metadata(&meta);
-                header.set_entry_type(tar::EntryType::Symlink);
-                header.set_size(0);
+                let mut header = header_without_data(&meta, tar::EntryType::Symlink);
                 builder
                     .append_link(
                         &mut header,
@@ -191,6 +185,15 @@ impl Walk {
             }
         }
     }
+}
+
+/// The header of a member that holds no data (a directory, a link), from its metadata.
+fn header_without_data(meta: &fs::Metadata, kind: tar::EntryType) -> tar::Header {
+    let mut header = tar::Header::new_gnu();
+    header.set_metadata(meta);
+    header.set_entry_type(kind);
+    header.set_size(0);
+    header
 }
 
 /// One regular file, already opened without following links; its size is the one seen when
