@@ -114,13 +114,15 @@ impl ScratchDir {
                 base.display()
             )
         })?;
+        let me = rustix::process::geteuid().as_raw();
         let mut above = Some(base.as_path());
         while let Some(p) = above {
             let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
             let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions());
-            if mode & 0o002 != 0 && mode & 0o1000 == 0 {
+            let owner = std::os::unix::fs::MetadataExt::uid(&meta);
+            if let Some(who) = replaceable_by_others(mode, owner, me) {
                 return Err(format!(
-                    "{} may be written by any user and has no sticky bit, so another user could replace the drill's scratch directory; set TMPDIR to a directory that is not (e.g. /tmp, mode 1777)",
+                    "{} {who}, so another user could replace the drill's scratch directory; set TMPDIR to a directory only root or this user can rename entries in (e.g. /tmp, mode 1777, root's)",
                     p.display()
                 ));
             }
@@ -167,6 +169,19 @@ impl ScratchDir {
         }
         Ok(p)
     }
+}
+
+/// Why users other than root and `me` could rename entries of a directory of `mode` owned by
+/// `owner` (and so swap one for a link), or `None`: its owner always can; its group and any
+/// user can where they may write it and it has no sticky bit.
+fn replaceable_by_others(mode: u32, owner: u32, me: u32) -> Option<String> {
+    if owner != 0 && owner != me {
+        return Some(format!("is owned by another user (uid {owner})"));
+    }
+    if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+        return Some("may be written by its group or any user and has no sticky bit".into());
+    }
+    None
 }
 
 pub fn set_mode(path: &Path, mode: u32) -> Result<(), String> {
@@ -476,6 +491,56 @@ mod tests {
             (sub.uid(), sub.gid(), sub.mode() & 0o7777),
             (65534, 65534, 0o700)
         );
+    }
+
+    /// Who besides the drill (and root) could move the scratch directory away and put a link
+    /// in its place: the owner of a directory above it, or its group or any user where the
+    /// directory has no sticky bit.
+    #[test]
+    fn a_directory_above_the_scratch_that_others_can_rename_in_is_named() {
+        let me = 1000;
+        for (mode, owner) in [
+            (0o755, 0),
+            (0o700, me),
+            (0o1777, 0),
+            (0o1770, 0),
+            (0o711, 0),
+        ] {
+            assert_eq!(
+                super::replaceable_by_others(mode, owner, me),
+                None,
+                "{mode:o} {owner}"
+            );
+        }
+        for (mode, owner) in [
+            (0o777, 0),
+            (0o770, 0),
+            (0o775, me),
+            (0o755, 1001),
+            (0o1777, 1001),
+        ] {
+            assert!(
+                super::replaceable_by_others(mode, owner, me).is_some(),
+                "{mode:o} owned by {owner}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_temporary_directory_its_group_may_write_without_the_sticky_bit_is_refused() {
+        let base = tempfile::tempdir().unwrap();
+        let shared = base.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        super::set_mode(&shared, 0o770).unwrap();
+        let me = super::RunAs {
+            uid: rustix::process::geteuid().as_raw(),
+            gid: rustix::process::getegid().as_raw(),
+            dropped: false,
+        };
+        let err = super::ScratchDir::create_in(&shared, me)
+            .err()
+            .expect("a directory its group may write is refused");
+        assert!(err.contains("sticky"), "{err}");
     }
 
     #[test]
