@@ -173,20 +173,19 @@ pub fn versions(runner: &Runner) -> Result<BTreeMap<String, String>, String> {
 mod tests {
     use super::*;
 
-    /// Swaps the staged copy for a link to `victim` half-way through the copy, as a process
+    /// Swaps the staged copy for a link to `target` half-way through the copy, as a process
     /// running as the unprivileged user (who owns the directory the copy is in) can.
     struct SwapsHalfWay {
         copy: PathBuf,
-        victim: PathBuf,
+        target: PathBuf,
         sent: bool,
     }
 
     impl Read for SwapsHalfWay {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
             if self.sent {
-                let moved = self.copy.with_extension("moved");
-                std::fs::rename(&self.copy, moved)?;
-                std::os::unix::fs::symlink(&self.victim, &self.copy)?;
+                std::fs::rename(&self.copy, self.copy.with_extension("moved"))?;
+                std::os::unix::fs::symlink(&self.target, &self.copy)?;
                 return Ok(0);
             }
             self.sent = true;
@@ -196,35 +195,33 @@ mod tests {
     }
 
     /// The copy is given to the unprivileged user through its open descriptor: a link put
-    /// in its place meanwhile is not followed (root would have given the link's target,
-    /// any file, to that user).
+    /// in its place meanwhile is never followed. As root, a chown by name would give the
+    /// link's target (any file) to that user; here the link points nowhere, so a chown by
+    /// name fails whoever runs the test, and one through the descriptor gives the copy.
     #[test]
     fn the_staged_copy_is_chowned_through_its_descriptor_never_through_a_link() {
         use std::os::unix::fs::MetadataExt;
-        if rustix::process::geteuid().as_raw() != 0 {
-            return; // Only root gives a file away.
-        }
-        let run_as = super::super::scratch::RunAs {
-            uid: 65534,
-            gid: 65534,
-            dropped: true,
-        };
+        let run_as = super::super::scratch::dropped_for_tests();
         let scratch = ScratchDir::create(run_as).unwrap();
-        let victim_dir = tempfile::tempdir().unwrap();
-        let victim = victim_dir.path().join("system-file");
-        std::fs::write(&victim, b"root's").unwrap();
+        let nowhere = scratch.path().join("absent");
         let runner = Runner {
             exec: Vec::new(),
             run_as,
             scratch: scratch.path().to_path_buf(),
         };
+        let copy = scratch.path().join("redis").join(RDB_NAME);
         let mut rdb = SwapsHalfWay {
-            copy: scratch.path().join("redis").join(RDB_NAME),
-            victim: victim.clone(),
+            copy: copy.clone(),
+            target: nowhere.clone(),
             sent: false,
         };
-        let _ = stage(&runner, &scratch, &mut rdb);
-        assert_eq!(std::fs::metadata(&victim).unwrap().uid(), 0);
+        let staged = stage(&runner, &scratch, &mut rdb);
+        assert!(staged.is_ok(), "{:?}", staged.err());
+        // The swap happened, and nothing was made at the link's target.
+        assert!(std::fs::symlink_metadata(&copy).unwrap().is_symlink());
+        assert!(std::fs::symlink_metadata(&nowhere).is_err());
+        let moved = std::fs::metadata(copy.with_extension("moved")).unwrap();
+        assert_eq!((moved.uid(), moved.gid()), (run_as.uid, run_as.gid));
     }
 
     #[test]

@@ -430,6 +430,26 @@ impl Drop for Server {
     }
 }
 
+/// The user a drill drops to, for tests: `nobody` (65534) when they run as root, as CI does;
+/// otherwise the tests' own user, marked as dropped, so that the same code runs (a file can
+/// then only be given to oneself, and root-only effects are seen in CI).
+#[cfg(test)]
+pub(crate) fn dropped_for_tests() -> RunAs {
+    if rustix::process::geteuid().as_raw() == 0 {
+        RunAs {
+            uid: 65534,
+            gid: 65534,
+            dropped: true,
+        }
+    } else {
+        RunAs {
+            uid: rustix::process::geteuid().as_raw(),
+            gid: rustix::process::getegid().as_raw(),
+            dropped: true,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::passwd_ids;
@@ -474,22 +494,16 @@ mod tests {
     #[test]
     fn the_unprivileged_user_owns_its_subdirectories_but_not_the_scratch_directory() {
         use std::os::unix::fs::MetadataExt;
-        if rustix::process::geteuid().as_raw() != 0 {
-            return; // Only root gives a directory away.
-        }
-        let run_as = super::RunAs {
-            uid: 65534,
-            gid: 65534,
-            dropped: true,
-        };
+        let run_as = super::dropped_for_tests();
         let scratch = super::ScratchDir::create(run_as).unwrap();
         let top = std::fs::symlink_metadata(scratch.path()).unwrap();
-        assert_eq!((top.uid(), top.mode() & 0o7777), (0, 0o711));
+        let drill = rustix::process::geteuid().as_raw();
+        assert_eq!((top.uid(), top.mode() & 0o7777), (drill, 0o711));
         let sub = scratch.subdir("pgdata", run_as).unwrap();
         let sub = std::fs::symlink_metadata(sub).unwrap();
         assert_eq!(
             (sub.uid(), sub.gid(), sub.mode() & 0o7777),
-            (65534, 65534, 0o700)
+            (run_as.uid, run_as.gid, 0o700)
         );
     }
 
