@@ -5,7 +5,7 @@
 mod common;
 
 use common::{gate, run};
-use forgejo_gates::backup::evidence::{self, Inventory, PgDatabase, PgTable};
+use forgejo_gates::backup::evidence::{self, BackupManifest, Inventory, PgDatabase, PgTable};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -173,19 +173,31 @@ fn pg_procedure(cluster: &Cluster, command: &str) -> String {
 
 /// A policy whose postgres procedure runs `pg_dumpall` against `cluster` as `postgres`.
 fn pg_dumpall_setup(cluster: &Cluster) -> Setup {
+    pg_dumpall_setup_with(cluster, "")
+}
+
+/// [`pg_dumpall_setup`] with more of `pg_dumpall`'s arguments (`, --a, --b`).
+fn pg_dumpall_setup_with(cluster: &Cluster, more: &str) -> Setup {
     let s = cluster.socket();
     Setup::new(
-        &pg_procedure(cluster, &format!("[pg_dumpall, -h, \"{s}\", -U, postgres]")),
+        &pg_procedure(
+            cluster,
+            &format!("[pg_dumpall, -h, \"{s}\", -U, postgres{more}]"),
+        ),
         "",
     )
+}
+
+/// The manifest beside the backup file `reference`.
+fn manifest_at(reference: &str) -> BackupManifest {
+    let path = evidence::manifest_path(Path::new(reference));
+    evidence::parse_manifest(&std::fs::read(path).unwrap()).unwrap()
 }
 
 /// The postgres inventory in the manifest of the backup `r` took, which must have passed.
 fn postgres_inventory(r: &common::Run) -> Vec<PgDatabase> {
     assert_eq!(r.code, 0, "{}", r.all());
-    let reference = r.stdout.lines().last().unwrap();
-    let manifest_path = evidence::manifest_path(Path::new(reference));
-    let m = evidence::parse_manifest(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let m = manifest_at(r.stdout.lines().last().unwrap());
     let Inventory::Postgres { databases } = m.inventory else {
         panic!("not a postgres inventory: {:?}", m.inventory)
     };
@@ -576,10 +588,7 @@ fn a_filesystem_backup_archives_the_mounts_and_lists_them() {
     assert_eq!(r.code, 0, "{}", r.all());
     let reference = r.stdout.lines().last().unwrap();
     assert!(reference.ends_with(".tar.gz"), "{reference}");
-    let m = evidence::parse_manifest(
-        &std::fs::read(evidence::manifest_path(Path::new(reference))).unwrap(),
-    )
-    .unwrap();
+    let m = manifest_at(reference);
     assert_eq!(m.procedure.as_str(), "mount-archive");
     // The listing, computed here from the archive itself.
     let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(
@@ -625,10 +634,7 @@ fn a_sidecar_is_backed_up_through_its_ref_module() {
         name.starts_with("minio-2") && name.ends_with(".tar.gz"),
         "{name}"
     );
-    let m = evidence::parse_manifest(
-        &std::fs::read(evidence::manifest_path(Path::new(reference))).unwrap(),
-    )
-    .unwrap();
+    let m = manifest_at(reference);
     assert_eq!(
         (m.module.as_str(), m.ref_module.as_str(), m.class.as_str()),
         ("minio-init", "minio", "minio")
@@ -746,10 +752,7 @@ fn a_redis_backup_is_an_rdb_dump_with_keys_per_database() {
     assert!(!r.all().contains("secret-value"));
     let reference = r.stdout.lines().last().unwrap();
     assert!(reference.ends_with(".rdb"), "{reference}");
-    let m = evidence::parse_manifest(
-        &std::fs::read(evidence::manifest_path(Path::new(reference))).unwrap(),
-    )
-    .unwrap();
+    let m = manifest_at(reference);
     assert_eq!(m.procedure.as_str(), "redis-bgsave");
     assert_eq!(
         m.inventory,
@@ -937,20 +940,11 @@ fn databases_with_hostile_names_are_each_counted_in_their_own_database() {
 
     cluster.sql("postgres", &format!("DROP DATABASE {}", ident("new\nline")));
     expected.retain(|d| d.name != "new\nline");
-    let setup = Setup::new(
-        &pg_procedure(
-            &cluster,
-            &format!("[pg_dumpall, -h, \"{s}\", -U, postgres]"),
-        ),
-        "",
-    );
+    let setup = pg_dumpall_setup(&cluster);
     let r = take(&setup, &fixtures(), "postgres");
     assert_eq!(r.code, 0, "{}", r.all());
     let reference = r.stdout.lines().last().unwrap();
-    let m = evidence::parse_manifest(
-        &std::fs::read(evidence::manifest_path(Path::new(reference))).unwrap(),
-    )
-    .unwrap();
+    let m = manifest_at(reference);
     assert_eq!(
         m.inventory,
         Inventory::Postgres {
@@ -1017,25 +1011,11 @@ fn template_databases_are_counted_so_a_dump_without_one_fails_the_drill() {
         "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 2) g",
     );
     cluster.sql("postgres", "ALTER DATABASE tmpl IS_TEMPLATE true");
-    let s = cluster.socket();
 
-    let whole = Setup::new(
-        &pg_procedure(
-            &cluster,
-            &format!("[pg_dumpall, -h, \"{s}\", -U, postgres]"),
-        ),
-        "",
-    );
+    let whole = pg_dumpall_setup(&cluster);
     let r = take(&whole, &fixtures(), "postgres");
-    assert_eq!(r.code, 0, "{}", r.all());
+    let databases = postgres_inventory(&r);
     let reference = r.stdout.lines().last().unwrap().to_string();
-    let m = evidence::parse_manifest(
-        &std::fs::read(evidence::manifest_path(Path::new(&reference))).unwrap(),
-    )
-    .unwrap();
-    let Inventory::Postgres { databases } = m.inventory else {
-        panic!("not a postgres inventory: {:?}", m.inventory)
-    };
     let held: Vec<(&str, Vec<(&str, u64)>)> = databases
         .iter()
         .map(|d| {
@@ -1054,13 +1034,7 @@ fn template_databases_are_counted_so_a_dump_without_one_fails_the_drill() {
     let d = drill(&whole, &reference);
     assert_eq!(d.code, 0, "{}", d.all());
 
-    let without = Setup::new(
-        &pg_procedure(
-            &cluster,
-            &format!("[pg_dumpall, -h, \"{s}\", -U, postgres, --exclude-database=tmpl]"),
-        ),
-        "",
-    );
+    let without = pg_dumpall_setup_with(&cluster, ", --exclude-database=tmpl");
     let r = take(&without, &fixtures(), "postgres");
     assert_eq!(r.code, 0, "the dump itself exits 0: {}", r.all());
     let reference = r.stdout.lines().last().unwrap().to_string();
