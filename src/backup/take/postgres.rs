@@ -63,11 +63,20 @@ fn psql_argv(psql: &[String], then: Vec<String>) -> Vec<String> {
     argv
 }
 
+/// Run after [`crate::backup::PG_COUNT_SESSION`] here, where the counts run beside the dump:
+/// with parallel workers a count of a large table took both cores from `pg_dump` and its
+/// server process while it lasted (three processes counting), and more CPU in all than one
+/// process counting alone (docs/backup.md, "Session 10"). The dump is still the longer of
+/// the two: a table's `COPY` out costs several times its `count(*)`.
+const NO_PARALLEL_WORKERS: &str = "SET max_parallel_workers_per_gather = 0";
+
 /// The queries run in each database, right after connecting: the database's own settings must
-/// neither cancel the counts nor choose the query's names.
+/// neither cancel the counts nor choose the query's names, nor put the counts on more cores.
 fn count_here(argv: &mut Vec<String>) {
     argv.push("-c".into());
     argv.push(crate::backup::PG_COUNT_SESSION.into());
+    argv.push("-c".into());
+    argv.push(NO_PARALLEL_WORKERS.into());
     argv.push("-c".into());
     argv.push(TABLES.into());
 }
@@ -78,6 +87,8 @@ fn first_argv(psql: &[String]) -> Vec<String> {
     then.push(VERSION_LINE.into());
     then.push("-c".into());
     then.push(crate::backup::PG_COUNT_SESSION.into());
+    then.push("-c".into());
+    then.push(NO_PARALLEL_WORKERS.into());
     then.push("-c".into());
     then.push(DATABASES.into());
     then.push("-c".into());
@@ -402,8 +413,15 @@ mod tests {
         assert_eq!(argv[at("database_1=\"dbname='b\\'c'\"") - 1], "-v");
         let connect = at(r"\connect -reuse-previous=on :database_1");
         assert_eq!(
-            argv[connect + 1..connect + 5],
-            ["-c", crate::backup::PG_COUNT_SESSION, "-c", TABLES]
+            argv[connect + 1..connect + 7],
+            [
+                "-c",
+                crate::backup::PG_COUNT_SESSION,
+                "-c",
+                NO_PARALLEL_WORKERS,
+                "-c",
+                TABLES
+            ]
         );
         let sessions = argv
             .iter()
