@@ -555,6 +555,12 @@ printf -- '\n--\n-- PostgreSQL database cluster dump complete\n--\n\n'
     assert_eq!(r.code, 2, "{}", r.all());
     assert!(r.stderr.contains("step `verify` failed"), "{}", r.stderr);
     assert!(r.stderr.contains("backup.artifact.format"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("changed after it was read back")
+            && r.stderr.contains("bytes from offset 0 had BLAKE3 digest"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stdout.is_empty(), "{}", r.stdout);
     assert_eq!(setup.entries(), Vec::<String>::new());
 }

@@ -13,6 +13,7 @@
 //! ends only where a read finds nothing more after the writer said it had finished.
 
 use super::Refusal;
+use super::segments::{SegmentHasher, Segments};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, BufRead, Read};
@@ -170,6 +171,18 @@ impl Feeder<'_> {
     /// Read the whole file from offset 0 with positional reads, hash every byte, and hand each
     /// buffer to the reader while it takes them. The sha256, hex.
     pub fn run(self) -> io::Result<String> {
+        self.hash(None).map(|(sha, _)| sha)
+    }
+
+    /// [`Feeder::run`], and the [`Segments`] of the same bytes (for a pass that reads them
+    /// again on several cores).
+    pub fn run_with_segments(self) -> io::Result<(String, Segments)> {
+        let (sha, segments) = self.hash(Some(SegmentHasher::new()))?;
+        let segments = segments.ok_or_else(|| io::Error::other("no segments were hashed"))?;
+        Ok((sha, segments))
+    }
+
+    fn hash(self, mut segments: Option<SegmentHasher>) -> io::Result<(String, Option<Segments>)> {
         let mut hasher = Sha256::new();
         let mut offset = 0u64;
         let mut allocated = 0;
@@ -230,6 +243,9 @@ impl Feeder<'_> {
                 }
             }
             hasher.update(&buf);
+            if let Some(segments) = segments.as_mut() {
+                segments.update(&buf);
+            }
             if handing {
                 if let Err(returned) = self.full.send(Piece::Bytes(buf)) {
                     handing = false;
@@ -241,7 +257,10 @@ impl Feeder<'_> {
                 spare = Some(buf);
             }
         }
-        Ok(crate::digest::hex(&hasher.finalize()))
+        Ok((
+            crate::digest::hex(&hasher.finalize()),
+            segments.map(SegmentHasher::finish),
+        ))
     }
 }
 

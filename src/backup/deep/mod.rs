@@ -21,6 +21,7 @@ mod isal;
 mod isal_gzip;
 mod pg_custom;
 mod rdb;
+mod segments;
 mod sql;
 pub mod stream;
 mod tar;
@@ -38,6 +39,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::fs::FileExt;
 
 pub use feed::{Growth, Written};
+pub use segments::{SegmentHasher, Segments};
 
 code!(
     INCOMPLETE,
@@ -276,14 +278,15 @@ fn inspect_by(
 /// `growth`: the file is read from its first byte as the writer writes it, and to its last
 /// byte once the writer has finished; the verdict and the sha256 are those of every byte
 /// read, exactly as [`inspect_with`] would give them for the finished file (the same reader:
-/// the large-file path). A writer that stops part-way fails it. An RDB file, which its check
-/// reads by itself, is inspected once the writer has finished.
+/// the large-file path), with the [`Segments`] of those bytes for a later pass to compare the
+/// file with on every core. A writer that stops part-way fails it. An RDB file, which its
+/// check reads by itself, is inspected once the writer has finished, without segments.
 pub fn inspect_growing(
     file: &File,
     format: Format,
     options: &Options,
     growth: &Growth,
-) -> Result<Inspection, Refusal> {
+) -> Result<(Inspection, Option<Segments>), Refusal> {
     growing_by(file, format, options, growth, &Paths::SIZED)
 }
 
@@ -293,7 +296,7 @@ fn growing_by(
     options: &Options,
     growth: &Growth,
     paths: &Paths,
-) -> Result<Inspection, Refusal> {
+) -> Result<(Inspection, Option<Segments>), Refusal> {
     let stopped = || Refusal::format("cannot read the file: its writer stopped before the end");
     // An RDB file is read by its check itself: from its end, once there is one.
     let enough = if format == Format::RedisRdb {
@@ -306,7 +309,7 @@ fn growing_by(
         return Err(stopped());
     }
     if format == Format::RedisRdb {
-        return inspect_by(file, format, options, paths);
+        return inspect_by(file, format, options, paths).map(|inspection| (inspection, None));
     }
     let mut head = [0u8; HEAD];
     let got = read_up_to(&mut At { file, offset: 0 }, &mut head)
@@ -314,18 +317,21 @@ fn growing_by(
     let head = &head[..got];
     std::thread::scope(|scope| {
         let (feeder, mut raw) = feed::following(file, Some(growth), LARGE_CHUNK, LARGE_BUFFERS);
-        let hasher = scope.spawn(|| feeder.run());
+        let hasher = scope.spawn(|| feeder.run_with_segments());
         // Its size is not known yet: read it as the large file a backup being written is
         // (ISA-L inflates, not zlib-rs: about half the CPU on a backup's read-back).
         let checked = check_content(file, GROWING, head, &mut raw, LARGE_CHUNK, format, options);
         drop(raw);
-        let sha = hasher
+        let (sha, segments) = hasher
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the hashing thread failed")))
             .map_err(|e| Refusal::format(format!("cannot read the file to hash it: {e}")))?;
-        checked.map(|detail| Inspection {
-            sha256: sha,
-            detail,
+        checked.map(|detail| {
+            let inspection = Inspection {
+                sha256: sha,
+                detail,
+            };
+            (inspection, Some(segments))
         })
     })
 }
@@ -612,7 +618,8 @@ mod tests {
     }
 
     /// The verdict of the read-back that follows a writer writing `bytes` in `piece`-byte
-    /// writes on another thread.
+    /// writes on another thread. A passing read-back's segments are those of `bytes`, which
+    /// the finished file then matches.
     fn growing(
         format: Format,
         bytes: &[u8],
@@ -633,7 +640,17 @@ mod tests {
                 growth.written(written);
             }
             growth.finished();
-            follower.join().unwrap()
+            let (inspection, segments) = follower.join().unwrap()?;
+            if format == Format::RedisRdb {
+                assert!(segments.is_none(), "an RDB file is not read in segments");
+            } else {
+                let segments = segments.expect("a streamed read-back takes segments");
+                assert_eq!(segments.len(), bytes.len() as u64);
+                let now = Segments::of_file(&reader, 2).unwrap();
+                assert_eq!(segments.difference(&now), None);
+                assert_eq!(segments, now);
+            }
+            Ok(inspection)
         })
     }
 

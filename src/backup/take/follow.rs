@@ -142,7 +142,14 @@ mod tests {
                 growth.finished();
                 Ok(())
             })();
-            (follower.join().unwrap(), wrote)
+            let followed = follower.join().unwrap().map(|(inspection, segments)| {
+                // What was read back is, segment by segment, the finished file.
+                let read = segments.expect("a gzip'd dump is read back in segments");
+                let now = deep::Segments::of_file(&reader, 2).unwrap();
+                assert_eq!(read.difference(&now), None);
+                inspection
+            });
+            (followed, wrote)
         });
         (followed, wrote, std::fs::read(tmp.path()).unwrap())
     }

@@ -2,10 +2,12 @@
 //! into blocks, each block becomes one complete gzip member on a worker thread, and the
 //! members are written in order (a multi-member gzip file, which `gzip -d`, `gzip -t` and the
 //! gates' deep verification read member by member; `pigz --independent` writes one member).
-//! The bytes written are hashed (sha256) in the same pass, so that the file verified
-//! afterwards can be tied to exactly what was written. Memory is bounded: at most
+//! The bytes written are hashed in the same pass (BLAKE3 segments, the form the read-back
+//! takes of what it checks), so that the file verified afterwards can be tied to exactly what
+//! was written. Memory is bounded: at most
 //! `2 × workers + 1` blocks are in flight, whatever the size of the dump.
 
+use super::super::deep::{SegmentHasher, Segments};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -52,11 +54,20 @@ impl Member {
     }
 }
 
-/// What was written: the compressed size and its sha256.
+/// What was written: its size, and the digest the file checked afterwards is compared with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
     pub bytes: u64,
-    pub sha256: String,
+    pub digest: WrittenDigest,
+}
+
+/// The digest of the bytes written, in the form the check of the file gives of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WrittenDigest {
+    /// The whole file's sha256 (a file checked once it is whole, by the gates' artifact check).
+    Sha256(String),
+    /// The file's segments (a file read back behind its writer: `deep::inspect_growing`).
+    Segments(Segments),
 }
 
 /// A `Write` that gzips what it is given on worker threads and writes the members, in order,
@@ -75,7 +86,7 @@ pub struct ParallelGzip<W: Write> {
     /// Buffers of members written, for the next jobs.
     written_out: Vec<Vec<u8>>,
     max_in_flight: usize,
-    hasher: Sha256,
+    hasher: SegmentHasher,
     written: u64,
     /// The first error: once a member is lost, every later call fails with it.
     broken: Option<String>,
@@ -138,7 +149,7 @@ impl<W: Write> ParallelGzip<W> {
             ready: BTreeMap::new(),
             written_out: Vec::new(),
             max_in_flight: 2 * workers + 1,
-            hasher: Sha256::new(),
+            hasher: SegmentHasher::new(),
             written: 0,
             broken: None,
         }
@@ -239,7 +250,7 @@ impl<W: Write> ParallelGzip<W> {
         }
         let written = Written {
             bytes: self.written,
-            sha256: crate::digest::hex(&std::mem::take(&mut self.hasher).finalize()),
+            digest: WrittenDigest::Segments(std::mem::take(&mut self.hasher).finish()),
         };
         Ok((self.inner, written))
     }
@@ -355,7 +366,7 @@ impl<W: Write> Hashed<W> {
         self.inner.flush()?;
         let written = Written {
             bytes: self.written,
-            sha256: crate::digest::hex(&self.hasher.finalize()),
+            digest: WrittenDigest::Sha256(crate::digest::hex(&self.hasher.finalize())),
         };
         Ok((self.inner, written))
     }
@@ -387,8 +398,17 @@ mod tests {
         out
     }
 
-    fn sha(bytes: &[u8]) -> String {
-        crate::digest::hex(&Sha256::digest(bytes))
+    fn sha(bytes: &[u8]) -> WrittenDigest {
+        WrittenDigest::Sha256(crate::digest::hex(&Sha256::digest(bytes)))
+    }
+
+    /// The segments of `bytes` as the file's own reader takes them: written to a file and
+    /// read back by `Segments::of_file` (on two threads).
+    fn segments(bytes: &[u8]) -> WrittenDigest {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(bytes).unwrap();
+        let file = std::fs::File::open(tmp.path()).unwrap();
+        WrittenDigest::Segments(Segments::of_file(&file, 2).unwrap())
     }
 
     /// Input that does not compress to nothing: each block differs.
@@ -410,7 +430,7 @@ mod tests {
                 let (out, written) = gz.finish().unwrap();
                 assert_eq!(gunzip(&out), input, "workers {workers}, writes of {piece}");
                 assert_eq!(written.bytes, out.len() as u64);
-                assert_eq!(written.sha256, sha(&out));
+                assert_eq!(written.digest, segments(&out));
             }
         }
     }
@@ -449,7 +469,7 @@ mod tests {
         let (out, written) = gz.finish().unwrap();
         assert!(out.len() > input.len(), "random bytes do not shrink");
         assert_eq!(gunzip(&out), input);
-        assert_eq!(written.sha256, sha(&out));
+        assert_eq!(written.digest, segments(&out));
     }
 
     #[test]
@@ -457,7 +477,7 @@ mod tests {
         let (out, written) = ParallelGzip::new(Vec::new(), LEVEL).finish().unwrap();
         assert!(out.starts_with(&[0x1f, 0x8b]));
         assert_eq!(gunzip(&out), b"");
-        assert_eq!(written.sha256, sha(&out));
+        assert_eq!(written.digest, segments(&out));
     }
 
     /// A sink that fails after `left` bytes, as a full disk does.
@@ -495,6 +515,6 @@ mod tests {
         let (out, written) = h.finish().unwrap();
         assert_eq!(out, b"abcdef");
         assert_eq!(written.bytes, 6);
-        assert_eq!(written.sha256, sha(b"abcdef"));
+        assert_eq!(written.digest, sha(b"abcdef"));
     }
 }

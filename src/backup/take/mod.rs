@@ -407,10 +407,10 @@ pub fn take(req: &Request) -> Result<Taken, GateError> {
             behind.and(file.sync_all())
         });
         // Every byte is read once more now that the file is whole, beside the read-back's
-        // last bytes: what was checked must still be what the file holds.
+        // last bytes and on every core: what was checked must still be what the file holds.
         let again = followed
             .is_some()
-            .then(|| scope.spawn(|| deep::hash_file(&reader)));
+            .then(|| scope.spawn(|| deep::Segments::of_file(&reader, hashing_threads())));
         let followed = followed.map(|t| {
             t.join().unwrap_or_else(|_| {
                 Err(deep::Refusal::format(
@@ -422,6 +422,11 @@ pub fn take(req: &Request) -> Result<Taken, GateError> {
             t.join()
                 .unwrap_or_else(|_| Err(std::io::Error::other("the hashing thread stopped")))
         });
+        // The segments of the bytes the read-back checked, to compare with what was written.
+        let read_segments = followed
+            .as_ref()
+            .and_then(|verdict| verdict.as_ref().ok())
+            .and_then(|(_, segments)| segments.clone());
         let read_back = followed.zip(again).map(|(verdict, again)| Followed {
             verdict,
             again,
@@ -440,15 +445,8 @@ pub fn take(req: &Request) -> Result<Taken, GateError> {
         synced.map_err(|e| failed("dump", format!("cannot fsync the backup: {e}")))?;
         let (facts, detail) = verified?;
         // What the gates read back is exactly what was written, byte for byte.
-        if facts != (written.bytes, written.sha256.clone()) {
-            return Err(failed(
-                "verify",
-                format!(
-                    "the file read back ({} bytes, sha256 {}) is not what was written ({} bytes, sha256 {})",
-                    facts.0, facts.1, written.bytes, written.sha256
-                ),
-            ));
-        }
+        same_as_written(&facts, &written, read_segments.as_ref())
+            .map_err(|e| failed("verify", format!("the file read back {e}")))?;
         let (inventory, tool_versions) = match (archived, described) {
             (Some(inventory), _) => (inventory, BTreeMap::new()),
             (None, Some(described)) => {
@@ -519,6 +517,38 @@ pub fn take(req: &Request) -> Result<Taken, GateError> {
         skipped,
         note,
     })
+}
+
+/// Whether the file the gates checked (`facts`: its size and sha256, and the segments of
+/// what the read-back checked, when it was read back) is exactly what was written; if not,
+/// how it differs.
+fn same_as_written(
+    facts: &(u64, String),
+    written: &gzip::Written,
+    read: Option<&deep::Segments>,
+) -> Result<(), String> {
+    if facts.0 != written.bytes {
+        return Err(format!(
+            "({} bytes) is not what was written ({} bytes)",
+            facts.0, written.bytes
+        ));
+    }
+    match (&written.digest, read) {
+        (gzip::WrittenDigest::Sha256(sha), _) if *sha == facts.1 => Ok(()),
+        (gzip::WrittenDigest::Sha256(sha), _) => Err(format!(
+            "(sha256 {}) is not what was written (sha256 {sha})",
+            facts.1
+        )),
+        (gzip::WrittenDigest::Segments(written), Some(read)) => match written.difference(read) {
+            None => Ok(()),
+            Some(d) => Err(format!(
+                "is not what was written (then: as written, now: as read back): {d}"
+            )),
+        },
+        (gzip::WrittenDigest::Segments(_), None) => {
+            Err("was not read back behind its writer: nothing tied it to what was written".into())
+        }
+    }
 }
 
 /// The versions of the procedure's tools (a note in the manifest: a tool that does not say
@@ -637,9 +667,10 @@ fn strict_policy(policy: &BackupPolicy, dir: &Path) -> BackupPolicy {
 
 /// The deep check's verdict on the file, read back while it was written, and what it read.
 struct Followed<'a> {
-    verdict: Result<deep::Inspection, deep::Refusal>,
-    /// The sha256 of every byte of `file`, read again once the writer had finished.
-    again: std::io::Result<String>,
+    /// The verdict, and the segments of the bytes it read.
+    verdict: Result<(deep::Inspection, Option<deep::Segments>), deep::Refusal>,
+    /// The segments of every byte of `file`, read again once the writer had finished.
+    again: std::io::Result<deep::Segments>,
     file: &'a fs::File,
     format: Format,
     options: deep::Options,
@@ -677,14 +708,16 @@ impl Followed<'_> {
                 ));
             }
         }
-        let inspection = self.verdict?;
+        let (inspection, read) = self.verdict?;
+        let read = read.ok_or_else(|| {
+            deep::Refusal::format("the read-back took no segments to compare the file with")
+        })?;
         let again = self.again.map_err(|e| {
             deep::Refusal::format(format!("cannot read the file to hash it again: {e}"))
         })?;
-        if again != inspection.sha256 {
+        if let Some(difference) = read.difference(&again) {
             return Err(deep::Refusal::format(format!(
-                "the file changed after it was read back (sha256 {} then, {again} now)",
-                inspection.sha256
+                "the file changed after it was read back: {difference}"
             )));
         }
         Ok(inspection)
@@ -755,6 +788,12 @@ fn version(exec: &[String], container: &str, program: &str) -> Option<String> {
     (!line.is_empty()).then(|| run::scrub(&line))
 }
 
+/// Threads for the pass that reads the finished file once more: it is what is left after the
+/// dump's last byte, so it takes every core (a few are enough for the page cache's speed).
+fn hashing_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 8))
+}
+
 fn program_name(program: &str) -> String {
     program.rsplit('/').next().unwrap_or(program).to_string()
 }
@@ -792,6 +831,42 @@ const READ_BACK_NICE: i32 = 10;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The segments of `bytes`, as the writer and the read-back take them.
+    fn segments_of(bytes: &[u8]) -> deep::Segments {
+        let mut hasher = deep::SegmentHasher::new();
+        hasher.update(bytes);
+        hasher.finish()
+    }
+
+    #[test]
+    fn a_file_is_the_one_written_only_when_size_and_digest_say_so() {
+        let sha = |s: &str| gzip::Written {
+            bytes: 3,
+            digest: gzip::WrittenDigest::Sha256(s.into()),
+        };
+        let facts = (3, "aa".to_string());
+        assert_eq!(same_as_written(&facts, &sha("aa"), None), Ok(()));
+        let other = same_as_written(&facts, &sha("bb"), None).unwrap_err();
+        assert!(
+            other.contains("sha256 aa") && other.contains("sha256 bb"),
+            "{other}"
+        );
+        let shorter = same_as_written(&(2, "aa".into()), &sha("aa"), None).unwrap_err();
+        assert!(shorter.contains("(2 bytes)"), "{shorter}");
+
+        let written = gzip::Written {
+            bytes: 3,
+            digest: gzip::WrittenDigest::Segments(segments_of(b"abc")),
+        };
+        let read = segments_of(b"abc");
+        assert_eq!(same_as_written(&facts, &written, Some(&read)), Ok(()));
+        let changed = same_as_written(&facts, &written, Some(&segments_of(b"abd"))).unwrap_err();
+        assert!(changed.contains("from offset 0"), "{changed}");
+        // Written in segments but never read back: nothing tied the file to the writing.
+        let unread = same_as_written(&facts, &written, None).unwrap_err();
+        assert!(unread.contains("not read back"), "{unread}");
+    }
 
     #[test]
     fn containers_are_named_as_compose_names_them() {
