@@ -42,12 +42,8 @@ pub struct SegmentHasher {
 
 impl SegmentHasher {
     pub fn new() -> SegmentHasher {
-        SegmentHasher::of(SEGMENT)
-    }
-
-    fn of(size: u64) -> SegmentHasher {
         SegmentHasher {
-            size: size.max(1),
+            size: SEGMENT,
             len: 0,
             current: blake3::Hasher::new(),
             digests: Vec::new(),
@@ -62,7 +58,7 @@ impl SegmentHasher {
             let take = usize::try_from(room).map_or(bytes.len(), |r| r.min(bytes.len()));
             let (now, rest) = bytes.split_at(take);
             self.current.update(now);
-            self.len += take as u64;
+            self.len = self.len.saturating_add(take as u64);
             if self.len.is_multiple_of(self.size) {
                 self.digests.push(*self.current.finalize().as_bytes());
                 self.current.reset();
@@ -143,7 +139,7 @@ impl Segments {
     /// Where `now` first differs from these segments (taken earlier), in words (`None`: the
     /// same bytes).
     pub fn difference(&self, now: &Segments) -> Option<String> {
-        if self.size != now.size || self.len != now.len {
+        if self.size != now.size || self.len != now.len || self.digests.len() != now.digests.len() {
             return Some(format!("{} bytes then, {} bytes now", self.len, now.len));
         }
         let (index, (then, now)) = self
@@ -155,7 +151,7 @@ impl Segments {
         let start = self.size.saturating_mul(index as u64);
         Some(format!(
             "the {} bytes from offset {start} had BLAKE3 digest {} then, {} now",
-            self.size.min(self.len - start),
+            self.size.min(self.len.saturating_sub(start)),
             crate::digest::hex(then),
             crate::digest::hex(now)
         ))
