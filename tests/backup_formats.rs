@@ -173,3 +173,62 @@ fn a_gzip_with_trailing_zeros_or_a_cut_member_is_refused() {
     let cut = &gz[..gz.len() - 4];
     assert!(check(cut, Format::SqlGz, Verify::Deep).is_err());
 }
+
+/// `pg_restore` reads every string of a custom-format dump as C does: up to its first NUL.
+/// A string with a NUL inside means to it what comes before the NUL, and so it must here.
+/// Each case is the real dump with one string changed in place (its length unchanged), and
+/// `pg_restore` itself says it cannot read it.
+#[test]
+fn custom_dump_strings_end_at_their_first_nul_as_pg_restore_reads_them() {
+    let dump = backup::real("pg_dump-15.custom");
+    let replace = |from: &[u8], to: &[u8]| {
+        assert_eq!(from.len(), to.len());
+        let at = dump
+            .windows(from.len())
+            .position(|w| w == from)
+            .expect("the fixture holds the string");
+        let mut changed = dump.clone();
+        changed[at..at + to.len()].copy_from_slice(to);
+        changed
+    };
+    let cases = [
+        // STDSTRINGS whose value pg_restore never reaches: it stops at the NUL, no `'on'`.
+        (
+            "a NUL before STDSTRINGS' value",
+            replace(
+                b"SET standard_conforming_strings = 'on';",
+                b"SET standard_conforming_strings\0= 'on';",
+            ),
+        ),
+        // An entry pg_restore takes for ENCODING (`ENCODING\0\0` is "ENCODING" to strcmp),
+        // whose value `'on'` is no encoding.
+        (
+            "a NUL-padded ENCODING description",
+            // The tag, then the description (each a length and its bytes).
+            replace(
+                b"STDSTRINGS\x00\x0a\x00\x00\x00STDSTRINGS",
+                b"STDSTRINGS\x00\x0a\x00\x00\x00ENCODING\0\0",
+            ),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (what, bytes) in cases {
+        let path = dir.path().join("changed.dump");
+        std::fs::write(&path, &bytes).unwrap();
+        let restored = std::process::Command::new("pg_restore")
+            .arg("-f")
+            .arg("/dev/null")
+            .arg(&path)
+            .output()
+            .expect("pg_restore is needed here (.ci/run installs it)");
+        assert!(
+            !restored.status.success(),
+            "{what}: pg_restore reads it after all"
+        );
+        assert!(
+            check(&bytes, Format::PgDump, Verify::Deep).is_err(),
+            "{what}: verified, but pg_restore says {}",
+            String::from_utf8_lossy(&restored.stderr)
+        );
+    }
+}

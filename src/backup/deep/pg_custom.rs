@@ -92,7 +92,8 @@ impl<R: Read> Archive<R> {
         Ok(true)
     }
 
-    /// `ReadStr` kept (for short strings the walk needs).
+    /// `ReadStr` kept (for short strings the walk needs), as pg_restore then reads it: a C
+    /// string, which ends at its first NUL (`ENCODING\0x` is `ENCODING` to its `strcmp`).
     fn str(&mut self, what: &str, max: u64) -> Result<Option<String>, Refusal> {
         let len = self.int(what)?;
         if len < 0 {
@@ -103,7 +104,8 @@ impl<R: Read> Archive<R> {
         }
         let mut buf = vec![0u8; len as usize];
         self.exact(&mut buf, what)?;
-        Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
+        let c_string = buf.split(|&b| b == 0).next().unwrap_or_default();
+        Ok(Some(String::from_utf8_lossy(c_string).into_owned()))
     }
 
     fn skip(&mut self, n: u64, what: &str) -> Result<(), Refusal> {
