@@ -174,12 +174,13 @@ fn a_gzip_with_trailing_zeros_or_a_cut_member_is_refused() {
     assert!(check(cut, Format::SqlGz, Verify::Deep).is_err());
 }
 
-/// `pg_restore` reads every string of a custom-format dump as C does: up to its first NUL.
-/// A string with a NUL inside means to it what comes before the NUL, and so it must here.
-/// Each case is the real dump with one string changed in place (its length unchanged), and
-/// `pg_restore` itself says it cannot read it.
+/// The table of contents of a custom-format dump, read as `pg_restore` reads it: every string
+/// as C does, up to its first NUL (a string with a NUL inside means to it what comes before
+/// the NUL), and a TABLE DATA entry's table resolved from its first dependency, a number
+/// `sscanf` reads. Each case is the real dump with one string changed in place (its length
+/// unchanged), and `pg_restore` itself says it cannot read it.
 #[test]
-fn custom_dump_strings_end_at_their_first_nul_as_pg_restore_reads_them() {
+fn custom_dump_entries_are_read_as_pg_restore_reads_them() {
     let dump = backup::real("pg_dump-15.custom");
     let replace = |from: &[u8], to: &[u8]| {
         assert_eq!(from.len(), to.len());
@@ -208,6 +209,23 @@ fn custom_dump_strings_end_at_their_first_nul_as_pg_restore_reads_them() {
             replace(
                 b"STDSTRINGS\x00\x0a\x00\x00\x00STDSTRINGS",
                 b"STDSTRINGS\x00\x0a\x00\x00\x00ENCODING\0\0",
+            ),
+        ),
+        // The TABLE DATA entry's dependency on its table (dump id 214), the last string
+        // before the NULL that ends the list: `'14` is no number to `sscanf`, which leaves
+        // the id unset (found by the backup_deep fuzz target); 0 is no dump id.
+        (
+            "a TABLE DATA dependency that is not a number",
+            replace(
+                b"false\x00\x03\x00\x00\x00214\x01\x01\x00",
+                b"false\x00\x03\x00\x00\x00'14\x01\x01\x00",
+            ),
+        ),
+        (
+            "a TABLE DATA dependency on dump id 0",
+            replace(
+                b"false\x00\x03\x00\x00\x00214\x01\x01\x00",
+                b"false\x00\x03\x00\x00\x00000\x01\x01\x00",
             ),
         ),
     ];

@@ -1,10 +1,11 @@
 //! `pg_dump -Fc` (PostgreSQL custom format, `.dump`), walked the way `pg_restore` reads it:
 //! the header (`PGDMP`, archive version 1.12 to 1.16, integer and offset sizes, compression),
-//! every entry of the table of contents, then every data block to the end of the file. The
-//! dump is complete when each entry that has data has exactly one block, each block's chunks
-//! end with their zero-length terminator (and, for zlib-compressed data, inflate to the end of
-//! their stream), a block written where the table of contents says it starts is there, and not
-//! one byte follows the last block. A dump cut anywhere (inside the table of contents, inside a
+//! every entry of the table of contents (each string as C reads it, to its first NUL; the
+//! fields pg_dump always writes required, OIDs and dependencies as the numbers it prints),
+//! then every data block to the end of the file. The dump is complete when each entry that
+//! has data has exactly one block, each block's chunks end with their zero-length terminator
+//! (and, for zlib-compressed data, inflate to the end of their stream), a block written where
+//! the table of contents says it starts is there, and not one byte follows the last block. A dump cut anywhere (inside the table of contents, inside a
 //! block, between blocks) is refused as incomplete.
 
 use super::{Refusal, bytes};
@@ -232,6 +233,9 @@ pub(super) fn check(r: impl Read) -> Result<String, Refusal> {
         ));
     }
     let mut with_data: BTreeMap<i64, Expected> = BTreeMap::new();
+    let mut max_dump_id = 0i64;
+    // Each TABLE DATA entry's first dependency, its table (pg_restore's `tableDataId`).
+    let mut table_of_data: Vec<(i64, i64)> = Vec::new();
     for i in 0..count {
         let what = format!("table-of-contents entry {}", i + 1);
         let what = what.as_str();
@@ -239,17 +243,31 @@ pub(super) fn check(r: impl Read) -> Result<String, Refusal> {
         if dump_id <= 0 {
             return Err(Refusal::format(format!("{what} has an invalid dump id")));
         }
+        max_dump_id = max_dump_id.max(dump_id);
         a.int(what)?; // hadDumper
-        a.skip_str(what)?; // tableoid
-        a.skip_str(what)?; // oid
-        a.skip_str(what)?; // tag
-        let desc = a.str(what, 256)?; // desc
+        // pg_dump writes both OIDs as `%u`; pg_restore `sscanf`s them (a NULL crashes it).
+        decimal(a.str(what, 16)?, what, "table OID")?;
+        decimal(a.str(what, 16)?, what, "OID")?;
+        if !a.skip_str(what)? {
+            return Err(Refusal::format(format!("{what} has no tag")));
+        }
+        let Some(desc) = a.str(what, 256)? else {
+            return Err(Refusal::format(format!("{what} has no description")));
+        };
         a.int(what)?; // section
-        match desc.as_deref() {
-            // pg_restore reads these two while it reads the table of contents, and stops on
-            // a value it does not know: so does this walk.
-            Some("ENCODING") => encoding_entry(a.str(what, 4096)?.as_deref())?,
-            Some("STDSTRINGS") => std_strings_entry(a.str(what, 4096)?.as_deref())?,
+        match desc.as_str() {
+            // pg_restore reads these while it reads the table of contents, and stops on a
+            // value it does not know: so does this walk.
+            "ENCODING" => encoding_entry(a.str(what, 4096)?.as_deref())?,
+            "STDSTRINGS" => std_strings_entry(a.str(what, 4096)?.as_deref())?,
+            // `pg_strdup` of a NULL definition stops pg_restore.
+            "SEARCHPATH" => {
+                if !a.skip_str(what)? {
+                    return Err(Refusal::format(format!(
+                        "{what} is a SEARCHPATH entry without a definition"
+                    )));
+                }
+            }
             _ => {
                 a.skip_str(what)?; // defn
             }
@@ -265,13 +283,31 @@ pub(super) fn check(r: impl Read) -> Result<String, Refusal> {
             a.int(what)?; // relkind
         }
         a.skip_str(what)?; // owner
-        if a.str(what, 16)?.as_deref() == Some("true") {
-            return Err(Refusal::format(format!(
-                "{what} is a table WITH OIDS, which pg_restore no longer restores"
-            )));
+        match a.str(what, 16)?.as_deref() {
+            Some("false") => {}
+            Some("true") => {
+                return Err(Refusal::format(format!(
+                    "{what} is a table WITH OIDS, which pg_restore no longer restores"
+                )));
+            }
+            _ => {
+                return Err(Refusal::format(format!(
+                    "{what} says neither `true` nor `false` for WITH OIDS"
+                )));
+            }
         }
+        // Dependencies: dump ids pg_dump writes as `%d`, until a NULL.
         let mut deps = 0u32;
-        while a.skip_str(what)? {
+        while let Some(dep) = a.str(what, 16)? {
+            let id = decimal(Some(dep), what, "dependency")?;
+            if id == 0 || id > i32::MAX as u64 {
+                return Err(Refusal::format(format!(
+                    "{what} depends on dump id {id}, which no entry can have"
+                )));
+            }
+            if deps == 0 && desc == "TABLE DATA" {
+                table_of_data.push((i + 1, id as i64));
+            }
             deps = deps
                 .checked_add(1)
                 .ok_or_else(|| Refusal::format("too many dependencies"))?;
@@ -288,6 +324,13 @@ pub(super) fn check(r: impl Read) -> Result<String, Refusal> {
         }
     }
     let toc_end = a.pos;
+    // `buildTocEntryArrays`: the table a TABLE DATA entry belongs to must be a dump id the
+    // archive can hold (its own table may be absent, from a data-only dump).
+    if let Some((entry, table)) = table_of_data.iter().find(|(_, t)| *t > max_dump_id) {
+        return Err(Refusal::format(format!(
+            "table-of-contents entry {entry} is TABLE DATA of dump id {table}, beyond the archive's last ({max_dump_id})"
+        )));
+    }
 
     // The data blocks, to the end of the file.
     let mut blocks = 0u64;
@@ -405,6 +448,16 @@ fn chunks<R: Read>(a: &mut Archive<R>, compression: Compression) -> Result<u64, 
         }
     }
     Ok(total)
+}
+
+/// A number pg_dump wrote with `%u` or `%d`: ASCII digits of a 32-bit value (pg_restore's
+/// `sscanf` would take a prefix, or leave the value unset; pg_dump never writes either).
+fn decimal(field: Option<String>, what: &str, name: &str) -> Result<u64, Refusal> {
+    field
+        .filter(|f| !f.is_empty() && f.len() <= 10 && f.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|f| f.parse::<u32>().ok())
+        .map(u64::from)
+        .ok_or_else(|| Refusal::format(format!("{what} has a {name} that is not a number")))
 }
 
 /// The names `pg_char_to_encoding` knows (PostgreSQL's `pg_encname_tbl`), after its clean-up:
