@@ -128,7 +128,16 @@ fuzz_target!(|data: &[u8]| {
         Format::PgDump => {
             static PG_RESTORE: OnceLock<bool> = OnceLock::new();
             if *PG_RESTORE.get_or_init(|| have("pg_restore")) {
-                require(format, "pg_restore", &["-f", "/dev/null"], path);
+                // The gate reads archives of PostgreSQL 11 to 17 (1.12 to 1.16); an older
+                // pg_restore refuses a newer archive for its version alone, and cannot be the
+                // oracle of one.
+                match accepts("pg_restore", &["-f", "/dev/null"], path) {
+                    Err(e) if e.contains("unsupported version") => {}
+                    Err(e) => {
+                        panic!("{format:?} verified, but `pg_restore -f /dev/null` refuses it: {e}")
+                    }
+                    Ok(()) => {}
+                }
             }
         }
         Format::RedisRdb => {

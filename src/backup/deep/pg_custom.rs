@@ -596,3 +596,176 @@ mod entry_tests {
         assert!(std_strings_entry(Some("SET standard_conforming_strings = 'no';\n")).is_err());
     }
 }
+
+/// Archives written here field by field, as pg_dump 15 writes them (archive 1.14, 4-byte
+/// integers, 8-byte offsets, no compression), each with one entry changed.
+#[cfg(test)]
+mod toc_tests {
+    use super::check;
+
+    #[derive(Clone)]
+    struct Entry {
+        dump_id: i32,
+        oids: [Option<&'static str>; 2],
+        tag: Option<&'static str>,
+        desc: Option<&'static str>,
+        defn: Option<&'static str>,
+        with_oids: Option<&'static str>,
+        deps: Vec<&'static str>,
+        /// Has a data block (of one empty chunk list), right after the table of contents.
+        data: bool,
+    }
+
+    fn entry(dump_id: i32, desc: &'static str) -> Entry {
+        Entry {
+            dump_id,
+            oids: [Some("1259"), Some("16384")],
+            tag: Some("t"),
+            desc: Some(desc),
+            defn: Some(""),
+            with_oids: Some("false"),
+            deps: Vec::new(),
+            data: false,
+        }
+    }
+
+    fn int(out: &mut Vec<u8>, v: i32) {
+        out.push(u8::from(v < 0));
+        out.extend_from_slice(&v.unsigned_abs().to_le_bytes());
+    }
+
+    fn str(out: &mut Vec<u8>, s: Option<&str>) {
+        match s {
+            None => int(out, -1),
+            Some(s) => {
+                int(out, s.len() as i32);
+                out.extend_from_slice(s.as_bytes());
+            }
+        }
+    }
+
+    /// A table, its data and the data's block: the shape of every real dump's tables.
+    fn table_and_data() -> Vec<Entry> {
+        let mut data = entry(3, "TABLE DATA");
+        data.deps = vec!["2"];
+        data.data = true;
+        vec![entry(1, "ENCODING"), entry(2, "TABLE"), data]
+    }
+
+    fn archive(entries: &[Entry]) -> Vec<u8> {
+        let mut out = b"PGDMP\x01\x0e\x00\x04\x08\x01".to_vec();
+        int(&mut out, 0); // compression
+        for _ in 0..7 {
+            int(&mut out, 0);
+        }
+        for s in ["postgres", "15.18", "15.18"] {
+            str(&mut out, Some(s));
+        }
+        int(&mut out, entries.len() as i32);
+        for e in entries {
+            int(&mut out, e.dump_id);
+            int(&mut out, i32::from(e.data));
+            str(&mut out, e.oids[0]);
+            str(&mut out, e.oids[1]);
+            str(&mut out, e.tag);
+            str(&mut out, e.desc);
+            int(&mut out, 1); // section
+            let defn = match e.desc {
+                Some("ENCODING") => Some("SET client_encoding = 'UTF8';\n"),
+                _ => e.defn,
+            };
+            str(&mut out, defn);
+            for _ in 0..6 {
+                str(&mut out, Some("")); // dropStmt, copyStmt, namespace, tablespace, tableam, owner
+            }
+            str(&mut out, e.with_oids);
+            for d in &e.deps {
+                str(&mut out, Some(d));
+            }
+            str(&mut out, None);
+            // No data: flag 3; data without a recorded offset: flag 1.
+            out.push(if e.data { 1 } else { 3 });
+            out.extend_from_slice(&[0u8; 8]);
+        }
+        for e in entries.iter().filter(|e| e.data) {
+            out.push(1); // a data block
+            int(&mut out, e.dump_id);
+            int(&mut out, 0); // no chunks
+        }
+        out
+    }
+
+    fn verdict(entries: &[Entry]) -> Result<String, String> {
+        check(&archive(entries)[..]).map_err(|r| r.message)
+    }
+
+    #[test]
+    fn the_archive_as_pg_dump_writes_it_is_walked_to_its_end() {
+        let detail = verdict(&table_and_data()).unwrap();
+        assert!(detail.contains("3 table-of-contents entries"), "{detail}");
+        assert!(detail.contains("1 data blocks"), "{detail}");
+    }
+
+    #[test]
+    fn a_table_data_entry_s_table_must_be_a_dump_id_the_archive_holds() {
+        let mut entries = table_and_data();
+        // The table may be absent (a data-only dump) as long as its id is not past the last.
+        entries.remove(1);
+        entries[1].deps = vec!["2"];
+        assert!(verdict(&entries).is_ok());
+        entries[1].deps = vec!["4"];
+        let err = verdict(&entries).unwrap_err();
+        assert!(err.contains("TABLE DATA of dump id 4"), "{err}");
+        // Only the first dependency names the table.
+        let mut entries = table_and_data();
+        entries[2].deps = vec!["2", "9"];
+        assert!(verdict(&entries).is_ok());
+    }
+
+    #[test]
+    fn dependencies_and_oids_are_the_numbers_pg_dump_prints() {
+        for dep in ["'2", "2x", " 2", "-2", "0", "", "2147483648", "99999999999"] {
+            let mut entries = table_and_data();
+            entries[2].deps = vec![dep];
+            assert!(verdict(&entries).is_err(), "dependency {dep:?}");
+        }
+        for oid in [None, Some(""), Some("16384a"), Some("4294967296")] {
+            for field in 0..2 {
+                let mut entries = table_and_data();
+                entries[1].oids[field] = oid;
+                assert!(verdict(&entries).is_err(), "oid {field} {oid:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn fields_pg_dump_always_writes_are_required() {
+        let mut entries = table_and_data();
+        entries[1].tag = None;
+        assert!(verdict(&entries).unwrap_err().contains("no tag"));
+        let mut entries = table_and_data();
+        entries[1].desc = None;
+        assert!(verdict(&entries).unwrap_err().contains("no description"));
+        for with_oids in [None, Some("yes"), Some("")] {
+            let mut entries = table_and_data();
+            entries[1].with_oids = with_oids;
+            let err = verdict(&entries).unwrap_err();
+            assert!(
+                err.contains("neither `true` nor `false`"),
+                "{with_oids:?}: {err}"
+            );
+        }
+        let mut entries = table_and_data();
+        entries[1].with_oids = Some("true");
+        assert!(verdict(&entries).unwrap_err().contains("WITH OIDS"));
+        let mut entries = table_and_data();
+        entries.push(entry(4, "SEARCHPATH"));
+        assert!(verdict(&entries).is_ok());
+        entries[3].defn = None;
+        assert!(
+            verdict(&entries)
+                .unwrap_err()
+                .contains("SEARCHPATH entry without")
+        );
+    }
+}
