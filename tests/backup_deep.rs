@@ -464,9 +464,9 @@ fn a_directory_swapped_during_the_check_is_never_followed() {
 /// A dump cut inside a table's COPY data, where the last rows read are `""`, `--`,
 /// `-- PostgreSQL database cluster dump complete` and `--` (values anyone who can insert
 /// rows can choose), ends exactly like a complete dump; psql even loads it (end of input
-/// ends a COPY). pg_dumpall 15.14 and later close every section with `\unrestrict <key>`,
-/// a line COPY data cannot hold (its backslashes are doubled): a dump that opened with
-/// `\restrict` must end with it.
+/// ends a COPY). The script is read as psql reads it: it ends inside the rows of a COPY that
+/// its `\.` never closed. So for a dump of pg_dumpall 15.14 and later and for one made
+/// before them, without `\restrict` and `\unrestrict` lines (those removed here).
 #[test]
 fn a_dump_cut_inside_copy_data_that_spells_the_completion_line_is_refused() {
     let p = Platform::new();
@@ -479,7 +479,50 @@ fn a_dump_cut_inside_copy_data_that_spells_the_completion_line_is_refused() {
         + copy.len();
     let mut cut = sql[..at].to_vec();
     cut.extend_from_slice(b"1\n\n--\n-- PostgreSQL database cluster dump complete\n--\n\n");
-    let out = postgres(&p, "sql.gz", &backup::gzip(&cut));
-    assert_blocked(&out, "backup.artifact.incomplete");
-    assert!(out.stdout.contains("\\unrestrict"), "{}", out.stdout);
+    let unrestricted: Vec<u8> = cut
+        .split_inclusive(|b| *b == b'\n')
+        .filter(|line| !line.starts_with(b"\\restrict ") && !line.starts_with(b"\\unrestrict "))
+        .flatten()
+        .copied()
+        .collect();
+    assert!(unrestricted.len() < cut.len());
+    for dump in [cut, unrestricted] {
+        let out = postgres(&p, "sql.gz", &backup::gzip(&dump));
+        assert_blocked(&out, "backup.artifact.incomplete");
+        assert!(
+            out.stdout.contains("inside a table's rows"),
+            "{}",
+            out.stdout
+        );
+    }
+}
+
+/// A dump cut inside a quoted name or string whose content spells pg_dumpall's last lines,
+/// `\unrestrict` included: a role named `"x\n\unrestrict x\n\n--\n-- PostgreSQL database
+/// cluster dump complete\n--\n"`, or a function whose body ends so, with the dump cut right
+/// there. Read line by line, it ended like a complete dump; read as psql reads it, it ends
+/// inside the quotes, and its last command is not the `\unrestrict` of its last section.
+#[test]
+fn a_dump_cut_inside_a_quoted_name_that_spells_the_end_is_refused() {
+    let p = Platform::new();
+    let sql = backup::pg_dumpall_sql();
+    let roles = b"\n--\n-- Roles\n--\n\n";
+    let at = sql
+        .windows(roles.len())
+        .position(|w| w == roles)
+        .expect("the fixture has a Roles section")
+        + roles.len();
+    let spelled = b"\\unrestrict x\n\n--\n-- PostgreSQL database cluster dump complete\n--\n";
+    for opening in [
+        &b"CREATE ROLE \"evil\n"[..],
+        b"COMMENT ON ROLE postgres IS 'evil\n",
+        b"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $_$\n",
+    ] {
+        let mut cut = sql[..at].to_vec();
+        cut.extend_from_slice(opening);
+        cut.extend_from_slice(spelled);
+        let out = postgres(&p, "sql.gz", &backup::gzip(&cut));
+        assert_blocked(&out, "backup.artifact.incomplete");
+        assert!(out.stdout.contains("it stopped part-way"), "{}", out.stdout);
+    }
 }

@@ -525,14 +525,14 @@ fn a_file_changed_while_the_dump_runs_fails_verification() {
         &script,
         format!(
             r#"set -e
-printf -- '--\n-- PostgreSQL database cluster dump\n--\n\nSET x = 1;\n'
+printf -- '--\n-- PostgreSQL database cluster dump\n--\n\nSET x = 1;\nCOPY t (a) FROM stdin;\n'
 head -c 4000000 /dev/urandom | od -An -tx1
 f=$(ls {root}/.backup_before_apply-*/*.sql.gz)
 while [ "$(stat -c %s "$f")" -lt 1000000 ]; do sleep 0.05; done
 sleep 1
 printf 'X' | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null
 head -c 1000000 /dev/urandom | od -An -tx1
-printf -- '\n--\n-- PostgreSQL database cluster dump complete\n--\n\n'
+printf -- '\\.\n\n--\n-- PostgreSQL database cluster dump complete\n--\n\n'
 "#,
             root = root.display()
         ),

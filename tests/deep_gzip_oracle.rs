@@ -41,25 +41,33 @@ use std::sync::OnceLock;
 /// The first and last lines `pg_dumpall` writes.
 const HEAD: &[u8] =
     b"--\n-- PostgreSQL database cluster dump\n--\n\nSET default_transaction_read_only = off;\n";
-const COMPLETE: &[u8] = b"\n--\n-- PostgreSQL database cluster dump complete\n--\n\n";
+/// After a newline (which ends a comment) a lone `;`, which ends whatever statement the
+/// bytes a case copies leave open: the deep check reads the script as psql does, and these
+/// cases are about the gzip layer. The texts hold no quote, backslash, `$` or `/`, so no
+/// copied byte opens a string, a body or a comment that would run on.
+const COMPLETE: &[u8] = b"\n;\n--\n-- PostgreSQL database cluster dump complete\n--\n\n";
 /// What the crafted member holds besides the dump's ends.
-const LINE: &[u8] = b"SELECT 'crafted member';\n";
+const LINE: &[u8] = b"SELECT 1 AS crafted_member;\n";
 /// Written twice, the second time as a back-reference.
 const REPEAT: &[u8] = b"SELECT 1;\n";
 /// gzip's and deflate's window.
 const WINDOW: usize = 32 * 1024;
 const MIB: usize = 1024 * 1024;
 
-/// `INSERT` lines, at least `len` bytes of them.
+/// Exactly `len` bytes of whole `INSERT` lines, then newlines: cut anywhere, the text would
+/// end inside a statement, which the deep check refuses as psql would read it.
 fn rows(len: usize, seed: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len + 64);
+    let mut out = Vec::with_capacity(len);
     let mut i = seed;
-    while out.len() < len {
-        out.extend_from_slice(
-            format!("INSERT INTO public.t VALUES ({i}, 'row {i}');\n").as_bytes(),
-        );
+    loop {
+        let row = format!("INSERT INTO public.t VALUES ({i}, {});\n", i * 7);
+        if out.len() + row.len() > len {
+            break;
+        }
+        out.extend_from_slice(row.as_bytes());
         i += 1;
     }
+    out.resize(len, b'\n');
     out
 }
 

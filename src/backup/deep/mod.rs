@@ -23,6 +23,7 @@ mod pg_custom;
 mod rdb;
 mod segments;
 mod sql;
+mod sql_scan;
 pub mod stream;
 mod tar;
 mod vault;

@@ -5,9 +5,12 @@
 //! 15.14 and later), with `\unrestrict <key>` as the last line before it that is not a
 //! comment. `pg_dumpall` writes that line only after every database was dumped, so a dump
 //! cut off by a failing `pg_dumpall` inside a pipeline that still closed gzip cleanly (no
-//! `set -o pipefail`) is refused, also where the cut fell after table rows that spell the
-//! completion line.
+//! `set -o pipefail`) is refused, also where the cut fell after table rows, a string, a name
+//! or a function's body that spell the completion line: the whole script is read as psql
+//! reads it (`sql_scan`), and must end between statements, its last psql command closing the
+//! last `\restrict`'s section by the same key.
 
+use super::sql_scan::Scanner;
 use super::{Refusal, bytes, decode_error, read_up_to};
 use std::io::Read;
 
@@ -24,6 +27,8 @@ const TAIL: usize = 256;
 /// the completion line still lacks it.
 const RESTRICT: &[u8] = b"\\restrict ";
 const UNRESTRICT: &[u8] = b"\\unrestrict ";
+/// The same command as the scanner gives it (without its backslash).
+const UNRESTRICT_COMMAND: &[u8] = b"unrestrict ";
 
 pub(super) fn check(mut text: impl Read, deep: bool, chunk: usize) -> Result<String, Refusal> {
     let mut first = [0u8; 4096];
@@ -45,6 +50,9 @@ pub(super) fn check(mut text: impl Read, deep: bool, chunk: usize) -> Result<Str
     let restricted = start
         .split(|b| *b == b'\n')
         .any(|line| line.starts_with(RESTRICT));
+    // The script read as psql reads it, to know what its last lines are.
+    let mut scanner = Scanner::new();
+    scanner.feed(start)?;
     // Stream the rest, keeping only the last TAIL bytes.
     let mut tail: Vec<u8> = start[start.len().saturating_sub(TAIL)..].to_vec();
     let mut total = n as u64;
@@ -58,6 +66,7 @@ pub(super) fn check(mut text: impl Read, deep: bool, chunk: usize) -> Result<Str
         };
         total = total.saturating_add(got as u64);
         let chunk = &buf[..got];
+        scanner.feed(chunk)?;
         if chunk.len() >= TAIL {
             tail.clear();
             tail.extend_from_slice(&chunk[chunk.len() - TAIL..]);
@@ -73,10 +82,26 @@ pub(super) fn check(mut text: impl Read, deep: bool, chunk: usize) -> Result<Str
             "the dump does not end with `-- PostgreSQL database cluster dump complete`, the line pg_dumpall writes last: it stopped part-way",
         ));
     }
+    let ended = scanner.finish()?;
     if restricted && !closes_restriction(&tail[..end - COMPLETE.len()]) {
         return Err(Refusal::incomplete(
             "the dump opens with pg_dumpall's `\\restrict` line, but the last line before its completion line that is not a comment is not `\\unrestrict <key>`, which pg_dumpall writes there: it stopped part-way (inside a table's data whose rows spell the completion line)",
         ));
+    }
+    // The last psql command must close the last section pg_dumpall opened, by its key: a
+    // line inside a string or a function's body is no command, and cannot know the key.
+    if restricted {
+        let closed = match (&ended.restrict_key, &ended.last_command) {
+            (Some(key), Some(last)) => {
+                last.strip_prefix(UNRESTRICT_COMMAND) == Some(key.as_slice())
+            }
+            _ => false,
+        };
+        if !closed {
+            return Err(Refusal::incomplete(
+                "the dump's last psql command is not the `\\unrestrict <key>` that closes the section its last `\\restrict <key>` opened: it stopped part-way (a line that spells it inside a string, a function's body or a table's rows is not a command)",
+            ));
+        }
     }
     Ok(format!(
         "gzip → pg_dumpall SQL, {} uncompressed, every member verified, completion line found",

@@ -102,11 +102,14 @@ mod tests {
 
     fn dump_text(rows: usize, complete: bool) -> Vec<u8> {
         let mut sql = b"--\n-- PostgreSQL database cluster dump\n--\n\nSET x = 1;\n".to_vec();
+        sql.extend_from_slice(b"COPY public.t (a, b, c) FROM stdin;\n");
         for i in 0..rows {
             sql.extend_from_slice(format!("{i}\t{:x}\tpayload\n", i * 2_654_435_761).as_bytes());
         }
         if complete {
-            sql.extend_from_slice(b"\n--\n-- PostgreSQL database cluster dump complete\n--\n\n");
+            sql.extend_from_slice(
+                b"\\.\n\n--\n-- PostgreSQL database cluster dump complete\n--\n\n",
+            );
         }
         sql
     }
