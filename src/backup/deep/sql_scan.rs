@@ -173,32 +173,16 @@ impl Scanner {
     fn step(&mut self, b: u8) -> Result<(), Refusal> {
         match &mut self.state {
             State::Sql => self.sql(b)?,
-            State::Dash => {
-                if b == b'-' {
-                    self.state = State::LineComment;
-                } else {
-                    self.state = State::Sql;
-                    self.sql_byte(b'-');
-                    self.ident = 0;
-                    self.last = b'-';
-                    self.sql(b)?;
-                }
+            State::Dash if b == b'-' => self.state = State::LineComment,
+            State::Slash if b == b'*' => {
+                self.state = State::BlockComment {
+                    depth: 1,
+                    star: false,
+                    slash: false,
+                };
             }
-            State::Slash => {
-                if b == b'*' {
-                    self.state = State::BlockComment {
-                        depth: 1,
-                        star: false,
-                        slash: false,
-                    };
-                } else {
-                    self.state = State::Sql;
-                    self.sql_byte(b'/');
-                    self.ident = 0;
-                    self.last = b'/';
-                    self.sql(b)?;
-                }
-            }
+            State::Dash => self.held_back(b'-', b)?,
+            State::Slash => self.held_back(b'/', b)?,
             State::LineComment => {
                 if b == b'\n' {
                     self.state = State::Sql;
@@ -324,6 +308,15 @@ impl Scanner {
             }
         }
         Ok(())
+    }
+
+    /// `held` (a `-` or `/` that did not open a comment) was SQL after all; then `b`.
+    fn held_back(&mut self, held: u8, b: u8) -> Result<(), Refusal> {
+        self.state = State::Sql;
+        self.sql_byte(held);
+        self.ident = 0;
+        self.last = held;
+        self.sql(b)
     }
 
     fn sql(&mut self, b: u8) -> Result<(), Refusal> {
@@ -565,6 +558,15 @@ mod tests {
             every_split(b"SET standard_conforming_strings = off;\n\\connect x\nSELECT 'a\\';\n")
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn a_lone_dash_or_slash_is_sql_not_a_comment() {
+        let ended = every_split(b"SELECT 1-1, 4/2, 3 - -1;\n\\unrestrict K\n").unwrap();
+        assert_eq!(ended.last_command.as_deref(), Some(&b"unrestrict K"[..]));
+        // Ending on one: a statement left open.
+        assert!(every_split(b"SELECT 1 -").is_err());
+        assert!(every_split(b"SELECT 1 /").is_err());
     }
 
     #[test]
