@@ -5,8 +5,9 @@
 //! then every data block to the end of the file. The dump is complete when each entry that
 //! has data has exactly one block, each block's chunks end with their zero-length terminator
 //! (and, for zlib-compressed data, inflate to the end of their stream), a block written where
-//! the table of contents says it starts is there, and not one byte follows the last block. A dump cut anywhere (inside the table of contents, inside a
-//! block, between blocks) is refused as incomplete.
+//! the table of contents says it starts is there, and not one byte follows the last block.
+//! A dump cut anywhere (inside the table of contents, inside a block, between blocks) is
+//! refused as incomplete.
 
 use super::{Refusal, bytes};
 use std::collections::BTreeMap;

@@ -1,14 +1,13 @@
 //! `pg_dumpall | gzip` (`.sql.gz`). Shallow: the decompressed text starts like SQL. Deep: the
 //! whole stream decompresses, the text starts with the header `pg_dumpall` writes first and
 //! ends with the line it writes last, `-- PostgreSQL database cluster dump complete`
-//! (followed by `--` and blank lines only), and, when it opened with `\restrict` (pg_dumpall
-//! 15.14 and later), with `\unrestrict <key>` as the last line before it that is not a
-//! comment. `pg_dumpall` writes that line only after every database was dumped, so a dump
-//! cut off by a failing `pg_dumpall` inside a pipeline that still closed gzip cleanly (no
-//! `set -o pipefail`) is refused, also where the cut fell after table rows, a string, a name
-//! or a function's body that spell the completion line: the whole script is read as psql
-//! reads it (`sql_scan`), and must end between statements, its last psql command closing the
-//! last `\restrict`'s section by the same key.
+//! (followed by `--` and blank lines only). `pg_dumpall` writes that line only after every
+//! database was dumped, so a dump cut off by a failing `pg_dumpall` inside a pipeline that
+//! still closed gzip cleanly (no `set -o pipefail`) is refused, also where the cut fell after
+//! table rows, a string, a name or a function's body that spell the completion line: the
+//! whole script is read as psql reads it (`sql_scan`) and must end between statements; when
+//! it opened a section with `\restrict` (pg_dumpall 15.14 and later), its last psql command
+//! is the `\unrestrict <key>` of its last section, with only comments after it.
 
 use super::sql_scan::Scanner;
 use super::{Refusal, bytes, decode_error, read_up_to};
@@ -20,15 +19,10 @@ const HEADER: &[u8] = b"--\n-- PostgreSQL database cluster dump\n--\n";
 const COMPLETE: &[u8] = b"\n--\n-- PostgreSQL database cluster dump complete\n--";
 /// How much of the end is kept while streaming.
 const TAIL: usize = 256;
-/// pg_dumpall 15.14, 16.10, 17.6 and later open the dump, and every section, with a
-/// `\restrict <key>` line and close each with `\unrestrict <key>`: the last line before the
-/// completion line that is not a comment. A line that starts with one backslash is never
-/// COPY data (COPY doubles backslashes), so a cut inside a table's rows that happen to spell
-/// the completion line still lacks it.
-const RESTRICT: &[u8] = b"\\restrict ";
-const UNRESTRICT: &[u8] = b"\\unrestrict ";
-/// The same command as the scanner gives it (without its backslash).
-const UNRESTRICT_COMMAND: &[u8] = b"unrestrict ";
+/// pg_dumpall 15.14, 16.10, 17.6 and later open every section with the psql command
+/// `\restrict <key>` and close it with `\unrestrict <key>`, a random key: the last command of
+/// a whole dump closes its last section, and only comments follow it.
+const UNRESTRICT: &[u8] = b"unrestrict ";
 
 pub(super) fn check(mut text: impl Read, deep: bool, chunk: usize) -> Result<String, Refusal> {
     let mut first = [0u8; 4096];
@@ -47,9 +41,6 @@ pub(super) fn check(mut text: impl Read, deep: bool, chunk: usize) -> Result<Str
             "the SQL does not start with pg_dumpall's header (`-- PostgreSQL database cluster dump`); a .sql.gz backup is a pg_dumpall dump",
         ));
     }
-    let restricted = start
-        .split(|b| *b == b'\n')
-        .any(|line| line.starts_with(RESTRICT));
     // The script read as psql reads it, to know what its last lines are.
     let mut scanner = Scanner::new();
     scanner.feed(start)?;
@@ -83,23 +74,17 @@ pub(super) fn check(mut text: impl Read, deep: bool, chunk: usize) -> Result<Str
         ));
     }
     let ended = scanner.finish()?;
-    if restricted && !closes_restriction(&tail[..end - COMPLETE.len()]) {
-        return Err(Refusal::incomplete(
-            "the dump opens with pg_dumpall's `\\restrict` line, but the last line before its completion line that is not a comment is not `\\unrestrict <key>`, which pg_dumpall writes there: it stopped part-way (inside a table's data whose rows spell the completion line)",
-        ));
-    }
-    // The last psql command must close the last section pg_dumpall opened, by its key: a
-    // line inside a string or a function's body is no command, and cannot know the key.
-    if restricted {
-        let closed = match (&ended.restrict_key, &ended.last_command) {
-            (Some(key), Some(last)) => {
-                last.strip_prefix(UNRESTRICT_COMMAND) == Some(key.as_slice())
-            }
-            _ => false,
-        };
-        if !closed {
+    // The commands as psql runs them: a line inside a string, a name, a function's body or a
+    // table's rows is no command, and cannot know the key.
+    if let Some(key) = &ended.restrict_key {
+        let closed = ended
+            .last_command
+            .as_deref()
+            .and_then(|last| last.strip_prefix(UNRESTRICT))
+            == Some(key.as_slice());
+        if !closed || ended.statement_after_last_command {
             return Err(Refusal::incomplete(
-                "the dump's last psql command is not the `\\unrestrict <key>` that closes the section its last `\\restrict <key>` opened: it stopped part-way (a line that spells it inside a string, a function's body or a table's rows is not a command)",
+                "the dump's last psql command is not the `\\unrestrict <key>` that closes the section its last `\\restrict <key>` opened, with only comments after it, as pg_dumpall ends a dump: it stopped part-way (a line that spells it inside a string, a name, a function's body or a table's rows is not a command)",
             ));
         }
     }
@@ -107,25 +92,6 @@ pub(super) fn check(mut text: impl Read, deep: bool, chunk: usize) -> Result<Str
         "gzip → pg_dumpall SQL, {} uncompressed, every member verified, completion line found",
         bytes(total)
     ))
-}
-
-/// Whether the last line of `text` that is neither blank nor a `--` comment is a whole
-/// `\unrestrict <key>` line (the key: letters and digits, as pg_dumpall makes it). Comments
-/// may follow it: with every database left out, pg_dumpall writes its `-- Databases`
-/// heading after the last `\unrestrict`.
-fn closes_restriction(text: &[u8]) -> bool {
-    let mut lines = text.split(|b| *b == b'\n').rev();
-    for line in lines.by_ref() {
-        if line.is_empty() || line.starts_with(b"--") {
-            continue;
-        }
-        // The line must start inside what was kept: one cut off at the front proves nothing.
-        return lines.next().is_some()
-            && line
-                .strip_prefix(UNRESTRICT)
-                .is_some_and(|key| !key.is_empty() && key.iter().all(u8::is_ascii_alphanumeric));
-    }
-    false
 }
 
 fn looks_like_sql(text: &[u8]) -> bool {
@@ -146,28 +112,32 @@ fn looks_like_sql(text: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::check;
+
+    const HEAD: &str = "--\n-- PostgreSQL database cluster dump\n--\n\n\\restrict K1\nSET x = 1;\n";
+    const END: &str = "\n--\n-- PostgreSQL database cluster dump complete\n--\n\n";
+
+    fn verdict(middle: &str) -> Result<String, String> {
+        let text = format!("{HEAD}{middle}{END}");
+        check(text.as_bytes(), true, 7).map_err(|r| r.message)
+    }
 
     #[test]
-    fn only_a_whole_unrestrict_line_closes_the_restriction() {
-        assert!(closes_restriction(b"\\.\n\n\\unrestrict abC123\n"));
-        assert!(closes_restriction(b"x\n\\unrestrict k\n\n\n"));
-        // COPY data: the backslash doubled, or no backslash line at all.
-        assert!(!closes_restriction(
-            b"COPY t (a) FROM stdin;\n\\\\unrestrict k\n"
-        ));
-        assert!(!closes_restriction(b"COPY t (a) FROM stdin;\n1\n\n"));
-        // Not at a line start, cut off before the line starts, an empty or odd key.
-        assert!(!closes_restriction(b"x\nSELECT 1; \\unrestrict k\n"));
-        assert!(!closes_restriction(b"\\unrestrict k\n"));
-        assert!(!closes_restriction(b"x\n\\unrestrict \n"));
-        assert!(!closes_restriction(b"x\n\\unrestrict k'; DROP\n"));
-        // pg_dumpall with every database left out: its heading follows the last one.
-        assert!(closes_restriction(
-            b"\n\\unrestrict Q2xr\n\n--\n-- Databases\n--\n\n"
-        ));
-        // Rows that look like comments all the way back are no `\unrestrict` line.
-        assert!(!closes_restriction(b"--\n-- a\n--\n\n--\n"));
-        assert!(!closes_restriction(b"1\n--\n-- Databases\n--\n"));
+    fn the_last_command_closes_the_last_section_by_its_key_and_only_comments_follow() {
+        assert!(verdict("\\unrestrict K1\n").is_ok());
+        // pg_dumpall with every database left out: its heading follows the last command.
+        assert!(verdict("\\unrestrict K1\n\n--\n-- Databases\n--\n").is_ok());
+        // A later section's key, a statement after the command, no command at all.
+        assert!(verdict("\\unrestrict K1\n\\restrict K2\nSET y = 2;\n\\unrestrict K1\n").is_err());
+        assert!(verdict("\\unrestrict K1\nSET y = 2;\n").is_err());
+        assert!(verdict("SET y = 2;\n").is_err());
+        // COPY rows that spell the command: a row, not a command (its backslash is doubled).
+        assert!(verdict("COPY t (a) FROM stdin;\n\\\\unrestrict K1\n\\.\n").is_err());
+    }
+
+    #[test]
+    fn a_dump_without_restrict_needs_no_closing_command() {
+        let text = format!("--\n-- PostgreSQL database cluster dump\n--\n\nSET x = 1;\n{END}");
+        assert!(check(text.as_bytes(), true, 5).is_ok());
     }
 }

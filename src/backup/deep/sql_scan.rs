@@ -67,6 +67,8 @@ pub(super) struct Ended {
     pub restrict_key: Option<Vec<u8>>,
     /// The last psql command line (without its backslash), if any.
     pub last_command: Option<Vec<u8>>,
+    /// Whether a statement ended after that command (or, without one, at all).
+    pub statement_after_last_command: bool,
 }
 
 pub(super) struct Scanner {
@@ -371,6 +373,7 @@ impl Scanner {
             }
         }
         self.in_statement = false;
+        self.ended.statement_after_last_command = true;
         self.head.clear();
         self.tail.clear();
         if copy_in {
@@ -387,6 +390,7 @@ impl Scanner {
             self.standard_strings = true;
         }
         self.ended.last_command = Some(line);
+        self.ended.statement_after_last_command = false;
     }
 
     /// Rows up to the line `\.` (COPY doubles every backslash in a row, so no row is one):
