@@ -12,7 +12,8 @@
 # For each: wall time, throughput over the uncompressed dump size, CPU seconds of the whole
 # work (the client processes and the PostgreSQL server processes that served them: stable
 # on a busy machine, where wall time is not), and peak memory (maximum resident set of the
-# client's process tree, from /usr/bin/time -v); then each figure's ratio to its reference.
+# client's process tree, from /usr/bin/time -v); then each figure's ratio to its reference,
+# and the backup's floor: its CPU seconds over the cores, the least wall time its work allows.
 # Usage: scripts/bench_backup.sh [SIZE_MIB]   (default 1024: the dump's uncompressed size)
 #   BENCH_RUNS=N      pairs per measure (default 1); the median is printed
 #   BENCH_NO_BUILD=1  use the release build already in ${CARGO_TARGET_DIR:-target}
@@ -236,6 +237,11 @@ row pg_dumpall ""
 row "pg_dumpall|gzip" pg_dumpall
 row backup_before_apply pg_dumpall
 row backup_before_apply "pg_dumpall|gzip"
+# The least wall time the backup's CPU allows on this machine's cores (every core busy from its
+# first instant to its last): where the ratio above is close to this one, only less work can
+# lower it; where it is far above, the time is lost waiting (docs/backup.md, "Speed").
+awk -v c="$(median backup_before_apply 3)" -v w="$(median pg_dumpall 2)" -v n="$(nproc)" \
+  'BEGIN { f = c / n; printf "%-26s %9.2f %9s %9s %9s   %.2fx  (its CPU s on %d cores, vs pg_dumpall)\n", "backup_before_apply floor", f, "", "", "", (w > 0 ? f / w : 0), n }'
 row "psql_-f" ""
 row "gzip_-dc|psql" "psql_-f"
 row "initdb+psql_-f" "psql_-f"
