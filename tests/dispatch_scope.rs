@@ -678,3 +678,129 @@ fn help_and_version_exit_zero_and_show_the_exit_codes() {
     let out = common::run(common::gate("auto_apply_scope").arg("--no-such-flag"));
     assert_eq!(out.code, 2);
 }
+
+#[test]
+fn the_policy_cannot_take_a_class_out_of_manual_without_an_exception() {
+    // The mission keeps security-sensitive, public-edge and auth manual unless a dated,
+    // explained exception says otherwise; an empty list took them all out silently.
+    for list in ["[]", "[secret-bearing]", "[security-sensitive, auth]"] {
+        let p = Platform::with_policy_extra(&format!("dispatch:\n  manual_classes: {list}\n"));
+        let out = p.scope(&["--module", "traefik"]);
+        assert_error(&out, "policy.invalid");
+        assert!(out.stderr.contains("must keep"), "{}", out.all());
+    }
+    // More classes than the three is fine.
+    let p = Platform::with_policy_extra(
+        "dispatch:\n  manual_classes: [security-sensitive, public-edge, auth, secret-bearing]\n",
+    );
+    assert_blocked(&p.scope(&["--module", "traefik"]), "scope.class.manual");
+}
+
+#[test]
+fn an_exception_whose_reason_says_nothing_is_refused() {
+    for reason in [
+        "\"TODO TODO.\"",
+        "\"...........\"",
+        "\"-         x\"",
+        "xxxxxxxxxx",
+        "\"n/a n/a n/a n/a\"",
+        "\"tbd tbd tbd tbd tbd\"",
+    ] {
+        let p = Platform::with_policy_extra(&format!(
+            "exceptions:\n  - module: traefik\n    allow_classes: [public-edge]\n    reason: {reason}\n    expires: 2026-06-30\n"
+        ));
+        let out = p.scope(&["--module", "traefik"]);
+        assert_error(&out, "policy.invalid");
+        assert!(out.stderr.contains("exceptions[].reason"), "{reason}: {}", out.all());
+    }
+}
+
+#[test]
+fn an_exception_dated_more_than_a_year_ahead_does_not_apply() {
+    let p = Platform::with_policy_extra(
+        "exceptions:\n  - module: traefik\n    allow_classes: [public-edge]\n    reason: edge config is generated and reviewed upstream\n    expires: 9999-12-31\n",
+    );
+    let out = p.scope(&["--module", "traefik"]);
+    assert_blocked(&out, "scope.class.manual");
+    assert!(
+        out.stdout.contains("warning[policy.exception.too_far_ahead]"),
+        "{}",
+        out.stdout
+    );
+    // 366 days ahead of NOW (2026-05-17) still applies; 367 does not.
+    let p = Platform::with_policy_extra(
+        "exceptions:\n  - module: traefik\n    allow_classes: [public-edge]\n    reason: edge config is generated and reviewed upstream\n    expires: 2027-05-18\n",
+    );
+    assert_eq!(p.scope(&["--module", "traefik"]).code, 0);
+    let p = Platform::with_policy_extra(
+        "exceptions:\n  - module: traefik\n    allow_classes: [public-edge]\n    reason: edge config is generated and reviewed upstream\n    expires: 2027-05-19\n",
+    );
+    assert_blocked(&p.scope(&["--module", "traefik"]), "scope.class.manual");
+}
+
+#[test]
+fn the_policy_cannot_allow_a_drift_kind_the_one_shot_gate_does_not_check() {
+    let p = Platform::with_policy_extra(
+        "plan:\n  allowed_drift_kinds: [container.state.exited_success, volume.recreate]\n",
+    );
+    let out = p.scope(&["--module", "web-app"]);
+    assert_error(&out, "policy.invalid");
+    assert!(out.stderr.contains("volume.recreate"), "{}", out.all());
+}
+
+#[test]
+fn a_stateless_module_with_a_backup_binding_says_two_things_and_is_refused() {
+    // A sidecar whose data lives in minio's backups, declared stateless: the gate believed
+    // "stateless" and applied it with no backup.
+    let mut p = Platform::new();
+    let modules = p.copy_modules();
+    std::fs::create_dir(modules.join("minio-sidecar")).unwrap();
+    for fields in [
+        "backup_class: minio\n    backup_ref_modules: [minio]\n",
+        "backup_ref_modules: [minio]\n",
+        "backup_class: minio\n",
+    ] {
+        std::fs::write(
+            modules.join("minio-sidecar/module.yaml"),
+            format!(
+                "metadata:\n  name: minio-sidecar\nspec:\n  classes: []\n  runtime:\n    statefulness: stateless\n    {fields}"
+            ),
+        )
+        .unwrap();
+        let out = p.scope(&["--module", "minio-sidecar"]);
+        assert_error(&out, "manifest.invalid");
+        assert!(out.stderr.contains("contradicts"), "{}", out.all());
+    }
+}
+
+#[test]
+fn a_backup_binding_to_a_stateless_or_missing_module_blocks() {
+    // minio-init bound to web-app's backups: any fresh archive named web-app-... was "the
+    // right module's" backup, though web-app holds no data.
+    for (bound, code) in [
+        ("web-app", "scope.backup_binding.stateless"),
+        ("ghost", "scope.backup_binding.unknown"),
+    ] {
+        let mut p = Platform::new();
+        let modules = p.copy_modules();
+        let manifest = std::fs::read_to_string(modules.join("minio-init/module.yaml")).unwrap();
+        std::fs::write(
+            modules.join("minio-init/module.yaml"),
+            manifest.replace("backup_ref_modules: [minio]", &format!("backup_ref_modules: [{bound}]")),
+        )
+        .unwrap();
+        let backup = p.backup(
+            &format!("{bound}-20260517T010847Z.tar.gz"),
+            &backup::minio_tar_gz(),
+            0o600,
+        );
+        let out = p.scope(&refs(&Platform::dispatch_args(&backup)));
+        assert_blocked(&out, code);
+    }
+    // The fixture's binding to minio passes the check and says so.
+    let p = Platform::new();
+    let backup = p.real_backup();
+    let out = p.scope(&refs(&Platform::dispatch_args(&backup)));
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("info[scope.backup_binding.ok]"), "{}", out.stdout);
+}

@@ -19,6 +19,7 @@ pub static CHECKS: &[&dyn Check] = &[
     &RiskClass,
     &Statefulness,
     &RestorePath,
+    &super::checks::backup_binding::BackupBinding,
     &BackupReference,
     &BackupArtifact,
     &super::checks::backup_manifest::BackupManifest,
@@ -102,7 +103,7 @@ pub fn scope_of(m: &Manifest, policy: &Policy, now: OffsetDateTime) -> Scope {
     let manual = m.classes.iter().any(|c| {
         policy.dispatch.manual_classes.contains(c)
             && !policy.exceptions.iter().any(|e| {
-                e.module == m.id.as_str() && e.allow_classes.contains(c) && today <= e.expires
+                e.module == m.id.as_str() && e.allow_classes.contains(c) && e.applies_on(today)
             })
     });
     if manual {

@@ -324,6 +324,17 @@ fn read_root(root: &Node, id: &ModuleId, m: &mut Manifest, problems: &mut Proble
             m.restore = Some(s);
         }
     }
+    // A module whose data has a backup class, or lives in another module's backups, holds
+    // data: declared stateless as well, it says two things, and the gates believed the one
+    // that needs no backup.
+    if m.statefulness == Statefulness::Stateless
+        && (m.backup_class.is_some() || !m.backup_ref_modules.is_empty())
+    {
+        problems.push(
+            runtime_node.span.start,
+            "spec.runtime: `statefulness: stateless` contradicts `backup_class`/`backup_ref_modules` (a module with a backup holds data): declare it stateful, or remove the backup fields",
+        );
+    }
     rt.ignore_rest();
 }
 

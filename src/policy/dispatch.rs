@@ -37,6 +37,10 @@ impl Default for DispatchPolicy {
 
 const KEYS: &[&str] = &["manual_classes", "confirm_phrase", "platform_paths"];
 
+/// Classes that stay manual whatever the policy lists (the mission: security-sensitive,
+/// public-edge and auth modules stay manual unless an exception says otherwise).
+pub const ALWAYS_MANUAL: &[&str] = &["security-sensitive", "public-edge", "auth"];
+
 pub(super) fn read(node: &Node, out: &mut DispatchPolicy, problems: &mut Problems) {
     let Some(mut f) = Fields::new(node, "dispatch", problems) else {
         return;
@@ -50,6 +54,22 @@ pub(super) fn read(node: &Node, out: &mut DispatchPolicy, problems: &mut Problem
             if let Some(c) = problems.one_of(item, "dispatch.manual_classes", RISK_CLASSES) {
                 classes.push(c);
             }
+        }
+        // The policy may keep more classes manual, never fewer: a module of these classes
+        // leaves manual only through a dated, explained exception.
+        let dropped: Vec<&str> = ALWAYS_MANUAL
+            .iter()
+            .copied()
+            .filter(|c| !classes.iter().any(|k| k == c))
+            .collect();
+        if !dropped.is_empty() {
+            problems.push(
+                v.span.start,
+                format!(
+                    "dispatch.manual_classes: must keep {} manual; a module of these classes is auto-applied only through a dated, explained entry under `exceptions:`",
+                    dropped.join(", ")
+                ),
+            );
         }
         out.manual_classes = classes;
     } else if let Some(v) = node.get("manual_classes").filter(|v| v.tag.is_none()) {

@@ -20,6 +20,54 @@ pub struct Exception {
     pub line: usize,
 }
 
+/// The furthest an exception's `expires` may lie ahead: an exception that ends in ten years
+/// is not dated in any sense that matters, so beyond this it does not apply.
+pub const MAX_DAYS_AHEAD: i64 = 366;
+
+/// Words that say nothing when they are all a reason says.
+const EMPTY_WORDS: &[&str] = &[
+    "todo", "tbd", "tba", "tbc", "fixme", "xxx", "wip", "na", "n/a", "none", "later", "pending",
+    "placeholder", "reason", "because", "temp", "temporary", "test",
+];
+
+impl Exception {
+    /// Whether the exception applies on `today`: not expired, and not dated further ahead than
+    /// [`MAX_DAYS_AHEAD`].
+    pub fn applies_on(&self, today: Date) -> bool {
+        today <= self.expires && !self.too_far_ahead(today)
+    }
+
+    /// Whether `expires` lies more than [`MAX_DAYS_AHEAD`] days after `today`.
+    pub fn too_far_ahead(&self, today: Date) -> bool {
+        (self.expires - today).whole_days() > MAX_DAYS_AHEAD
+    }
+}
+
+/// Why a reason explains nothing, if it does not: it must hold two different words of two or
+/// more letters or digits that are not placeholders, and ten such characters in all.
+fn empty_reason(reason: &str) -> Option<&'static str> {
+    let words: Vec<String> = reason
+        .split(|c: char| !(c.is_alphanumeric() || c == '/'))
+        .map(|w| w.trim_matches('/').to_lowercase())
+        .filter(|w| w.chars().filter(|c| c.is_alphanumeric()).count() >= 2)
+        .filter(|w| !EMPTY_WORDS.contains(&w.as_str()))
+        .collect();
+    let letters: usize = words
+        .iter()
+        .map(|w| w.chars().filter(|c| c.is_alphanumeric()).count())
+        .sum();
+    let mut distinct = words.clone();
+    distinct.sort();
+    distinct.dedup();
+    if letters < 10 {
+        Some("say why, in at least 10 letters or digits that are not placeholders")
+    } else if distinct.len() < 2 {
+        Some("say why, in words (at least two different ones)")
+    } else {
+        None
+    }
+}
+
 const KEYS: &[&str] = &[
     "module",
     "allow_classes",
@@ -94,11 +142,8 @@ pub(super) fn read(node: &Node, problems: &mut Problems) -> Vec<Exception> {
         };
         let reason = f.require("reason", problems).and_then(|v| {
             let s = problems.string(v, "exceptions[].reason")?;
-            if s.trim().len() < 10 {
-                problems.push(
-                    v.span.start,
-                    "exceptions[].reason: say why, in at least 10 characters",
-                );
+            if let Some(why) = empty_reason(&s) {
+                problems.push(v.span.start, format!("exceptions[].reason: {why}"));
                 None
             } else {
                 Some(s)

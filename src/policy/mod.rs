@@ -12,7 +12,7 @@ mod plan;
 
 pub use backup::{BackupPolicy, CONTAINER_PLACEHOLDER, DrillPolicy, ProcedurePolicy, Verify};
 pub use dispatch::DispatchPolicy;
-pub use exceptions::Exception;
+pub use exceptions::{Exception, MAX_DAYS_AHEAD as MAX_EXCEPTION_DAYS_AHEAD};
 pub use plan::PlanPolicy;
 
 use crate::digest::sha256_hex;

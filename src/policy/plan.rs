@@ -23,6 +23,9 @@ impl Default for PlanPolicy {
 
 const KEYS: &[&str] = &["allowed_drift_kinds", "max_bytes"];
 
+/// The drift kinds the one-shot gate knows how to check.
+pub const ONE_SHOT_DRIFT_KINDS: &[&str] = &["container.state.exited_success"];
+
 pub(super) fn read(node: &Node, out: &mut PlanPolicy, problems: &mut Problems) {
     let Some(mut f) = Fields::new(node, "plan", problems) else {
         return;
@@ -32,6 +35,21 @@ pub(super) fn read(node: &Node, out: &mut PlanPolicy, problems: &mut Problems) {
     {
         if list.is_empty() {
             problems.push(v.span.start, "plan.allowed_drift_kinds: an empty list would make every one-shot apply a deny; remove the key to use the default");
+        }
+        // A stateful one-shot may be re-run only when its drift is a container that did not
+        // exit successfully: the gate checks that kind field by field and knows no other, so
+        // the policy cannot widen it (a free-form kind was applied unchecked before).
+        for (item, kind) in v.as_seq().unwrap_or_default().iter().zip(&list) {
+            if !ONE_SHOT_DRIFT_KINDS.contains(&kind.as_str()) {
+                problems.push(
+                    item.span.start,
+                    format!(
+                        "plan.allowed_drift_kinds: `{}` is not a drift kind the one-shot gate can check (known: {}); apply such a change by hand",
+                        kind.escape_debug(),
+                        ONE_SHOT_DRIFT_KINDS.join(", ")
+                    ),
+                );
+            }
         }
         out.allowed_drift_kinds = list;
     }

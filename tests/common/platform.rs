@@ -51,6 +51,26 @@ impl Platform {
         }
     }
 
+    /// Use a private copy of the fixture modules (to edit them); returns its path.
+    pub fn copy_modules(&mut self) -> PathBuf {
+        fn copy(from: &Path, to: &Path) {
+            std::fs::create_dir_all(to).unwrap();
+            for entry in std::fs::read_dir(from).unwrap() {
+                let entry = entry.unwrap();
+                let target = to.join(entry.file_name());
+                if entry.file_type().unwrap().is_dir() {
+                    copy(&entry.path(), &target);
+                } else {
+                    std::fs::copy(entry.path(), &target).unwrap();
+                }
+            }
+        }
+        let copy_dir = self.tmp.path().join("modules");
+        copy(&self.modules, &copy_dir);
+        self.modules = copy_dir.clone();
+        copy_dir
+    }
+
     /// Write a backup file with `mode`; returns its absolute path.
     pub fn backup(&self, name: &str, bytes: &[u8], mode: u32) -> String {
         let path = self.backups.join(name);

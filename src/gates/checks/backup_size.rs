@@ -157,7 +157,7 @@ impl Check for BackupSize {
         let exception = ctx.policy.exceptions.iter().find(|e| {
             e.allow_small_backup
                 && (e.module == ctx.manifest.id.as_str() || e.module == r.ref_module)
-                && today <= e.expires
+                && e.applies_on(today)
         });
         for (code, message) in violations {
             match exception {

@@ -21,6 +21,14 @@ code!(
     "Remove the exception, or fix its module or classes."
 );
 
+code!(
+    TOO_FAR_AHEAD,
+    "policy.exception.too_far_ahead",
+    Warning,
+    "A policy exception's `expires` date lies more than 366 days ahead, so it does not apply: an exception that never ends is not a dated one.",
+    "Set `expires` to a date within a year, and renew it then if it is still meant."
+);
+
 pub struct PolicyExceptions;
 
 impl Check for PolicyExceptions {
@@ -31,7 +39,7 @@ impl Check for PolicyExceptions {
         "expired and unused policy exceptions are reported"
     }
     fn codes(&self) -> &'static [&'static Code] {
-        static CODES: &[&Code] = &[&EXPIRED, &UNUSED];
+        static CODES: &[&Code] = &[&EXPIRED, &UNUSED, &TOO_FAR_AHEAD];
         CODES
     }
     fn run(&self, ctx: &Context, d: &mut Decision) -> Ran {
@@ -46,6 +54,20 @@ impl Check for PolicyExceptions {
                     Reason::new(
                         &EXPIRED,
                         format!("the exception for `{}` expired on {}", e.module, e.expires),
+                    )
+                    .subject(subject.clone()),
+                );
+            }
+            if e.too_far_ahead(today) {
+                d.push(
+                    Reason::new(
+                        &TOO_FAR_AHEAD,
+                        format!(
+                            "the exception for `{}` runs until {}, more than {} days from {today}; it does not apply",
+                            e.module,
+                            e.expires,
+                            crate::policy::MAX_EXCEPTION_DAYS_AHEAD
+                        ),
                     )
                     .subject(subject.clone()),
                 );

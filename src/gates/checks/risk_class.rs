@@ -69,7 +69,7 @@ impl Check for RiskClass {
         let today = ctx.now.date();
         for class in manual {
             let live = ctx.policy.exceptions.iter().find(|e| {
-                e.module == m.id.as_str() && e.allow_classes.contains(class) && today <= e.expires
+                e.module == m.id.as_str() && e.allow_classes.contains(class) && e.applies_on(today)
             });
             match live {
                 Some(e) => d.push(

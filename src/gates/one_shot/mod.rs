@@ -27,6 +27,7 @@ pub static CHECKS: &[&dyn Check] = &[
     &RiskClass,
     &Statefulness,
     &RestorePath,
+    &super::checks::backup_binding::BackupBinding,
     &BackupReference,
     &BackupArtifact,
     &super::checks::backup_manifest::BackupManifest,
