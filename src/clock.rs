@@ -20,6 +20,25 @@ pub fn now_or(explicit: Option<&str>) -> Result<OffsetDateTime, GateError> {
     }
 }
 
+/// `--now` is refused inside a workflow run (`GITHUB_ACTIONS`/`FORGEJO_ACTIONS` is `true`):
+/// the clock decides a backup's freshness and an exception's expiry, and whoever writes the
+/// workflow must not choose it. Tests and replays run outside a workflow.
+pub fn refuse_override_in_workflow(
+    explicit: Option<&str>,
+    env: &dyn crate::env::Env,
+) -> Result<(), GateError> {
+    if explicit.is_none() {
+        return Ok(());
+    }
+    match crate::env::runner_var(env, "ACTIONS")?.as_deref() {
+        Some("true") => Err(GateError::new(
+            &general::USAGE,
+            "--now is refused inside a workflow run (GITHUB_ACTIONS/FORGEJO_ACTIONS is true): the clock decides a backup's freshness and an exception's expiry, so a gate in a workflow reads the system clock; remove --now from the step",
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub fn format(t: OffsetDateTime) -> String {
     t.format(&Rfc3339)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())

@@ -804,3 +804,48 @@ fn a_backup_binding_to_a_stateless_or_missing_module_blocks() {
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(out.stdout.contains("info[scope.backup_binding.ok]"), "{}", out.stdout);
 }
+
+#[test]
+fn the_clock_cannot_be_set_inside_a_workflow_run() {
+    // A 5-day-old backup was "5 min old" with --now set to just after it: whoever wrote the
+    // step chose the freshness. Inside a workflow run --now is refused.
+    let p = Platform::new();
+    let backup = p.real_backup();
+    let args = Platform::dispatch_args(&backup);
+    for var in ["GITHUB_ACTIONS", "FORGEJO_ACTIONS"] {
+        let out = p.scope_with_env(&refs(&args), &[(var, "true")]);
+        assert_error(&out, "input.usage");
+        assert!(out.stderr.contains("--now is refused"), "{}", out.all());
+    }
+    // Outside a workflow (tests, replays, an operator) it is the documented test clock.
+    let out = p.scope_with_env(&refs(&args), &[("GITHUB_ACTIONS", "false")]);
+    assert_eq!(out.code, 0, "{}", out.all());
+}
+
+#[test]
+fn a_backup_directory_others_can_write_blocks() {
+    use std::os::unix::fs::PermissionsExt;
+    // The file was root's and 0600, but anyone could rename another file onto its name (or
+    // delete it) right after the gate said yes.
+    for mode in [0o777, 0o770, 0o722] {
+        let p = Platform::new();
+        let backup = p.real_backup();
+        std::fs::set_permissions(&p.backups, std::fs::Permissions::from_mode(mode)).unwrap();
+        let out = p.scope(&refs(&Platform::dispatch_args(&backup)));
+        assert_blocked(&out, "backup.artifact.root_unsafe");
+    }
+    // A directory above it owned by another user (giving a directory away needs root, which
+    // the test suite runs as in CI; the part above runs as anyone).
+    let p = Platform::new();
+    let backup = p.real_backup();
+    if std::os::unix::fs::chown(p.tmp.path(), Some(65534), None).is_ok() {
+        let out = p.scope(&refs(&Platform::dispatch_args(&backup)));
+        assert_blocked(&out, "backup.artifact.root_unsafe");
+    }
+    // Sticky and shared, as /tmp is (which every test's path already goes through): fine.
+    let p = Platform::new();
+    let backup = p.real_backup();
+    std::fs::set_permissions(&p.backups, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let out = p.scope(&refs(&Platform::dispatch_args(&backup)));
+    assert_eq!(out.code, 0, "{}", out.all());
+}

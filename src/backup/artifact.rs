@@ -113,7 +113,7 @@ pub fn observe_with(
             ),
         );
     }
-    let dir = match open_root(root) {
+    let dir = match open_root(root, policy.owner_uid) {
         Ok(dir) => dir,
         Err((code, message)) => return refused(code, message),
     };
@@ -187,7 +187,13 @@ pub fn judge(
     let (path, size, mode, uid, links, mtime, content) = match observation {
         Observation::Refused { code, message } => {
             // An unknown code (a record from another build) still refuses.
-            let code = [&ROOT_UNREADABLE, &ARTIFACT_MISSING, &SYMLINK, &NOT_REGULAR]
+            let code = [
+                &ROOT_UNREADABLE,
+                &ROOT_UNSAFE,
+                &ARTIFACT_MISSING,
+                &SYMLINK,
+                &NOT_REGULAR,
+            ]
                 .into_iter()
                 .find(|c| c.id == code)
                 .unwrap_or(&ROOT_UNREADABLE);
@@ -364,7 +370,39 @@ type Refused = (&'static Code, String);
 
 /// Open every directory from `/` down to the backup root, each relative to the one above,
 /// never following a link; the root itself is opened for reading (it must be listable).
-fn open_root(root: &Path) -> Result<OwnedFd, Refused> {
+/// Each directory must be owned by root or the backup owner and writable by no one else
+/// (unless sticky, as `/tmp` is): whoever can rename entries of a directory on the path can
+/// swap the verified backup, or the directory holding it, right after the gate said yes.
+fn open_root(root: &Path, owner_uid: u32) -> Result<OwnedFd, Refused> {
+    let guarded = |dir: &OwnedFd, current: &Path| -> Result<(), Refused> {
+        let st = rustix::fs::fstat(dir).map_err(|e| {
+            (
+                &ROOT_UNREADABLE,
+                format!("cannot stat {}: {e}", current.display()),
+            )
+        })?;
+        let mode = st.st_mode & 0o7777;
+        if st.st_uid != 0 && st.st_uid != owner_uid {
+            return Err((
+                &ROOT_UNSAFE,
+                format!(
+                    "{} on the backup path is owned by uid {}, neither root nor the backup owner ({owner_uid})",
+                    current.display(),
+                    st.st_uid
+                ),
+            ));
+        }
+        if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+            return Err((
+                &ROOT_UNSAFE,
+                format!(
+                    "{} on the backup path is writable by its group or by everyone (mode {mode:04o}) without the sticky bit",
+                    current.display()
+                ),
+            ));
+        }
+        Ok(())
+    };
     let unseen = |current: &Path, e: Errno| {
         (
             &ROOT_UNREADABLE,
@@ -386,6 +424,7 @@ fn open_root(root: &Path) -> Result<OwnedFd, Refused> {
         Mode::empty(),
     )
     .map_err(|e| unseen(Path::new("/"), e))?;
+    guarded(&dir, Path::new("/"))?;
     let mut current = std::path::PathBuf::from("/");
     for (i, part) in parts.iter().enumerate() {
         current.push(part);
@@ -396,7 +435,10 @@ fn open_root(root: &Path) -> Result<OwnedFd, Refused> {
         };
         let flags = access | OFlags::NOFOLLOW | OFlags::DIRECTORY | OFlags::CLOEXEC;
         match rustix::fs::openat(&dir, part.as_os_str(), flags, Mode::empty()) {
-            Ok(next) => dir = next,
+            Ok(next) => {
+                guarded(&next, &current)?;
+                dir = next
+            }
             Err(e) => {
                 let what = rustix::fs::statat(&dir, part.as_os_str(), AtFlags::SYMLINK_NOFOLLOW)
                     .map(|st| FileType::from_raw_mode(st.st_mode));

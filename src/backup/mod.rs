@@ -123,6 +123,13 @@ code!(
     "Run the job on the host runner that holds the backups, with read access to backup.root; the check is never skipped."
 );
 code!(
+    ROOT_UNSAFE,
+    "backup.artifact.root_unsafe",
+    Error,
+    "A directory on the path to the backup is owned by another user, or writable by its group or everyone without the sticky bit: they could swap the backup after the check.",
+    "Make every directory from / down to backup.root owned by root (or backup.owner_uid) and not group- or world-writable (sticky directories such as /tmp excepted)."
+);
+code!(
     ARTIFACT_MISSING,
     "backup.artifact.missing",
     Error,
@@ -208,6 +215,7 @@ pub static CODES: &[&crate::report::Code] = &[
     &EXTENSION,
     &REF_OK,
     &ROOT_UNREADABLE,
+    &ROOT_UNSAFE,
     &ARTIFACT_MISSING,
     &SYMLINK,
     &NOT_REGULAR,

@@ -28,6 +28,9 @@ pub struct Args {
 
 pub fn run(args: &Args, env: &dyn Env) -> Emitted {
     let gate = Gate::OneShotStatefulApply;
+    if let Err(e) = crate::clock::refuse_override_in_workflow(args.common.now.as_deref(), env) {
+        return emit(gate, Err(e), &args.common.delivery(false), env, None);
+    }
     let request = args.dispatch.request(&args.common);
     let mut replay =
         dispatch::one_shot_stateful_apply_replay(&request, args.common.record.is_some());

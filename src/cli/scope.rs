@@ -99,6 +99,9 @@ pub fn run(args: &Args, env: &dyn Env) -> Emitted {
             env,
         );
     }
+    if let Err(e) = crate::clock::refuse_override_in_workflow(args.common.now.as_deref(), env) {
+        return emit(gate, Err(e), &args.common.delivery(false), env, None);
+    }
     let request = args.dispatch.request(&args.common);
     let changed_files = args.changed_files.as_deref();
     let mut replay =

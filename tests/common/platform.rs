@@ -84,6 +84,13 @@ impl Platform {
         self.backup(REAL_BACKUP, &super::backup::minio_tar_gz(), 0o600)
     }
 
+    /// `auto_apply_scope` (clock fixed at `NOW`) with extra environment variables.
+    pub fn scope_with_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        let mut cmd = self.base("auto_apply_scope");
+        cmd.args(args).envs(vars.iter().copied());
+        run(&mut cmd)
+    }
+
     fn base(&self, bin: &str) -> std::process::Command {
         let mut cmd = gate(bin);
         cmd.arg("--modules-dir")

@@ -18,6 +18,7 @@ impl Check for BackupArtifact {
     fn codes(&self) -> &'static [&'static Code] {
         static CODES: &[&Code] = &[
             &backup::ROOT_UNREADABLE,
+            &backup::ROOT_UNSAFE,
             &backup::ARTIFACT_MISSING,
             &backup::SYMLINK,
             &backup::NOT_REGULAR,
