@@ -258,3 +258,40 @@ fn a_stateless_module_is_not_applied_through_this_gate() {
         out.stdout
     );
 }
+
+#[test]
+fn a_container_name_another_module_spells_too_is_not_the_modules_own() {
+    // `home-platform` + `minio-init` and `home-platform-minio` + `init` both give
+    // `home-platform-minio-init-1`: the name cannot show whose container it is.
+    for manifest in [
+        "metadata:\n  name: init\nspec:\n  classes: []\n  compose:\n    project: home-platform-minio\n  runtime:\n    statefulness: stateless\n",
+        // A module there whose manifest cannot be read could be either.
+        "metadata:\n  name: init\nspec: [not, a, mapping]\n",
+    ] {
+        let mut p = Platform::new();
+        let modules = p.copy_modules();
+        std::fs::create_dir(modules.join("init")).unwrap();
+        std::fs::write(modules.join("init/module.yaml"), manifest).unwrap();
+        let backup = p.real_backup();
+        let out = run(&p, &Platform::plan("minio-init-exited.json"), &backup);
+        assert_eq!(out.code, 1, "{}", out.all());
+        assert!(
+            out.stdout.contains("error[plan.drift.foreign_container]")
+                && out.stdout.contains("cannot show whose container it is"),
+            "{}",
+            out.stdout
+        );
+    }
+    // Another module at a split whose project does not make the same name: still allowed.
+    let mut p = Platform::new();
+    let modules = p.copy_modules();
+    std::fs::create_dir(modules.join("init")).unwrap();
+    std::fs::write(
+        modules.join("init/module.yaml"),
+        "metadata:\n  name: init\nspec:\n  classes: []\n  runtime:\n    statefulness: stateless\n",
+    )
+    .unwrap();
+    let backup = p.real_backup();
+    let out = run(&p, &Platform::plan("minio-init-exited.json"), &backup);
+    assert_eq!(out.code, 0, "{}", out.all());
+}

@@ -127,6 +127,7 @@ impl Check for DriftItems {
             let exited_success = item.kind == EXITED_SUCCESS;
             if (exited_success || item.container.is_some())
                 && let Err(why) = own_container(ctx.manifest, item.container.as_deref())
+                    .and_then(|()| unambiguous_container(ctx))
             {
                 bad = true;
                 d.push(
@@ -208,6 +209,42 @@ fn failed_exit(current: Option<&str>) -> Option<u8> {
 /// Whether `container` is the module's own: `<project>-<service>-<n>`, the name compose v2
 /// gives the n-th container of a service, with the manifest's project and the module id as
 /// the service. `Err` says why not.
+/// `<project>-<id>` must not also read as another module's `<its project>-<its id>`: names
+/// are joined with `-`, which both may contain, so `home` + `platform-postgres` spells
+/// `home-platform` + `postgres`, and the "own container" would be the database's. Every other
+/// way of splitting the name at a `-` is looked up; a module there whose project (its own, or
+/// the policy's `backup.compose_project`) makes the same name, or whose manifest cannot be
+/// read, makes the name ambiguous.
+fn unambiguous_container(ctx: &Context) -> Result<(), String> {
+    let m = ctx.manifest;
+    let Some(project) = m.compose_project.as_deref() else {
+        return Ok(());
+    };
+    let joined = format!("{project}-{}", m.id);
+    for (at, _) in joined.match_indices('-') {
+        let (other_project, other_id) = (&joined[..at], &joined[at + 1..]);
+        if other_project == project {
+            continue;
+        }
+        let Ok(id) = crate::model::ModuleId::parse(other_id) else {
+            continue;
+        };
+        let clash = match ctx.host.manifest(ctx.modules_dir, &id) {
+            Ok(other) => {
+                other.compose_project.as_deref().unwrap_or(&ctx.policy.backup.compose_project)
+                    == other_project
+            }
+            Err(e) => e.code.id != "manifest.missing",
+        };
+        if clash {
+            return Err(format!(
+                "the container name `{joined}-<n>` is also module `{other_id}`'s in project `{other_project}` (or its manifest cannot be read): the name cannot show whose container it is; rename a project or a module"
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn own_container(manifest: &Manifest, container: Option<&str>) -> Result<(), String> {
     let Some(container) = container else {
         return Err("names no container, so it cannot be shown to be the module's own".into());
