@@ -313,7 +313,12 @@ fn shallow_stays_available_and_says_it_is_shallow() {
     // Weaker by design: the cut dump's first bytes are SQL, and that is all shallow reads.
     let out = postgres(&p, "sql.gz", &backup::pg_dumpall_cut_sql_gz());
     assert_eligible(&out);
-    assert!(out.stdout.contains("shallow"), "{}", out.stdout);
+    // And says so as a warning on the decision, not only in the artifact's detail line.
+    assert!(
+        out.stdout.contains("warning[backup.artifact.shallow]"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

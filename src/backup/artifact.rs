@@ -278,6 +278,17 @@ pub fn judge(
             if out.len() > before {
                 return None;
             }
+            // Passing, but only the first header was read: say so on every decision, since
+            // nothing then shows the backup complete (a dump cut half-way passes).
+            if verify == "shallow" {
+                out.push(
+                    Reason::new(
+                        &SHALLOW,
+                        format!("{path} was read `shallow` (the policy's `backup.verify`): only its first header was checked, not that it is complete"),
+                    )
+                    .subject(SUBJECT),
+                );
+            }
             Some(ArtifactFacts {
                 sha256: sha256.clone(),
                 size,

@@ -130,6 +130,13 @@ code!(
     "Make every directory from / down to backup.root owned by root (or backup.owner_uid) and not group- or world-writable (sticky directories such as /tmp excepted)."
 );
 code!(
+    SHALLOW,
+    "backup.artifact.shallow",
+    Warning,
+    "The backup passed a shallow read only (`backup.verify: shallow`): its first header was checked, not that it is complete.",
+    "Set `backup.verify: deep` (the default), so a backup that stops half-way is refused."
+);
+code!(
     ARTIFACT_MISSING,
     "backup.artifact.missing",
     Error,
@@ -216,6 +223,7 @@ pub static CODES: &[&crate::report::Code] = &[
     &REF_OK,
     &ROOT_UNREADABLE,
     &ROOT_UNSAFE,
+    &SHALLOW,
     &ARTIFACT_MISSING,
     &SYMLINK,
     &NOT_REGULAR,

@@ -32,6 +32,7 @@ impl Check for BackupArtifact {
             &backup::deep::CHECKSUM,
             &backup::deep::UNVERIFIABLE,
             &backup::deep::NO_DATA,
+            &backup::SHALLOW,
             &backup::ARTIFACT_OK,
         ];
         CODES
