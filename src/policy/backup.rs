@@ -125,7 +125,7 @@ impl Default for BackupPolicy {
             verify: Verify::Deep,
             allow_rdb_without_checksum: false,
             extensions,
-            require_manifest: false,
+            require_manifest: true,
             require_drill: Vec::new(),
             min_size_ratio: 0.5,
             min_size: BTreeMap::new(),

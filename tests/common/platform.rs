@@ -27,7 +27,9 @@ impl Platform {
         Platform::with_policy_extra("")
     }
 
-    /// `extra` is appended to the test policy (more top-level sections).
+    /// `extra` is appended to the test policy (more top-level sections). The policy does not
+    /// require a backup manifest (the built-in one does): these tests exercise the other
+    /// checks on hand-made backups; tests/backup_evidence.rs takes real ones, with manifests.
     pub fn with_policy_extra(extra: &str) -> Platform {
         let tmp = tempfile::Builder::new().prefix("gates").tempdir().unwrap();
         let backups = tmp.path().join("backups");
@@ -38,7 +40,7 @@ impl Platform {
         std::fs::write(
             &policy,
             format!(
-                "backup:\n  root: {}\n  owner_uid: {uid}\n{extra}",
+                "backup:\n  root: {}\n  owner_uid: {uid}\n  require_manifest: false\n{extra}",
                 backups.display()
             ),
         )
