@@ -711,7 +711,11 @@ fn an_exception_whose_reason_says_nothing_is_refused() {
         ));
         let out = p.scope(&["--module", "traefik"]);
         assert_error(&out, "policy.invalid");
-        assert!(out.stderr.contains("exceptions[].reason"), "{reason}: {}", out.all());
+        assert!(
+            out.stderr.contains("exceptions[].reason"),
+            "{reason}: {}",
+            out.all()
+        );
     }
 }
 
@@ -723,7 +727,8 @@ fn an_exception_dated_more_than_a_year_ahead_does_not_apply() {
     let out = p.scope(&["--module", "traefik"]);
     assert_blocked(&out, "scope.class.manual");
     assert!(
-        out.stdout.contains("warning[policy.exception.too_far_ahead]"),
+        out.stdout
+            .contains("warning[policy.exception.too_far_ahead]"),
         "{}",
         out.stdout
     );
@@ -786,7 +791,10 @@ fn a_backup_binding_to_a_stateless_or_missing_module_blocks() {
         let manifest = std::fs::read_to_string(modules.join("minio-init/module.yaml")).unwrap();
         std::fs::write(
             modules.join("minio-init/module.yaml"),
-            manifest.replace("backup_ref_modules: [minio]", &format!("backup_ref_modules: [{bound}]")),
+            manifest.replace(
+                "backup_ref_modules: [minio]",
+                &format!("backup_ref_modules: [{bound}]"),
+            ),
         )
         .unwrap();
         let backup = p.backup(
@@ -802,7 +810,11 @@ fn a_backup_binding_to_a_stateless_or_missing_module_blocks() {
     let backup = p.real_backup();
     let out = p.scope(&refs(&Platform::dispatch_args(&backup)));
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.stdout.contains("info[scope.backup_binding.ok]"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("info[scope.backup_binding.ok]"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

@@ -215,13 +215,15 @@ const SLOTS: &[(&str, &str)] = &[
     ("name", ID),
     ("class", "secret-bearing"),
     ("project", "home-platform"),
-    ("statefulness", "stateless"),
+    // Stateful: a stateless module with a backup class or binding is refused as a
+    // contradiction, and the corpus is about reading YAML, not about that rule.
+    ("statefulness", "stateful"),
     ("expected_state", "exited-success"),
     ("restart", "no"),
     ("backup_class", "minio"),
     ("ref", "minio"),
     ("restore", "runbook.md#restore"),
-    ("top", "stateless"),
+    ("top", "stateful"),
 ];
 
 fn fill(choices: &[(&str, String)]) -> String {
@@ -268,7 +270,7 @@ fn corpus() -> Corpus {
     let base = fill(&defaults(&[]));
     texts.extend(structural(&base));
     for spelling in ["!!str {v}", "*top", "&a1 {v}", "'{v}'"] {
-        let one = fill(&defaults(&[("statefulness", spell(spelling, "stateless"))]));
+        let one = fill(&defaults(&[("statefulness", spell(spelling, "stateful"))]));
         texts.extend(structural(&one));
     }
     // Seeded random mixtures: several slots spelled at once, then a structural variation.

@@ -295,3 +295,20 @@ fn a_container_name_another_module_spells_too_is_not_the_modules_own() {
     let out = run(&p, &Platform::plan("minio-init-exited.json"), &backup);
     assert_eq!(out.code, 0, "{}", out.all());
 }
+
+#[test]
+fn the_clock_cannot_be_set_inside_a_workflow_run() {
+    let p = Platform::new();
+    let backup = p.real_backup();
+    let args = Platform::dispatch_args(&backup);
+    let plan = Platform::plan("minio-init-exited.json");
+    for var in ["GITHUB_ACTIONS", "FORGEJO_ACTIONS"] {
+        let out = p.one_shot_with_env(&plan, &refs(&args), &[(var, "true")]);
+        assert_eq!(out.code, 2, "{}", out.all());
+        assert!(
+            out.stderr.contains("error[input.usage]") && out.stderr.contains("--now is refused"),
+            "{}",
+            out.all()
+        );
+    }
+}

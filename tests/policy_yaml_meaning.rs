@@ -40,7 +40,7 @@ fn an_octal_freshness_window_is_refused() {
         "--stateful-confirm",
         CONFIRM,
     ]);
-    assert_policy_refused(&out, 4, "octal");
+    assert_policy_refused(&out, 5, "octal");
 }
 
 #[test]
@@ -57,7 +57,7 @@ fn a_number_as_the_confirm_phrase_is_refused() {
         "--stateful-confirm",
         "12345678",
     ]);
-    assert_policy_refused(&out, 5, "number");
+    assert_policy_refused(&out, 6, "number");
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn a_binary_tagged_confirm_phrase_is_refused() {
         "--stateful-confirm",
         "QkFDS1VQX0RPTkVfRjM=",
     ]);
-    assert_policy_refused(&out, 5, "!!binary");
+    assert_policy_refused(&out, 6, "!!binary");
 }
 
 #[test]

@@ -212,7 +212,12 @@ fn world() -> World {
     let root = tmp.path().join("b");
     std::fs::create_dir(&root).unwrap();
     let uid = std::fs::metadata(&root).unwrap().uid();
-    let text = format!("backup:\n  root: {}\n  owner_uid: {uid}\n", root.display());
+    // The oracle models the file's checks; the manifest requirement (on by default) is
+    // tested on real backups in tests/backup_evidence.rs.
+    let text = format!(
+        "backup:\n  root: {}\n  owner_uid: {uid}\n  require_manifest: false\n",
+        root.display()
+    );
     let policy = LoadedPolicy {
         policy: parse(&text, "test").unwrap(),
         digest: InputDigest {

@@ -194,9 +194,9 @@ pub fn judge(
                 &SYMLINK,
                 &NOT_REGULAR,
             ]
-                .into_iter()
-                .find(|c| c.id == code)
-                .unwrap_or(&ROOT_UNREADABLE);
+            .into_iter()
+            .find(|c| c.id == code)
+            .unwrap_or(&ROOT_UNREADABLE);
             out.push(Reason::new(code, message.clone()).subject(SUBJECT));
             return None;
         }

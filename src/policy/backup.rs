@@ -608,7 +608,8 @@ exceptions:
             b.procedure("postgres").exec,
             ["docker", "exec", "-i", "{container}"]
         );
-        assert!(!b.require_manifest);
+        // A manifest is required by default; drills are not (they need the engine's tools).
+        assert!(b.require_manifest);
         assert!(b.require_drill.is_empty());
     }
 

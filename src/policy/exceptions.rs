@@ -26,8 +26,24 @@ pub const MAX_DAYS_AHEAD: i64 = 366;
 
 /// Words that say nothing when they are all a reason says.
 const EMPTY_WORDS: &[&str] = &[
-    "todo", "tbd", "tba", "tbc", "fixme", "xxx", "wip", "na", "n/a", "none", "later", "pending",
-    "placeholder", "reason", "because", "temp", "temporary", "test",
+    "todo",
+    "tbd",
+    "tba",
+    "tbc",
+    "fixme",
+    "xxx",
+    "wip",
+    "na",
+    "n/a",
+    "none",
+    "later",
+    "pending",
+    "placeholder",
+    "reason",
+    "because",
+    "temp",
+    "temporary",
+    "test",
 ];
 
 impl Exception {

@@ -93,6 +93,16 @@ impl Platform {
         run(&mut cmd)
     }
 
+    /// `allow_one_shot_stateful_apply` (clock fixed at `NOW`) with extra environment variables.
+    pub fn one_shot_with_env(&self, plan: &Path, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        let mut cmd = self.base("allow_one_shot_stateful_apply");
+        cmd.arg("--plan")
+            .arg(plan)
+            .args(args)
+            .envs(vars.iter().copied());
+        run(&mut cmd)
+    }
+
     fn base(&self, bin: &str) -> std::process::Command {
         let mut cmd = gate(bin);
         cmd.arg("--modules-dir")

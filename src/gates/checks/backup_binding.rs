@@ -91,7 +91,7 @@ impl Check for BackupBinding {
                 Reason::new(
                     &OK,
                     format!(
-                        "`{}` is bound to the backups of {}, each stateful",
+                        "`{}` takes its backups from {} (each exists and is stateful)",
                         m.id,
                         m.backup_ref_modules.join(", ")
                     ),

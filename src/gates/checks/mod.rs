@@ -1,8 +1,8 @@
 //! Checks shared by the two dispatch gates (`auto_apply_scope`, `allow_one_shot_stateful_apply`).
 
 pub mod backup_artifact;
-pub mod backup_binding;
 pub mod backup_beside;
+pub mod backup_binding;
 pub mod backup_manifest;
 pub mod backup_reference;
 pub mod backup_size;

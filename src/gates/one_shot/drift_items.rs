@@ -231,7 +231,10 @@ fn unambiguous_container(ctx: &Context) -> Result<(), String> {
         };
         let clash = match ctx.host.manifest(ctx.modules_dir, &id) {
             Ok(other) => {
-                other.compose_project.as_deref().unwrap_or(&ctx.policy.backup.compose_project)
+                other
+                    .compose_project
+                    .as_deref()
+                    .unwrap_or(&ctx.policy.backup.compose_project)
                     == other_project
             }
             Err(e) => e.code.id != "manifest.missing",
