@@ -92,6 +92,8 @@ fn the_example_with_real_text_passes() {
         "The plan is read twice[^1].\n\n[^1]: once per host",
         // Math beside real words: the words are content.
         "The retry budget is $n = 3$ attempts per host.",
+        // An image beside real words: the words are content.
+        "![diagram](https://forgejo.example/d.png) The backup job moved to 02:00.",
     ] {
         let out = empty_with(content);
         assert_eq!(
@@ -173,6 +175,31 @@ fn the_policys_own_placeholders_still_count() {
             "compose/core/compose.yaml\n",
             &["--labels", "tier/full", "--policy", policy],
         );
+        assert_eq!(
+            (out.code, out.subjects("canary.section.empty")),
+            (1, vec!["What changed".to_string()]),
+            "{content:?}: {}",
+            out.all
+        );
+    }
+}
+
+#[test]
+fn what_forgejo_does_not_show_is_not_content() {
+    for content in [
+        // Forgejo drops a footnote definition nobody references; a referenced one is shown
+        // at the end of the description, not in the section.
+        "[^e]: backup taken nightly",
+        "[^e]: backup taken nightly\n    with pg_dumpall, kept 30 days",
+        // Alt text is not shown once the image loads.
+        "![backup taken nightly with pg_dumpall](https://forgejo.example/attachments/1x1.png)",
+        "- ![backup taken nightly](https://forgejo.example/a.png)",
+        // Math: what it draws is the renderer's, and \phantom draws nothing.
+        "$\\phantom{backup taken nightly}$",
+        "$$\n\\phantom{backup taken nightly}\n$$",
+        "```math\n\\phantom{backup taken nightly}\n```",
+    ] {
+        let out = empty_with(content);
         assert_eq!(
             (out.code, out.subjects("canary.section.empty")),
             (1, vec!["What changed".to_string()]),

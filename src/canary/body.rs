@@ -12,7 +12,7 @@
 
 use super::rendered::HtmlScan;
 use crate::visible::{is_invisible, is_visible_alphanumeric};
-use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
 /// A known section found in the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -553,10 +553,19 @@ impl Builder<'_> {
     }
 }
 
-/// The Markdown extensions the body is read with (GFM tables, strikethrough, task lists).
+/// The Markdown extensions the body is read with, those Forgejo renders with: GFM tables,
+/// strikethrough, task lists, footnotes and math (`$...$`, `$$...$$`).
 pub const OPTIONS: Options = Options::ENABLE_TABLES
     .union(Options::ENABLE_STRIKETHROUGH)
-    .union(Options::ENABLE_TASKLISTS);
+    .union(Options::ENABLE_TASKLISTS)
+    .union(Options::ENABLE_FOOTNOTES)
+    .union(Options::ENABLE_MATH);
+
+/// A fenced code block Forgejo renders as math (```` ```math ````).
+fn is_math_block(kind: &CodeBlockKind) -> bool {
+    matches!(kind, CodeBlockKind::Fenced(info)
+        if info.split_whitespace().next().is_some_and(|lang| lang.eq_ignore_ascii_case("math")))
+}
 
 /// The end tags of CommonMark's HTML blocks of type 1, which end such a block in any case
 /// (CommonMark 4.6, and goldmark, Forgejo's renderer); pulldown-cmark only sees them in
@@ -619,10 +628,43 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
     let mut scan = HtmlScan::default();
     // The shown text of one inline HTML tag (normally nothing).
     let mut inline_html = String::new();
+    // How deep we are in what is not shown where it is written: a footnote definition
+    // (Forgejo drops one nobody references and shows the others at the end of the
+    // description, not in the section), an image (its alt text is not shown once it loads),
+    // a math block (what it draws is the renderer's: `\phantom{...}` draws nothing). Math
+    // inline and display (`$...$`, `$$...$$`) are events of their own and never text.
+    let mut unseen = 0usize;
+    let mut in_math_block = false;
 
     for (event, range) in Parser::new_ext(body, OPTIONS).into_offset_iter() {
         // Matched by reference: moving each event into the arms costs copies.
         match &event {
+            Event::Start(Tag::FootnoteDefinition(_)) => {
+                flush(&mut b, &mut leaf);
+                depth += 1;
+                unseen += 1;
+            }
+            Event::End(TagEnd::FootnoteDefinition) => {
+                flush(&mut b, &mut leaf);
+                depth = depth.saturating_sub(1);
+                unseen = unseen.saturating_sub(1);
+            }
+            Event::Start(Tag::CodeBlock(kind)) if is_math_block(kind) => {
+                flush(&mut b, &mut leaf);
+                depth += 1;
+                unseen += 1;
+                in_math_block = true;
+            }
+            Event::End(TagEnd::CodeBlock) if in_math_block => {
+                flush(&mut b, &mut leaf);
+                depth = depth.saturating_sub(1);
+                unseen = unseen.saturating_sub(1);
+                in_math_block = false;
+            }
+            Event::Start(Tag::Image { .. }) => unseen += 1,
+            Event::End(TagEnd::Image) => unseen = unseen.saturating_sub(1),
+            Event::Text(_) | Event::Code(_) | Event::Html(_) | Event::InlineHtml(_)
+                if unseen > 0 => {}
             Event::Start(Tag::Paragraph) if depth == 0 => inline.start(range.start, None),
             Event::Start(Tag::Heading { level, .. }) => {
                 flush(&mut b, &mut leaf);
@@ -665,7 +707,6 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
                 | Tag::TableHead
                 | Tag::TableRow
                 | Tag::TableCell
-                | Tag::FootnoteDefinition(_)
                 | Tag::CodeBlock(_)
                 | Tag::DefinitionList
                 | Tag::DefinitionListTitle
@@ -682,7 +723,6 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
                 | TagEnd::TableHead
                 | TagEnd::TableRow
                 | TagEnd::TableCell
-                | TagEnd::FootnoteDefinition
                 | TagEnd::CodeBlock
                 | TagEnd::DefinitionList
                 | TagEnd::DefinitionListTitle
