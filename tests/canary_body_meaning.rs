@@ -8,7 +8,7 @@
 mod common;
 
 use common::{gate, run};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::PathBuf;
 
 fn project() -> PathBuf {
@@ -42,6 +42,17 @@ impl Out {
             .iter()
             .filter(|r| r["code"] == code)
             .map(|r| r["subject"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    fn messages(&self, code: &str) -> Vec<String> {
+        self.doc["reasons"]
+            .as_array()
+            .map(|a| a.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r["code"] == code)
+            .map(|r| r["message"].as_str().unwrap_or("").to_string())
             .collect()
     }
 }
@@ -207,4 +218,178 @@ fn what_forgejo_does_not_show_is_not_content() {
             out.all
         );
     }
+}
+
+/// A lite pack on a risky path outside any module with `labels`.
+fn lite_with_labels(labels: &str) -> Out {
+    check(
+        &fixture("lite-pack.md"),
+        "compose/core/compose.yaml\n",
+        &["--labels", labels],
+    )
+}
+
+#[test]
+fn the_exact_labels_still_decide() {
+    let out = lite_with_labels("tier/lite");
+    assert_eq!(out.code, 0, "{}", out.all);
+    assert_eq!(out.doc["facts"]["tier"], "lite");
+    let out = lite_with_labels("tier/lite,class/security-sensitive");
+    assert_eq!(out.code, 1, "{}", out.all);
+    assert_eq!(out.doc["facts"]["tier"], "full");
+    // Labels the gate does not know are left alone, whatever they look like.
+    let out = lite_with_labels("tier/lite,Bug,needs review,area/DB");
+    assert_eq!(out.code, 0, "{}", out.all);
+}
+
+#[test]
+fn a_label_that_only_looks_like_a_known_one_is_refused() {
+    for (labels, named) in [
+        (
+            "tier/lite,Class/Security-Sensitive",
+            "Class/Security-Sensitive",
+        ),
+        (
+            "tier/lite,class/security\u{2010}sensitive",
+            "class/security\u{2010}sensitive",
+        ),
+        (
+            "tier/lite,class/security-sensitive ",
+            "class/security-sensitive ",
+        ),
+        (
+            "tier/lite, class/security-sensitive",
+            " class/security-sensitive",
+        ),
+        (
+            "tier/lite,class/security-sensitive\u{00A0}",
+            "class/security-sensitive\\u{a0}",
+        ),
+        ("tier/lite,Tier/Full", "Tier/Full"),
+        ("Tier/Lite", "Tier/Lite"),
+        ("tier/lite,TIER/LITE", "TIER/LITE"),
+        ("tier/lite,\u{0442}ier/full", "\u{0442}ier/full"),
+        ("tier/lite,tier/ful\u{200B}l", "tier/ful\\u{200b}l"),
+        ("tier/lite,Evidence/Repo-Only", "Evidence/Repo-Only"),
+        ("tier/lite,tier lite", "tier lite"),
+    ] {
+        let out = lite_with_labels(labels);
+        assert_eq!(out.code, 2, "{labels:?}: {}", out.all);
+        let said = out.messages("canary.label.near_miss");
+        assert_eq!(said.len(), 1, "{labels:?}: {}", out.all);
+        assert!(
+            said[0].contains(named),
+            "{labels:?} must name {named:?}: {}",
+            out.all
+        );
+    }
+}
+
+#[test]
+fn an_empty_label_is_refused() {
+    for labels in ["tier/lite,", ",tier/lite", "tier/lite,,class/x"] {
+        let out = lite_with_labels(labels);
+        assert_eq!(out.code, 2, "{labels:?}: {}", out.all);
+        assert!(out.all.contains("canary.label.near_miss"), "{}", out.all);
+    }
+}
+
+#[test]
+fn a_hostile_label_is_shown_escaped_and_cut() {
+    // Folded, this is `tierfull`: a near miss, shown escaped and cut short.
+    let labels = format!("tier/lite,Tier/\u{1b}Full{}", "\u{200B}".repeat(5000));
+    let out = lite_with_labels(&labels);
+    assert_eq!(out.code, 2, "{}", out.all);
+    assert!(!out.all.contains('\u{1b}'), "{}", out.all);
+    assert!(out.all.len() < 3000, "{}", out.all.len());
+}
+
+/// The event payload of a pull request carrying `labels` and the lite pack.
+fn event_with_labels(labels: &[&str]) -> Out {
+    let dir = tempfile::tempdir().unwrap();
+    let event = json!({
+        "action": "opened",
+        "pull_request": {
+            "number": 7,
+            "body": fixture("lite-pack.md"),
+            "labels": labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>(),
+            "head": {"sha": "1111111111111111111111111111111111111111"},
+            "base": {"sha": "2222222222222222222222222222222222222222"}
+        }
+    });
+    std::fs::write(dir.path().join("event.json"), event.to_string()).unwrap();
+    std::fs::write(dir.path().join("c.txt"), "compose/core/compose.yaml\n").unwrap();
+    std::fs::write(dir.path().join("gates.yml"), "version: 1\n").unwrap();
+    let out = run(gate("canary_required").current_dir(dir.path()).args([
+        "--from-event",
+        "event.json",
+        "--policy",
+        "gates.yml",
+        "--changed-files",
+        "c.txt",
+        "--format",
+        "json",
+    ]));
+    Out {
+        code: out.code,
+        doc: serde_json::from_str(&out.stdout).unwrap_or(Value::Null),
+        all: out.all(),
+    }
+}
+
+#[test]
+fn event_labels_are_read_like_the_flags() {
+    let out = event_with_labels(&["tier/lite"]);
+    assert_eq!(out.code, 0, "{}", out.all);
+    let out = event_with_labels(&["tier/lite", "class/security-sensitive"]);
+    assert_eq!(
+        (out.code, out.doc["facts"]["tier"].clone()),
+        (1, json!("full")),
+        "{}",
+        out.all
+    );
+    for label in [
+        "class/security-sensitive ",
+        "Class/Security-Sensitive",
+        "class/security-sensitive\u{00A0}",
+        " class/security-sensitive",
+        "Tier/Full",
+        "",
+    ] {
+        let out = event_with_labels(&["tier/lite", label]);
+        assert_eq!(out.code, 2, "{label:?}: {}", out.all);
+        assert!(
+            out.all.contains("canary.label.near_miss"),
+            "{label:?}: {}",
+            out.all
+        );
+    }
+}
+
+#[test]
+fn a_pack_whose_canary_failed_does_not_pass() {
+    let body = fixture("full-pack.md").replace(
+        "Canary status: pending",
+        "Canary status: failed — canary crashed, merging anyway",
+    );
+    let out = check(
+        &body,
+        "compose/core/compose.yaml\n",
+        &["--labels", "tier/full"],
+    );
+    assert_eq!(out.code, 1, "{}", out.all);
+    assert_eq!(
+        out.subjects("canary.status.failed"),
+        vec!["Canary status"],
+        "{}",
+        out.all
+    );
+    let body =
+        fixture("full-pack.md").replace("Canary status: pending", "**Canary status:** FAILED");
+    let out = check(
+        &body,
+        "compose/core/compose.yaml\n",
+        &["--labels", "tier/full"],
+    );
+    assert_eq!(out.code, 1, "{}", out.all);
 }
