@@ -9,7 +9,7 @@ mod common;
 
 use common::{gate, run};
 use serde_json::{Value, json};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn project() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -392,4 +392,97 @@ fn a_pack_whose_canary_failed_does_not_pass() {
         &["--labels", "tier/full"],
     );
     assert_eq!(out.code, 1, "{}", out.all);
+}
+
+// The repo-only waiver.
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    common::git(dir, args, "")
+}
+
+/// A platform repository with the example modules on its base commit and `files` added on
+/// its head; returns the temp dir, the repository and `base...head`.
+fn repo_with(files: &[&str]) -> (tempfile::TempDir, PathBuf, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    git(&repo, &["init", "-q"]);
+    for module in ["postgres", "traefik"] {
+        let from = project()
+            .join("fixtures/modules")
+            .join(module)
+            .join("module.yaml");
+        let to = repo.join("modules").join(module).join("module.yaml");
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from, to).unwrap();
+    }
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "base"]);
+    let base = git(&repo, &["rev-parse", "HEAD"]);
+    for f in files {
+        let p = repo.join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "new\n").unwrap();
+    }
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "head"]);
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+    (dir, repo, format!("{base}...{head}"))
+}
+
+fn repo_only(files: &[&str]) -> Out {
+    let (dir, repo, range) = repo_with(files);
+    std::fs::write(dir.path().join("body.md"), fixture("full-pack.md")).unwrap();
+    let out = run(gate("canary_required").current_dir(&repo).args([
+        "--body",
+        "../body.md",
+        "--git-diff",
+        &range,
+        "--labels",
+        "tier/full,evidence/repo-only",
+        "--format",
+        "json",
+    ]));
+    Out {
+        code: out.code,
+        doc: serde_json::from_str(&out.stdout).unwrap_or(Value::Null),
+        all: out.all(),
+    }
+}
+
+#[test]
+fn the_repo_only_waiver_covers_documentation_only() {
+    for files in [
+        &["modules/postgres/README.md"][..],
+        &[
+            "modules/postgres/runbook.md",
+            "modules/postgres/runbooks/restore.md",
+        ],
+    ] {
+        let out = repo_only(files);
+        assert_eq!(out.code, 0, "{files:?}: {}", out.all);
+        assert_eq!(
+            out.subjects("canary.evidence.repo_only"),
+            vec!["postgres"],
+            "{}",
+            out.all
+        );
+    }
+    // Files a module's runtime may read are not documents, whatever their extension.
+    for files in [
+        &["modules/postgres/requirements.txt"][..],
+        &["modules/traefik/static/robots.txt"],
+        &["modules/traefik/static/index.md"],
+        &["modules/postgres/initdb/notes.rst"],
+        &["modules/postgres/config/README.adoc"],
+    ] {
+        let out = repo_only(files);
+        assert_eq!(out.code, 1, "{files:?}: {}", out.all);
+        assert_eq!(
+            out.subjects("canary.evidence.repo_only_invalid").len(),
+            1,
+            "{files:?}: {}",
+            out.all
+        );
+    }
 }
