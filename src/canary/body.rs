@@ -290,6 +290,13 @@ fn starts_with_placeholder(mut rest: Shown, cores: &[String]) -> bool {
 /// into placeholder words. Read one character at a time, and given up as soon as no split
 /// can go on, so real text is decided within its first few letters.
 fn only_placeholder_words(shown: Shown, p: &Placeholders) -> bool {
+    // Most real text is decided by its first letter, before anything is allocated.
+    let mut letters_only = shown.clone().filter(|c| c.is_alphanumeric());
+    match letters_only.next() {
+        None => return true,
+        Some(first) if !p.words.iter().any(|w| w.first() == Some(&first)) => return false,
+        Some(_) => {}
+    }
     // `reach[i]`: the first `i` letters split into words.
     let mut letters: Vec<char> = Vec::new();
     let mut reach: Vec<bool> = vec![true];
