@@ -15,6 +15,7 @@ pub mod clock;
 pub mod digest;
 pub mod emit;
 pub mod env;
+pub mod folded;
 pub mod forgejo;
 pub mod gates;
 pub mod input;

@@ -12,7 +12,7 @@
 
 use super::rendered::HtmlScan;
 use crate::visible::{is_invisible, is_visible_alphanumeric};
-use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
 /// A known section found in the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,15 +173,89 @@ fn strip_core<'a>(text: &Shown<'a>, core: &str) -> Option<Shown<'a>> {
     Some(t)
 }
 
-/// True when a block's text is not real content. After dropping what shows nothing: no
-/// letter or digit at all; or it starts (after any punctuation or brackets) with a
-/// placeholder, and after that comes nothing but punctuation, or a separator ([`SEPARATORS`])
-/// and then anything (a note about the placeholder), or another placeholder by the same rule.
-/// `TODO?`, `[TODO]`, `(TBD)`, `TODO - fill in later`, `TBD: after review` and `todo todo` are
-/// placeholders; `TBD after review by ops` (words after it, no separator) is content.
-/// `cores` are the policy's placeholders through [`placeholder_core`].
-pub fn is_placeholder(text: &str, cores: &[String]) -> bool {
-    let mut rest = Shown::new(text);
+/// Placeholder words that are never real content, whatever the policy lists: markers of
+/// missing text, which also make a note after a separator a placeholder (`WIP: later`).
+pub const MARKERS: &[&str] = &[
+    "todo",
+    "tbd",
+    "tba",
+    "tbc",
+    "fixme",
+    "xxx",
+    "wip",
+    "placeholder",
+];
+
+/// Words that say nothing on their own: a block made only of these and [`MARKERS`] (and the
+/// policy's placeholders) is empty (`n/a`, `None.`, `TBD later`, `T O D O`, `xxx`). In a
+/// sentence they are content (`None of the services restart`).
+pub const EMPTY_WORDS: &[&str] = &[
+    "na", "none", "nil", "null", "later", "soon", "pending", "unknown", "xx", "tk", "lorem",
+    "ipsum",
+];
+
+/// The placeholders a body is judged with: the policy's ([`placeholder_core`]) and the
+/// built-in [`MARKERS`] for the separator rule, and every one of them plus [`EMPTY_WORDS`]
+/// as the words a block made only of is empty (letters and digits only, lowercased).
+#[derive(Debug, Clone, Default)]
+pub struct Placeholders {
+    /// Longest first, so that `todo list` wins over `todo` where both are placeholders.
+    cores: Vec<String>,
+    words: Vec<Vec<char>>,
+    longest_word: usize,
+}
+
+impl Placeholders {
+    pub fn new(policy: &[String]) -> Placeholders {
+        let mut cores: Vec<String> = policy.iter().map(|p| placeholder_core(p)).collect();
+        cores.extend(MARKERS.iter().map(|m| m.to_string()));
+        cores.sort_by_key(|c| std::cmp::Reverse(c.len()));
+        cores.dedup();
+        let mut words: Vec<Vec<char>> = Vec::new();
+        for w in cores
+            .iter()
+            .map(String::as_str)
+            .chain(EMPTY_WORDS.iter().copied())
+        {
+            let letters: Vec<char> = w.chars().filter(|c| c.is_alphanumeric()).collect();
+            if !letters.is_empty() && !words.contains(&letters) {
+                words.push(letters);
+            }
+        }
+        let longest_word = words.iter().map(Vec::len).max().unwrap_or(0);
+        Placeholders {
+            cores,
+            words,
+            longest_word,
+        }
+    }
+}
+
+/// True when a block's text is not real content. It is read as a person reads it
+/// ([`crate::folded::fold`]: fullwidth, mathematical and accented letters and Latin
+/// look-alikes of other scripts are plain letters), then, after dropping what shows nothing:
+/// no letter or digit at all; or its letters and digits, without the spaces and punctuation
+/// between them, are placeholder words and nothing else ([`Placeholders`]: `n/a`, `T O D O`,
+/// `TODO TODO later`); or it starts (after any punctuation or brackets) with a placeholder, and
+/// after that comes nothing but punctuation, or a separator ([`SEPARATORS`]) and then anything
+/// (a note about the placeholder), or another placeholder by the same rule. `TODO?`, `[TODO]`,
+/// `(TBD)`, `TODO - fill in later`, `TBD: after review` and `todo todo` are placeholders;
+/// `TBD after review by ops` (words after it, no separator) is content.
+pub fn is_placeholder(text: &str, placeholders: &Placeholders) -> bool {
+    let folded;
+    let text = if text.is_ascii() {
+        text
+    } else {
+        folded = crate::folded::fold(text);
+        folded.as_str()
+    };
+    let shown = Shown::new(text);
+    starts_with_placeholder(shown.clone(), &placeholders.cores)
+        || only_placeholder_words(shown, placeholders)
+}
+
+/// The separator rule of [`is_placeholder`].
+fn starts_with_placeholder(mut rest: Shown, cores: &[String]) -> bool {
     loop {
         // To the first letter or digit; none left means nothing but punctuation.
         let first = loop {
@@ -210,6 +284,43 @@ pub fn is_placeholder(text: &str, cores: &[String]) -> bool {
             Some(_) => rest = after,
         }
     }
+}
+
+/// Whether the letters and digits of `shown`, read without what lies between them, split
+/// into placeholder words. Read one character at a time, and given up as soon as no split
+/// can go on, so real text is decided within its first few letters.
+fn only_placeholder_words(shown: Shown, p: &Placeholders) -> bool {
+    // Most real text is decided by its first letter, before anything is allocated.
+    let mut letters_only = shown.clone().filter(|c| c.is_alphanumeric());
+    match letters_only.next() {
+        None => return true,
+        Some(first) if !p.words.iter().any(|w| w.first() == Some(&first)) => return false,
+        Some(_) => {}
+    }
+    // `reach[i]`: the first `i` letters split into words.
+    let mut letters: Vec<char> = Vec::new();
+    let mut reach: Vec<bool> = vec![true];
+    for c in shown.filter(|c| c.is_alphanumeric()) {
+        letters.push(c);
+        let n = letters.len();
+        let ends_here = p
+            .words
+            .iter()
+            .any(|w| n >= w.len() && reach[n - w.len()] && letters[n - w.len()..] == w[..]);
+        reach.push(ends_here);
+        // Some word must still be able to end later: a split point within reach whose
+        // letters after it begin a word.
+        let alive = (n.saturating_sub(p.longest_word)..=n).any(|start| {
+            reach[start]
+                && p.words
+                    .iter()
+                    .any(|w| w.len() > n - start && w[..n - start] == letters[start..])
+        });
+        if !alive && !ends_here {
+            return false;
+        }
+    }
+    reach.last().copied().unwrap_or(false)
 }
 
 /// Byte offset to 1-based line and column (in characters). Only headings and status lines
@@ -339,8 +450,7 @@ impl Inline {
 struct Builder<'a> {
     lines: Lines<'a>,
     known: Vec<String>,
-    /// The placeholders through [`placeholder_core`].
-    placeholders: Vec<String>,
+    placeholders: Placeholders,
     /// Reused by heading keys.
     scratch: String,
     out: ParsedBody,
@@ -450,10 +560,19 @@ impl Builder<'_> {
     }
 }
 
-/// The Markdown extensions the body is read with (GFM tables, strikethrough, task lists).
+/// The Markdown extensions the body is read with, those Forgejo renders with: GFM tables,
+/// strikethrough, task lists, footnotes and math (`$...$`, `$$...$$`).
 pub const OPTIONS: Options = Options::ENABLE_TABLES
     .union(Options::ENABLE_STRIKETHROUGH)
-    .union(Options::ENABLE_TASKLISTS);
+    .union(Options::ENABLE_TASKLISTS)
+    .union(Options::ENABLE_FOOTNOTES)
+    .union(Options::ENABLE_MATH);
+
+/// A fenced code block Forgejo renders as math (```` ```math ````).
+fn is_math_block(kind: &CodeBlockKind) -> bool {
+    matches!(kind, CodeBlockKind::Fenced(info)
+        if info.split_whitespace().next().is_some_and(|lang| lang.eq_ignore_ascii_case("math")))
+}
 
 /// The end tags of CommonMark's HTML blocks of type 1, which end such a block in any case
 /// (CommonMark 4.6, and goldmark, Forgejo's renderer); pulldown-cmark only sees them in
@@ -494,13 +613,10 @@ fn lowercase_type_1_end_tags(body: &str) -> std::borrow::Cow<'_, str> {
 pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBody {
     let body = lowercase_type_1_end_tags(body);
     let body = body.as_ref();
-    // Longest first, so that `todo list` wins over `todo` where both are placeholders.
-    let mut cores: Vec<String> = placeholders.iter().map(|p| placeholder_core(p)).collect();
-    cores.sort_by_key(|c| std::cmp::Reverse(c.len()));
     let mut b = Builder {
         lines: Lines::new(body),
         known: known.iter().map(|k| key(k)).collect(),
-        placeholders: cores,
+        placeholders: Placeholders::new(placeholders),
         scratch: String::new(),
         out: ParsedBody::default(),
         open: None,
@@ -519,10 +635,43 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
     let mut scan = HtmlScan::default();
     // The shown text of one inline HTML tag (normally nothing).
     let mut inline_html = String::new();
+    // How deep we are in what is not shown where it is written: a footnote definition
+    // (Forgejo drops one nobody references and shows the others at the end of the
+    // description, not in the section), an image (its alt text is not shown once it loads),
+    // a math block (what it draws is the renderer's: `\phantom{...}` draws nothing). Math
+    // inline and display (`$...$`, `$$...$$`) are events of their own and never text.
+    let mut unseen = 0usize;
+    let mut in_math_block = false;
 
     for (event, range) in Parser::new_ext(body, OPTIONS).into_offset_iter() {
         // Matched by reference: moving each event into the arms costs copies.
         match &event {
+            Event::Start(Tag::FootnoteDefinition(_)) => {
+                flush(&mut b, &mut leaf);
+                depth += 1;
+                unseen += 1;
+            }
+            Event::End(TagEnd::FootnoteDefinition) => {
+                flush(&mut b, &mut leaf);
+                depth = depth.saturating_sub(1);
+                unseen = unseen.saturating_sub(1);
+            }
+            Event::Start(Tag::CodeBlock(kind)) if is_math_block(kind) => {
+                flush(&mut b, &mut leaf);
+                depth += 1;
+                unseen += 1;
+                in_math_block = true;
+            }
+            Event::End(TagEnd::CodeBlock) if in_math_block => {
+                flush(&mut b, &mut leaf);
+                depth = depth.saturating_sub(1);
+                unseen = unseen.saturating_sub(1);
+                in_math_block = false;
+            }
+            Event::Start(Tag::Image { .. }) => unseen += 1,
+            Event::End(TagEnd::Image) => unseen = unseen.saturating_sub(1),
+            Event::Text(_) | Event::Code(_) | Event::Html(_) | Event::InlineHtml(_)
+                if unseen > 0 => {}
             Event::Start(Tag::Paragraph) if depth == 0 => inline.start(range.start, None),
             Event::Start(Tag::Heading { level, .. }) => {
                 flush(&mut b, &mut leaf);
@@ -565,7 +714,6 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
                 | Tag::TableHead
                 | Tag::TableRow
                 | Tag::TableCell
-                | Tag::FootnoteDefinition(_)
                 | Tag::CodeBlock(_)
                 | Tag::DefinitionList
                 | Tag::DefinitionListTitle
@@ -582,7 +730,6 @@ pub fn parse(body: &str, known: &[String], placeholders: &[String]) -> ParsedBod
                 | TagEnd::TableHead
                 | TagEnd::TableRow
                 | TagEnd::TableCell
-                | TagEnd::FootnoteDefinition
                 | TagEnd::CodeBlock
                 | TagEnd::DefinitionList
                 | TagEnd::DefinitionListTitle
@@ -756,6 +903,7 @@ mod tests {
     fn placeholders_match_whatever_surrounds_them() {
         let cores: Vec<String> = ph().iter().map(|p| placeholder_core(p)).collect();
         assert_eq!(cores, vec!["todo", "tbd", "", "", "fill in"]);
+        let cores = Placeholders::new(&ph());
         for text in [
             "TODO?",
             "[TODO]",
@@ -777,8 +925,32 @@ mod tests {
             "Fill in the form was removed",
             "TODO's replacement is the gate",
             "x TODO",
+            "None of the services restart",
+            "Later releases drop the flag",
+            "N/A for the web tier",
+            "todo1",
         ] {
             assert!(!is_placeholder(text, &cores), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn placeholder_words_alone_are_placeholders_however_written() {
+        let cores = Placeholders::new(&ph());
+        for text in [
+            "n/a",
+            "N.A.",
+            "none",
+            "TBD later",
+            "T O D O",
+            "TODO TODO TODO later",
+            "xxxx",
+            "WIP: later",
+            "fill in",
+            "\u{FF34}\u{FF2F}\u{FF24}\u{FF2F}",
+            "\u{0422}\u{041E}D\u{041E}",
+        ] {
+            assert!(is_placeholder(text, &cores), "{text:?}");
         }
     }
 
@@ -862,9 +1034,14 @@ mod tests {
             ),
             Some(true)
         );
-        // Two lines of a list item are two words, not the placeholder `TBD`.
+        // Two lines of a list item are two words; the letters of a placeholder spread over
+        // them still spell it, as `T B D` does.
         assert_eq!(
             filled("## What changed\n- TB\n  D\n", "What changed"),
+            Some(false)
+        );
+        assert_eq!(
+            filled("## What changed\n- TB\n  Dev hosts first\n", "What changed"),
             Some(true)
         );
     }

@@ -145,6 +145,21 @@ code!(
     "A pull request from a fork gets a read-only token: read the result in this log. Otherwise give the token write access to issue comments."
 );
 
+code!(
+    LABEL_NEAR_MISS,
+    "canary.label.near_miss",
+    Error,
+    "A label is empty, or is a label the gate knows (a tier label, canary.full_labels, the repo-only label) only after folding letter case, spaces, punctuation, invisible or look-alike characters; the gate will not guess whether it applies.",
+    "Spell the label exactly as the policy does (`tier/full`, `class/security-sensitive`, ...) or remove it; with `--labels`, separate labels by commas without spaces."
+);
+code!(
+    STATUS_FAILED,
+    "canary.status.failed",
+    Error,
+    "The `Canary status:` line says the canary failed: the description itself says the change is not safe to merge.",
+    "Fix the change and run the canary again, then set `Canary status: passed` (or `pending` with what will be checked)."
+);
+
 pub static ALL: &[&Code] = &[
     &NOT_REQUIRED,
     &REQUIRED,
@@ -156,6 +171,8 @@ pub static ALL: &[&Code] = &[
     &STATUS_INVALID,
     &STATUS_DUPLICATE,
     &STATUS_OK,
+    &STATUS_FAILED,
+    &LABEL_NEAR_MISS,
     &SECTION_MISSING,
     &SECTION_EMPTY,
     &SECTION_DUPLICATE,

@@ -17,6 +17,7 @@ pub mod codes;
 pub mod comment;
 pub mod evidence;
 pub mod files;
+pub mod labels;
 pub mod manifests;
 #[cfg(feature = "forgejo-api")]
 pub mod publish;
@@ -218,7 +219,8 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
         ),
     ));
 
-    // Tier.
+    // Tier. A label that only looks like one the gate knows stops it first.
+    labels::check(policy, &req.pr.labels)?;
     d.checks_run += 1;
     let choice = choose_tier(policy, &req.pr.labels, &full_hits);
     d.fact("tier", choice.tier.as_str());
@@ -307,11 +309,24 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
                 .any(|v| v.eq_ignore_ascii_case(&value))
             {
                 d.fact("canary_status", value.to_lowercase());
-                d.push(
-                    Reason::new(&STATUS_OK, format!("`Canary status: {value}`"))
+                // `failed` is a status the author may honestly write, and it says the change
+                // is not safe to merge: a finding, never a pass.
+                if value.eq_ignore_ascii_case("failed") {
+                    d.push(
+                        Reason::new(
+                            &STATUS_FAILED,
+                            "`Canary status: failed`: the description says the canary failed",
+                        )
                         .subject("Canary status")
                         .at(at(one.line, one.col)),
-                );
+                    );
+                } else {
+                    d.push(
+                        Reason::new(&STATUS_OK, format!("`Canary status: {value}`"))
+                            .subject("Canary status")
+                            .at(at(one.line, one.col)),
+                    );
+                }
             } else {
                 d.push(
                     Reason::new(

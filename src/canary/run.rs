@@ -112,13 +112,14 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), GateError> {
     })
 }
 
-/// Labels from `--labels a,b`: trimmed, empty items dropped.
+/// Labels from `--labels a,b`: split at commas and taken as written, like the event's and the
+/// API's labels (an empty list is no label). Spaces around a label and empty items are kept,
+/// so that `canary::labels::check` refuses them as it refuses them in a payload.
 pub fn split_labels(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect()
+    if s.is_empty() {
+        return Vec::new();
+    }
+    s.split(',').map(str::to_string).collect()
 }
 
 /// The pull request from a `pull_request` event payload (the runner's, unless `explicit`).

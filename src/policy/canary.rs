@@ -126,12 +126,15 @@ impl Default for EvidencePolicy {
                 .map(|c| (c.to_string(), per_class(c)))
                 .collect(),
             repo_only_label: "evidence/repo-only".into(),
+            // Only what no runtime reads: the Markdown at the top of the module's folder
+            // (README, runbook, changelog) and under its `runbooks/`. Not `*.txt` at any depth
+            // (`requirements.txt`, `static/robots.txt`), nor Markdown under a folder a
+            // service may mount or serve (`static/index.md`).
             document_paths: strings(&[
-                "**/*.md",
-                "**/*.markdown",
-                "**/*.txt",
-                "**/*.rst",
-                "**/*.adoc",
+                "*.md",
+                "*.markdown",
+                "runbooks/**/*.md",
+                "runbooks/**/*.markdown",
             ]),
         }
     }
