@@ -495,7 +495,7 @@ impl Header {
         }
         // Only the exact pairs: `ustar\0` with another version has a prefix field that GNU
         // tar, Go and Python join to the name and the `tar` crate ignores.
-        let posix = &h[257..265] == b"ustar\000";
+        let posix = &h[257..265] == b"ustar\x0000";
         let gnu = &h[257..265] == b"ustar  \0";
         let v7 = h[257..265].iter().all(|b| *b == 0);
         if !(posix || gnu || v7) {
