@@ -8,9 +8,10 @@
 //! produces.
 //!
 //! Safely means: every member's path stays inside the scratch directory (no absolute path, no
-//! `..`), links are checked but never created (so nothing written later can go through one),
-//! a link that would point outside is refused, device files and FIFOs are refused, and files
-//! are written 0600 whatever mode the archive says. And every reader must restore the same
+//! `..`), symbolic links are checked but never created (so nothing written later can go
+//! through one), a hard link is made only to an earlier regular file, a link that would point
+//! outside is refused, device files and FIFOs are refused, and files are written 0600
+//! whatever mode the archive says. And every reader must restore the same
 //! tree: a path that occurs twice (whatever the types: readers differ on which one wins), a
 //! member whose path goes through a link member or that a link member's path is a prefix of,
 //! a hard link whose target is not an earlier regular file, and a symbolic link whose target
@@ -33,7 +34,8 @@ pub struct Restored {
     pub files: u64,
     pub bytes: u64,
     pub listing_sha256: String,
-    /// Symbolic and hard links seen in the archive (checked, not created).
+    /// Symbolic and hard links seen in the archive (symbolic ones checked, not created; hard
+    /// ones made, so their files count as a restore has them).
     pub links: u64,
 }
 
@@ -174,19 +176,29 @@ impl Unpack<'_> {
                 self.add_link(rel, Some(entry.link.clone()))
             }
             Kind::HardLink => {
-                let target = inside(&entry.link)
-                    .filter(|t| !t.is_empty())
-                    .ok_or_else(|| outside(&shown, &entry.link))?;
+                let target = inside(&entry.link).filter(|t| !t.is_empty()).ok_or_else(|| {
+                    Failure::Unsafe(format!(
+                        "hard link {shown:?} points at {:?}: an absolute path, `..` or the restore directory, not a member a restore can link to inside it",
+                        String::from_utf8_lossy(&entry.link)
+                    ))
+                })?;
                 // Only a regular file restored earlier is one: a later member, a missing one,
                 // a directory or a link make GNU tar fail or link another thing.
-                let is_file = std::fs::symlink_metadata(self.into.join(OsStr::from_bytes(&target)))
-                    .is_ok_and(|m| m.is_file());
+                let source = self.into.join(OsStr::from_bytes(&target));
+                let is_file = std::fs::symlink_metadata(&source).is_ok_and(|m| m.is_file());
                 if !is_file || self.links.contains_key(&target) {
                     return Err(Failure::Unsafe(format!(
                         "hard link {shown:?} points at {:?}, which is not an earlier regular file of the archive: a restore would fail or link something else",
                         String::from_utf8_lossy(&entry.link)
                     )));
                 }
+                // Made, unlike a symbolic link: a restore has the file under both names, and
+                // neither path goes through a link (none exists), so nothing leaves the tree.
+                if let Some(slash) = rel.iter().rposition(|b| *b == b'/') {
+                    mkdirs(self.into, &rel[..slash])?;
+                }
+                std::fs::hard_link(&source, &dest)
+                    .map_err(|e| Failure::Restore(format!("cannot restore {shown:?}: {e}")))?;
                 self.add_link(rel, None)
             }
             Kind::CharDevice | Kind::BlockDevice | Kind::Fifo => Err(Failure::Unsafe(format!(
