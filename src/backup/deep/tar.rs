@@ -11,7 +11,8 @@
 //! name or link together with a pax `path` or `linkpath` (each reader prefers a different
 //! one), two extended headers of one kind for one entry, a magic and version that is neither
 //! POSIX (`ustar\0` `00`) nor GNU (`ustar ` ` \0`) nor an old header with none (whether its
-//! prefix field is part of the name differs), a name or link with a NUL, and a regular file
+//! prefix field is part of the name differs), a GNU or old header with bytes in that field
+//! (Python's tarfile joins them to the name), a name or link with a NUL, and a regular file
 //! whose name ends with `/` (GNU tar makes a directory of it). The drill unpacks archives with
 //! this walk, so what the gates verified is what the drill restores.
 
@@ -520,11 +521,18 @@ impl Header {
             f[..end].to_vec()
         };
         let mut name = field(0..100);
+        let prefix = field(345..500);
         if posix {
-            let prefix = field(345..500);
             if !prefix.is_empty() {
                 name = [prefix, b"/".to_vec(), name].concat();
             }
+        } else if !prefix.is_empty() {
+            // GNU tar and Go read no name there (GNU keeps times in it); Python's tarfile
+            // joins whatever is there to the name, whatever the magic.
+            return Err(
+                "a GNU or old tar header has bytes in the POSIX prefix field: Python's tarfile joins them to the name, GNU tar and Go do not"
+                    .into(),
+            );
         }
         Ok(Header {
             name,
@@ -776,21 +784,29 @@ mod tests {
         let mut posix: [u8; BLOCK] = header(b"f", b'0', 1, b"", POSIX).try_into().unwrap();
         posix[345..349].copy_from_slice(b"data");
         resum(&mut posix);
-        // A GNU header's prefix area holds times, never a name.
-        let mut gnu: [u8; BLOCK] = header(b"g", b'0', 1, b"", GNU).try_into().unwrap();
-        gnu[345..349].copy_from_slice(b"1234");
-        resum(&mut gnu);
+        let gnu = header(b"g", b'0', 1, b"", GNU);
         let old = header(b"o", b'0', 1, b"", OLD);
         let tar = archive(&[
             posix.to_vec(),
             padded(b"x"),
-            gnu.to_vec(),
+            gnu,
             padded(b"x"),
             old,
             padded(b"x"),
         ]);
         let names: Vec<String> = entries(&tar).unwrap().into_iter().map(|e| e.1).collect();
         assert_eq!(names, ["data/f", "g", "o"]);
+        // A GNU header keeps times where POSIX has the prefix: GNU tar and Go read `g`,
+        // Python's tarfile `1234/g`.
+        for magic in [GNU, OLD] {
+            let mut h: [u8; BLOCK] = header(b"g", b'0', 1, b"", magic).try_into().unwrap();
+            h[345..349].copy_from_slice(b"1234");
+            resum(&mut h);
+            refused(
+                &archive(&[h.to_vec(), padded(b"x")]),
+                "bytes in the POSIX prefix field",
+            );
+        }
     }
 
     #[test]
