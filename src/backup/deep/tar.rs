@@ -7,7 +7,8 @@
 //!
 //! Where tar readers disagree on what a header means, the walk refuses rather than pick one
 //! reading: a pax header that sets a key twice (Go and GNU tar take the last, the `tar` crate
-//! the first) or holds a value with a newline (the crate splits records on it), a GNU long
+//! the first) or holds a value with a newline (the crate splits records on it) or an empty
+//! `path` or `linkpath` (POSIX: the header's field applies; Go: an empty name), a GNU long
 //! name or link together with a pax `path` or `linkpath` (each reader prefers a different
 //! one), two extended headers of one kind for one entry, a magic and version that is neither
 //! POSIX (`ustar\0` `00`) nor GNU (`ustar ` ` \0`) nor an old header with none (whether its
@@ -454,6 +455,13 @@ fn apply_pax(meta: &[u8], pending: &mut Pending) -> Result<(), Refusal> {
                     .ok_or_else(|| Refusal::format("impossible size: a pax `size` is too large"))?;
                 pending.size = Some(size);
             }
+            // POSIX says an empty value deletes the keyword (the header's field applies,
+            // as GNU tar reads it); Go takes an empty name.
+            b"path" | b"linkpath" if value.is_empty() => {
+                return Err(Refusal::format(format!(
+                    "a pax extended header's `{key_shown}` is empty: tar readers disagree on whether the header's own field applies"
+                )));
+            }
             b"path" => pending.path = Some(value.to_vec()),
             b"linkpath" => pending.linkpath = Some(value.to_vec()),
             k if k.starts_with(b"GNU.sparse.") => {
@@ -722,6 +730,20 @@ mod tests {
             file("a", &[0u8; 700]),
         ]);
         refused(&tar, "holds a newline");
+    }
+
+    #[test]
+    fn an_empty_pax_path_or_linkpath_is_refused() {
+        refused(
+            &archive(&[pax(&[("path", b"")]), file("x", b"x")]),
+            "`path` is empty",
+        );
+        let link = [
+            pax(&[("linkpath", b"")]),
+            header(b"l", b'2', 0, b"t", POSIX),
+        ]
+        .concat();
+        refused(&archive(&[file("a", b"x"), link]), "`linkpath` is empty");
     }
 
     #[test]
