@@ -68,7 +68,8 @@ pub fn unpack(tar: &mut dyn Read, into: &Path) -> Result<u64, Failure> {
 
 struct Unpack<'a> {
     into: &'a Path,
-    /// Every link member's normalized path, with a symbolic link's target.
+    /// Every link member's normalized path, with a symbolic link's target (a hard link's is
+    /// an earlier file, already checked).
     links: HashMap<Vec<u8>, Option<Vec<u8>>>,
     link_bytes: usize,
     /// The regular file being written, and its name for messages.
@@ -128,8 +129,8 @@ impl Unpack<'_> {
             )));
         }
         self.not_through_links(&rel, &shown)?;
-        // The restored tree answers whether a file or directory came before under this path;
-        // the link set, for links (never created).
+        // The restored tree answers whether a file, directory or hard link came before under
+        // this path; the link set, for symbolic links (never created).
         let dest = self.into.join(OsStr::from_bytes(&rel));
         let earlier = std::fs::symlink_metadata(&dest).ok();
         let again = || {
