@@ -531,3 +531,106 @@ fn a_dump_cut_inside_a_quoted_name_that_spells_the_end_is_refused() {
         assert!(out.stdout.contains("it stopped part-way"), "{}", out.stdout);
     }
 }
+
+/// Archives on which tar readers (GNU tar, Go's archive/tar, Python's tarfile, the `tar`
+/// crate) disagree about the members: the gates cannot know what a restore makes of them.
+#[test]
+fn archives_that_tar_readers_read_differently_are_refused() {
+    use backup::{USTAR_GNU, USTAR_POSIX, tar_gnu_long, tar_member, tar_of_parts, tar_pax};
+    let file = |name: &[u8], data: &[u8]| tar_member(name, b'0', b"", USTAR_POSIX, b"", data);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            // The first `size` hid the next header (an absolute path) from the `tar` crate.
+            "pax size twice",
+            tar_of_parts(&[
+                file(b"data/a", b"real data"),
+                tar_pax(&[("size", b"1024"), ("size", b"0")]),
+                file(b"data/b", b""),
+                file(b"/tmp/escape", b"x"),
+                vec![0u8; 1024],
+            ]),
+            "sets `size` twice",
+        ),
+        (
+            "pax value with a newline",
+            tar_of_parts(&[
+                tar_pax(&[("comment", b"a\nb"), ("size", b"0")]),
+                file(b"data/a", &[0u8; 1024]),
+                file(b"data/b", b"real data"),
+            ]),
+            "holds a newline",
+        ),
+        (
+            "ustar magic with GNU's version and a prefix",
+            tar_of_parts(&[tar_member(
+                b"passwd",
+                b'0',
+                b"",
+                b"ustar\0  ",
+                b"/etc",
+                b"real data",
+            )]),
+            "neither POSIX, GNU nor an old header's",
+        ),
+        (
+            "long name and pax path",
+            tar_of_parts(&[
+                tar_gnu_long(b'L', b"data/one"),
+                tar_pax(&[("path", b"data/other")]),
+                tar_member(b"data/x", b'0', b"", USTAR_GNU, b"", b"real data"),
+            ]),
+            "both a GNU long name and a pax `path`",
+        ),
+        (
+            "regular file named like a directory",
+            tar_of_parts(&[file(b"data/a", b"real data"), file(b"data/d/", b"abc")]),
+            "name ending with `/`",
+        ),
+    ];
+    for (what, tar, why) in cases {
+        let out = minio(&Platform::new(), "tar.gz", &backup::gzip(&tar));
+        assert_blocked(&out, "backup.artifact.format");
+        assert!(out.stdout.contains(why), "{what}: {}", out.all());
+    }
+}
+
+#[test]
+fn a_vault_snapshot_naming_a_member_by_a_long_name_and_a_pax_path_is_refused() {
+    // The gate took the pax `path` (`state.bin`, so the sums matched); Vault's reader, Go's
+    // archive/tar, takes the long name and would not see a `state.bin` at all.
+    let meta = br#"{"Version":1,"Index":42}"#;
+    let [meta_member, state_member, sums] = backup::vault_snap_members(meta, &[1u8; 700]);
+    let whole = backup::tar_of_parts(&[meta_member.clone(), state_member, sums.clone()]);
+    let good = dispatch(
+        &Platform::new(),
+        "vault",
+        "vault",
+        "snap",
+        &backup::gzip(&whole),
+    );
+    assert!(
+        good.stdout.contains("info[backup.artifact.ok]"),
+        "{}",
+        good.all()
+    );
+    let renamed = [
+        backup::tar_gnu_long(b'L', b"junk.bin"),
+        backup::tar_pax(&[("path", b"state.bin")]),
+        backup::tar_member(b"hdr", b'0', b"", backup::USTAR_GNU, b"", &[1u8; 700]),
+    ]
+    .concat();
+    let tricked = backup::tar_of_parts(&[meta_member, renamed, sums]);
+    let out = dispatch(
+        &Platform::new(),
+        "vault",
+        "vault",
+        "snap",
+        &backup::gzip(&tricked),
+    );
+    assert_blocked(&out, "backup.artifact.format");
+    assert!(
+        out.stdout.contains("both a GNU long name and a pax `path`"),
+        "{}",
+        out.all()
+    );
+}

@@ -1006,6 +1006,235 @@ fn archive_device_files_are_refused() {
     unsafe_archive_is_refused(&[("ok", b'0', "", b"x"), ("fifo", b'6', "", b"")], "FIFO");
 }
 
+// Every tar reader (GNU tar, Go's archive/tar, Python's tarfile) must restore the tree the
+// drill measured: a member list that a restore could turn into another tree is refused.
+
+#[test]
+fn archive_paths_that_occur_twice_are_refused() {
+    // A file, then a link of the same name: a restore ends with the link, the drill counted
+    // the file.
+    unsafe_archive_is_refused(
+        &[("a", b'0', "", b"x"), ("a", b'2', "b", b"")],
+        "occurs twice",
+    );
+    // Two files, then a hard link that replaces the first with the second.
+    unsafe_archive_is_refused(
+        &[
+            ("a", b'0', "", b"x"),
+            ("b", b'0', "", b"y"),
+            ("a", b'1', "b", b""),
+        ],
+        "occurs twice",
+    );
+    // One path spelled two ways; a file then a directory.
+    unsafe_archive_is_refused(
+        &[("a", b'0', "", b"x"), ("./a", b'0', "", b"yy")],
+        "occurs twice",
+    );
+    unsafe_archive_is_refused(
+        &[("a", b'0', "", b"x"), ("a", b'5', "", b"")],
+        "occurs twice",
+    );
+}
+
+#[test]
+fn archive_hard_links_must_name_an_earlier_regular_file() {
+    // GNU tar fails on a missing target and on one that comes later; the drill passed both.
+    for entries in [
+        &[("ok", b'0', "", &b"x"[..]), ("h", b'1', "missing", b"")][..],
+        &[("h", b'1', "later", b""), ("later", b'0', "", b"x")],
+        &[("d/f", b'0', "", b"x"), ("h", b'1', "d", b"")],
+        &[
+            ("f", b'0', "", b"x"),
+            ("s", b'2', "f", b""),
+            ("h", b'1', "s", b""),
+        ],
+    ] {
+        unsafe_archive_is_refused(entries, "which is not an earlier regular file");
+    }
+}
+
+#[test]
+fn archive_members_that_go_through_a_link_member_are_refused() {
+    // A directory, a link of its name to `.`, then a file under it: GNU tar restores `f` and
+    // the link, the drill listed `d/f`.
+    unsafe_archive_is_refused(
+        &[
+            ("d", b'5', "", b""),
+            ("d", b'2', ".", b""),
+            ("d/f", b'0', "", b"x"),
+        ],
+        "occurs twice",
+    );
+    unsafe_archive_is_refused(
+        &[
+            ("ok", b'0', "", b"x"),
+            ("d", b'2', "sub", b""),
+            ("d/f", b'0', "", b"x"),
+        ],
+        "goes through the link member \"d\"",
+    );
+    // The link after the member it is a prefix of.
+    unsafe_archive_is_refused(
+        &[("d/f", b'0', "", b"x"), ("d", b'2', ".", b"")],
+        "occurs twice",
+    );
+}
+
+#[test]
+fn archive_symlinks_that_leave_only_through_another_link_are_refused() {
+    // Each target stays inside read lexically; through the link `x` (to `.`), they do not.
+    for entries in [
+        &[
+            ("ok", b'0', "", &b"x"[..]),
+            ("x", b'2', ".", b""),
+            ("esc", b'2', "x/..", b""),
+        ][..],
+        &[
+            ("ok", b'0', "", b"x"),
+            ("esc", b'2', "x/..", b""),
+            ("x", b'2', ".", b""),
+        ],
+        &[
+            ("ok", b'0', "", b"x"),
+            ("x", b'2', ".", b""),
+            ("esc2", b'2', "x/x/x/x/x/../../../../../etc/passwd", b""),
+        ],
+    ] {
+        unsafe_archive_is_refused(entries, "through the link member \"x\"");
+    }
+}
+
+#[test]
+fn a_failed_drill_of_an_archive_readers_restore_differently_keeps_the_gate_blocked() {
+    // The gates' deep check passes this archive; only the drill sees the second `a`, and its
+    // record then blocks the dispatch that said ELIGIBLE before.
+    let site = Site::new();
+    let backup = site.backup(
+        "minio",
+        "tar.gz",
+        &raw_tar(&[("a", b'0', "", b"x"), ("a", b'2', "b", b"")]),
+    );
+    let mut listing = vec![(b"a".to_vec(), 1u64)];
+    let inventory = Inventory::Archive {
+        files: 1,
+        bytes: 1,
+        listing_sha256: evidence::listing_sha256(&mut listing),
+    };
+    write_manifest(
+        &backup,
+        "minio",
+        "minio",
+        Procedure::MountArchive,
+        inventory,
+    );
+    assert_eq!(site.scope("minio", &backup).code, 0);
+    let run = site.drill(&backup, "minio");
+    assert_reason(&run, 1, "drill.archive_unsafe");
+    assert_reason(&site.scope("minio", &backup), 1, "backup.drill.failed");
+}
+
+#[test]
+fn archives_that_tar_readers_read_differently_fail_the_drill_as_unreadable() {
+    // A pax header setting `size` twice: the drill's reader took the first and read the next
+    // header (an absolute path) as data, GNU tar, Go and Python restore it.
+    use common::backup::{USTAR_POSIX, tar_member, tar_of_parts, tar_pax};
+    let file = |name: &[u8], data: &[u8]| tar_member(name, b'0', b"", USTAR_POSIX, b"", data);
+    let tar = tar_of_parts(&[
+        file(b"a", b"x"),
+        tar_pax(&[("size", b"1024"), ("size", b"0")]),
+        file(b"b", b""),
+        file(b"/tmp/evil", b"x"),
+        vec![0u8; 1024],
+    ]);
+    let site = Site::new();
+    let backup = site.backup("minio", "tar.gz", &gzip(&tar));
+    let mut listing = vec![(b"a".to_vec(), 1u64), (b"b".to_vec(), 0)];
+    let inventory = Inventory::Archive {
+        files: 2,
+        bytes: 1,
+        listing_sha256: evidence::listing_sha256(&mut listing),
+    };
+    write_manifest(
+        &backup,
+        "minio",
+        "minio",
+        Procedure::MountArchive,
+        inventory,
+    );
+    let run = site.drill(&backup, "minio");
+    assert_reason(&run, 1, "drill.backup_unreadable");
+    assert!(run.stdout.contains("sets `size` twice"), "{}", run.stdout);
+}
+
+#[test]
+fn an_archive_every_reader_restores_the_same_passes() {
+    // `./` spellings, a directory member after its file, a hard link to an earlier file, a
+    // link to a link: one tree for every reader. The hard link is a second file as a restore
+    // makes it; symbolic links are not created.
+    let site = Site::new();
+    let backup = site.backup(
+        "minio",
+        "tar.gz",
+        &raw_tar(&[
+            ("./", b'5', "", b""),
+            ("./d/f", b'0', "", b"x"),
+            ("./d", b'5', "", b""),
+            ("./h", b'1', "d/f", b""),
+            ("./d/l", b'2', "f", b""),
+            ("./l2", b'2', "d/l", b""),
+        ]),
+    );
+    let mut listing = vec![(b"d/f".to_vec(), 1u64), (b"h".to_vec(), 1)];
+    let inventory = Inventory::Archive {
+        files: 2,
+        bytes: 2,
+        listing_sha256: evidence::listing_sha256(&mut listing),
+    };
+    write_manifest(
+        &backup,
+        "minio",
+        "minio",
+        Procedure::MountArchive,
+        inventory,
+    );
+    let run = site.drill(&backup, "minio");
+    assert_reason(&run, 0, "drill.restored");
+}
+
+#[test]
+fn a_hard_link_is_counted_as_the_file_a_restore_makes_of_it() {
+    // GNU tar restores `h` as a second name of `ok`; a manifest that lists only `ok` does not
+    // describe what comes back (the drill passed it, counting the restored tree without `h`).
+    let site = Site::new();
+    let backup = site.backup(
+        "minio",
+        "tar.gz",
+        &raw_tar(&[("ok", b'0', "", b"12345"), ("h", b'1', "ok", b"")]),
+    );
+    let mut listing = vec![(b"ok".to_vec(), 5u64)];
+    let inventory = Inventory::Archive {
+        files: 1,
+        bytes: 5,
+        listing_sha256: evidence::listing_sha256(&mut listing),
+    };
+    write_manifest(
+        &backup,
+        "minio",
+        "minio",
+        Procedure::MountArchive,
+        inventory,
+    );
+    let run = site.drill(&backup, "minio");
+    assert_reason(&run, 1, "drill.content_differs");
+    assert!(
+        run.stdout
+            .contains("files: the manifest says 1, the restore has 2"),
+        "{}",
+        run.stdout
+    );
+}
+
 // ---------------------------------------------------------------- with backup_before_apply
 
 impl Site {
@@ -1088,6 +1317,35 @@ fn mount_end_to_end(module: &str, class: &str) {
     assert_eq!(
         (files.expected.as_str(), files.restored.as_str()),
         ("4", "4")
+    );
+}
+
+#[test]
+fn long_names_and_long_link_targets_written_by_backup_before_apply_pass_the_gate_and_drill() {
+    // backup_before_apply writes GNU headers: names and link targets over 100 bytes go in
+    // long-name (`L`) and long-link (`K`) members, which the gates' walk and the drill read.
+    let data = tempfile::tempdir().unwrap();
+    data_tree(data.path());
+    let deep_dir = data.path().join("n".repeat(90)).join("m".repeat(90));
+    std::fs::create_dir_all(&deep_dir).unwrap();
+    std::fs::write(deep_dir.join("f".repeat(80)), b"long").unwrap();
+    let target = format!("{}/{}/{}", "n".repeat(90), "m".repeat(90), "f".repeat(80));
+    std::os::unix::fs::symlink(&target, data.path().join("long-link")).unwrap();
+    let site = mount_site("files", "filesystem", data.path());
+    let (_, backup) = site.take("files");
+    let scope = site.scope("files", &backup);
+    assert_eq!(scope.code, 0, "{}", scope.all());
+    let run = site.drill(&backup, "files");
+    assert_reason(&run, 0, "drill.restored");
+    let record = drill_record(&backup);
+    let files = record
+        .comparison
+        .iter()
+        .find(|c| c.item == "files")
+        .unwrap();
+    assert_eq!(
+        (files.expected.as_str(), files.restored.as_str()),
+        ("5", "5")
     );
 }
 

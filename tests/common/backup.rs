@@ -121,3 +121,80 @@ pub fn vault_snap_with(meta: &[u8], state: &[u8], sums: Option<&[u8]>) -> Vec<u8
 pub fn redis_rdb() -> Vec<u8> {
     real("redis-7.0.rdb")
 }
+
+/// The 8 bytes at offset 257 of a POSIX ustar header (magic `ustar\0`, version `00`).
+pub const USTAR_POSIX: &[u8; 8] = b"ustar\x0000";
+/// ... of a GNU header (magic `ustar `, version ` \0`).
+pub const USTAR_GNU: &[u8; 8] = b"ustar  \0";
+
+/// One member, its data padded: any type flag, link target, magic and version (`magic`, the
+/// 8 bytes at 257) and ustar prefix (at 345), with a correct checksum.
+pub fn tar_member(
+    name: &[u8],
+    typeflag: u8,
+    link: &[u8],
+    magic: &[u8; 8],
+    prefix: &[u8],
+    data: &[u8],
+) -> Vec<u8> {
+    let mut size = [0u8; 12];
+    size.copy_from_slice(format!("{:011o}\0", data.len()).as_bytes());
+    let mut h = tar_header_raw("", typeflag, size);
+    h[..name.len()].copy_from_slice(name);
+    h[157..157 + link.len()].copy_from_slice(link);
+    h[257..265].copy_from_slice(magic);
+    h[345..345 + prefix.len()].copy_from_slice(prefix);
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|b| *b as u32).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let mut out = h.to_vec();
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+    out
+}
+
+/// A pax extended header (`x`) holding `records` (`<length> <key>=<value>\n` each).
+pub fn tar_pax(records: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (key, value) in records {
+        let rest = [b" ", key.as_bytes(), b"=", value, b"\n"].concat();
+        let mut len = rest.len() + 1;
+        while len.to_string().len() + rest.len() != len {
+            len = len.to_string().len() + rest.len();
+        }
+        body.extend_from_slice(len.to_string().as_bytes());
+        body.extend_from_slice(&rest);
+    }
+    tar_member(b"././@PaxHeader", b'x', b"", USTAR_POSIX, b"", &body)
+}
+
+/// A GNU long name (`L`) or long link target (`K`) for the next member.
+pub fn tar_gnu_long(typeflag: u8, name: &[u8]) -> Vec<u8> {
+    let data = [name, b"\0"].concat();
+    tar_member(b"././@LongLink", typeflag, b"", USTAR_GNU, b"", &data)
+}
+
+/// `parts` one after the other, then the end-of-archive marker.
+pub fn tar_of_parts(parts: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = parts.concat();
+    out.extend_from_slice(&[0u8; 1024]);
+    out
+}
+
+/// A Vault snapshot's tar members, true sums, in order, as `tar_member`s with POSIX headers.
+pub fn vault_snap_members(meta: &[u8], state: &[u8]) -> [Vec<u8>; 3] {
+    use sha2::{Digest, Sha256};
+    let hex = |b: &[u8]| {
+        Sha256::digest(b)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<String>()
+    };
+    let sums = format!("{}  meta.json\n{}  state.bin\n", hex(meta), hex(state));
+    let file = |name: &[u8], data: &[u8]| tar_member(name, b'0', b"", USTAR_POSIX, b"", data);
+    [
+        file(b"meta.json", meta),
+        file(b"state.bin", state),
+        file(b"SHA256SUMS", sums.as_bytes()),
+    ]
+}

@@ -25,7 +25,7 @@ mod segments;
 mod sql;
 mod sql_scan;
 pub mod stream;
-mod tar;
+pub mod tar;
 mod vault;
 mod zstd;
 

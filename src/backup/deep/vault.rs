@@ -30,7 +30,7 @@ struct Snapshot {
 
 impl Visitor for Snapshot {
     fn entry(&mut self, entry: &Entry) -> Result<(), Refusal> {
-        let name = match entry.name.as_str() {
+        let name = match entry.name().as_str() {
             "meta.json" => "meta.json",
             "state.bin" => "state.bin",
             "SHA256SUMS" => "SHA256SUMS",

@@ -49,7 +49,7 @@ code!(
     ARCHIVE_UNSAFE,
     "drill.archive_unsafe",
     Error,
-    "The archive has a member that a restore would write outside its directory (an absolute path, `..`, a link pointing out) or a device file or FIFO.",
+    "The archive has a member that a restore would write outside its directory (an absolute path, `..`, a link pointing out), a device file or FIFO, or members tar readers could restore as different trees (a path twice, a member under a link member, a hard link to no earlier file, a link reaching through another link).",
     "Do not unpack it on a host; take the backup again with backup_before_apply, which archives the mounts without such members."
 );
 code!(
@@ -123,7 +123,8 @@ pub enum Failure {
     CouldNotRun(String),
     /// The restore itself failed (exit 1).
     Restore(String),
-    /// The archive would write outside its directory, or holds devices (exit 1).
+    /// The archive would write outside its directory, holds devices, or could be restored
+    /// as another tree than the one measured (exit 1).
     Unsafe(String),
     /// The file is not a complete backup of its format, found by the deep verification that
     /// ran in the same pass as the restore (exit 1): whatever the restore made of it does not
