@@ -9,7 +9,8 @@
 //! tree is read.
 
 use super::codes::GIT_FAILED;
-use super::evidence::{ModuleClasses, touched};
+use super::evidence::ModuleClasses;
+use crate::model::changed_files::touched_modules;
 use crate::model::manifest::{self, MAX_MANIFEST_BYTES, Manifest};
 use crate::model::{MANIFEST_INVALID, MANIFEST_MISSING, ModuleId};
 use crate::policy::canary::{EVIDENCE_CLASSES, EvidencePolicy};
@@ -58,7 +59,7 @@ pub fn classify(
     base: &Tree,
     head: Option<&Tree>,
 ) -> Result<(Vec<ModuleClasses>, Vec<InputDigest>), GateError> {
-    let modules = touched(changed, &policy.modules_dir)?;
+    let modules = touched_modules(changed, &policy.modules_dir)?;
     if modules.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
@@ -273,15 +274,7 @@ fn read_file(path: &Path) -> Result<Option<String>, GateError> {
 }
 
 fn git(repo: &Path) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.arg("-C")
-        .arg(repo)
-        .args(["-c", "core.quotepath=off", "--no-pager"])
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
+    super::files::git_command(repo)
 }
 
 /// The largest commit or tree object read on the way to the manifests (a tree of 3,000
@@ -374,18 +367,30 @@ fn read_at_commit(
     let modules = git.ask_tree(&folder)?;
     let wanted: Vec<&[u8]> = ids.iter().map(|id| id.as_bytes()).collect();
     let module_folders = find_entries(&modules.data, &folder, oid_len, &wanted)?;
-    // Only a folder holds a manifest; git does not follow a symlink or enter a submodule.
-    let folder_ids: Vec<(usize, String)> = module_folders
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, e)| match e {
+    // Only a folder holds a manifest; git does not follow a symlink or enter a submodule, so
+    // a module whose own entry is one of those (or a file) has no class to read here: that
+    // is an error, never "no class".
+    let mut folder_ids: Vec<(usize, String)> = Vec::with_capacity(module_folders.len());
+    for (i, e) in module_folders.into_iter().enumerate() {
+        match e {
             Some(Entry {
                 kind: EntryKind::Folder,
                 oid,
-            }) => Some((i, oid)),
-            _ => None,
-        })
-        .collect();
+            }) => folder_ids.push((i, oid)),
+            Some(Entry { kind, .. }) => {
+                return Err(GateError::new(
+                    &MANIFEST_MISSING,
+                    format!(
+                        "touched module `{}`: {id}:{modules_dir}/{} is {}, not a folder: git does not enter a submodule or follow a symbolic link, so the module's manifest (and its class) cannot be read from this repository; make the module a plain folder of this repository, or review and apply the change by hand",
+                        ids[i],
+                        ids[i],
+                        kind.describe()
+                    ),
+                ));
+            }
+            None => {}
+        }
+    }
     let names: Vec<&str> = folder_ids.iter().map(|(_, oid)| oid.as_str()).collect();
     let mut blob_of: Vec<(usize, String)> = Vec::with_capacity(names.len());
     git.ask_each(&names, "tree", MAX_OBJECT_BYTES, &mut |n, tree| {

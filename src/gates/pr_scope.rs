@@ -2,7 +2,7 @@
 //! and which platform-wide paths it changes.
 
 use super::scope::{Scope, scope_of};
-use crate::model::changed_files::FILES_INVALID;
+use crate::model::changed_files::{FILES_INVALID, module_of};
 use crate::model::{ModuleId, manifest};
 use crate::paths::Globs;
 use crate::policy::LoadedPolicy;
@@ -48,6 +48,13 @@ code!(
     "Platform-wide changes are not auto-applied; roll them out by hand."
 );
 code!(
+    GATES_PATH,
+    "pr.gates_path",
+    Error,
+    "The change touches the gates' own files (the policy .forgejo/gates.yml, anything under .forgejo/, .gitea/ or .github/, an action.yml, .gitmodules), whatever the policy's path lists say: after merge they decide how every later change is gated.",
+    "Nothing of it is auto-applied: have it reviewed (with a full canary pack) and merged by hand."
+);
+code!(
     NO_MODULE,
     "pr.no_module",
     Info,
@@ -61,6 +68,7 @@ pub static CODES: &[&Code] = &[
     &ONE_SHOT,
     &MANUAL,
     &PLATFORM,
+    &GATES_PATH,
     &NO_MODULE,
     &FILES_INVALID,
 ];
@@ -110,25 +118,20 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
     let mut modules = BTreeSet::new();
     for path in req.changed_files {
         d.checks_run += 1;
-        // `<modules-dir>/<id>/...` touches module `<id>`; so does `<modules-dir>/<id>` itself
-        // when `<id>` is a valid module id: the module directory's own entry changed (replaced
-        // by a symlink, a submodule or a file), which must not read as "touches no module".
-        if let Some(rest) = path.strip_prefix(&prefix)
-            && let Some(dir) = rest
-                .split_once('/')
-                .map(|(dir, _)| dir)
-                .or_else(|| ModuleId::parse(rest).is_ok().then_some(rest))
-        {
-            let id = ModuleId::parse(dir).map_err(|e| {
-                GateError::new(
-                    e.code,
-                    format!(
-                        "{path}: touches a module directory whose name is not a valid id: {}",
-                        e.message
-                    ),
+        if let Some(what) = crate::policy::gates_file(path) {
+            d.push(
+                Reason::new(
+                    &GATES_PATH,
+                    format!("{path} is {what}, one of the gates' own files"),
                 )
-            })?;
-            modules.insert(id);
+                .subject(path.clone()),
+            );
+        }
+        // `<modules-dir>/<id>/...` touches module `<id>`, and so does the bare
+        // `<modules-dir>/<id>` (a gitlink, or the folder's own entry replaced): counted as the
+        // canary counts them.
+        if let Some(dir) = module_of(path, prefix.trim_end_matches('/'))? {
+            modules.insert(ModuleId::parse(dir)?);
             continue;
         }
         if let Some(glob) = platform.first_match(path) {

@@ -109,6 +109,49 @@ fn check(path: &str, at: &str) -> Result<(), GateError> {
     crate::paths::check_path(path).map_err(|e| invalid(format!("changed-files {at}: {e}")))
 }
 
+/// The module a changed path touches, if any: `<modules_dir>/<id>/...` touches `<id>`, and so
+/// does the bare `<modules_dir>/<id>` when `<id>` is a valid module id (the module's own entry
+/// changed: a submodule's gitlink bumped, or the folder replaced by a symlink, a submodule or
+/// a file). A path directly in `modules_dir` that is not named like a module belongs to none.
+/// A folder whose name is not a valid module id is an error: it cannot be classified, and
+/// "no module" would be a silent pass. Both gates count modules with this one function.
+pub fn module_of<'a>(path: &'a str, modules_dir: &str) -> Result<Option<&'a str>, GateError> {
+    let Some(rest) = path
+        .strip_prefix(modules_dir)
+        .and_then(|r| r.strip_prefix('/'))
+    else {
+        return Ok(None);
+    };
+    match rest.split_once('/') {
+        Some((dir, _)) => match crate::model::ModuleId::parse(dir) {
+            Ok(_) => Ok(Some(dir)),
+            Err(e) => Err(GateError::new(
+                e.code,
+                format!(
+                    "{path}: touches a folder of {modules_dir}/ whose name is not a valid module id, so the module cannot be classified: {}",
+                    e.message
+                ),
+            )),
+        },
+        None => Ok(crate::model::ModuleId::parse(rest).is_ok().then_some(rest)),
+    }
+}
+
+/// The changed paths grouped by the module they touch ([`module_of`]), by module id (sorted),
+/// each module's paths in the list's order.
+pub fn touched_modules(
+    changed: &[String],
+    modules_dir: &str,
+) -> Result<Vec<(String, Vec<String>)>, GateError> {
+    let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for path in changed {
+        if let Some(id) = module_of(path, modules_dir)? {
+            out.entry(id.to_string()).or_default().push(path.clone());
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
 /// Undo git's `quote_c_style` on one whole quoted line (`"..."`).
 pub fn unquote(line: &[u8]) -> Result<Vec<u8>, &'static str> {
     let inner = line
@@ -185,6 +228,37 @@ mod tests {
         ] {
             assert!(unquote(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn touched_modules_groups_paths_by_module_and_refuses_bad_ids() {
+        let changed: Vec<String> = [
+            "modules/b/x",
+            "modules/a/module.yaml",
+            "modules/README.md",
+            "modules/b/y/z",
+            "other/modules/c/x",
+            // A submodule's gitlink, or the folder's own entry replaced.
+            "modules/c",
+            "modulesx/d/e",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let t = touched_modules(&changed, "modules").unwrap();
+        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            t,
+            vec![
+                ("a".to_string(), owned(&["modules/a/module.yaml"])),
+                ("b".to_string(), owned(&["modules/b/x", "modules/b/y/z"])),
+                ("c".to_string(), owned(&["modules/c"])),
+            ]
+        );
+        assert!(touched_modules(&["modules/Bad_Id/x".to_string()], "modules").is_err());
+        assert_eq!(module_of("modules/Bad_Id", "modules").unwrap(), None);
+        assert_eq!(module_of("p/modules/a/x", "p/modules").unwrap(), Some("a"));
+        assert_eq!(module_of("p/modules/a", "p/modules").unwrap(), Some("a"));
     }
 
     #[test]

@@ -1,0 +1,251 @@
+//! The pull-request side read the way git reads it: `canary_required` and
+//! `auto_apply_scope --changed-files` see every change git knows about, whatever the
+//! repository's configuration or the pull request's own `.gitmodules` says, and the gates'
+//! own files always need a full canary pack.
+
+mod common;
+
+use common::{gate, run_in};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn project() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    common::git(dir, args, "")
+}
+
+fn fixture_manifest(id: &str) -> String {
+    std::fs::read_to_string(project().join(format!("fixtures/modules/{id}/module.yaml"))).unwrap()
+}
+
+/// Two submodule commits the gitlink `modules/vault` points at (they need not exist here).
+const VAULT_OLD: &str = "1111111111111111111111111111111111111111";
+const VAULT_NEW: &str = "2222222222222222222222222222222222222222";
+
+/// A platform repository in `<tmp>/repo`: on `main` (tagged `base`) the stateful module
+/// `postgres` (a folder), the stateless `web-app`, `shared/pg/compose.yml`, and `vault`, a
+/// module that is a submodule (a gitlink with its `.gitmodules` entry); then `change` on
+/// `feature` (the head, left checked out), which stages what it changes itself.
+fn repo(change: impl FnOnce(&Path)) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let d = repo.as_path();
+    std::fs::create_dir(d).unwrap();
+    git(d, &["init", "-q"]);
+    write(
+        d,
+        "modules/postgres/module.yaml",
+        &fixture_manifest("postgres"),
+    );
+    write(d, "modules/postgres/compose.yml", "services: {db: {}}\n");
+    write(
+        d,
+        "modules/web-app/module.yaml",
+        &fixture_manifest("web-app"),
+    );
+    write(d, "modules/web-app/compose.yaml", "services: {web: {}}\n");
+    write(d, "shared/pg/compose.yml", "services: {}\n");
+    write(d, "README.md", "platform\n");
+    write(
+        d,
+        ".gitmodules",
+        "[submodule \"vault\"]\n\tpath = modules/vault\n\turl = ./vault.git\n",
+    );
+    std::fs::create_dir_all(d.join("modules/vault")).unwrap();
+    git(d, &["add", "-A"]);
+    git(
+        d,
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{VAULT_OLD},modules/vault"),
+        ],
+    );
+    git(d, &["commit", "-q", "-m", "base"]);
+    git(d, &["tag", "base"]);
+    git(d, &["checkout", "-q", "-b", "feature"]);
+    change(d);
+    git(d, &["commit", "-q", "--allow-empty", "-m", "head"]);
+    (dir, repo)
+}
+
+fn bump_vault(d: &Path) {
+    git(
+        d,
+        &[
+            "update-index",
+            "--cacheinfo",
+            &format!("160000,{VAULT_NEW},modules/vault"),
+        ],
+    );
+}
+
+fn pack() -> String {
+    std::fs::read_to_string(project().join("tests/fixtures/canary/full-pack.md")).unwrap()
+}
+
+/// `canary_required` in the repository on `base...feature` (`--git-diff`) or on a list;
+/// returns the exit code, the JSON document and everything printed.
+fn canary(repo: &Path, body: &str, args: &[&str]) -> (i32, Value, String) {
+    std::fs::write(repo.join("../body.md"), body).unwrap();
+    let out = run_in(
+        repo,
+        gate("canary_required")
+            .args(["--body", "../body.md", "--format", "json"])
+            .args(args),
+    );
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
+    (out.code, doc, out.all())
+}
+
+fn codes(doc: &Value) -> Vec<String> {
+    doc["reasons"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+fn fact(doc: &Value, name: &str) -> String {
+    doc["facts"][name].as_str().unwrap_or("").to_string()
+}
+
+/// `canary_required collect-diff` of `base...feature`: the list it writes.
+fn collected(repo: &Path) -> Vec<String> {
+    let out = run_in(
+        repo,
+        gate("canary_required").args([
+            "collect-diff",
+            "--git-diff",
+            "base...feature",
+            "--output",
+            "../changed.z",
+        ]),
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let list = std::fs::read(repo.join("../changed.z")).unwrap();
+    String::from_utf8(list)
+        .unwrap()
+        .split_terminator('\0')
+        .map(str::to_string)
+        .collect()
+}
+
+/// The pull request's own `.gitmodules` (`ignore = all`) and the repository's
+/// `diff.ignoreSubmodules` do not hide a submodule bump: git's configuration never decides
+/// what the gates see.
+#[test]
+fn a_submodule_bump_is_seen_whatever_the_configuration_says() {
+    let (_keep, repo) = repo(|d| {
+        write(
+            d,
+            ".gitmodules",
+            "[submodule \"vault\"]\n\tpath = modules/vault\n\turl = ./vault.git\n\tignore = all\n",
+        );
+        git(d, &["add", ".gitmodules"]);
+        bump_vault(d);
+    });
+    assert_eq!(collected(&repo), vec![".gitmodules", "modules/vault"]);
+    // The repository's own configuration, too.
+    git(&repo, &["config", "diff.ignoreSubmodules", "all"]);
+    git(&repo, &["config", "diff.relative", "true"]);
+    assert_eq!(collected(&repo), vec![".gitmodules", "modules/vault"]);
+    // The canary sees the bump too: a module it cannot classify, so it cannot evaluate
+    // (not "only .gitmodules changed").
+    let (code, _, all) = canary(&repo, &pack(), &["--git-diff", "base...feature"]);
+    assert_eq!(code, 2, "{all}");
+    assert!(all.contains("modules/vault is a submodule"), "{all}");
+}
+
+/// A module that is a submodule: its bump is the bare path `modules/vault` (a gitlink). It
+/// touches the module for both gates; its class cannot be read at the base (git does not
+/// enter a submodule), so the canary cannot evaluate it rather than asking for nothing.
+#[test]
+fn a_bare_gitlink_module_path_touches_the_module_for_both_gates() {
+    let (_keep, repo) = repo(bump_vault);
+    assert_eq!(collected(&repo), vec!["modules/vault"]);
+    let (code, _, all) = canary(
+        &repo,
+        &pack(),
+        &["--git-diff", "base...feature", "--base-ref", "base"],
+    );
+    assert_eq!(code, 2, "{all}");
+    assert!(all.contains("manifest.missing"), "{all}");
+    assert!(all.contains("`vault`"), "{all}");
+    assert!(all.contains("submodule"), "{all}");
+    // auto_apply_scope counts it the same way (and cannot read its manifest either).
+    let out = run_in(
+        &repo,
+        gate("auto_apply_scope").args(["--changed-files", "../changed.z"]),
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.all().contains("`vault`"), "{}", out.all());
+}
+
+/// A policy that calls nothing risky and forces nothing: the gates' own files still need a
+/// full pack, and auto_apply_scope never reports them eligible.
+const LAX_POLICY: &str = "version: 1\ncanary:\n  risky_paths: [\"nothing-here/**\"]\n  full_paths: []\n  default_tier: lite\ndispatch:\n  platform_paths: []\n";
+
+#[test]
+fn the_gates_own_files_always_need_a_full_pack() {
+    for path in [
+        ".forgejo/gates.yml",
+        ".forgejo/workflows/ci.yml",
+        ".forgejo/actions/deploy/action.yml",
+        ".github/workflows/ci.yml",
+        "tools/check/action.yaml",
+        ".gitmodules",
+    ] {
+        let (_keep, repo) = repo(|d| {
+            write(d, path, "# changed by the pull request\n");
+            git(d, &["add", "-A", "--", path]);
+        });
+        // The base's policy is the lax one.
+        let policy = repo.join("../base-policy.yml");
+        std::fs::write(&policy, LAX_POLICY).unwrap();
+        std::fs::write(repo.join("../list.z"), format!("{path}\0")).unwrap();
+        let lite =
+            std::fs::read_to_string(project().join("tests/fixtures/canary/lite-pack.md")).unwrap();
+        let (code, doc, all) = canary(
+            &repo,
+            &lite,
+            &[
+                "--changed-files",
+                "../list.z",
+                "--policy",
+                policy.to_str().unwrap(),
+                "--labels",
+                "tier/lite",
+            ],
+        );
+        assert_eq!(code, 1, "{path}: {all}");
+        assert_eq!(fact(&doc, "tier"), "full", "{path}: {all}");
+        assert!(
+            codes(&doc).contains(&"canary.gates_path".to_string()),
+            "{path}: {all}"
+        );
+        let out = run_in(
+            &repo,
+            gate("auto_apply_scope").args([
+                "--changed-files",
+                "../list.z",
+                "--policy",
+                policy.to_str().unwrap(),
+            ]),
+        );
+        assert_eq!(out.code, 1, "{path}: {}", out.all());
+        assert!(out.stdout.contains("error[pr.gates_path]"), "{}", out.all());
+    }
+}
