@@ -249,3 +249,63 @@ fn the_gates_own_files_always_need_a_full_pack() {
         assert!(out.stdout.contains("error[pr.gates_path]"), "{}", out.all());
     }
 }
+
+/// A pull request that rewrites its own stateful module's manifest to stateless is judged by
+/// the base's manifest as well (the stricter counts); a module new in the pull request by its
+/// head manifest; and under a pull-request event the base must be named.
+#[test]
+fn auto_apply_scope_judges_a_module_by_the_stricter_of_base_and_head() {
+    let (_keep, repo) = repo(|d| {
+        let stateless = fixture_manifest("web-app");
+        write(
+            d,
+            "modules/postgres/module.yaml",
+            &stateless.replace("name: web-app", "name: postgres"),
+        );
+        write(
+            d,
+            "modules/cache/module.yaml",
+            &stateless.replace("name: web-app", "name: cache"),
+        );
+        git(d, &["add", "-A", "--", "modules"]);
+    });
+    std::fs::write(
+        repo.join("../list.z"),
+        "modules/postgres/module.yaml\0modules/cache/module.yaml\0",
+    )
+    .unwrap();
+    let scope = |extra: &[&str]| {
+        run_in(
+            &repo,
+            gate("auto_apply_scope")
+                .args(["--changed-files", "../list.z"])
+                .args(extra),
+        )
+    };
+    let out = scope(&["--base-ref", "base"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout.contains("scopes: cache:auto,postgres:stateful"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("error[pr.module.stateful]"),
+        "{}",
+        out.stdout
+    );
+    // A base that is not a commit here cannot be read: exit 2, never the head alone.
+    let out = scope(&["--base-ref", "no-such-ref"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.all().contains("pr.git_failed"), "{}", out.all());
+    // Under a pull-request event the base must be named.
+    std::fs::write(repo.join("../policy.yml"), "version: 1\n").unwrap();
+    let out = run_in(
+        &repo,
+        gate("auto_apply_scope")
+            .env("GITHUB_EVENT_NAME", "pull_request")
+            .args(["--changed-files", "../list.z", "--policy", "../policy.yml"]),
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.all().contains("--base-ref"), "{}", out.all());
+}

@@ -8,7 +8,7 @@ use crate::policy::{DEFAULT_LOCATION, LoadedPolicy, MAX_POLICY_BYTES};
 use crate::report::{GateError, InputDigest, general};
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// A `git diff` output larger than this is refused.
 pub const MAX_DIFF_BYTES: u64 = 64 * 1024 * 1024;
@@ -44,9 +44,9 @@ fn check_rev(rev: &str, what: &str) -> Result<(), GateError> {
 }
 
 /// Run git in `dir`, reading at most `limit` bytes of output, with the options that make its
-/// answer mean the same in every repository (see [`git_command`]).
+/// answer mean the same in every repository (see [`crate::model::git::command`]).
 fn git(dir: &Path, args: &[&str], limit: u64) -> Result<(bool, Vec<u8>, String), GateError> {
-    let mut child = git_command(dir)
+    let mut child = crate::model::git::command(dir)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -66,47 +66,6 @@ fn git(dir: &Path, args: &[&str], limit: u64) -> Result<(bool, Vec<u8>, String),
         .map_err(|e| GateError::new(&GIT_FAILED, format!("git did not finish: {e}")))?;
     let stdout = stdout?;
     Ok((status.success(), stdout, err.trim().to_string()))
-}
-
-/// A git command in `dir` whose answers do not depend on the repository's configuration, its
-/// attributes or the runner's environment: what a diff lists and what an object holds is
-/// what git stores. No pager, paths unquoted, replace refs ignored (`--no-replace-objects`:
-/// `refs/replace/*` would show another commit or tree under a name), `diff.relative` and
-/// `diff.ignoreSubmodules` off (the diff itself also says `--ignore-submodules=none`, which
-/// overrides every `submodule.<name>.ignore`, the pull request's own `.gitmodules` included),
-/// and the variables that would point git at another repository, index or diff program
-/// removed.
-pub fn git_command(dir: &Path) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.arg("-C").arg(dir).args([
-        "--no-pager",
-        "--no-replace-objects",
-        "-c",
-        "core.quotepath=off",
-        "-c",
-        "diff.relative=false",
-        "-c",
-        "diff.ignoreSubmodules=none",
-    ]);
-    for var in [
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_OBJECT_DIRECTORY",
-        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-        "GIT_EXTERNAL_DIFF",
-        "GIT_DIFF_OPTS",
-        "GIT_NAMESPACE",
-        "GIT_REPLACE_REF_BASE",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_NO_REPLACE_OBJECTS", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
 }
 
 /// `git diff -z --name-status BASE...HEAD`: every changed path; a rename or copy counts both
