@@ -309,3 +309,61 @@ fn auto_apply_scope_judges_a_module_by_the_stricter_of_base_and_head() {
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(out.all().contains("--base-ref"), "{}", out.all());
 }
+
+/// A plain list written with rename detection names a moved module under its new folder only.
+/// The old folder is gone at the head and the list names none of its paths: refused (exit 2),
+/// for both gates, rather than read as "the stateful module is untouched". The same change
+/// listed with `--no-renames` is evaluated.
+#[test]
+fn a_list_written_with_rename_detection_is_refused() {
+    let (_keep, repo) = repo(|d| {
+        git(d, &["mv", "modules/postgres", "modules/pg2"]);
+        write(
+            d,
+            "modules/pg2/module.yaml",
+            &fixture_manifest("web-app").replace("name: web-app", "name: pg2"),
+        );
+        git(d, &["add", "-A", "--", "modules"]);
+    });
+    std::fs::write(
+        repo.join("../renamed.txt"),
+        "modules/pg2/compose.yml\nmodules/pg2/module.yaml\n",
+    )
+    .unwrap();
+    let (code, _, all) = canary(
+        &repo,
+        &pack(),
+        &["--changed-files", "../renamed.txt", "--base-ref", "base"],
+    );
+    assert_eq!(code, 2, "{all}");
+    assert!(all.contains("input.changed_files_invalid"), "{all}");
+    assert!(all.contains("`modules/postgres`"), "{all}");
+    let out = run_in(
+        &repo,
+        gate("auto_apply_scope").args(["--changed-files", "../renamed.txt", "--base-ref", "base"]),
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.all().contains("input.changed_files_invalid")
+            && out.all().contains("`modules/postgres`"),
+        "{}",
+        out.all()
+    );
+    // Written with --no-renames, the old module is named: its base class asks for evidence.
+    let full = git(
+        &repo,
+        &["diff", "--no-renames", "--name-only", "base...feature"],
+    );
+    assert!(full.contains("modules/postgres/module.yaml"), "{full}");
+    std::fs::write(repo.join("../full.txt"), format!("{full}\n")).unwrap();
+    let (code, doc, all) = canary(
+        &repo,
+        &pack(),
+        &["--changed-files", "../full.txt", "--base-ref", "base"],
+    );
+    assert_eq!(code, 1, "{all}");
+    assert!(
+        codes(&doc).contains(&"canary.evidence.missing".to_string()),
+        "{all}"
+    );
+}

@@ -5,7 +5,7 @@
 //! into [`CheckOptions`], calls [`check`] and renders; the tests call [`check`] directly.
 
 use super::api_options::ApiOptions;
-use super::codes::BODY_TOO_LARGE;
+use super::codes::{BODY_TOO_LARGE, GIT_FAILED};
 use super::{files, manifests};
 use crate::env::Env;
 use crate::model::pull_request::PullRequest;
@@ -285,6 +285,14 @@ fn check_known(
 
     // The touched modules' classes, from the base (and the head where it changes a manifest).
     let (base_tree, head_tree) = evidence_trees(opts, &pr);
+    if opts.changed_files.is_some() {
+        no_module_vanished(
+            &changed,
+            &policy.policy.canary.evidence.modules_dir,
+            &base_tree,
+            head_tree.as_ref(),
+        )?;
+    }
     let (modules, manifest_digests) = manifests::classify(
         &changed,
         &policy.policy.canary.evidence,
@@ -384,4 +392,35 @@ fn evidence_trees(
         (None, None) => Tree::WorkTree { repo: repo.clone() },
     };
     (base, Some(head))
+}
+
+/// A plain changed-files list, cross-checked against the trees when the base is a commit:
+/// a module folder of the base that is gone at the head must be named in the list
+/// ([`crate::model::changed_files::check_no_module_vanished`]), else the list was written with
+/// rename detection and is refused.
+fn no_module_vanished(
+    changed: &[String],
+    modules_dir: &str,
+    base: &manifests::Tree,
+    head: Option<&manifests::Tree>,
+) -> Result<(), GateError> {
+    use crate::model::git::{module_names_at, module_names_in};
+    use manifests::Tree;
+    let names = |tree: &Tree| match tree {
+        Tree::Commit { repo, rev } => module_names_at(repo, rev, modules_dir, &GIT_FAILED),
+        Tree::WorkTree { repo } => module_names_in(&repo.join(modules_dir)),
+    };
+    let (Tree::Commit { .. }, Some(head)) = (base, head) else {
+        // The working tree on both sides: nothing to compare.
+        return Ok(());
+    };
+    if head == base {
+        return Ok(());
+    }
+    crate::model::changed_files::check_no_module_vanished(
+        changed,
+        modules_dir,
+        &names(base)?,
+        &names(head)?,
+    )
 }

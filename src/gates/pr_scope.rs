@@ -3,7 +3,7 @@
 
 use super::scope::{Scope, scope_of};
 use crate::model::changed_files::{FILES_INVALID, module_of};
-use crate::model::git::read_at_commit;
+use crate::model::git::{module_names_at, module_names_in, read_at_commit};
 use crate::model::{MANIFEST_INVALID, MANIFEST_MISSING, ModuleId, manifest};
 use crate::paths::Globs;
 use crate::policy::LoadedPolicy;
@@ -157,7 +157,17 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
         }
     }
     let base = match req.base_ref {
-        Some(rev) => base_manifests(rev, prefix.trim_end_matches('/'), &modules)?,
+        Some(rev) => {
+            let dir = prefix.trim_end_matches('/');
+            // A list written with rename detection loses a moved module's old folder.
+            crate::model::changed_files::check_no_module_vanished(
+                req.changed_files,
+                dir,
+                &module_names_at(Path::new("."), rev, dir, &GIT_FAILED)?,
+                &module_names_in(req.modules_dir)?,
+            )?;
+            base_manifests(rev, dir, &modules)?
+        }
         None => Vec::new(),
     };
     let mut scopes = Vec::new();

@@ -152,6 +152,42 @@ pub fn touched_modules(
     Ok(out.into_iter().collect())
 }
 
+/// A plain list (`--changed-files`) carries no status letters, so a list written with rename
+/// detection (`git diff --name-only` without `--no-renames`) names a moved module under its
+/// new folder only, and the old one would read as untouched. Cross-checked against the trees:
+/// every module folder of the base (`base`: the names in `<modules_dir>/` there) must still be
+/// at the head (`head`), or the list must name a path of it (its deletion). Otherwise the list
+/// is refused: it is not a complete `--no-renames` list.
+pub fn check_no_module_vanished(
+    changed: &[String],
+    modules_dir: &str,
+    base: &std::collections::BTreeSet<String>,
+    head: &std::collections::BTreeSet<String>,
+) -> Result<(), GateError> {
+    let touched: std::collections::BTreeSet<String> = touched_modules(changed, modules_dir)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let vanished: Vec<&str> = base
+        .iter()
+        .filter(|id| crate::model::ModuleId::parse(id).is_ok())
+        .filter(|id| !head.contains(*id) && !touched.contains(*id))
+        .map(String::as_str)
+        .collect();
+    if vanished.is_empty() {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "module folder(s) {} of the base are gone at the head, yet the changed-files list names no path in them: the list was written with rename detection (a moved module listed under its new name only) or is incomplete; write it with `git diff --no-renames -z --name-only BASE...HEAD` (or canary_required collect-diff)",
+        vanished
+            .iter()
+            .take(5)
+            .map(|id| format!("`{modules_dir}/{id}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
 /// Undo git's `quote_c_style` on one whole quoted line (`"..."`).
 pub fn unquote(line: &[u8]) -> Result<Vec<u8>, &'static str> {
     let inner = line
@@ -259,6 +295,30 @@ mod tests {
         assert_eq!(module_of("modules/Bad_Id", "modules").unwrap(), None);
         assert_eq!(module_of("p/modules/a/x", "p/modules").unwrap(), Some("a"));
         assert_eq!(module_of("p/modules/a", "p/modules").unwrap(), Some("a"));
+    }
+
+    #[test]
+    fn a_base_module_gone_at_the_head_must_be_listed() {
+        let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let base = set(&["pg", "web", "README.md"]);
+        // Renamed pg -> pg2, listed under the new name only: refused.
+        let head = set(&["pg2", "web"]);
+        let e = check_no_module_vanished(&list(&["modules/pg2/a"]), "modules", &base, &head)
+            .unwrap_err();
+        assert_eq!(e.code.id, "input.changed_files_invalid");
+        assert!(e.message.contains("`modules/pg`"), "{}", e.message);
+        // Listed (as a deletion), or still there: fine. A non-module name is not a module.
+        assert!(
+            check_no_module_vanished(
+                &list(&["modules/pg2/a", "modules/pg/a"]),
+                "modules",
+                &base,
+                &head
+            )
+            .is_ok()
+        );
+        assert!(check_no_module_vanished(&list(&["x"]), "modules", &base, &base).is_ok());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use crate::model::manifest::MAX_MANIFEST_BYTES;
 use crate::model::{MANIFEST_INVALID, MANIFEST_MISSING};
 use crate::report::{Code, GateError, general};
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -59,6 +60,101 @@ fn git(repo: &Path) -> Command {
 /// The largest commit or tree object read on the way to the manifests (a tree of 3,000
 /// modules is about 100 KiB).
 const MAX_OBJECT_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Run git in `dir` ([`command`]) with `args`, reading at most `limit` bytes of its output;
+/// returns whether it succeeded, its output and the start of what it said on its error
+/// stream. A git that cannot be run or waited for is an error with `code`.
+pub fn run(
+    dir: &Path,
+    args: &[&str],
+    limit: u64,
+    code: &'static Code,
+) -> Result<(bool, Vec<u8>, String), GateError> {
+    let mut child = command(dir)
+        .args(args)
+        .spawn()
+        .map_err(|e| GateError::new(code, format!("cannot run git: {e}")))?;
+    let stdout = match child.stdout.take() {
+        Some(s) => crate::input::read_stream(s, limit, "git output", "git"),
+        None => Err(GateError::new(code, "git produced no output stream")),
+    };
+    let mut err = String::new();
+    if let Some(s) = child.stderr.take() {
+        let _ = s.take(8192).read_to_string(&mut err);
+    }
+    let status = child
+        .wait()
+        .map_err(|e| GateError::new(code, format!("git did not finish: {e}")))?;
+    let stdout = stdout?;
+    Ok((status.success(), stdout, err.trim().to_string()))
+}
+
+/// The names of the entries of `<modules_dir>/` at the commit `rev` (`git ls-tree`, the
+/// folder's own entries, whatever their kind); none when the commit has no such folder.
+pub fn module_names_at(
+    repo: &Path,
+    rev: &str,
+    modules_dir: &str,
+    code: &'static Code,
+) -> Result<BTreeSet<String>, GateError> {
+    check_revision(rev)?;
+    let commit = format!("{rev}^{{commit}}");
+    let folder = format!("{modules_dir}/");
+    let (ok, out, err) = run(
+        repo,
+        &["ls-tree", "-z", "--full-tree", &commit, "--", &folder],
+        MAX_OBJECT_BYTES,
+        code,
+    )?;
+    if !ok {
+        return Err(GateError::new(
+            code,
+            format!(
+                "git ls-tree {commit} failed{}: the modules of the base cannot be listed; check out with fetch-depth: 0",
+                if err.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", crate::render::text::clean(&err))
+                }
+            ),
+        ));
+    }
+    let mut names = BTreeSet::new();
+    for record in out.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+        let path = record
+            .iter()
+            .position(|b| *b == b'\t')
+            .map(|tab| &record[tab + 1..])
+            .ok_or_else(|| GateError::new(code, "git ls-tree wrote a line without a path"))?;
+        let path = std::str::from_utf8(path)
+            .map_err(|_| GateError::new(code, "git ls-tree wrote a path that is not UTF-8"))?;
+        if let Some(name) = path.strip_prefix(&folder) {
+            names.insert(name.to_string());
+        }
+    }
+    Ok(names)
+}
+
+/// The names of the entries of the folder `dir` in the working tree (none when it does not
+/// exist).
+pub fn module_names_in(dir: &Path) -> Result<BTreeSet<String>, GateError> {
+    let io = |e: std::io::Error| {
+        GateError::new(&general::IO, format!("cannot list {}: {e}", dir.display()))
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
+        Err(e) => return Err(io(e)),
+    };
+    let mut names = BTreeSet::new();
+    for entry in entries {
+        let entry = entry.map_err(io)?;
+        if let Some(name) = entry.file_name().to_str() {
+            names.insert(name.to_string());
+        }
+    }
+    Ok(names)
+}
 
 /// What is done with each manifest found at a commit: `(the commit's full id, index in ids,
 /// bytes)`.
