@@ -36,6 +36,11 @@ const VAULT_NEW: &str = "2222222222222222222222222222222222222222";
 /// module that is a submodule (a gitlink with its `.gitmodules` entry); then `change` on
 /// `feature` (the head, left checked out), which stages what it changes itself.
 fn repo(change: impl FnOnce(&Path)) -> (tempfile::TempDir, PathBuf) {
+    repo_with(|_| {}, change)
+}
+
+/// [`repo`], with `base` run on the base's files before they are committed.
+fn repo_with(base: impl FnOnce(&Path), change: impl FnOnce(&Path)) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
     let d = repo.as_path();
@@ -61,6 +66,7 @@ fn repo(change: impl FnOnce(&Path)) -> (tempfile::TempDir, PathBuf) {
         "[submodule \"vault\"]\n\tpath = modules/vault\n\turl = ./vault.git\n",
     );
     std::fs::create_dir_all(d.join("modules/vault")).unwrap();
+    base(d);
     git(d, &["add", "-A"]);
     git(
         d,
@@ -365,5 +371,69 @@ fn a_list_written_with_rename_detection_is_refused() {
     assert!(
         codes(&doc).contains(&"canary.evidence.missing".to_string()),
         "{all}"
+    );
+}
+
+/// A module's symbolic link to a file (or a folder) outside it: a pull request that changes
+/// only the link's target changes the module, for both gates.
+#[test]
+fn a_change_reaching_a_module_through_its_symbolic_link_touches_the_module() {
+    let (_keep, repo) = repo_with(
+        |d| {
+            std::fs::remove_file(d.join("modules/postgres/compose.yml")).unwrap();
+            std::os::unix::fs::symlink(
+                "../../shared/pg/compose.yml",
+                d.join("modules/postgres/compose.yml"),
+            )
+            .unwrap();
+            write(d, "shared/web/nginx.conf", "server {}\n");
+            std::os::unix::fs::symlink("../../shared/web", d.join("modules/web-app/conf")).unwrap();
+        },
+        |d| {
+            write(
+                d,
+                "shared/pg/compose.yml",
+                "services: {db: {image: pg17}}\n",
+            );
+            git(d, &["add", "-A", "--", "shared"]);
+        },
+    );
+    let (code, doc, all) = canary(
+        &repo,
+        &pack(),
+        &["--git-diff", "base...feature", "--base-ref", "base"],
+    );
+    assert_eq!(code, 1, "{all}");
+    assert!(
+        codes(&doc).contains(&"canary.evidence.missing".to_string()),
+        "{all}"
+    );
+    assert_eq!(
+        fact(&doc, "through_links"),
+        "shared/pg/compose.yml -> modules/postgres/compose.yml",
+        "{all}"
+    );
+    std::fs::write(repo.join("../list.z"), "shared/pg/compose.yml\0").unwrap();
+    let out = run_in(
+        &repo,
+        gate("auto_apply_scope").args(["--changed-files", "../list.z", "--base-ref", "base"]),
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout.contains("scopes: postgres:stateful"),
+        "{}",
+        out.stdout
+    );
+    // A folder that is a link: a file under its target touches the module.
+    std::fs::write(repo.join("../list.z"), "shared/web/nginx.conf\0").unwrap();
+    let out = run_in(
+        &repo,
+        gate("auto_apply_scope").args(["--changed-files", "../list.z", "--base-ref", "base"]),
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("scopes: web-app:auto"),
+        "{}",
+        out.stdout
     );
 }

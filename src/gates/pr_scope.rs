@@ -3,7 +3,7 @@
 
 use super::scope::{Scope, scope_of};
 use crate::model::changed_files::{FILES_INVALID, module_of};
-use crate::model::git::{module_names_at, module_names_in, read_at_commit};
+use crate::model::git::{links_at, links_in, module_names_at, module_names_in, read_at_commit};
 use crate::model::{MANIFEST_INVALID, MANIFEST_MISSING, ModuleId, manifest};
 use crate::paths::Globs;
 use crate::policy::LoadedPolicy;
@@ -127,8 +127,18 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
     );
     d.inputs.push(req.policy.digest.clone());
     d.inputs.push(req.files_digest.clone());
+    // A change that reaches a module through one of its symbolic links (in the working
+    // tree, and at the base when it is named) changes the module, as the canary counts it.
+    let dir = prefix.trim_end_matches('/');
+    let mut links = links_in(Path::new("."), dir)?;
+    if let Some(rev) = req.base_ref {
+        links.extend(links_at(Path::new("."), rev, dir, &GIT_FAILED)?);
+    }
+    let reached = crate::model::changed_files::through_links(req.changed_files, &links);
+    let mut changed: Vec<String> = req.changed_files.to_vec();
+    changed.extend(reached.iter().map(|(link, _)| link.clone()));
     let mut modules = BTreeSet::new();
-    for path in req.changed_files {
+    for path in &changed {
         d.checks_run += 1;
         if let Some(what) = crate::policy::gates_file(path) {
             d.push(
@@ -222,6 +232,13 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
             .join(","),
     );
     d.fact("scopes", scopes.join(","));
+    if !reached.is_empty() {
+        let shown: Vec<String> = reached
+            .iter()
+            .map(|(link, path)| format!("{path} -> {link}"))
+            .collect();
+        d.fact("through_links", shown.join(","));
+    }
     d.settle(Outcome::Eligible, Outcome::Blocked)
 }
 

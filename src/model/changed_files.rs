@@ -188,6 +188,51 @@ pub fn check_no_module_vanished(
     )))
 }
 
+/// Where a symbolic link at `link` (a repository path) with `target` points, as a repository
+/// path: resolved from the link's folder, component by component. `None` when it points
+/// outside the repository (absolute, or above the root): no changed path can be there.
+pub fn link_destination(link: &str, target: &str) -> Option<String> {
+    if target.starts_with('/') || target.is_empty() {
+        return None;
+    }
+    let mut parts: Vec<&str> = link.split('/').collect();
+    parts.pop();
+    for c in target.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+/// The symbolic links (`(path, target)`, from the base and the head) whose destination a
+/// changed path is, lies under, or contains (a folder on the way replaced): each such link's
+/// own path, not already in `changed`, with the changed path that reaches it. A module is
+/// touched through its links as through its files: `modules/pg/compose.yml ->
+/// ../../shared/pg/compose.yml` makes a change of `shared/pg/compose.yml` a change of `pg`.
+pub fn through_links(changed: &[String], links: &[(String, String)]) -> Vec<(String, String)> {
+    let listed: std::collections::HashSet<&str> = changed.iter().map(String::as_str).collect();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (link, target) in links {
+        if listed.contains(link.as_str()) || out.iter().any(|(l, _)| l == link) {
+            continue;
+        }
+        let Some(dest) = link_destination(link, target) else {
+            continue;
+        };
+        let under =
+            |a: &str, b: &str| a == b || a.strip_prefix(b).is_some_and(|r| r.starts_with('/'));
+        if let Some(path) = changed.iter().find(|p| under(p, &dest) || under(&dest, p)) {
+            out.push((link.clone(), path.clone()));
+        }
+    }
+    out
+}
+
 /// Undo git's `quote_c_style` on one whole quoted line (`"..."`).
 pub fn unquote(line: &[u8]) -> Result<Vec<u8>, &'static str> {
     let inner = line
@@ -319,6 +364,45 @@ mod tests {
             .is_ok()
         );
         assert!(check_no_module_vanished(&list(&["x"]), "modules", &base, &base).is_ok());
+    }
+
+    #[test]
+    fn a_change_reaching_a_module_through_its_link_touches_the_module() {
+        assert_eq!(
+            link_destination("modules/pg/compose.yml", "../../shared/pg/compose.yml").as_deref(),
+            Some("shared/pg/compose.yml")
+        );
+        assert_eq!(
+            link_destination("modules/pg/conf", "./a//b/../c").as_deref(),
+            Some("modules/pg/a/c")
+        );
+        assert_eq!(link_destination("modules/pg/x", "/etc/passwd"), None);
+        assert_eq!(link_destination("modules/pg/x", "../../../up"), None);
+        let links = vec![
+            (
+                "modules/pg/compose.yml".to_string(),
+                "../../shared/pg/compose.yml".to_string(),
+            ),
+            (
+                "modules/web/conf".to_string(),
+                "../../shared/web".to_string(),
+            ),
+        ];
+        let changed = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // The target itself, a file under a linked folder, a folder on the way.
+        assert_eq!(
+            through_links(&changed(&["shared/pg/compose.yml"]), &links),
+            vec![(
+                "modules/pg/compose.yml".to_string(),
+                "shared/pg/compose.yml".to_string()
+            )]
+        );
+        assert_eq!(
+            through_links(&changed(&["shared/web/nginx/x.conf"]), &links)[0].0,
+            "modules/web/conf"
+        );
+        assert_eq!(through_links(&changed(&["shared"]), &links).len(), 2);
+        assert!(through_links(&changed(&["shared/pgx", "shared/web2/a"]), &links).is_empty());
     }
 
     #[test]

@@ -156,6 +156,135 @@ pub fn module_names_in(dir: &Path) -> Result<BTreeSet<String>, GateError> {
     Ok(names)
 }
 
+/// Whether `rev` names a commit in the checkout at `repo` (false when it does not, or when
+/// `repo` is no checkout or git cannot run).
+pub fn has_commit(repo: &Path, rev: &str) -> bool {
+    if check_revision(rev).is_err() {
+        return false;
+    }
+    let commit = format!("{rev}^{{commit}}");
+    matches!(
+        run(repo, &["cat-file", "-e", &commit], 4096, &general::IO),
+        Ok((true, _, _))
+    )
+}
+
+/// The symbolic links under `<modules_dir>/` at the commit `rev`, each as `(its path, its
+/// target)`: `git ls-tree -r` lists them (mode 120000; git never descends into a link or a
+/// submodule), one `git cat-file` reads their targets. A target that is not UTF-8 is an error.
+pub fn links_at(
+    repo: &Path,
+    rev: &str,
+    modules_dir: &str,
+    code: &'static Code,
+) -> Result<Vec<(String, String)>, GateError> {
+    check_revision(rev)?;
+    let commit = format!("{rev}^{{commit}}");
+    let folder = format!("{modules_dir}/");
+    let (ok, out, err) = run(
+        repo,
+        &["ls-tree", "-r", "-z", "--full-tree", &commit, "--", &folder],
+        MAX_OBJECT_BYTES,
+        code,
+    )?;
+    if !ok {
+        return Err(GateError::new(
+            code,
+            format!(
+                "git ls-tree -r {commit} failed: {}",
+                crate::render::text::clean(&err)
+            ),
+        ));
+    }
+    let mut paths: Vec<String> = Vec::new();
+    let mut oids: Vec<String> = Vec::new();
+    for record in out.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+        let text = std::str::from_utf8(record)
+            .map_err(|_| GateError::new(code, "git ls-tree wrote a path that is not UTF-8"))?;
+        let Some((meta, path)) = text.split_once('\t') else {
+            return Err(GateError::new(
+                code,
+                "git ls-tree wrote a line without a path",
+            ));
+        };
+        let mut fields = meta.split(' ');
+        let (Some(mode), Some(_), Some(oid)) = (fields.next(), fields.next(), fields.next()) else {
+            return Err(GateError::new(code, "git ls-tree wrote a malformed line"));
+        };
+        if mode == "120000" {
+            paths.push(path.to_string());
+            oids.push(oid.to_string());
+        }
+    }
+    if oids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut targets: Vec<String> = vec![String::new(); oids.len()];
+    let names: Vec<&str> = oids.iter().map(String::as_str).collect();
+    let mut git = CatFile::start(repo, Protocol::Names, code)?;
+    git.ask_each(&names, "blob", 4096, &mut |n, blob| {
+        targets[n] = String::from_utf8(blob.data).map_err(|_| {
+            GateError::new(
+                code,
+                format!(
+                    "{commit}:{}: a symbolic link whose target is not UTF-8 cannot be resolved",
+                    paths[n]
+                ),
+            )
+        })?;
+        Ok(())
+    })?;
+    git.finish()?;
+    Ok(paths.into_iter().zip(targets).collect())
+}
+
+/// The symbolic links under `<root>/<modules_dir>/` in the working tree, as
+/// [`links_at`] gives them (paths relative to `root`); a link is never followed.
+pub fn links_in(root: &Path, modules_dir: &str) -> Result<Vec<(String, String)>, GateError> {
+    let io = |p: &Path, e: std::io::Error| {
+        GateError::new(&general::IO, format!("cannot read {}: {e}", p.display()))
+    };
+    let mut out = Vec::new();
+    let mut pending: Vec<String> = vec![modules_dir.to_string()];
+    while let Some(rel) = pending.pop() {
+        let dir = root.join(&rel);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && rel == modules_dir => {
+                return Ok(out);
+            }
+            Err(e) => return Err(io(&dir, e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| io(&dir, e))?;
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                return Err(GateError::new(
+                    &general::IO,
+                    format!("{}: a name that is not UTF-8", dir.display()),
+                ));
+            };
+            let path = format!("{rel}/{name}");
+            let kind = entry.file_type().map_err(|e| io(&entry.path(), e))?;
+            if kind.is_symlink() {
+                let target = std::fs::read_link(entry.path()).map_err(|e| io(&entry.path(), e))?;
+                let Some(target) = target.to_str() else {
+                    return Err(GateError::new(
+                        &general::IO,
+                        format!(
+                            "{path}: a symbolic link whose target is not UTF-8 cannot be resolved"
+                        ),
+                    ));
+                };
+                out.push((path, target.to_string()));
+            } else if kind.is_dir() && name != ".git" {
+                pending.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// What is done with each manifest found at a commit: `(the commit's full id, index in ids,
 /// bytes)`.
 type EachBlob<'a> = dyn FnMut(&str, usize, &[u8]) -> Result<(), GateError> + 'a;
