@@ -440,6 +440,9 @@ fn no_module_vanished(
     )
 }
 
+/// `(a module's symbolic link, the changed path that reaches it)` pairs.
+type Reached = Vec<(String, String)>;
+
 /// The symbolic links under the modules folder at the base and at the head that a changed
 /// path reaches ([`crate::model::changed_files::through_links`]): `(the link, the changed
 /// path)`. The links are read where the manifests are: at a commit with git, else in the
@@ -452,7 +455,7 @@ fn through_module_links(
     base: &manifests::Tree,
     head: Option<&manifests::Tree>,
     pr_mode: bool,
-) -> Result<(Vec<(String, String)>, Option<String>), GateError> {
+) -> Result<(Reached, Option<String>), GateError> {
     use crate::model::git::{has_commit, links_at, links_in};
     use manifests::Tree;
     let mut absent: Vec<String> = Vec::new();

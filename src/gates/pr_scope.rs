@@ -185,16 +185,16 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
         let head = head_manifest(req.modules_dir, id)?;
         d.inputs.push(head.digest.clone());
         let mut scope = scope_of(&head, policy, req.now);
-        let mut read_at = "the working tree".to_string();
+        let mut read_at = "in the working tree".to_string();
         if let Some(Some((label, base))) = base.get(n) {
             d.inputs.push(base.digest.clone());
             let at_base = scope_of(base, policy, req.now);
             if strictness(at_base) > strictness(scope) {
                 scope = at_base;
             }
-            read_at = format!("the base {label} and the working tree; the stricter counts");
+            read_at = format!("at the base {label} and in the working tree; the stricter counts");
         } else if req.base_ref.is_some() {
-            read_at = "the working tree: new in this pull request".to_string();
+            read_at = "in the working tree: new in this pull request".to_string();
         }
         scopes.push(format!("{id}:{}", scope.as_str()));
         let (code, what): (&'static Code, &str) = match scope {
@@ -207,11 +207,8 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
             Scope::Manual => (&MANUAL, "manual: applied by hand"),
         };
         d.push(
-            Reason::new(
-                code,
-                format!("`{id}` is {what} (manifest read at {read_at})"),
-            )
-            .subject(id.to_string()),
+            Reason::new(code, format!("`{id}` is {what} (manifest read {read_at})"))
+                .subject(id.to_string()),
         );
     }
     if modules.is_empty() && !d.has_errors() {

@@ -25,8 +25,8 @@ code!(
     FILES_INVALID,
     "input.changed_files_invalid",
     Error,
-    "The changed-files list is empty, is not in a format git writes (a quoted line git would not write, a NUL list cut short), or holds a path that is not a plain relative path.",
-    "Write the list with `git diff -z --name-only BASE...HEAD` (or canary_required collect-diff); an empty list means the diff was not collected."
+    "The changed-files list is empty, is not in a format git writes (a quoted line git would not write, a NUL list cut short), holds a path that is not a plain relative path, or names no path of a module folder of the base that is gone at the head (a list written with rename detection).",
+    "Write the list with `git diff --no-renames -z --name-only BASE...HEAD` (or canary_required collect-diff); an empty list means the diff was not collected."
 );
 
 /// The largest changed-files list read (a list of every path of a big monorepo fits).

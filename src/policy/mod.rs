@@ -37,7 +37,7 @@ pub fn gates_file(path: &str) -> Option<&'static str> {
     } else if path == ".gitmodules" {
         Some("the submodules' settings")
     } else if matches!(first, ".forgejo" | ".gitea" | ".github") {
-        Some("the CI workflows and actions")
+        Some("a CI workflow or action file")
     } else if matches!(name, "action.yml" | "action.yaml") {
         Some("a CI action")
     } else {
