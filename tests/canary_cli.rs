@@ -475,7 +475,8 @@ fn collect_diff_hands_the_list_and_the_base_policy_to_the_canary_job() {
             "base-policy.yml",
         ]));
     assert_eq!(out.code, 0, "{}", out.all());
-    // The canary job: no git needed, the list and the base policy are files.
+    // The canary job: the list and the base policy are files; the checkout (--repo-dir) is
+    // where the list is cross-checked against the base and head trees.
     let job = tempfile::tempdir().unwrap();
     std::fs::copy(
         dir.path().join("changed.txt"),
@@ -487,7 +488,9 @@ fn collect_diff_hands_the_list_and_the_base_policy_to_the_canary_job() {
         .current_dir(job.path())
         .arg("--from-event")
         .arg(&ev)
-        .args(["--changed-files", "changed.txt", "--policy", "p.yml"]));
+        .args(["--changed-files", "changed.txt", "--policy", "p.yml"])
+        .arg("--repo-dir")
+        .arg(dir.path()));
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(
         out.stdout.contains("docs/readme.md (docs/**)"),

@@ -33,6 +33,13 @@ code!(
     "Nothing to do; set the `tier/lite` or `tier/full` label to choose, unless a rule forces full."
 );
 code!(
+    GATES_PATH,
+    "canary.gates_path",
+    Info,
+    "The pull request changes the gates' own files (the policy .forgejo/gates.yml, anything under .forgejo/, .gitea/ or .github/, an action.yml, .gitmodules): after merge they decide how every later change is gated, so a full canary pack is required whatever the policy's path lists say.",
+    "Fill in every section of a full pack; explain in it what the change does to the gates."
+);
+code!(
     TIER_CONFLICT,
     "canary.tier.conflict",
     Error,
@@ -164,6 +171,7 @@ pub static ALL: &[&Code] = &[
     &NOT_REQUIRED,
     &REQUIRED,
     &TIER,
+    &GATES_PATH,
     &TIER_CONFLICT,
     &BODY_EMPTY,
     &BODY_TOO_LARGE,

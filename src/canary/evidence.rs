@@ -85,34 +85,6 @@ pub struct ModuleClasses {
     pub read_from: Vec<String>,
 }
 
-/// The changed paths under `<modules_dir>/<id>/`, grouped by module id (sorted). A path
-/// directly in `modules_dir` belongs to no module. A folder name that is not a valid module
-/// id is an error: it cannot be classified, and "no module" would be a silent pass.
-pub fn touched(
-    changed: &[String],
-    modules_dir: &str,
-) -> Result<Vec<(String, Vec<String>)>, GateError> {
-    let prefix = format!("{modules_dir}/");
-    let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for path in changed {
-        if let Some(rest) = path.strip_prefix(&prefix)
-            && let Some((dir, _)) = rest.split_once('/')
-        {
-            crate::model::ModuleId::parse(dir).map_err(|e| {
-                GateError::new(
-                    e.code,
-                    format!(
-                        "{path}: touches a folder of {modules_dir}/ whose name is not a valid module id, so its class cannot be read: {}",
-                        e.message
-                    ),
-                )
-            })?;
-            out.entry(dir.to_string()).or_default().push(path.clone());
-        }
-    }
-    Ok(out.into_iter().collect())
-}
-
 /// One required section and who requires it.
 struct Need {
     names: Vec<String>,
@@ -328,36 +300,6 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn touched_groups_paths_by_module_and_refuses_bad_ids() {
-        let changed: Vec<String> = [
-            "modules/b/x",
-            "modules/a/module.yaml",
-            "modules/README.md",
-            "modules/b/y/z",
-            "other/modules/c/x",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let t = touched(&changed, "modules").unwrap();
-        assert_eq!(
-            t,
-            vec![
-                ("a".to_string(), vec!["modules/a/module.yaml".to_string()]),
-                (
-                    "b".to_string(),
-                    vec!["modules/b/x".to_string(), "modules/b/y/z".to_string()]
-                ),
-            ]
-        );
-        assert!(touched(&["modules/Bad_Id/x".to_string()], "modules").is_err());
-        assert_eq!(
-            touched(&["p/modules/a/x".to_string()], "p/modules").unwrap()[0].0,
-            "a"
-        );
-    }
 
     #[test]
     fn alternatives_are_shown_with_the_first_name_leading() {

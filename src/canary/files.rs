@@ -6,9 +6,7 @@ use crate::model::changed_files::FILES_INVALID;
 use crate::paths::check_path;
 use crate::policy::{DEFAULT_LOCATION, LoadedPolicy, MAX_POLICY_BYTES};
 use crate::report::{GateError, InputDigest, general};
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 /// A `git diff` output larger than this is refused.
 pub const MAX_DIFF_BYTES: u64 = 64 * 1024 * 1024;
@@ -43,36 +41,14 @@ fn check_rev(rev: &str, what: &str) -> Result<(), GateError> {
     Ok(())
 }
 
-/// Run git in `dir`, reading at most `limit` bytes of output.
+/// Run git in `dir`, reading at most `limit` bytes of output ([`crate::model::git::run`]).
 fn git(dir: &Path, args: &[&str], limit: u64) -> Result<(bool, Vec<u8>, String), GateError> {
-    let mut child = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "core.quotepath=off", "--no-pager"])
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| GateError::new(&GIT_FAILED, format!("cannot run git: {e}")))?;
-    let stdout = match child.stdout.take() {
-        Some(s) => crate::input::read_stream(s, limit, "git output", "git"),
-        None => Err(GateError::new(&GIT_FAILED, "git produced no output stream")),
-    };
-    let mut err = String::new();
-    if let Some(s) = child.stderr.take() {
-        let _ = s.take(8192).read_to_string(&mut err);
-    }
-    let status = child
-        .wait()
-        .map_err(|e| GateError::new(&GIT_FAILED, format!("git did not finish: {e}")))?;
-    let stdout = stdout?;
-    Ok((status.success(), stdout, err.trim().to_string()))
+    crate::model::git::run(dir, args, limit, &GIT_FAILED)
 }
 
 /// `git diff -z --name-status BASE...HEAD`: every changed path; a rename or copy counts both
-/// its old and its new path.
+/// its old and its new path. A submodule's bump is listed whatever any `.gitmodules` or
+/// configuration says (`--ignore-submodules=none`).
 pub fn git_diff(dir: &Path, range: &str) -> Result<(Vec<String>, InputDigest), GateError> {
     check_rev(range, "--git-diff")?;
     if !range.contains("..") {
@@ -88,6 +64,7 @@ pub fn git_diff(dir: &Path, range: &str) -> Result<(Vec<String>, InputDigest), G
             "--no-color",
             "--no-ext-diff",
             "--no-textconv",
+            "--ignore-submodules=none",
             "--name-status",
             "-z",
             "-M",

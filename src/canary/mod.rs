@@ -159,8 +159,15 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
 
     let mut risky_hits: Vec<(String, String)> = Vec::new();
     let mut full_hits: Vec<(String, String)> = Vec::new();
+    // The gates' own files: risky and forcing a full pack whatever the policy says.
+    let mut gates_hits: Vec<(String, &'static str)> = Vec::new();
     for path in req.changed_files {
         d.checks_run += 1;
+        if let Some(what) = crate::policy::gates_file(path) {
+            risky_hits.push((path.clone(), what.to_string()));
+            gates_hits.push((path.clone(), what));
+            continue;
+        }
         if let Some(p) = risky.first_match(path) {
             risky_hits.push((path.clone(), p.to_string()));
         }
@@ -219,10 +226,28 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
         ),
     ));
 
+    for (path, what) in &gates_hits {
+        d.push(
+            Reason::new(
+                &GATES_PATH,
+                format!(
+                    "{path} is {what}, one of the gates' own files: after merge it decides how every later change is gated, so a full pack is required whatever the policy's path lists say"
+                ),
+            )
+            .subject(path.clone()),
+        );
+    }
+
     // Tier. A label that only looks like one the gate knows stops it first.
     labels::check(policy, &req.pr.labels)?;
     d.checks_run += 1;
-    let choice = choose_tier(policy, &req.pr.labels, &full_hits);
+    let mut choice = choose_tier(policy, &req.pr.labels, &full_hits);
+    if let Some((path, what)) = gates_hits.first() {
+        choice.tier = Tier::Full;
+        choice.why = format!(
+            "`{path}` is {what} (one of the gates' own files), which always forces a full pack"
+        );
+    }
     d.fact("tier", choice.tier.as_str());
     if choice.conflict {
         d.push(

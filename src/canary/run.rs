@@ -5,7 +5,7 @@
 //! into [`CheckOptions`], calls [`check`] and renders; the tests call [`check`] directly.
 
 use super::api_options::ApiOptions;
-use super::codes::BODY_TOO_LARGE;
+use super::codes::{BODY_TOO_LARGE, GIT_FAILED};
 use super::{files, manifests};
 use crate::env::Env;
 use crate::model::pull_request::PullRequest;
@@ -282,10 +282,23 @@ fn check_known(
         pr.labels = labels.clone();
     }
 
-    let changed = changed_files(opts, &pr, known, &mut inputs)?;
+    let mut changed = changed_files(opts, &pr, known, &mut inputs)?;
 
     // The touched modules' classes, from the base (and the head where it changes a manifest).
     let (base_tree, head_tree) = evidence_trees(opts, &pr);
+    let modules_dir = &policy.policy.canary.evidence.modules_dir;
+    if opts.changed_files.is_some() {
+        no_module_vanished(&changed, modules_dir, &base_tree, head_tree.as_ref())?;
+    }
+    // A change that reaches a module through one of its symbolic links changes the module.
+    let (reached, links_note) = through_module_links(
+        &changed,
+        modules_dir,
+        &base_tree,
+        head_tree.as_ref(),
+        pr_mode,
+    )?;
+    changed.extend(reached.iter().map(|(link, _)| link.clone()));
     let (modules, manifest_digests) = manifests::classify(
         &changed,
         &policy.policy.canary.evidence,
@@ -294,7 +307,6 @@ fn check_known(
     )?;
     inputs.extend(manifest_digests);
 
-    #[allow(unused_mut)]
     let mut decision = super::evaluate(&super::Request {
         policy: &policy,
         pr: &pr,
@@ -303,6 +315,17 @@ fn check_known(
         inputs,
         now,
     })?;
+
+    if !reached.is_empty() {
+        let shown: Vec<String> = reached
+            .iter()
+            .map(|(link, path)| format!("{path} -> {link}"))
+            .collect();
+        decision.fact("through_links", shown.join(","));
+    }
+    if let Some(note) = links_note {
+        decision.fact("links_read", note);
+    }
 
     #[cfg(feature = "forgejo-api")]
     if let Some(c) = &known.client {
@@ -385,4 +408,78 @@ fn evidence_trees(
         (None, None) => Tree::WorkTree { repo: repo.clone() },
     };
     (base, Some(head))
+}
+
+/// A plain changed-files list, cross-checked against the trees when the base is a commit:
+/// a module folder of the base that is gone at the head must be named in the list
+/// ([`crate::model::changed_files::check_no_module_vanished`]), else the list was written with
+/// rename detection and is refused.
+fn no_module_vanished(
+    changed: &[String],
+    modules_dir: &str,
+    base: &manifests::Tree,
+    head: Option<&manifests::Tree>,
+) -> Result<(), GateError> {
+    use crate::model::git::{module_names_at, module_names_in};
+    use manifests::Tree;
+    let names = |tree: &Tree| match tree {
+        Tree::Commit { repo, rev } => module_names_at(repo, rev, modules_dir, &GIT_FAILED),
+        Tree::WorkTree { repo } => module_names_in(&repo.join(modules_dir)),
+    };
+    let (Tree::Commit { .. }, Some(head)) = (base, head) else {
+        // The working tree on both sides: nothing to compare.
+        return Ok(());
+    };
+    if head == base {
+        return Ok(());
+    }
+    crate::model::changed_files::check_no_module_vanished(
+        changed,
+        modules_dir,
+        &names(base)?,
+        &names(head)?,
+    )
+}
+
+/// `(a module's symbolic link, the changed path that reaches it)` pairs.
+type Reached = Vec<(String, String)>;
+
+/// The symbolic links under the modules folder at the base and at the head that a changed
+/// path reaches ([`crate::model::changed_files::through_links`]): `(the link, the changed
+/// path)`. The links are read where the manifests are: at a commit with git, else in the
+/// working tree. In event or API mode (`pr_mode`) a commit of the event that the checkout
+/// does not hold is replaced by the working tree (the checkout of the pull request), and the
+/// returned note says so; a commit named on the command line must be there.
+fn through_module_links(
+    changed: &[String],
+    modules_dir: &str,
+    base: &manifests::Tree,
+    head: Option<&manifests::Tree>,
+    pr_mode: bool,
+) -> Result<(Reached, Option<String>), GateError> {
+    use crate::model::git::{has_commit, links_at, links_in};
+    use manifests::Tree;
+    let mut absent: Vec<String> = Vec::new();
+    let mut links = |tree: &Tree| match tree {
+        Tree::Commit { repo, rev } if pr_mode && !has_commit(repo, rev) => {
+            absent.push(rev.chars().take(12).collect());
+            links_in(repo, modules_dir)
+        }
+        Tree::Commit { repo, rev } => links_at(repo, rev, modules_dir, &GIT_FAILED),
+        Tree::WorkTree { repo } => links_in(repo, modules_dir),
+    };
+    let mut all = links(base)?;
+    if let Some(head) = head.filter(|h| *h != base) {
+        all.extend(links(head)?);
+    }
+    let note = (!absent.is_empty()).then(|| {
+        format!(
+            "the working tree: commit(s) {} not in the checkout",
+            absent.join(", ")
+        )
+    });
+    Ok((
+        crate::model::changed_files::through_links(changed, &all),
+        note,
+    ))
 }

@@ -79,6 +79,11 @@ pub struct Args {
     /// (quoted paths decoded). `--modules-dir` is then relative to the repository root.
     #[arg(long, value_name = "FILE|-")]
     pub changed_files: Option<PathBuf>,
+    /// Pull-request mode: the base commit (in the checkout at `.`); each touched module is
+    /// judged by the stricter of its manifest there and in the working tree. Required under a
+    /// pull-request event.
+    #[arg(long, value_name = "REV", requires = "changed_files")]
+    pub base_ref: Option<String>,
     /// Exit 0 on `blocked` (for reporting on pull requests). Never turns an error into 0.
     #[arg(long, conflicts_with = "fail_on_blocked")]
     pub report_only: bool,
@@ -106,7 +111,11 @@ pub fn run(args: &Args, env: &dyn Env) -> Emitted {
     let changed_files = args.changed_files.as_deref();
     let mut replay =
         dispatch::auto_apply_scope_replay(&request, changed_files, args.common.record.is_some());
-    let result = dispatch::auto_apply_scope(&request, changed_files, env, replay.as_mut());
+    let pull_request = changed_files.map(|path| dispatch::PullRequestFiles {
+        changed_files: path,
+        base_ref: args.base_ref.as_deref(),
+    });
+    let result = dispatch::auto_apply_scope(&request, pull_request, env, replay.as_mut());
     emit(
         gate,
         result,

@@ -100,15 +100,27 @@ pub fn one_shot_stateful_apply_replay(
     recorded.then(|| request.replay(Gate::OneShotStatefulApply))
 }
 
-/// `auto_apply_scope`: with `changed_files`, which modules a pull request touches (no replay
+/// Pull-request mode's inputs: the changed-files list, and the base commit whose manifests
+/// count too (`--base-ref`).
+#[derive(Debug, Clone, Copy)]
+pub struct PullRequestFiles<'a> {
+    pub changed_files: &'a Path,
+    pub base_ref: Option<&'a str>,
+}
+
+/// `auto_apply_scope`: with `pull_request`, which modules a pull request touches (no replay
 /// is kept); else whether the module may be auto-applied with these dispatch inputs.
 pub fn auto_apply_scope(
     request: &DispatchRequest<'_>,
-    changed_files: Option<&Path>,
+    pull_request: Option<PullRequestFiles<'_>>,
     env: &dyn Env,
     mut replay: Option<&mut ReplayV1>,
 ) -> Result<Decision, GateError> {
-    if let Some(path) = changed_files {
+    if let Some(PullRequestFiles {
+        changed_files: path,
+        base_ref,
+    }) = pull_request
+    {
         let now = crate::clock::now_or(request.now)?;
         if request.policy.is_none()
             && let Some(event) = crate::env::pull_request_event(env)?
@@ -117,6 +129,16 @@ pub fn auto_apply_scope(
                 &crate::report::general::USAGE,
                 format!(
                     "pull-request mode under a `{event}` event needs --policy FILE written from the base branch (e.g. by `canary_required collect-diff --policy-from-ref BASE --policy-output FILE`): the working tree is the branch under review, and its .forgejo/gates.yml must not decide"
+                ),
+            ));
+        }
+        if base_ref.is_none()
+            && let Some(event) = crate::env::pull_request_event(env)?
+        {
+            return Err(GateError::new(
+                &crate::report::general::USAGE,
+                format!(
+                    "pull-request mode under a `{event}` event needs --base-ref BASE (the pull request's base commit, in this checkout with fetch-depth: 0): the working tree is the branch under review, and its own manifests must not decide a module's scope alone"
                 ),
             ));
         }
@@ -132,6 +154,7 @@ pub fn auto_apply_scope(
             policy: &policy,
             modules_dir: request.modules_dir,
             changed_files: &files,
+            base_ref,
             files_digest: digest,
             now,
         });

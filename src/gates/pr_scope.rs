@@ -2,8 +2,9 @@
 //! and which platform-wide paths it changes.
 
 use super::scope::{Scope, scope_of};
-use crate::model::changed_files::FILES_INVALID;
-use crate::model::{ModuleId, manifest};
+use crate::model::changed_files::{FILES_INVALID, module_of};
+use crate::model::git::{links_at, links_in, module_names_at, module_names_in, read_at_commit};
+use crate::model::{MANIFEST_INVALID, MANIFEST_MISSING, ModuleId, manifest};
 use crate::paths::Globs;
 use crate::policy::LoadedPolicy;
 use crate::report::code::code;
@@ -48,6 +49,20 @@ code!(
     "Platform-wide changes are not auto-applied; roll them out by hand."
 );
 code!(
+    GATES_PATH,
+    "pr.gates_path",
+    Error,
+    "The change touches the gates' own files (the policy .forgejo/gates.yml, anything under .forgejo/, .gitea/ or .github/, an action.yml, .gitmodules), whatever the policy's path lists say: after merge they decide how every later change is gated.",
+    "Nothing of it is auto-applied: have it reviewed (with a full canary pack) and merged by hand."
+);
+code!(
+    GIT_FAILED,
+    "pr.git_failed",
+    Error,
+    "A git command the gate needed (reading the touched modules' manifests at --base-ref) failed.",
+    "Check out with full history (fetch-depth: 0) so that the base commit is present, and check the ref passed to --base-ref."
+);
+code!(
     NO_MODULE,
     "pr.no_module",
     Info,
@@ -61,8 +76,10 @@ pub static CODES: &[&Code] = &[
     &ONE_SHOT,
     &MANUAL,
     &PLATFORM,
+    &GATES_PATH,
     &NO_MODULE,
     &FILES_INVALID,
+    &GIT_FAILED,
 ];
 
 /// `--modules-dir` as the prefix of repository-relative changed paths: a plain relative
@@ -91,6 +108,9 @@ pub struct Request<'a> {
     pub policy: &'a LoadedPolicy,
     pub modules_dir: &'a Path,
     pub changed_files: &'a [String],
+    /// The base commit (`--base-ref`), read in the checkout at `.`: each touched module is
+    /// judged by the stricter of its manifest there and in the working tree (the head).
+    pub base_ref: Option<&'a str>,
     pub files_digest: InputDigest,
     pub now: OffsetDateTime,
 }
@@ -107,28 +127,33 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
     );
     d.inputs.push(req.policy.digest.clone());
     d.inputs.push(req.files_digest.clone());
+    // A change that reaches a module through one of its symbolic links (in the working
+    // tree, and at the base when it is named) changes the module, as the canary counts it.
+    let dir = prefix.trim_end_matches('/');
+    let mut links = links_in(Path::new("."), dir)?;
+    if let Some(rev) = req.base_ref {
+        links.extend(links_at(Path::new("."), rev, dir, &GIT_FAILED)?);
+    }
+    let reached = crate::model::changed_files::through_links(req.changed_files, &links);
+    let mut changed: Vec<String> = req.changed_files.to_vec();
+    changed.extend(reached.iter().map(|(link, _)| link.clone()));
     let mut modules = BTreeSet::new();
-    for path in req.changed_files {
+    for path in &changed {
         d.checks_run += 1;
-        // `<modules-dir>/<id>/...` touches module `<id>`; so does `<modules-dir>/<id>` itself
-        // when `<id>` is a valid module id: the module directory's own entry changed (replaced
-        // by a symlink, a submodule or a file), which must not read as "touches no module".
-        if let Some(rest) = path.strip_prefix(&prefix)
-            && let Some(dir) = rest
-                .split_once('/')
-                .map(|(dir, _)| dir)
-                .or_else(|| ModuleId::parse(rest).is_ok().then_some(rest))
-        {
-            let id = ModuleId::parse(dir).map_err(|e| {
-                GateError::new(
-                    e.code,
-                    format!(
-                        "{path}: touches a module directory whose name is not a valid id: {}",
-                        e.message
-                    ),
+        if let Some(what) = crate::policy::gates_file(path) {
+            d.push(
+                Reason::new(
+                    &GATES_PATH,
+                    format!("{path} is {what}, one of the gates' own files"),
                 )
-            })?;
-            modules.insert(id);
+                .subject(path.clone()),
+            );
+        }
+        // `<modules-dir>/<id>/...` touches module `<id>`, and so does the bare
+        // `<modules-dir>/<id>` (a gitlink, or the folder's own entry replaced): counted as the
+        // canary counts them.
+        if let Some(dir) = module_of(path, prefix.trim_end_matches('/'))? {
+            modules.insert(ModuleId::parse(dir)?);
             continue;
         }
         if let Some(glob) = platform.first_match(path) {
@@ -141,17 +166,36 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
             );
         }
     }
+    let base = match req.base_ref {
+        Some(rev) => {
+            let dir = prefix.trim_end_matches('/');
+            // A list written with rename detection loses a moved module's old folder.
+            crate::model::changed_files::check_no_module_vanished(
+                req.changed_files,
+                dir,
+                &module_names_at(Path::new("."), rev, dir, &GIT_FAILED)?,
+                &module_names_in(req.modules_dir)?,
+            )?;
+            base_manifests(rev, dir, &modules)?
+        }
+        None => Vec::new(),
+    };
     let mut scopes = Vec::new();
-    for id in &modules {
-        let m = manifest::load(req.modules_dir, id).map_err(|e| {
-            GateError::new(
-                e.code,
-                format!("touched module `{id}` cannot be evaluated: {}", e.message),
-            )
-            .with_details(e.details.clone())
-        })?;
-        d.inputs.push(m.digest.clone());
-        let scope = scope_of(&m, policy, req.now);
+    for (n, id) in modules.iter().enumerate() {
+        let head = head_manifest(req.modules_dir, id)?;
+        d.inputs.push(head.digest.clone());
+        let mut scope = scope_of(&head, policy, req.now);
+        let mut read_at = "in the working tree".to_string();
+        if let Some(Some((label, base))) = base.get(n) {
+            d.inputs.push(base.digest.clone());
+            let at_base = scope_of(base, policy, req.now);
+            if strictness(at_base) > strictness(scope) {
+                scope = at_base;
+            }
+            read_at = format!("at the base {label} and in the working tree; the stricter counts");
+        } else if req.base_ref.is_some() {
+            read_at = "in the working tree: new in this pull request".to_string();
+        }
         scopes.push(format!("{id}:{}", scope.as_str()));
         let (code, what): (&'static Code, &str) = match scope {
             Scope::Auto => (&AUTO, "auto: may be applied automatically"),
@@ -162,7 +206,10 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
             Scope::OneShot => (&ONE_SHOT, "one-shot: may re-run with backup + confirm"),
             Scope::Manual => (&MANUAL, "manual: applied by hand"),
         };
-        d.push(Reason::new(code, format!("`{id}` is {what}")).subject(id.to_string()));
+        d.push(
+            Reason::new(code, format!("`{id}` is {what} (manifest read {read_at})"))
+                .subject(id.to_string()),
+        );
     }
     if modules.is_empty() && !d.has_errors() {
         d.push(Reason::new(
@@ -182,5 +229,98 @@ pub fn evaluate(req: &Request) -> Result<Decision, GateError> {
             .join(","),
     );
     d.fact("scopes", scopes.join(","));
+    if !reached.is_empty() {
+        let shown: Vec<String> = reached
+            .iter()
+            .map(|(link, path)| format!("{path} -> {link}"))
+            .collect();
+        d.fact("through_links", shown.join(","));
+    }
     d.settle(Outcome::Eligible, Outcome::Blocked)
+}
+
+/// How strict a scope is: what the auto-apply workflow lets through shrinks from `auto` to
+/// `one-shot` (a re-run with backup and confirm), `stateful` (only a no-op plan) and `manual`.
+fn strictness(scope: Scope) -> u8 {
+    match scope {
+        Scope::Auto => 0,
+        Scope::OneShot => 1,
+        Scope::Stateful => 2,
+        Scope::Manual => 3,
+    }
+}
+
+/// A touched module's manifest in the working tree (the head). Its folder must be a folder:
+/// one that is a symbolic link would be followed to files the pull request does not show.
+fn head_manifest(modules_dir: &Path, id: &ModuleId) -> Result<manifest::Manifest, GateError> {
+    let folder = modules_dir.join(id.as_str());
+    if let Ok(meta) = std::fs::symlink_metadata(&folder)
+        && !meta.is_dir()
+    {
+        return Err(GateError::new(
+            &MANIFEST_MISSING,
+            format!(
+                "touched module `{id}` cannot be evaluated: {} is not a folder (a symbolic link, a file or an unpopulated entry), so its manifest cannot be read as the module's own",
+                folder.display()
+            ),
+        ));
+    }
+    manifest::load(modules_dir, id).map_err(|e| {
+        GateError::new(
+            e.code,
+            format!("touched module `{id}` cannot be evaluated: {}", e.message),
+        )
+        .with_details(e.details.clone())
+    })
+}
+
+/// The touched modules' manifests at the base commit `rev` (in `modules`' order): `None` for
+/// a module the base does not have (new in the pull request). Read as the canary reads them
+/// ([`crate::model::git::read_at_commit`]): a module whose entry there is a submodule, a
+/// symbolic link or a file, or a manifest that does not parse, cannot be evaluated.
+fn base_manifests(
+    rev: &str,
+    modules_dir: &str,
+    modules: &BTreeSet<ModuleId>,
+) -> Result<Vec<Option<(String, manifest::Manifest)>>, GateError> {
+    let ids: Vec<&str> = modules.iter().map(ModuleId::as_str).collect();
+    let mut out: Vec<Option<(String, manifest::Manifest)>> = Vec::with_capacity(ids.len());
+    out.resize_with(ids.len(), || None);
+    read_at_commit(
+        Path::new("."),
+        rev,
+        modules_dir,
+        &ids,
+        &GIT_FAILED,
+        &mut |commit, i, bytes| {
+            let id = ids[i];
+            let label: String = commit.chars().take(12).collect();
+            let display = format!("{label}:{modules_dir}/{id}/module.yaml");
+            let text = std::str::from_utf8(bytes).map_err(|_| {
+                GateError::new(&MANIFEST_INVALID, format!("{display} is not UTF-8"))
+            })?;
+            let digest = InputDigest::of(format!("manifest:{id}@base"), display.clone(), bytes);
+            let module_id = ModuleId::parse(id)?;
+            let m = manifest::parse(
+                text,
+                &display,
+                &module_id,
+                Path::new(modules_dir).join(id),
+                digest,
+            )
+            .map_err(|e| {
+                GateError::new(
+                    e.code,
+                    format!(
+                        "touched module `{id}` cannot be evaluated at the base: {}",
+                        e.message
+                    ),
+                )
+                .with_details(e.details.clone())
+            })?;
+            out[i] = Some((label, m));
+            Ok(())
+        },
+    )?;
+    Ok(out)
 }

@@ -25,8 +25,8 @@ code!(
     FILES_INVALID,
     "input.changed_files_invalid",
     Error,
-    "The changed-files list is empty, is not in a format git writes (a quoted line git would not write, a NUL list cut short), or holds a path that is not a plain relative path.",
-    "Write the list with `git diff -z --name-only BASE...HEAD` (or canary_required collect-diff); an empty list means the diff was not collected."
+    "The changed-files list is empty, is not in a format git writes (a quoted line git would not write, a NUL list cut short), holds a path that is not a plain relative path, or names no path of a module folder of the base that is gone at the head (a list written with rename detection).",
+    "Write the list with `git diff --no-renames -z --name-only BASE...HEAD` (or canary_required collect-diff); an empty list means the diff was not collected."
 );
 
 /// The largest changed-files list read (a list of every path of a big monorepo fits).
@@ -109,6 +109,130 @@ fn check(path: &str, at: &str) -> Result<(), GateError> {
     crate::paths::check_path(path).map_err(|e| invalid(format!("changed-files {at}: {e}")))
 }
 
+/// The module a changed path touches, if any: `<modules_dir>/<id>/...` touches `<id>`, and so
+/// does the bare `<modules_dir>/<id>` when `<id>` is a valid module id (the module's own entry
+/// changed: a submodule's gitlink bumped, or the folder replaced by a symlink, a submodule or
+/// a file). A path directly in `modules_dir` that is not named like a module belongs to none.
+/// A folder whose name is not a valid module id is an error: it cannot be classified, and
+/// "no module" would be a silent pass. Both gates count modules with this one function.
+pub fn module_of<'a>(path: &'a str, modules_dir: &str) -> Result<Option<&'a str>, GateError> {
+    let Some(rest) = path
+        .strip_prefix(modules_dir)
+        .and_then(|r| r.strip_prefix('/'))
+    else {
+        return Ok(None);
+    };
+    match rest.split_once('/') {
+        Some((dir, _)) => match crate::model::ModuleId::parse(dir) {
+            Ok(_) => Ok(Some(dir)),
+            Err(e) => Err(GateError::new(
+                e.code,
+                format!(
+                    "{path}: touches a folder of {modules_dir}/ whose name is not a valid module id, so the module cannot be classified: {}",
+                    e.message
+                ),
+            )),
+        },
+        None => Ok(crate::model::ModuleId::parse(rest).is_ok().then_some(rest)),
+    }
+}
+
+/// The changed paths grouped by the module they touch ([`module_of`]), by module id (sorted),
+/// each module's paths in the list's order.
+pub fn touched_modules(
+    changed: &[String],
+    modules_dir: &str,
+) -> Result<Vec<(String, Vec<String>)>, GateError> {
+    let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for path in changed {
+        if let Some(id) = module_of(path, modules_dir)? {
+            out.entry(id.to_string()).or_default().push(path.clone());
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// A plain list (`--changed-files`) carries no status letters, so a list written with rename
+/// detection (`git diff --name-only` without `--no-renames`) names a moved module under its
+/// new folder only, and the old one would read as untouched. Cross-checked against the trees:
+/// every module folder of the base (`base`: the names in `<modules_dir>/` there) must still be
+/// at the head (`head`), or the list must name a path of it (its deletion). Otherwise the list
+/// is refused: it is not a complete `--no-renames` list.
+pub fn check_no_module_vanished(
+    changed: &[String],
+    modules_dir: &str,
+    base: &std::collections::BTreeSet<String>,
+    head: &std::collections::BTreeSet<String>,
+) -> Result<(), GateError> {
+    let touched: std::collections::BTreeSet<String> = touched_modules(changed, modules_dir)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let vanished: Vec<&str> = base
+        .iter()
+        .filter(|id| crate::model::ModuleId::parse(id).is_ok())
+        .filter(|id| !head.contains(*id) && !touched.contains(*id))
+        .map(String::as_str)
+        .collect();
+    if vanished.is_empty() {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "module folder(s) {} of the base are gone at the head, yet the changed-files list names no path in them: the list was written with rename detection (a moved module listed under its new name only) or is incomplete; write it with `git diff --no-renames -z --name-only BASE...HEAD` (or canary_required collect-diff)",
+        vanished
+            .iter()
+            .take(5)
+            .map(|id| format!("`{modules_dir}/{id}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
+/// Where a symbolic link at `link` (a repository path) with `target` points, as a repository
+/// path: resolved from the link's folder, component by component. `None` when it points
+/// outside the repository (absolute, or above the root): no changed path can be there.
+pub fn link_destination(link: &str, target: &str) -> Option<String> {
+    if target.starts_with('/') || target.is_empty() {
+        return None;
+    }
+    let mut parts: Vec<&str> = link.split('/').collect();
+    parts.pop();
+    for c in target.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+/// The symbolic links (`(path, target)`, from the base and the head) whose destination a
+/// changed path is, lies under, or contains (a folder on the way replaced): each such link's
+/// own path, not already in `changed`, with the changed path that reaches it. A module is
+/// touched through its links as through its files: `modules/pg/compose.yml ->
+/// ../../shared/pg/compose.yml` makes a change of `shared/pg/compose.yml` a change of `pg`.
+pub fn through_links(changed: &[String], links: &[(String, String)]) -> Vec<(String, String)> {
+    let listed: std::collections::HashSet<&str> = changed.iter().map(String::as_str).collect();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (link, target) in links {
+        if listed.contains(link.as_str()) || out.iter().any(|(l, _)| l == link) {
+            continue;
+        }
+        let Some(dest) = link_destination(link, target) else {
+            continue;
+        };
+        let under =
+            |a: &str, b: &str| a == b || a.strip_prefix(b).is_some_and(|r| r.starts_with('/'));
+        if let Some(path) = changed.iter().find(|p| under(p, &dest) || under(&dest, p)) {
+            out.push((link.clone(), path.clone()));
+        }
+    }
+    out
+}
+
 /// Undo git's `quote_c_style` on one whole quoted line (`"..."`).
 pub fn unquote(line: &[u8]) -> Result<Vec<u8>, &'static str> {
     let inner = line
@@ -185,6 +309,100 @@ mod tests {
         ] {
             assert!(unquote(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn touched_modules_groups_paths_by_module_and_refuses_bad_ids() {
+        let changed: Vec<String> = [
+            "modules/b/x",
+            "modules/a/module.yaml",
+            "modules/README.md",
+            "modules/b/y/z",
+            "other/modules/c/x",
+            // A submodule's gitlink, or the folder's own entry replaced.
+            "modules/c",
+            "modulesx/d/e",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let t = touched_modules(&changed, "modules").unwrap();
+        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            t,
+            vec![
+                ("a".to_string(), owned(&["modules/a/module.yaml"])),
+                ("b".to_string(), owned(&["modules/b/x", "modules/b/y/z"])),
+                ("c".to_string(), owned(&["modules/c"])),
+            ]
+        );
+        assert!(touched_modules(&["modules/Bad_Id/x".to_string()], "modules").is_err());
+        assert_eq!(module_of("modules/Bad_Id", "modules").unwrap(), None);
+        assert_eq!(module_of("p/modules/a/x", "p/modules").unwrap(), Some("a"));
+        assert_eq!(module_of("p/modules/a", "p/modules").unwrap(), Some("a"));
+    }
+
+    #[test]
+    fn a_base_module_gone_at_the_head_must_be_listed() {
+        let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let base = set(&["pg", "web", "README.md"]);
+        // Renamed pg -> pg2, listed under the new name only: refused.
+        let head = set(&["pg2", "web"]);
+        let e = check_no_module_vanished(&list(&["modules/pg2/a"]), "modules", &base, &head)
+            .unwrap_err();
+        assert_eq!(e.code.id, "input.changed_files_invalid");
+        assert!(e.message.contains("`modules/pg`"), "{}", e.message);
+        // Listed (as a deletion), or still there: fine. A non-module name is not a module.
+        assert!(
+            check_no_module_vanished(
+                &list(&["modules/pg2/a", "modules/pg/a"]),
+                "modules",
+                &base,
+                &head
+            )
+            .is_ok()
+        );
+        assert!(check_no_module_vanished(&list(&["x"]), "modules", &base, &base).is_ok());
+    }
+
+    #[test]
+    fn a_change_reaching_a_module_through_its_link_touches_the_module() {
+        assert_eq!(
+            link_destination("modules/pg/compose.yml", "../../shared/pg/compose.yml").as_deref(),
+            Some("shared/pg/compose.yml")
+        );
+        assert_eq!(
+            link_destination("modules/pg/conf", "./a//b/../c").as_deref(),
+            Some("modules/pg/a/c")
+        );
+        assert_eq!(link_destination("modules/pg/x", "/etc/passwd"), None);
+        assert_eq!(link_destination("modules/pg/x", "../../../up"), None);
+        let links = vec![
+            (
+                "modules/pg/compose.yml".to_string(),
+                "../../shared/pg/compose.yml".to_string(),
+            ),
+            (
+                "modules/web/conf".to_string(),
+                "../../shared/web".to_string(),
+            ),
+        ];
+        let changed = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // The target itself, a file under a linked folder, a folder on the way.
+        assert_eq!(
+            through_links(&changed(&["shared/pg/compose.yml"]), &links),
+            vec![(
+                "modules/pg/compose.yml".to_string(),
+                "shared/pg/compose.yml".to_string()
+            )]
+        );
+        assert_eq!(
+            through_links(&changed(&["shared/web/nginx/x.conf"]), &links)[0].0,
+            "modules/web/conf"
+        );
+        assert_eq!(through_links(&changed(&["shared"]), &links).len(), 2);
+        assert!(through_links(&changed(&["shared/pgx", "shared/web2/a"]), &links).is_empty());
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod backup_format;
 pub mod changed_files;
 pub mod dispatch;
 pub mod event;
+pub mod git;
 pub mod manifest;
 mod module_id;
 pub(crate) use module_id::truncate;

@@ -23,6 +23,28 @@ use std::path::{Path, PathBuf};
 /// Where a repository keeps its policy when `--policy` is not given.
 pub const DEFAULT_LOCATION: &str = ".forgejo/gates.yml";
 
+/// Is `path` one of the gates' own files, which decide how every later change is gated: the
+/// policy ([`DEFAULT_LOCATION`]) and everything else under `.forgejo/` (the workflows, local
+/// actions), what Forgejo reads in `.gitea/` and `.github/` when `.forgejo/` has none, a
+/// local action's `action.yml` or `action.yaml` anywhere, and `.gitmodules` (which says what
+/// git shows of a submodule). These are guarded whatever the policy's path lists say (a pull
+/// request could otherwise relax the rules for every later one); returns what the path is.
+pub fn gates_file(path: &str) -> Option<&'static str> {
+    let first = path.split('/').next().unwrap_or(path);
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if path == DEFAULT_LOCATION {
+        Some("the gates' policy")
+    } else if path == ".gitmodules" {
+        Some("the submodules' settings")
+    } else if matches!(first, ".forgejo" | ".gitea" | ".github") {
+        Some("a CI workflow or action file")
+    } else if matches!(name, "action.yml" | "action.yaml") {
+        Some("a CI action")
+    } else {
+        None
+    }
+}
+
 /// A policy file larger than this is refused.
 pub const MAX_POLICY_BYTES: u64 = 1024 * 1024;
 
