@@ -304,17 +304,24 @@ fn a_hostile_label_is_shown_escaped_and_cut() {
     assert!(out.all.len() < 3000, "{}", out.all.len());
 }
 
-/// The event payload of a pull request carrying `labels` and the lite pack.
+/// The event payload of a pull request carrying `labels` and the lite pack, run in a checkout
+/// holding the event's base commit (a plain changed-files list is cross-checked against the
+/// base's modules, so the canary job runs in a checkout).
 fn event_with_labels(labels: &[&str]) -> Out {
     let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q"]);
+    std::fs::write(dir.path().join("README.md"), "platform\n").unwrap();
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "base"]);
+    let base = git(dir.path(), &["rev-parse", "HEAD"]).trim().to_string();
     let event = json!({
         "action": "opened",
         "pull_request": {
             "number": 7,
             "body": fixture("lite-pack.md"),
             "labels": labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>(),
-            "head": {"sha": "1111111111111111111111111111111111111111"},
-            "base": {"sha": "2222222222222222222222222222222222222222"}
+            "head": {"sha": base},
+            "base": {"sha": base}
         }
     });
     std::fs::write(dir.path().join("event.json"), event.to_string()).unwrap();
