@@ -183,11 +183,11 @@ impl super::exec::Host for Blind {
         _: &(),
         _: &[super::exec::Val],
         _: Span,
-        _: bool,
+        _: &super::exec::How,
     ) -> Vec<((), super::exec::St)> {
         vec![((), super::exec::St::Any)]
     }
-    fn output(&mut self, _: &mut (), _: Option<(String, String)>) {}
+    fn output(&mut self, _: &mut (), _: Option<(String, String)>, _: Span) {}
     fn refuse(&mut self, _: Span, _: String) {}
     fn tick(&mut self, _: Span) -> bool {
         self.0 += 1;
@@ -198,7 +198,7 @@ impl super::exec::Host for Blind {
 fn run_blind(src: &str) -> usize {
     let Ok(s) = parse(src) else { return 0 };
     let start = super::exec::State::new(true, false, Default::default(), ());
-    super::exec::run(&mut Blind(0), &s, start).len()
+    super::exec::run(&mut Blind(0), &s, start, false).len()
 }
 
 proptest::proptest! {
