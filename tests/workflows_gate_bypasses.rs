@@ -943,6 +943,56 @@ fn refused_bypasses() -> Vec<(&'static str, String, &'static str)> {
             "`actions/github-script@",
         ),
     ];
+    v.extend([
+        (
+            "env sets PATH for the gate",
+            scope("env PATH=/tmp/shim:/usr/bin auto_apply_scope --from-event --fail-on-blocked"),
+            "`env` sets `PATH`",
+        ),
+        (
+            "sudo sets BASH_ENV for the gate",
+            scope("sudo -E BASH_ENV=ci/x.sh auto_apply_scope --from-event --fail-on-blocked"),
+            "`sudo` sets `BASH_ENV`",
+        ),
+        (
+            "env -C runs the gate in another folder",
+            scope("env -C ci/fake-root auto_apply_scope --from-event --fail-on-blocked"),
+            "outside the workspace root",
+        ),
+        (
+            "an alias gives exit another meaning",
+            scope("alias exit=true
+set +e
+auto_apply_scope --from-event --fail-on-blocked
+exit \"$?\""),
+            "`alias`",
+        ),
+        (
+            "set -- replaces the arguments a function forwards",
+            scope("gate() { set -- --module web; auto_apply_scope \"$@\" --from-event; }\ngate --fail-on-blocked"),
+            "known only at run time",
+        ),
+        (
+            "$@ unquoted splits an argument into flags",
+            scope("gate() { auto_apply_scope $@; }\ngate --from-event '--module web'"),
+            "known only at run time",
+        ),
+        (
+            "printf -v sets PATH",
+            scope("printf -v PATH '%s' \"$RUNNER_TEMP/shim\"\nauto_apply_scope --from-event --fail-on-blocked"),
+            "sets `PATH`",
+        ),
+        (
+            "the environment file named through a default expansion",
+            before_gates("echo PATH=/tmp/shim >> \"${GITHUB_ENV:-/dev/null}\""),
+            "named other than",
+        ),
+        (
+            "the output file named through an indirect expansion",
+            noop_write("n=OUT; echo apply=true >> \"${!n}\""),
+            "indirect expansion",
+        ),
+    ]);
     v.push((
         "a function forwards arguments known only at run time to the gate",
         scope("gate() { auto_apply_scope \"$@\"; }\ngate \"$EXTRA\" --from-event"),
@@ -955,7 +1005,7 @@ fn refused_bypasses() -> Vec<(&'static str, String, &'static str)> {
 fn every_bypass_of_the_review_is_refused_for_its_reason() {
     let mut missed = Vec::new();
     let cases = refused_bypasses();
-    assert_eq!(cases.len(), 66, "the count docs/rules/gate_wiring.md gives");
+    assert_eq!(cases.len(), 75, "the count docs/rules/gate_wiring.md gives");
     for (what, text, reason) in cases {
         let found = lint(&text);
         if !found.iter().any(|m| m.contains(reason)) {
@@ -982,7 +1032,7 @@ fn the_forms_the_model_reads_exactly_stay_clean() {
         (
             "a function forwarding literal arguments",
             scope(
-                "gate() { auto_apply_scope \"$@\"; }\ngate --fail-on-blocked --from-event --format json",
+                "gate() { auto_apply_scope \"$@\"; }\ngate --fail-on-blocked --from-event --format json\nprintf 'PATH is %s\\n' \"$PATH\"",
             ),
         ),
         (

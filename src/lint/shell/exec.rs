@@ -174,8 +174,9 @@ pub struct Exec<'h, H: Host> {
     spent: bool,
     /// `echo` interprets backslash escapes (dash, the `sh` of the runners).
     echo_escapes: bool,
-    /// The arguments of the function calls being followed (`"$@"`), innermost last.
-    positional: Vec<Vec<Val>>,
+    /// The arguments of the function calls being followed (`"$@"`), innermost last; `None`
+    /// once they are not known (`shift` by an unknown count, `set --`).
+    positional: Vec<Option<Vec<Val>>>,
     /// Text handed to the command being run (see [`How::text`]).
     handed: Vec<String>,
 }
@@ -207,6 +208,16 @@ pub const PROTECTED_VARS: &[&str] = &[
 pub fn protected_var(name: &str) -> bool {
     PROTECTED_VARS.contains(&name) || name.starts_with("BASH_FUNC_")
 }
+
+/// The variables that hold the paths of the runner's files (outputs, environment, PATH).
+pub const RUNNER_FILE_VARS: &[&str] = &[
+    "GITHUB_OUTPUT",
+    "FORGEJO_OUTPUT",
+    "GITHUB_ENV",
+    "FORGEJO_ENV",
+    "GITHUB_PATH",
+    "FORGEJO_PATH",
+];
 
 /// The step's output file: only modelled writes (`echo`/`printf` with `>>`) may name it.
 const OUTPUT_FILE: &[&str] = &["GITHUB_OUTPUT", "FORGEJO_OUTPUT"];
@@ -638,10 +649,14 @@ impl<H: Host> Exec<'_, H> {
     fn expand(&mut self, words: &[&Word], st: State<H::User>) -> Expanded<H::User> {
         let mut acc = vec![(st, Vec::new(), None)];
         for w in words {
-            // `"$@"` in a function: its arguments, one word each.
+            // `"$@"` in a function: its arguments, one word each (when none of them would be
+            // split or matched as a pattern, so that `$@` unquoted means the same).
             if let [Part::Var(n)] = w.parts.as_slice()
                 && n == "@"
-                && let Some(args) = self.positional.last()
+                && let Some(Some(args)) = self.positional.last()
+                && args.iter().all(
+                    |a| matches!(a, Val::Lit(t) if !t.contains([' ', '\t', '\n', '*', '?', '['])),
+                )
             {
                 for (_, vals, _) in &mut acc {
                     vals.extend(args.iter().cloned());
@@ -1102,10 +1117,19 @@ impl<H: Host> Exec<'_, H> {
         ) {
             return;
         }
-        for w in &words[k + 1..] {
+        // `printf` sets a variable only with `-v NAME`.
+        let operands: Vec<&Word> = if name == "printf" {
+            match words.get(k + 1).and_then(Word::literal).as_deref() {
+                Some("-v") => words.get(k + 2).into_iter().collect(),
+                _ => Vec::new(),
+            }
+        } else {
+            words[k + 1..].iter().collect()
+        };
+        for w in operands {
             let first = match w.parts.first() {
                 Some(Part::Lit(t)) => t.clone(),
-                _ if name == "printf" || name == "read" => continue,
+                _ if name == "read" => continue,
                 _ => {
                     self.host.refuse(
                         c.span,
@@ -1443,6 +1467,37 @@ impl<H: Host> Exec<'_, H> {
                 s.status = St::Any;
                 vec![(s, Flow::Next)]
             }
+            "shift" => {
+                if let Some(top) = self.positional.last_mut() {
+                    let n = match args.first() {
+                        None => Some(1),
+                        Some(Val::Lit(t)) => t.parse::<usize>().ok(),
+                        Some(_) => None,
+                    };
+                    *top = match (top.take(), n) {
+                        (Some(mut v), Some(n)) if n <= v.len() => {
+                            v.drain(..n);
+                            Some(v)
+                        }
+                        _ => None,
+                    };
+                }
+                s.status = St::Any;
+                vec![(s, Flow::Next)]
+            }
+            "alias"
+                if args
+                    .iter()
+                    .any(|a| !matches!(a, Val::Lit(t) if !t.contains('='))) =>
+            {
+                self.host.refuse(
+                    span,
+                    "`alias` gives a command name another meaning (`sh` expands aliases in scripts)"
+                        .into(),
+                );
+                s.status = St::Any;
+                vec![(s, Flow::Next)]
+            }
             "enable" => {
                 self.host.refuse(
                     span,
@@ -1457,6 +1512,14 @@ impl<H: Host> Exec<'_, H> {
                 vec![(s, Flow::Next)]
             }
             "set" => {
+                // `set -- ...` (or `set` with operands) replaces the function's arguments.
+                if args
+                    .iter()
+                    .any(|a| !matches!(a, Val::Lit(t) if t.starts_with(['-', '+'])))
+                    && let Some(top) = self.positional.last_mut()
+                {
+                    *top = None;
+                }
                 let mut i = 0;
                 while i < args.len() {
                     let Val::Lit(a) = &args[i] else {
@@ -1569,7 +1632,7 @@ impl<H: Host> Exec<'_, H> {
                 }
                 let body = self.funcs[name.as_str()].clone();
                 self.calls += 1;
-                self.positional.push(args.to_vec());
+                self.positional.push(Some(args.to_vec()));
                 let outs = self.command(&body, s, exempt);
                 self.positional.pop();
                 self.calls -= 1;
@@ -1600,6 +1663,27 @@ impl<H: Host> Exec<'_, H> {
         };
         let base = name.rsplit('/').next().unwrap_or(name).to_string();
         let args = &argv[1..];
+        if matches!(base.as_str(), "env" | "sudo" | "doas") {
+            // Their `NAME=value` arguments set the wrapped command's environment, and
+            // `-C`/`-D`/`--chdir` its directory.
+            for a in args {
+                let Val::Lit(a) = a else { continue };
+                if let Some((n, _)) = a.split_once('=')
+                    && !n.starts_with('-')
+                    && protected_var(n)
+                {
+                    self.host.refuse(
+                        span,
+                        format!(
+                            "`{base}` sets `{n}`: it changes which programs run or what they read"
+                        ),
+                    );
+                }
+                if a == "-C" || a == "-D" || a.starts_with("--chdir") {
+                    s.moved = true;
+                }
+            }
+        }
         if let Some(skip) = wrapper_skip(&base, args) {
             match skip {
                 Wrapped::At(i) if i < args.len() => {

@@ -535,6 +535,36 @@ impl exec::Host for StepHost<'_, '_, '_> {
     }
 }
 
+/// A runner file's variable named other than as `$NAME` or `${NAME}` (`${GITHUB_ENV:-x}`,
+/// `n=GITHUB_ENV; ${!n}`), or any indirect expansion: the interpreter would see only a value
+/// known at run time, not which file is written. Returns the byte offset and why.
+fn hidden_runner_file(text: &str) -> Option<(usize, String)> {
+    let word_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    for name in exec::RUNNER_FILE_VARS {
+        for (at, _) in text.match_indices(name) {
+            let (before, after) = (&text[..at], &text[at + name.len()..]);
+            if before.ends_with(word_char) || after.starts_with(word_char) {
+                continue;
+            }
+            let plain = before.ends_with('$') || (before.ends_with("${") && after.starts_with('}'));
+            if !plain {
+                return Some((
+                    at,
+                    format!(
+                        "`{name}` is named other than as `${name}`: which file the script writes is not followed"
+                    ),
+                ));
+            }
+        }
+    }
+    text.find("${!").map(|at| {
+        (
+            at,
+            "an indirect expansion (`${!name}`) reads a variable chosen at run time".to_string(),
+        )
+    })
+}
+
 /// `continue-on-error` (or any boolean-ish key): `Some(true)` when it can be on.
 fn may_be_on(node: Option<&Node>, p: &Path) -> bool {
     let Some(n) = node else { return false };
@@ -728,6 +758,10 @@ impl Analysis<'_> {
                 }
                 None => return vec![(p, None)],
             };
+            if let Some((at, why)) = hidden_runner_file(text) {
+                let (line, col, at) = fr.doc.locate(run, at);
+                self.refuse(line, col, &at, &why);
+            }
             let vars = env_of(
                 &[
                     fr.root.and_then(|r| r.get("env")),
