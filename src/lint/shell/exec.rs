@@ -1195,7 +1195,13 @@ impl<H: Host> Exec<'_, H> {
                 );
                 continue;
             }
-            let written = self.written(argv);
+            let written = if self.background > 0 {
+                Written::Unmodelled(
+                    "a background job writes it, in an order with the script's later writes that is not known".into(),
+                )
+            } else {
+                self.written(argv)
+            };
             if ENV_FILE.contains(&var) {
                 match written {
                     Written::Text(t) => {

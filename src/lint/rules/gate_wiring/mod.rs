@@ -100,6 +100,11 @@ struct Path {
     /// The step in which the scope gate passed on this path: from then on that step's
     /// `stateful` output is the gate's alone.
     scope_step: Option<String>,
+    /// How each output key was spelled when written: (step id, lowercased key) -> key.
+    spelled: BTreeMap<(String, String), String>,
+    /// Steps whose outputs stay unknown to their end: a program in the background may write
+    /// them after anything the script writes later.
+    wild_out: BTreeSet<String>,
 }
 
 impl Path {
@@ -115,6 +120,8 @@ impl Path {
             unknown_out: BTreeSet::new(),
             step: String::new(),
             scope_step: None,
+            spelled: BTreeMap::new(),
+            wild_out: BTreeSet::new(),
         }
     }
 }
@@ -494,8 +501,13 @@ impl exec::Host for StepHost<'_, '_, '_> {
         if DATA_ONLY.contains(&base) && (names_known || !matches!(base, "tee" | "cat")) {
             return vec![(user.clone(), St::Any)];
         }
-        // Any other program inherits $GITHUB_OUTPUT and may write this step's outputs.
-        vec![(self.outputs_unknown(user, span), St::Any)]
+        // Any other program inherits $GITHUB_OUTPUT and may write this step's outputs; in
+        // the background, at any time until the step ends.
+        let mut after = self.outputs_unknown(user, span);
+        if background {
+            after.wild_out.insert(after.step.clone());
+        }
+        vec![(after, St::Any)]
     }
 
     fn output(&mut self, user: &mut Path, kv: Option<(String, String)>, span: Span) {
@@ -507,12 +519,22 @@ impl exec::Host for StepHost<'_, '_, '_> {
         {
             self.spoofable(span);
         }
+        // The runner keeps keys as written and `steps.<id>.outputs.<key>` finds one of those
+        // that match ignoring case: two spellings of one key make its value unknown, and so
+        // does anything written after a background program that may still be writing.
+        let key = kv.as_ref().map(|(k, _)| k.clone());
+        let conflict = key.as_ref().is_some_and(|k| {
+            user.spelled
+                .get(&(step.clone(), k.to_ascii_lowercase()))
+                .is_some_and(|old| old != k)
+        });
         match kv {
-            Some((k, v)) => {
-                user.outputs
-                    .insert((step, k.trim().to_ascii_lowercase()), v);
+            Some((k, v)) if !conflict && !user.wild_out.contains(&step) => {
+                let lower = k.to_ascii_lowercase();
+                user.spelled.insert((step.clone(), lower.clone()), k);
+                user.outputs.insert((step, lower), v);
             }
-            None => {
+            _ => {
                 user.outputs.retain(|(s, _), _| *s != step);
                 user.unknown_out.insert(step);
             }
@@ -1007,6 +1029,8 @@ fn inherited(p: &Path) -> Path {
         unknown_out: BTreeSet::new(),
         step: String::new(),
         scope_step: None,
+        spelled: BTreeMap::new(),
+        wild_out: BTreeSet::new(),
     }
 }
 
@@ -1022,6 +1046,8 @@ fn merge(a: &Path, b: &Path) -> Path {
         unknown_out: BTreeSet::new(),
         step: String::new(),
         scope_step: None,
+        spelled: BTreeMap::new(),
+        wild_out: BTreeSet::new(),
     }
 }
 
