@@ -1541,6 +1541,10 @@ impl<H: Host> Exec<'_, H> {
                     for (k, ch) in flags.char_indices() {
                         match ch {
                             'e' => s.errexit = on,
+                            'k' if on => self.host.refuse(
+                                span,
+                                "`set -k` makes assignments anywhere in a command its environment (`gate PATH=...`)".into(),
+                            ),
                             'o' => {
                                 let opt = if k + 1 < flags.len() {
                                     None
@@ -1551,7 +1555,15 @@ impl<H: Host> Exec<'_, H> {
                                 match opt {
                                     Some("errexit") => s.errexit = on,
                                     Some("pipefail") => s.pipefail = on,
+                                    Some("keyword") if on => self.host.refuse(
+                                        span,
+                                        "`set -o keyword` makes assignments anywhere in a command its environment (`gate PATH=...`)".into(),
+                                    ),
                                     Some(_) => {}
+                                    None if i < args.len() => self.host.refuse(
+                                        span,
+                                        "`set -o` with an option known only at run time".into(),
+                                    ),
                                     None => {}
                                 }
                             }

@@ -843,6 +843,9 @@ impl Analysis<'_> {
         for env in [
             fr.root.and_then(|r| r.get("env")),
             fr.job.and_then(|j| j.get("env")),
+            fr.job
+                .and_then(|j| j.get("container"))
+                .and_then(|c| c.get("env")),
             step.get("env"),
         ]
         .into_iter()
