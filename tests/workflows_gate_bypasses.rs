@@ -1072,7 +1072,7 @@ fn the_forms_the_model_reads_exactly_stay_clean() {
         (
             "a function forwarding literal arguments",
             scope(
-                "gate() { auto_apply_scope \"$@\"; }\ngate --fail-on-blocked --from-event --format json\nprintf 'PATH is %s\\n' \"$PATH\"",
+                "gate() { all=\"$@\"; auto_apply_scope \"$@\"; }\ngate --fail-on-blocked --from-event --format json\nprintf 'PATH is %s\\n' \"$PATH\"",
             ),
         ),
         (

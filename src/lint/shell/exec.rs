@@ -647,11 +647,23 @@ impl<H: Host> Exec<'_, H> {
 
     /// Expand words, running their substitutions; one result per path.
     fn expand(&mut self, words: &[&Word], st: State<H::User>) -> Expanded<H::User> {
+        self.expand_from(words, st, 0)
+    }
+
+    /// [`Self::expand`], where `"$@"` makes several values only from the word `splat_from`
+    /// on (before it: assignments, one value each).
+    fn expand_from(
+        &mut self,
+        words: &[&Word],
+        st: State<H::User>,
+        splat_from: usize,
+    ) -> Expanded<H::User> {
         let mut acc = vec![(st, Vec::new(), None)];
-        for w in words {
+        for (k, w) in words.iter().enumerate() {
             // `"$@"` in a function: its arguments, one word each (when none of them would be
             // split or matched as a pattern, so that `$@` unquoted means the same).
-            if let [Part::Var(n)] = w.parts.as_slice()
+            if k >= splat_from
+                && let [Part::Var(n)] = w.parts.as_slice()
                 && n == "@"
                 && let Some(Some(args)) = self.positional.last()
                 && args.iter().all(
@@ -1023,7 +1035,7 @@ impl<H: Host> Exec<'_, H> {
                 handed.push(lit_text(h));
             }
         }
-        for (mut s, vals, last) in self.expand(&refs, st) {
+        for (mut s, vals, last) in self.expand_from(&refs, st, assigns.len()) {
             let (avals, argv) = vals.split_at(assigns.len());
             if argv.is_empty() {
                 for ((name, _), v) in assigns.iter().zip(avals) {
