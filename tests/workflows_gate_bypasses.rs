@@ -1118,6 +1118,21 @@ fn an_apply_spelled_without_its_name_makes_a_deploy_workflow() {
             assert!(!found.is_empty(), "{run}: no finding");
         }
     }
+    // Spelled by an expression whose value needs no context: in the script, or through
+    // `env:` (then the interpreter reads the name and finds the apply).
+    for (env, run) in [
+        ("", "${{ format('{0}ctl apply web', 'platform') }}"),
+        (
+            "        env:\n          T: ${{ format('{0}{1}', 'platform', 'ctl') }}\n",
+            "'\"$T\" apply web'",
+        ),
+    ] {
+        let wf = format!(
+            "on: workflow_dispatch\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: {run}\n{env}"
+        );
+        let found = lint(&wf);
+        assert!(!found.is_empty(), "{run}: no finding");
+    }
     // A pattern that is not a command name and too short to name anything stays data.
     let wf =
         "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: rm -rf -- * && ls a*\n";

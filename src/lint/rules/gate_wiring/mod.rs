@@ -1092,6 +1092,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
     });
     if !(an.mentions(ctx.src.text)
         || an.scripts_spell_a_name(wf)
+        || an.expressions_spell_a_name(ctx.src.text)
         || (local_uses && an.includes_mention(ctx)))
     {
         return;
@@ -1311,6 +1312,19 @@ impl Analysis<'_> {
                     .iter()
                     .any(|n| text.contains(n) || (w.glob && specific && exec::glob(base, n)))
             })
+        })
+    }
+
+    /// Whether an expression of the file whose value is known without any context
+    /// (`${{ format('{0}ctl', 'platform') }}`) names the apply program or a gate.
+    fn expressions_spell_a_name(&self, text: &str) -> bool {
+        let Ok(found) = crate::lint::expr::find_expressions(text) else {
+            return false;
+        };
+        found.iter().filter_map(|e| e.expr.as_ref().ok()).any(|e| {
+            cond::eval(e, Status::OK, &())
+                .render()
+                .is_some_and(|t| self.mentions(&t))
         })
     }
 
