@@ -1033,6 +1033,28 @@ exit \"$?\""),
             "sets `PATH`",
         ),
     ]);
+    v.extend([
+        (
+            "::set-output printed to the log forges the output",
+            noop_write("echo apply=false >> \"$GITHUB_OUTPUT\"\n              echo '::set-output name=apply::true'"),
+            noop_on,
+        ),
+        (
+            "::add-path printed to the log",
+            before_gates("echo \"::add-path::$RUNNER_TEMP/shim\""),
+            "`::set-env`/`::add-path`",
+        ),
+        (
+            "::set-env printed to the log",
+            before_gates("echo '::set-env name=BASH_ENV::ci/x.sh'"),
+            "`::set-env`/`::add-path`",
+        ),
+        (
+            "text known only at run time printed after the scope gate",
+            edit(&w, "          exit \"$rc\"\n\n      - name: Plan", "          echo \"$SUMMARY\"\n          exit \"$rc\"\n\n      - name: Plan"),
+            "`stateful` output",
+        ),
+    ]);
     v.push((
         "a function forwards arguments known only at run time to the gate",
         scope("gate() { auto_apply_scope \"$@\"; }\ngate \"$EXTRA\" --from-event"),
@@ -1045,7 +1067,7 @@ exit \"$?\""),
 fn every_bypass_of_the_review_is_refused_for_its_reason() {
     let mut missed = Vec::new();
     let cases = refused_bypasses();
-    assert_eq!(cases.len(), 82, "the count docs/rules/gate_wiring.md gives");
+    assert_eq!(cases.len(), 86, "the count docs/rules/gate_wiring.md gives");
     for (what, text, reason) in cases {
         let found = lint(&text);
         if !found.iter().any(|m| m.contains(reason)) {
@@ -1072,7 +1094,7 @@ fn the_forms_the_model_reads_exactly_stay_clean() {
         (
             "a function forwarding literal arguments",
             scope(
-                "gate() { all=\"$@\"; auto_apply_scope \"$@\"; }\ngate --fail-on-blocked --from-event --format json\nprintf 'PATH is %s\\n' \"$PATH\"",
+                "printf 'PATH is %s\\n' \"$PATH\"\ngate() { all=\"$@\"; auto_apply_scope \"$@\"; }\ngate --fail-on-blocked --from-event --format json",
             ),
         ),
         (

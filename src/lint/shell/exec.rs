@@ -1046,6 +1046,7 @@ impl<H: Host> Exec<'_, H> {
                 continue;
             }
             self.file_writes(c, argv, &mut s);
+            self.log_commands(c, argv, &mut s);
             let saved = std::mem::replace(&mut self.handed, handed.clone());
             out.extend(self.invoke(argv, c.span, s, exempt));
             self.handed = saved;
@@ -1262,6 +1263,69 @@ impl<H: Host> Exec<'_, H> {
                     c.span,
                     format!("what is written to `${var}` is not known: {why}"),
                 ),
+            }
+        }
+    }
+
+    /// Workflow commands an `echo`/`printf` prints to the step's log, which the runner
+    /// honours always: `::set-output name=K::V` sets an output, `::set-env` and `::add-path`
+    /// change the next steps' environment and PATH (refused). A line known only at run time
+    /// may be any of them: the step's outputs become unknown.
+    fn log_commands(&mut self, c: &Command, argv: &[Val], s: &mut State<H::User>) {
+        if !matches!(&argv[0], Val::Lit(n) if n == "echo" || n == "printf") {
+            return;
+        }
+        // Printed to a file, not to the log.
+        let to_file = c.redirects.iter().any(|r| {
+            let op = r.op.trim_start_matches('1');
+            matches!(op, ">" | ">>" | ">|" | "&>" | "&>>")
+                && r.target
+                    .literal()
+                    .is_none_or(|t| t != "/dev/stdout" && t != "/dev/stderr")
+        });
+        if to_file {
+            return;
+        }
+        if let CommandKind::Simple { words, .. } = &c.kind
+            && words.iter().any(|w| {
+                let t = lit_text(w);
+                t.contains("::set-env") || t.contains("::add-path")
+            })
+        {
+            self.host.refuse(
+                c.span,
+                "`::set-env`/`::add-path` printed to the log changes the next steps' environment or PATH (the runner honours them)".into(),
+            );
+        }
+        match self.written(argv) {
+            Written::Text(t) => {
+                for line in t.lines() {
+                    let line = line.trim_start();
+                    if let Some(rest) = line.strip_prefix("::set-output name=") {
+                        let kv = rest
+                            .split_once("::")
+                            .map(|(k, v)| (k.to_string(), v.to_string()));
+                        self.host.output(&mut s.user, kv, c.span);
+                    } else if line.starts_with("::set-env") || line.starts_with("::add-path") {
+                        self.host.refuse(
+                            c.span,
+                            "`::set-env`/`::add-path` printed to the log changes the next steps' environment or PATH (the runner honours them)".into(),
+                        );
+                    }
+                }
+            }
+            Written::Unknown => self.host.output(&mut s.user, None, c.span),
+            Written::Unmodelled(_) => {
+                let text: Vec<&str> = argv[1..]
+                    .iter()
+                    .filter_map(|v| match v {
+                        Val::Lit(t) => Some(t.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                if text.iter().any(|t| t.contains("::")) || text.len() + 1 < argv.len() {
+                    self.host.output(&mut s.user, None, c.span);
+                }
             }
         }
     }
