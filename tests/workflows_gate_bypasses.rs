@@ -1056,6 +1056,11 @@ exit \"$?\""),
         ),
     ]);
     v.push((
+        "exec keeps a file named at run time open on a descriptor",
+        noop_write("exec 3>>\"$f\"; echo apply=false >> \"$GITHUB_OUTPUT\"; echo apply=true >&3"),
+        "`exec` keeps a file named at run time open",
+    ));
+    v.push((
         "a function forwards arguments known only at run time to the gate",
         scope("gate() { auto_apply_scope \"$@\"; }\ngate \"$EXTRA\" --from-event"),
         "known only at run time",
@@ -1067,7 +1072,7 @@ exit \"$?\""),
 fn every_bypass_of_the_review_is_refused_for_its_reason() {
     let mut missed = Vec::new();
     let cases = refused_bypasses();
-    assert_eq!(cases.len(), 86, "the count docs/rules/gate_wiring.md gives");
+    assert_eq!(cases.len(), 87, "the count docs/rules/gate_wiring.md gives");
     for (what, text, reason) in cases {
         let found = lint(&text);
         if !found.iter().any(|m| m.contains(reason)) {

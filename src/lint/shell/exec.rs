@@ -1178,6 +1178,17 @@ impl<H: Host> Exec<'_, H> {
     /// The lines this command writes to the step's output file and to the files of the
     /// next steps' variables and PATH.
     fn file_writes(&mut self, c: &Command, argv: &[Val], s: &mut State<H::User>) {
+        // `exec` without a command keeps its redirections open for the rest of the script:
+        // a later `>&3` or plain output may go to a file named at run time, after the
+        // script's own writes.
+        if matches!(argv, [Val::Lit(n)] if n == "exec")
+            && c.redirects.iter().any(writes_unknown_file)
+        {
+            self.host.refuse(
+                c.span,
+                "`exec` keeps a file named at run time open for the rest of the script: what is written through it is not followed".into(),
+            );
+        }
         for r in &c.redirects {
             let Some(var) = file_var(&r.target) else {
                 // A file named through another value may be the output file under another
