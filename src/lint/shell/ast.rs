@@ -89,7 +89,8 @@ pub enum CommandKind {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Redirect {
-    /// The operator as written (`>`, `>>`, `<<`, `<<-`, `<<<`, `>&`, `&>`, ...).
+    /// The operator as written (`>`, `>>`, `<<`, `<<-`, `<<<`, `>&`, `&>`, ...), with the file
+    /// descriptor written before it (`3>>`, `{fd}>`), if any.
     pub op: String,
     pub target: Word,
     /// For `<<`/`<<-`: the body's index in [`Script::heredocs`].
@@ -101,6 +102,9 @@ pub struct Redirect {
 pub struct Word {
     pub parts: Vec<Part>,
     pub span: Span,
+    /// Unquoted glob characters (`*`, `?`, `[...]`): the shell may replace the word by the
+    /// names of matching files, so its value is a pattern, known only at run time.
+    pub glob: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

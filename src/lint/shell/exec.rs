@@ -1,8 +1,12 @@
 //! An abstract interpreter for parsed scripts: it follows every path a script can take, with
 //! the shell's own rules for `set -e` (and where `-e` is ignored: conditions, `!`, all but
 //! the last of an `&&`/`||` list, background jobs), `pipefail`, `$?`/`PIPESTATUS`, `exit`,
-//! subshells, functions and wrappers (`sudo`, `env`, `command`, `nice`, `timeout`, `xargs`,
-//! `exec`, `bash -c`/`sh -c`).
+//! subshells, functions and wrappers (`sudo`, `env`, `nice`, `timeout`, `xargs`, `exec`,
+//! `bash -c`/`sh -c`), and `command`/`builtin` as the builtin they name. What would make the
+//! model wrong is refused: a function named like a builtin, a `trap` that can change the
+//! status, `shopt`s it does not follow, `hash -p`, `enable`, the variables of
+//! [`PROTECTED_VARS`] set, and any use of the runner's output, environment and PATH files
+//! other than a write whose bytes it knows.
 //!
 //! What a command does is the [`Host`]'s business: the interpreter hands it every command it
 //! does not know itself, with the arguments' values where they are literal, and the host
@@ -72,6 +76,8 @@ impl St {
 pub struct State<U> {
     pub errexit: bool,
     pub pipefail: bool,
+    /// The script changed its working directory (`cd`, `pushd`, `popd`) on this path.
+    pub moved: bool,
     pub status: St,
     pub vars: BTreeMap<String, Val>,
     pub user: U,
@@ -97,6 +103,7 @@ impl<U> State<U> {
         State {
             errexit,
             pipefail,
+            moved: false,
             status: St::Num(0),
             vars,
             user,
@@ -114,6 +121,18 @@ pub enum Flow {
     Return,
 }
 
+/// How a program is started, beside its arguments.
+#[derive(Debug, Clone, Default)]
+pub struct How {
+    /// It runs in the background (`&`): nothing waits for it.
+    pub background: bool,
+    /// The script changed its working directory before it.
+    pub moved: bool,
+    /// Text handed to it other than its arguments: its heredoc bodies and here-strings, and
+    /// the values assigned before it (`TOOL=x prog`), as far as they are literal.
+    pub text: Vec<String>,
+}
+
 pub trait Host {
     type User: Clone + Ord + std::fmt::Debug;
     /// A command the interpreter does not model itself; `argv[0]` is literal. Returns the
@@ -123,10 +142,11 @@ pub trait Host {
         user: &Self::User,
         argv: &[Val],
         span: Span,
-        background: bool,
+        how: &How,
     ) -> Vec<(Self::User, St)>;
-    /// A line written to the step's output file (`None`: something not known).
-    fn output(&mut self, user: &mut Self::User, kv: Option<(String, String)>);
+    /// A line written to the step's output file (`None`: something not known) by the
+    /// command at `span`.
+    fn output(&mut self, user: &mut Self::User, kv: Option<(String, String)>, span: Span);
     /// Something the interpreter cannot follow.
     fn refuse(&mut self, span: Span, why: String);
     /// Called before each command; `false` when the host's work budget is spent (the
@@ -152,10 +172,210 @@ pub struct Exec<'h, H: Host> {
     refused_paths: bool,
     /// The host's work budget is spent: stop following the script.
     spent: bool,
+    /// `echo` interprets backslash escapes (dash, the `sh` of the runners).
+    echo_escapes: bool,
+    /// The arguments of the function calls being followed (`"$@"`), innermost last; `None`
+    /// once they are not known (`shift` by an unknown count, `set --`).
+    positional: Vec<Option<Vec<Val>>>,
+    /// Text handed to the command being run (see [`How::text`]).
+    handed: Vec<String>,
+}
+
+/// Variables whose value decides which program a command name runs, what a shell runs
+/// before a script, how words are split, or which files the runner and the gates read and
+/// write: a deploy workflow may not set them.
+pub const PROTECTED_VARS: &[&str] = &[
+    "PATH",
+    "BASH_ENV",
+    "ENV",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "IFS",
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "GITHUB_EVENT_PATH",
+    "FORGEJO_EVENT_PATH",
+    "GITHUB_OUTPUT",
+    "FORGEJO_OUTPUT",
+    "GITHUB_ENV",
+    "FORGEJO_ENV",
+    "GITHUB_PATH",
+    "FORGEJO_PATH",
+];
+
+/// Whether a script or an `env:` may not set `name` (see [`PROTECTED_VARS`]; exported
+/// functions, `BASH_FUNC_<name>%%`, too).
+pub fn protected_var(name: &str) -> bool {
+    PROTECTED_VARS.contains(&name) || name.starts_with("BASH_FUNC_")
+}
+
+/// The variables that hold the paths of the runner's files (outputs, environment, PATH).
+pub const RUNNER_FILE_VARS: &[&str] = &[
+    "GITHUB_OUTPUT",
+    "FORGEJO_OUTPUT",
+    "GITHUB_ENV",
+    "FORGEJO_ENV",
+    "GITHUB_PATH",
+    "FORGEJO_PATH",
+];
+
+/// The step's output file: only modelled writes (`echo`/`printf` with `>>`) may name it.
+const OUTPUT_FILE: &[&str] = &["GITHUB_OUTPUT", "FORGEJO_OUTPUT"];
+/// The file of variables for the next steps.
+const ENV_FILE: &[&str] = &["GITHUB_ENV", "FORGEJO_ENV"];
+/// The file of folders put before PATH for the next steps.
+const PATH_FILE: &[&str] = &["GITHUB_PATH", "FORGEJO_PATH"];
+
+/// Names a function may not take: the builtins and keywords of the shell, the commands this
+/// interpreter or the rule interprets (wrappers, shells, data commands), and the hook bash
+/// runs for a command it does not find. A function of such a name changes what the command
+/// does while the model keeps reading it as the command.
+const RESERVED_FUNCTION_NAMES: &[&str] = &[
+    ".",
+    ":",
+    "[",
+    "alias",
+    "bg",
+    "bind",
+    "break",
+    "builtin",
+    "caller",
+    "cd",
+    "command",
+    "compgen",
+    "complete",
+    "compopt",
+    "continue",
+    "declare",
+    "dirs",
+    "disown",
+    "echo",
+    "enable",
+    "eval",
+    "exec",
+    "exit",
+    "export",
+    "false",
+    "fc",
+    "fg",
+    "getopts",
+    "hash",
+    "help",
+    "history",
+    "jobs",
+    "kill",
+    "let",
+    "local",
+    "logout",
+    "mapfile",
+    "popd",
+    "printf",
+    "pushd",
+    "pwd",
+    "read",
+    "readarray",
+    "readonly",
+    "return",
+    "set",
+    "shift",
+    "shopt",
+    "source",
+    "suspend",
+    "test",
+    "times",
+    "trap",
+    "true",
+    "type",
+    "typeset",
+    "ulimit",
+    "umask",
+    "unalias",
+    "unset",
+    "wait",
+    "command_not_found_handle",
+    "sudo",
+    "doas",
+    "env",
+    "nice",
+    "timeout",
+    "xargs",
+    "stdbuf",
+    "ionice",
+    "nohup",
+    "setsid",
+    "time",
+    "bash",
+    "sh",
+    "dash",
+    "zsh",
+    "ksh",
+    "ash",
+    "cat",
+    "tee",
+    "grep",
+    "ls",
+    "which",
+];
+
+/// Signals whose trap cannot hide a failure: the action runs when the script ends or is
+/// interrupted, and leaves the exit status alone unless it exits itself.
+const HARMLESS_TRAP_SIGNALS: &[&str] = &[
+    "EXIT", "SIGEXIT", "0", "INT", "SIGINT", "2", "TERM", "SIGTERM", "15", "HUP", "SIGHUP", "1",
+];
+/// Commands a harmless trap action may run.
+const HARMLESS_TRAP_COMMANDS: &[&str] = &["echo", "printf", "rm", "true", ":", "cat", "ls"];
+/// `shopt` options that change only which file names a pattern matches, or make `set -e`
+/// stricter.
+const HARMLESS_SHOPT: &[&str] = &[
+    "nullglob",
+    "dotglob",
+    "globstar",
+    "failglob",
+    "nocaseglob",
+    "inherit_errexit",
+];
+
+/// The special file a word names through its variable, if any.
+fn file_var(w: &Word) -> Option<&'static str> {
+    w.parts.iter().find_map(|p| match p {
+        Part::Var(n) => OUTPUT_FILE
+            .iter()
+            .chain(ENV_FILE)
+            .chain(PATH_FILE)
+            .find(|v| **v == n.as_str())
+            .copied(),
+        _ => None,
+    })
+}
+
+/// The literal text of a word's parts (expansions left out).
+fn lit_text(w: &Word) -> String {
+    w.parts
+        .iter()
+        .filter_map(|p| match p {
+            Part::Lit(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What a command writes to a file, as far as the rule can know its bytes.
+enum Written {
+    Text(String),
+    /// The bytes depend on values known only at run time.
+    Unknown,
+    /// The command's own way of writing is not modelled (why).
+    Unmodelled(String),
 }
 
 /// Run `script` from `start`; returns every end state with how it ended (`Next` or `Exit`).
-pub fn run<H: Host>(host: &mut H, script: &Script, start: State<H::User>) -> Outs<H::User> {
+/// `echo_escapes`: the shell's `echo` interprets backslash escapes (dash, for `shell: sh`).
+pub fn run<H: Host>(
+    host: &mut H,
+    script: &Script,
+    start: State<H::User>,
+    echo_escapes: bool,
+) -> Outs<H::User> {
     let mut ex = Exec {
         host,
         funcs: BTreeMap::new(),
@@ -164,6 +384,9 @@ pub fn run<H: Host>(host: &mut H, script: &Script, start: State<H::User>) -> Out
         heredocs: script.heredocs.clone(),
         refused_paths: false,
         spent: false,
+        echo_escapes,
+        positional: Vec::new(),
+        handed: Vec::new(),
     };
     ex.collect_funcs(&script.body);
     ex.list(&script.body, start, false)
@@ -192,6 +415,12 @@ impl<H: Host> Exec<'_, H> {
     fn collect_cmd(&mut self, c: &Command) {
         match &c.kind {
             CommandKind::Function { name, body } => {
+                if RESERVED_FUNCTION_NAMES.contains(&name.as_str()) {
+                    self.host.refuse(
+                        c.span,
+                        format!("a function named `{name}` replaces the command of that name"),
+                    );
+                }
                 self.funcs.insert(name.clone(), Rc::new((**body).clone()));
                 self.collect_cmd(body);
             }
@@ -418,8 +647,34 @@ impl<H: Host> Exec<'_, H> {
 
     /// Expand words, running their substitutions; one result per path.
     fn expand(&mut self, words: &[&Word], st: State<H::User>) -> Expanded<H::User> {
+        self.expand_from(words, st, 0)
+    }
+
+    /// [`Self::expand`], where `"$@"` makes several values only from the word `splat_from`
+    /// on (before it: assignments, one value each).
+    fn expand_from(
+        &mut self,
+        words: &[&Word],
+        st: State<H::User>,
+        splat_from: usize,
+    ) -> Expanded<H::User> {
         let mut acc = vec![(st, Vec::new(), None)];
-        for w in words {
+        for (k, w) in words.iter().enumerate() {
+            // `"$@"` in a function: its arguments, one word each (when none of them would be
+            // split or matched as a pattern, so that `$@` unquoted means the same).
+            if k >= splat_from
+                && let [Part::Var(n)] = w.parts.as_slice()
+                && n == "@"
+                && let Some(Some(args)) = self.positional.last()
+                && args.iter().all(
+                    |a| matches!(a, Val::Lit(t) if !t.contains([' ', '\t', '\n', '*', '?', '['])),
+                )
+            {
+                for (_, vals, _) in &mut acc {
+                    vals.extend(args.iter().cloned());
+                }
+                continue;
+            }
             let mut next = Vec::new();
             for (s, vals, last) in acc {
                 for (s2, v, l) in self.expand_word(w, s) {
@@ -540,8 +795,23 @@ impl<H: Host> Exec<'_, H> {
                 pre.push(s);
             }
         }
+        if !matches!(c.kind, CommandKind::Simple { .. }) {
+            for r in &c.redirects {
+                if let Some(var) = file_var(&r.target) {
+                    self.host.refuse(
+                        c.span,
+                        format!("`${var}` is written by a compound command (`{{ ...; }}`, a loop, a subshell): only a plain `echo`/`printf ... >> \"${var}\"` is followed"),
+                    );
+                }
+            }
+        }
         let mut out = Vec::new();
-        for st in pre {
+        for mut st in pre {
+            if !matches!(c.kind, CommandKind::Simple { .. })
+                && c.redirects.iter().any(writes_unknown_file)
+            {
+                self.host.output(&mut st.user, None, c.span);
+            }
             out.extend(self.command_body(c, st, exempt));
         }
         out
@@ -622,6 +892,9 @@ impl<H: Host> Exec<'_, H> {
                 out
             }
             CommandKind::For { var, words, body } => {
+                if protected_var(var) {
+                    self.host.refuse(c.span, format!("the loop sets `{var}`"));
+                }
                 let mut out = Vec::new();
                 let values: Option<Vec<String>> = words
                     .as_ref()
@@ -748,10 +1021,21 @@ impl<H: Host> Exec<'_, H> {
         st: State<H::User>,
         exempt: bool,
     ) -> Outs<H::User> {
+        self.check_words(c, assigns, words);
         let mut out = Vec::new();
         let mut refs: Vec<&Word> = assigns.iter().map(|(_, w)| w).collect();
         refs.extend(words.iter());
-        for (mut s, vals, last) in self.expand(&refs, st) {
+        // Text handed to the command besides its arguments.
+        let mut handed: Vec<String> = assigns.iter().map(|(_, w)| lit_text(w)).collect();
+        for r in &c.redirects {
+            if r.op.ends_with("<<<") {
+                handed.push(lit_text(&r.target));
+            }
+            if let Some(h) = r.heredoc.and_then(|i| self.heredocs.get(i)) {
+                handed.push(lit_text(h));
+            }
+        }
+        for (mut s, vals, last) in self.expand_from(&refs, st, assigns.len()) {
             let (avals, argv) = vals.split_at(assigns.len());
             if argv.is_empty() {
                 for ((name, _), v) in assigns.iter().zip(avals) {
@@ -761,73 +1045,368 @@ impl<H: Host> Exec<'_, H> {
                 out.push((s, Flow::Next));
                 continue;
             }
-            self.output_writes(c, words, argv, &mut s);
+            self.file_writes(c, argv, &mut s);
+            self.log_commands(c, argv, &mut s);
+            let saved = std::mem::replace(&mut self.handed, handed.clone());
             out.extend(self.invoke(argv, c.span, s, exempt));
+            self.handed = saved;
         }
         out
     }
 
-    /// Lines written to `$GITHUB_OUTPUT`/`$FORGEJO_OUTPUT` by this command.
-    fn output_writes(&mut self, c: &Command, words: &[Word], argv: &[Val], s: &mut State<H::User>) {
-        let is_out = |w: &Word| {
-            w.parts
-                .iter()
-                .any(|p| matches!(p, Part::Var(n) if n == "GITHUB_OUTPUT" || n == "FORGEJO_OUTPUT"))
-        };
-        let redirected = c
-            .redirects
-            .iter()
-            .any(|r| (r.op == ">>" || r.op == ">") && is_out(&r.target));
-        if !redirected && !words.iter().any(is_out) {
-            // A file named through another variable may be the output file under another name
-            // (`f=$GITHUB_OUTPUT; echo k=v >> "$f"`): what this step wrote is no longer known.
-            let through_variable = c.redirects.iter().any(|r| {
-                (r.op == ">>" || r.op == ">")
-                    && r.target.parts.iter().any(|p| matches!(p, Part::Var(_)))
-            });
-            if through_variable {
-                self.host.output(&mut s.user, None);
+    /// What a simple command's words say before they are expanded: assignments to the
+    /// protected variables, a command name that is a pattern, the special files named
+    /// other than as a redirection's target, variables set by the declaring builtins.
+    fn check_words(&mut self, c: &Command, assigns: &[(String, Word)], words: &[Word]) {
+        for (name, w) in assigns {
+            if protected_var(name) {
+                self.host.refuse(
+                    c.span,
+                    format!(
+                        "`{name}` is assigned: it changes which programs run or what they read"
+                    ),
+                );
             }
+            if let Some(var) = file_var(w) {
+                self.host.refuse(
+                    c.span,
+                    format!(
+                        "`${var}` is copied into `{name}`: writes through the copy are not followed"
+                    ),
+                );
+            }
+        }
+        if words.first().is_some_and(|w| w.glob) {
+            self.host.refuse(
+                c.span,
+                "the command name is a pattern (unquoted `*`, `?` or `[...]`): the program it runs is known only at run time".into(),
+            );
+        }
+        for w in words {
+            if let Some(var) = file_var(w) {
+                self.host.refuse(
+                    c.span,
+                    format!("`${var}` is handed to a command: only a plain `echo`/`printf ... >> \"${var}\"` is followed"),
+                );
+            }
+        }
+        for r in &c.redirects {
+            if r.heredoc.is_some() || r.op.ends_with("<<<") {
+                let body = r.heredoc.and_then(|i| self.heredocs.get(i)).cloned();
+                if let Some(var) = file_var(&r.target).or_else(|| body.as_ref().and_then(file_var))
+                {
+                    self.host.refuse(
+                        c.span,
+                        format!("`${var}` is handed to a command as text: only a plain `echo`/`printf ... >> \"${var}\"` is followed"),
+                    );
+                }
+            }
+        }
+        // The builtins that set variables by name (after `command`/`builtin`).
+        let mut k = 0;
+        while words
+            .get(k)
+            .and_then(Word::literal)
+            .is_some_and(|n| n == "command" || n == "builtin")
+        {
+            k += 1;
+        }
+        let Some(name) = words.get(k).and_then(Word::literal) else {
+            return;
+        };
+        if !matches!(
+            name.as_str(),
+            "export"
+                | "declare"
+                | "typeset"
+                | "local"
+                | "readonly"
+                | "read"
+                | "mapfile"
+                | "readarray"
+                | "getopts"
+                | "printf"
+                | "let"
+        ) {
             return;
         }
+        // `printf` sets a variable only with `-v NAME`.
+        let operands: Vec<&Word> = if name == "printf" {
+            match words.get(k + 1).and_then(Word::literal).as_deref() {
+                Some("-v") => words.get(k + 2).into_iter().collect(),
+                _ => Vec::new(),
+            }
+        } else {
+            words[k + 1..].iter().collect()
+        };
+        for w in operands {
+            let first = match w.parts.first() {
+                Some(Part::Lit(t)) => t.clone(),
+                _ if name == "read" => continue,
+                _ => {
+                    self.host.refuse(
+                        c.span,
+                        format!("`{name}` is given a variable name known only at run time"),
+                    );
+                    continue;
+                }
+            };
+            if matches!(name.as_str(), "declare" | "typeset" | "local")
+                && first.starts_with('-')
+                && first.contains('n')
+            {
+                self.host.refuse(
+                    c.span,
+                    format!("`{name} -n` makes a name refer to another variable"),
+                );
+            }
+            let var: String = first
+                .chars()
+                .take_while(|ch| ch.is_ascii_alphanumeric() || *ch == '_' || *ch == '%')
+                .collect();
+            if protected_var(&var) {
+                self.host.refuse(
+                    c.span,
+                    format!(
+                        "`{name}` sets `{var}`: it changes which programs run or what they read"
+                    ),
+                );
+            }
+        }
+    }
+
+    /// The lines this command writes to the step's output file and to the files of the
+    /// next steps' variables and PATH.
+    fn file_writes(&mut self, c: &Command, argv: &[Val], s: &mut State<H::User>) {
+        // `exec` without a command keeps its redirections open for the rest of the script:
+        // a later `>&3` or plain output may go to a file named at run time, after the
+        // script's own writes.
+        if matches!(argv, [Val::Lit(n)] if n == "exec")
+            && c.redirects.iter().any(writes_unknown_file)
+        {
+            self.host.refuse(
+                c.span,
+                "`exec` keeps a file named at run time open for the rest of the script: what is written through it is not followed".into(),
+            );
+        }
+        for r in &c.redirects {
+            let Some(var) = file_var(&r.target) else {
+                // A file named through another value may be the output file under another
+                // name: what this step wrote is no longer known.
+                if writes_unknown_file(r) {
+                    self.host.output(&mut s.user, None, c.span);
+                }
+                continue;
+            };
+            if r.heredoc.is_some() || r.op.ends_with("<<<") {
+                // Refused in `check_words`.
+                continue;
+            }
+            if PATH_FILE.contains(&var) {
+                self.host.refuse(
+                    c.span,
+                    format!("`${var}` is written: it puts folders before PATH, so a gate's name can run another program"),
+                );
+                continue;
+            }
+            if r.op != ">>" {
+                self.host.refuse(
+                    c.span,
+                    format!(
+                        "`{}` to `${var}` is not a write this rule follows: use `>>`",
+                        r.op
+                    ),
+                );
+                continue;
+            }
+            let written = if self.background > 0 {
+                Written::Unmodelled(
+                    "a background job writes it, in an order with the script's later writes that is not known".into(),
+                )
+            } else {
+                self.written(argv)
+            };
+            if ENV_FILE.contains(&var) {
+                match written {
+                    Written::Text(t) => {
+                        for line in t.lines().filter(|l| !l.is_empty()) {
+                            let key: String = line
+                                .split(['=', '<'])
+                                .next()
+                                .unwrap_or("")
+                                .trim()
+                                .to_string();
+                            if line.contains("<<") || protected_var(&key) {
+                                self.host.refuse(
+                                    c.span,
+                                    format!("`${var}` is given `{key}`, which changes which programs the next steps run or what they read"),
+                                );
+                            }
+                        }
+                    }
+                    Written::Unknown => self.host.refuse(
+                        c.span,
+                        format!("what is written to `${var}` is known only at run time, so it may set PATH or BASH_ENV for the next steps"),
+                    ),
+                    Written::Unmodelled(why) => self.host.refuse(
+                        c.span,
+                        format!("what is written to `${var}` is not known: {why}"),
+                    ),
+                }
+                continue;
+            }
+            match written {
+                Written::Text(t) => {
+                    for line in t.lines().filter(|l| !l.is_empty()) {
+                        let kv = line
+                            .split_once('=')
+                            .filter(|(k, _)| !k.contains("<<"))
+                            .map(|(k, v)| (k.to_string(), v.to_string()));
+                        let known = kv.is_some();
+                        self.host.output(&mut s.user, kv, c.span);
+                        if !known {
+                            break;
+                        }
+                    }
+                }
+                Written::Unknown => self.host.output(&mut s.user, None, c.span),
+                Written::Unmodelled(why) => self.host.refuse(
+                    c.span,
+                    format!("what is written to `${var}` is not known: {why}"),
+                ),
+            }
+        }
+    }
+
+    /// Workflow commands an `echo`/`printf` prints to the step's log, which the runner
+    /// honours always: `::set-output name=K::V` sets an output, `::set-env` and `::add-path`
+    /// change the next steps' environment and PATH (refused). A line known only at run time
+    /// may be any of them: the step's outputs become unknown.
+    fn log_commands(&mut self, c: &Command, argv: &[Val], s: &mut State<H::User>) {
+        if !matches!(&argv[0], Val::Lit(n) if n == "echo" || n == "printf") {
+            return;
+        }
+        // Printed to a file, not to the log.
+        let to_file = c.redirects.iter().any(|r| {
+            let op = r.op.trim_start_matches('1');
+            matches!(op, ">" | ">>" | ">|" | "&>" | "&>>")
+                && r.target
+                    .literal()
+                    .is_none_or(|t| t != "/dev/stdout" && t != "/dev/stderr")
+        });
+        if to_file {
+            return;
+        }
+        if let CommandKind::Simple { words, .. } = &c.kind
+            && words.iter().any(|w| {
+                let t = lit_text(w);
+                t.contains("::set-env") || t.contains("::add-path")
+            })
+        {
+            self.host.refuse(
+                c.span,
+                "`::set-env`/`::add-path` printed to the log changes the next steps' environment or PATH (the runner honours them)".into(),
+            );
+        }
+        match self.written(argv) {
+            Written::Text(t) => {
+                for line in t.lines() {
+                    let line = line.trim_start();
+                    if let Some(rest) = line.strip_prefix("::set-output name=") {
+                        let kv = rest
+                            .split_once("::")
+                            .map(|(k, v)| (k.to_string(), v.to_string()));
+                        self.host.output(&mut s.user, kv, c.span);
+                    } else if line.starts_with("::set-env") || line.starts_with("::add-path") {
+                        self.host.refuse(
+                            c.span,
+                            "`::set-env`/`::add-path` printed to the log changes the next steps' environment or PATH (the runner honours them)".into(),
+                        );
+                    }
+                }
+            }
+            Written::Unknown => self.host.output(&mut s.user, None, c.span),
+            Written::Unmodelled(_) => {
+                let text: Vec<&str> = argv[1..]
+                    .iter()
+                    .filter_map(|v| match v {
+                        Val::Lit(t) => Some(t.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                if text.iter().any(|t| t.contains("::")) || text.len() + 1 < argv.len() {
+                    self.host.output(&mut s.user, None, c.span);
+                }
+            }
+        }
+    }
+
+    /// The bytes `echo` or `printf` writes, when this rule can know them.
+    fn written(&self, argv: &[Val]) -> Written {
         let name = match &argv[0] {
             Val::Lit(n) => n.as_str(),
             _ => "",
         };
-        let text = match (redirected, name) {
-            (true, "echo") => {
-                let args: Vec<&Val> = argv[1..]
-                    .iter()
-                    .skip_while(|v| matches!(v, Val::Lit(a) if a == "-n" || a == "-e" || a == "-E"))
-                    .collect();
-                args.iter()
-                    .map(|v| match v {
-                        Val::Lit(t) => Some(t.clone()),
-                        _ => None,
-                    })
-                    .collect::<Option<Vec<_>>>()
-                    .map(|v| v.join(" "))
-            }
-            (true, "printf") => match argv.get(1..) {
-                Some([Val::Lit(f)]) if !f.contains('%') => Some(f.replace("\\n", "\n")),
+        let args = &argv[1..];
+        let lits: Option<Vec<&str>> = args
+            .iter()
+            .map(|v| match v {
+                Val::Lit(t) => Some(t.as_str()),
                 _ => None,
-            },
-            _ => None,
-        };
-        match text {
-            Some(t) => {
-                for line in t.lines().filter(|l| !l.is_empty()) {
-                    let kv = line
-                        .split_once('=')
-                        .map(|(k, v)| (k.to_string(), v.to_string()));
-                    let known = kv.is_some();
-                    self.host.output(&mut s.user, kv);
-                    if !known {
-                        break;
-                    }
+            })
+            .collect();
+        match name {
+            "echo" => {
+                if let Some(Val::Lit(a)) = args.first()
+                    && a.starts_with('-')
+                    && a.len() > 1
+                {
+                    return Written::Unmodelled(format!("`echo {a}` may take it as an option"));
                 }
+                let Some(lits) = lits else {
+                    return Written::Unknown;
+                };
+                if self.echo_escapes && lits.iter().any(|t| t.contains('\\')) {
+                    return Written::Unmodelled(
+                        "the `echo` of `sh` turns backslash escapes into other bytes".into(),
+                    );
+                }
+                Written::Text(format!("{}\n", lits.join(" ")))
             }
-            None => self.host.output(&mut s.user, None),
+            "printf" => {
+                let Some(Val::Lit(fmt)) = args.first() else {
+                    return Written::Unmodelled(
+                        "the `printf` format is known only at run time".into(),
+                    );
+                };
+                if fmt == "%s\\n" {
+                    return match lits {
+                        Some(l) if l.len() > 1 => {
+                            Written::Text(l[1..].iter().map(|t| format!("{t}\n")).collect())
+                        }
+                        Some(_) => Written::Text("\n".into()),
+                        None => Written::Unknown,
+                    };
+                }
+                if args.len() > 1 || fmt.contains('%') || fmt.starts_with('-') {
+                    return Written::Unmodelled(format!(
+                        "the `printf` format `{fmt}` is not one this rule models (a format without `%` and arguments, or `%s\\n`)"
+                    ));
+                }
+                let text = fmt.replace("\\n", "\n");
+                if text.contains('\\') {
+                    return Written::Unmodelled(format!(
+                        "the `printf` format `{fmt}` has escapes other than `\\n`"
+                    ));
+                }
+                if !text.ends_with('\n') {
+                    return Written::Unmodelled(format!(
+                        "the `printf` format `{fmt}` does not end its line"
+                    ));
+                }
+                Written::Text(text)
+            }
+            _ => Written::Unmodelled(format!("`{name}` writes bytes this rule does not model")),
         }
     }
 
@@ -836,8 +1415,21 @@ impl<H: Host> Exec<'_, H> {
         &mut self,
         argv: &[Val],
         span: Span,
+        s: State<H::User>,
+        exempt: bool,
+    ) -> Outs<H::User> {
+        self.invoke_as(argv, span, s, exempt, true)
+    }
+
+    /// Run a command; `funcs`: a function of that name is called (not after `command` or
+    /// `builtin`, which go to the builtin or the program).
+    fn invoke_as(
+        &mut self,
+        argv: &[Val],
+        span: Span,
         mut s: State<H::User>,
         exempt: bool,
+        funcs: bool,
     ) -> Outs<H::User> {
         let Val::Lit(name) = &argv[0] else {
             self.host.refuse(
@@ -854,7 +1446,173 @@ impl<H: Host> Exec<'_, H> {
         };
         let base = name.rsplit('/').next().unwrap_or(name);
         match name.as_str() {
+            "command" | "builtin" => {
+                // The builtin (or, for `command`, the program) of that name, never a function.
+                let mut i = 0;
+                while let Some(o) = lit(i).filter(|o| o.starts_with('-') && *o != "-") {
+                    if o == "--" {
+                        i += 1;
+                        break;
+                    }
+                    if name == "command" && (o.contains('v') || o.contains('V')) {
+                        s.status = St::Any;
+                        return vec![(s, Flow::Next)];
+                    }
+                    if name == "builtin" || !o[1..].chars().all(|c| c == 'p') {
+                        self.host.refuse(
+                            span,
+                            format!("`{name} {o}` is not an option this rule follows"),
+                        );
+                        s.status = St::Any;
+                        return vec![(s, Flow::Next)];
+                    }
+                    i += 1;
+                }
+                if i >= args.len() {
+                    s.status = St::Num(0);
+                    return vec![(s, Flow::Next)];
+                }
+                self.invoke_as(&args[i..], span, s, exempt, false)
+            }
+            "trap" => {
+                let mut i = usize::from(lit(0) == Some("--"));
+                if args.is_empty() || matches!(lit(0), Some("-p" | "-l" | "-P")) {
+                    s.status = St::Num(0);
+                    return vec![(s, Flow::Next)];
+                }
+                let action = args.get(i).cloned().unwrap_or(Val::Unknown);
+                i += 1;
+                let signals = &args[i.min(args.len())..];
+                let reset = matches!(&action, Val::Lit(a) if a == "-") || signals.is_empty();
+                let known_signals = signals.iter().all(|v| {
+                    matches!(v, Val::Lit(t) if HARMLESS_TRAP_SIGNALS.contains(&t.to_ascii_uppercase().as_str()))
+                });
+                let harmless = matches!(&action, Val::Lit(a) if harmless_trap_action(a));
+                if !(reset || known_signals && harmless) {
+                    self.host.refuse(
+                        span,
+                        "`trap` sets an action this rule cannot prove harmless: it can change the exit status or run commands where the rule does not follow them (only `trap - SIG`, or plain `echo`/`printf`/`rm`/`cat`/`ls`/`true` on EXIT, INT, TERM or HUP)".into(),
+                    );
+                }
+                s.status = St::Num(0);
+                vec![(s, Flow::Next)]
+            }
+            "shopt" => {
+                let (mut on, mut off, mut o) = (false, false, false);
+                let mut names = Vec::new();
+                for v in args {
+                    match v {
+                        Val::Lit(a) if a.starts_with('-') && a.len() > 1 => {
+                            for ch in a[1..].chars() {
+                                match ch {
+                                    's' => on = true,
+                                    'u' => off = true,
+                                    'o' => o = true,
+                                    'p' | 'q' => {}
+                                    _ => {
+                                        self.host.refuse(
+                                            span,
+                                            format!(
+                                                "`shopt -{ch}` is not an option this rule follows"
+                                            ),
+                                        );
+                                    }
+                                }
+                            }
+                        }
+                        Val::Lit(a) => names.push(a.clone()),
+                        _ => {
+                            self.host
+                                .refuse(span, "`shopt` with options known only at run time".into());
+                            s.status = St::Any;
+                            return vec![(s, Flow::Next)];
+                        }
+                    }
+                }
+                if on || off {
+                    for n in &names {
+                        match (o, n.as_str()) {
+                            (true, "errexit") => s.errexit = on,
+                            (true, "pipefail") => s.pipefail = on,
+                            (true, _) => {}
+                            (false, n) if HARMLESS_SHOPT.contains(&n) => {}
+                            (false, n) => self.host.refuse(
+                                span,
+                                format!("`shopt {} {n}` changes how the shell runs commands in a way this rule does not model", if on { "-s" } else { "-u" }),
+                            ),
+                        }
+                    }
+                }
+                s.status = if on || off { St::Num(0) } else { St::Any };
+                vec![(s, Flow::Next)]
+            }
+            "hash" => {
+                let binds = args.iter().any(|v| match v {
+                    Val::Lit(a) => a.starts_with('-') && a.contains('p'),
+                    _ => true,
+                });
+                if binds {
+                    self.host.refuse(
+                        span,
+                        "`hash -p` (or options known only at run time) binds a command name to another program".into(),
+                    );
+                }
+                s.status = St::Any;
+                vec![(s, Flow::Next)]
+            }
+            "shift" => {
+                if let Some(top) = self.positional.last_mut() {
+                    let n = match args.first() {
+                        None => Some(1),
+                        Some(Val::Lit(t)) => t.parse::<usize>().ok(),
+                        Some(_) => None,
+                    };
+                    *top = match (top.take(), n) {
+                        (Some(mut v), Some(n)) if n <= v.len() => {
+                            v.drain(..n);
+                            Some(v)
+                        }
+                        _ => None,
+                    };
+                }
+                s.status = St::Any;
+                vec![(s, Flow::Next)]
+            }
+            "alias"
+                if args
+                    .iter()
+                    .any(|a| !matches!(a, Val::Lit(t) if !t.contains('='))) =>
+            {
+                self.host.refuse(
+                    span,
+                    "`alias` gives a command name another meaning (`sh` expands aliases in scripts)"
+                        .into(),
+                );
+                s.status = St::Any;
+                vec![(s, Flow::Next)]
+            }
+            "enable" => {
+                self.host.refuse(
+                    span,
+                    "`enable` turns shell builtins off or loads new ones".into(),
+                );
+                s.status = St::Any;
+                vec![(s, Flow::Next)]
+            }
+            "cd" | "pushd" | "popd" => {
+                s.moved = true;
+                s.status = St::Any;
+                vec![(s, Flow::Next)]
+            }
             "set" => {
+                // `set -- ...` (or `set` with operands) replaces the function's arguments.
+                if args
+                    .iter()
+                    .any(|a| !matches!(a, Val::Lit(t) if t.starts_with(['-', '+'])))
+                    && let Some(top) = self.positional.last_mut()
+                {
+                    *top = None;
+                }
                 let mut i = 0;
                 while i < args.len() {
                     let Val::Lit(a) = &args[i] else {
@@ -870,6 +1628,10 @@ impl<H: Host> Exec<'_, H> {
                     for (k, ch) in flags.char_indices() {
                         match ch {
                             'e' => s.errexit = on,
+                            'k' if on => self.host.refuse(
+                                span,
+                                "`set -k` makes assignments anywhere in a command its environment (`gate PATH=...`)".into(),
+                            ),
                             'o' => {
                                 let opt = if k + 1 < flags.len() {
                                     None
@@ -880,7 +1642,15 @@ impl<H: Host> Exec<'_, H> {
                                 match opt {
                                     Some("errexit") => s.errexit = on,
                                     Some("pipefail") => s.pipefail = on,
+                                    Some("keyword") if on => self.host.refuse(
+                                        span,
+                                        "`set -o keyword` makes assignments anywhere in a command its environment (`gate PATH=...`)".into(),
+                                    ),
                                     Some(_) => {}
+                                    None if i < args.len() => self.host.refuse(
+                                        span,
+                                        "`set -o` with an option known only at run time".into(),
+                                    ),
                                     None => {}
                                 }
                             }
@@ -958,7 +1728,7 @@ impl<H: Host> Exec<'_, H> {
                     .map(|(s, _)| (s, Flow::Exit))
                     .collect()
             }
-            _ if self.funcs.contains_key(name.as_str()) => {
+            _ if funcs && self.funcs.contains_key(name.as_str()) => {
                 if self.calls >= MAX_CALLS {
                     self.host
                         .refuse(span, format!("function calls nest deeper than {MAX_CALLS}"));
@@ -967,7 +1737,9 @@ impl<H: Host> Exec<'_, H> {
                 }
                 let body = self.funcs[name.as_str()].clone();
                 self.calls += 1;
+                self.positional.push(Some(args.to_vec()));
                 let outs = self.command(&body, s, exempt);
+                self.positional.pop();
                 self.calls -= 1;
                 outs.into_iter()
                     .map(|(s, f)| match f {
@@ -996,6 +1768,27 @@ impl<H: Host> Exec<'_, H> {
         };
         let base = name.rsplit('/').next().unwrap_or(name).to_string();
         let args = &argv[1..];
+        if matches!(base.as_str(), "env" | "sudo" | "doas") {
+            // Their `NAME=value` arguments set the wrapped command's environment, and
+            // `-C`/`-D`/`--chdir` its directory.
+            for a in args {
+                let Val::Lit(a) = a else { continue };
+                if let Some((n, _)) = a.split_once('=')
+                    && !n.starts_with('-')
+                    && protected_var(n)
+                {
+                    self.host.refuse(
+                        span,
+                        format!(
+                            "`{base}` sets `{n}`: it changes which programs run or what they read"
+                        ),
+                    );
+                }
+                if a == "-C" || a == "-D" || a.starts_with("--chdir") {
+                    s.moved = true;
+                }
+            }
+        }
         if let Some(skip) = wrapper_skip(&base, args) {
             match skip {
                 Wrapped::At(i) if i < args.len() => {
@@ -1025,7 +1818,12 @@ impl<H: Host> Exec<'_, H> {
         ) {
             return self.shell(&base, args, span, s);
         }
-        let outcomes = self.host.run(&s.user, argv, span, self.background > 0);
+        let how = How {
+            background: self.background > 0,
+            moved: s.moved,
+            text: self.handed.clone(),
+        };
+        let outcomes = self.host.run(&s.user, argv, span, &how);
         outcomes
             .into_iter()
             .map(|(u, st)| {
@@ -1124,13 +1922,15 @@ impl<H: Host> Exec<'_, H> {
         inner.vars.retain(|k, _| !k.starts_with("PIPESTATUS"));
         let saved_docs = std::mem::replace(&mut self.heredocs, parsed.heredocs.clone());
         let saved_funcs = std::mem::take(&mut self.funcs);
-        self.collect_funcs(&parsed.body);
-        self.calls += 1;
         // Positions inside the literal script are not positions in the workflow: report
         // everything at the `sh -c` command.
         let mut body = parsed.body.clone();
         respan(&mut body, span);
+        self.collect_funcs(&body);
+        self.calls += 1;
+        let saved_echo = std::mem::replace(&mut self.echo_escapes, base != "bash");
         let outs = self.list(&body, inner, false);
+        self.echo_escapes = saved_echo;
         self.calls -= 1;
         self.funcs = saved_funcs;
         self.heredocs = saved_docs;
@@ -1143,6 +1943,54 @@ impl<H: Host> Exec<'_, H> {
             })
             .collect()
     }
+}
+
+/// A redirection that writes to a file whose name is not literal (a copy of the output
+/// file's path, for all the rule knows).
+fn writes_unknown_file(r: &Redirect) -> bool {
+    let op = r.op.trim_start_matches(|c: char| c.is_ascii_digit());
+    let op = op.rsplit('}').next().unwrap_or(op);
+    if !op.contains('>') {
+        return false;
+    }
+    let dup = op.ends_with('&')
+        && r.target
+            .literal()
+            .is_some_and(|t| t == "-" || t.bytes().all(|b| b.is_ascii_digit()));
+    !dup && r.target.literal().is_none()
+}
+
+/// A trap action that cannot change the script's status or run anything the rule follows:
+/// plain commands of [`HARMLESS_TRAP_COMMANDS`] with no substitution and no redirection to
+/// a file named at run time.
+fn harmless_trap_action(text: &str) -> bool {
+    let Ok(script) = super::parse(text) else {
+        return false;
+    };
+    script.body.items.iter().all(|item| {
+        !item.background
+            && std::iter::once(&item.first)
+                .chain(item.rest.iter().map(|(_, p)| p))
+                .all(|p| {
+                    p.cmds.iter().all(|c| match &c.kind {
+                        CommandKind::Simple { assigns, words } => {
+                            assigns.is_empty()
+                                && words
+                                    .first()
+                                    .and_then(Word::literal)
+                                    .is_some_and(|n| HARMLESS_TRAP_COMMANDS.contains(&n.as_str()))
+                                && words.iter().all(|w| {
+                                    !w.glob
+                                        && w.parts
+                                            .iter()
+                                            .all(|p| matches!(p, Part::Lit(_) | Part::Var(_)))
+                                })
+                                && c.redirects.iter().all(|r| r.target.literal().is_some())
+                        }
+                        _ => false,
+                    })
+                })
+    })
 }
 
 fn respan(l: &mut List, span: Span) {

@@ -172,6 +172,7 @@ impl<'s> P<'s> {
                         start,
                         end: body_end,
                     },
+                    glob: false,
                 }
             } else {
                 // An unquoted heredoc expands `$`, `` ` `` and `\` like double quotes.
@@ -195,6 +196,7 @@ impl<'s> P<'s> {
                         start,
                         end: body_end,
                     },
+                    glob: false,
                 }
             };
             if let Some(slot) = self.heredocs.get_mut(pd.slot) {
@@ -574,6 +576,7 @@ impl<'s> P<'s> {
                 self.i += k + 1;
             }
         }
+        let fd = String::from_utf8_lossy(&self.s[save..self.i]).into_owned();
         let ops = [
             "&>>", "<<<", "<<-", "<<", ">>", "<&", ">&", "<>", ">|", "&>", "<", ">",
         ];
@@ -609,7 +612,7 @@ impl<'s> P<'s> {
             heredoc = Some(slot);
         }
         Ok(Some(Redirect {
-            op: op.to_string(),
+            op: format!("{fd}{op}"),
             target,
             heredoc,
         }))
@@ -736,12 +739,14 @@ impl<'s> P<'s> {
                 Word {
                     parts: vec![Part::Dynamic(substs)],
                     span: Span { start, end: self.i },
+                    glob: false,
                 },
             )));
         }
         let w = self.word()?.unwrap_or(Word {
             parts: vec![Part::Lit(String::new())],
             span: Span { start, end: start },
+            glob: false,
         });
         Ok(Some((name, w)))
     }
@@ -811,9 +816,15 @@ impl<'s> P<'s> {
         {
             parts.push(Part::Dynamic(Vec::new()));
         }
+        // A `*`, `?` or a `[` closed later in the word, unquoted: a pattern.
+        let glob = unquoted.contains(['*', '?'])
+            || unquoted
+                .find('[')
+                .is_some_and(|o| unquoted[o + 1..].contains(']'));
         Ok(Some(Word {
             parts,
             span: Span { start, end: self.i },
+            glob,
         }))
     }
 
@@ -1122,6 +1133,7 @@ impl<'s> P<'s> {
         Ok(Word {
             parts: vec![Part::Dynamic(substs)],
             span: Span { start, end: self.i },
+            glob: false,
         })
     }
 }

@@ -151,6 +151,28 @@ fn comments_are_not_commands() {
     assert_eq!(simple_words(&s.body), vec![lits(&["echo", "a"])]);
 }
 
+#[test]
+fn redirections_keep_their_descriptor_and_patterns_are_marked() {
+    let s = parse("exec 3>>\"$OUT\" 2>&1 {fd}>x\nls a* '[b]' [c] ./x? [ -n y ]\n").unwrap();
+    let CommandKind::Simple { .. } = &s.body.items[0].first.cmds[0].kind else {
+        panic!("simple")
+    };
+    let ops: Vec<&str> = s.body.items[0].first.cmds[0]
+        .redirects
+        .iter()
+        .map(|r| r.op.as_str())
+        .collect();
+    assert_eq!(ops, ["3>>", "2>&", "{fd}>"]);
+    let CommandKind::Simple { words, .. } = &s.body.items[1].first.cmds[0].kind else {
+        panic!("simple")
+    };
+    let globs: Vec<bool> = words.iter().map(|w| w.glob).collect();
+    assert_eq!(
+        globs,
+        [false, true, false, true, true, false, false, false, false]
+    );
+}
+
 /// A host that knows nothing: every command may succeed or fail.
 struct Blind(usize);
 
@@ -161,11 +183,11 @@ impl super::exec::Host for Blind {
         _: &(),
         _: &[super::exec::Val],
         _: Span,
-        _: bool,
+        _: &super::exec::How,
     ) -> Vec<((), super::exec::St)> {
         vec![((), super::exec::St::Any)]
     }
-    fn output(&mut self, _: &mut (), _: Option<(String, String)>) {}
+    fn output(&mut self, _: &mut (), _: Option<(String, String)>, _: Span) {}
     fn refuse(&mut self, _: Span, _: String) {}
     fn tick(&mut self, _: Span) -> bool {
         self.0 += 1;
@@ -176,7 +198,7 @@ impl super::exec::Host for Blind {
 fn run_blind(src: &str) -> usize {
     let Ok(s) = parse(src) else { return 0 };
     let start = super::exec::State::new(true, false, Default::default(), ());
-    super::exec::run(&mut Blind(0), &s, start).len()
+    super::exec::run(&mut Blind(0), &s, start, false).len()
 }
 
 proptest::proptest! {

@@ -177,6 +177,38 @@ fn compare(a: &V, b: &V) -> Option<std::cmp::Ordering> {
     }
 }
 
+/// `format(fmt, args...)` as the runner does it: `{N}` is the N-th argument, `{{` and `}}`
+/// are braces; `None` for a malformed format (the runner fails the expression).
+fn format_string(fmt: &str, args: &[String]) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = fmt.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                out.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                out.push('}');
+            }
+            '{' => {
+                let mut n = String::new();
+                for d in chars.by_ref() {
+                    if d == '}' {
+                        break;
+                    }
+                    n.push(d);
+                }
+                out.push_str(args.get(n.trim().parse::<usize>().ok()?)?);
+            }
+            '}' => return None,
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
 pub fn eval(e: &Expr, st: Status, ctx: &dyn Lookup) -> V {
     let unknown = V::Unknown(None);
     match &e.kind {
@@ -204,6 +236,13 @@ pub fn eval(e: &Expr, st: Status, ctx: &dyn Lookup) -> V {
                 "failure" => opt(st.failure),
                 "cancelled" => opt(st.cancelled),
                 "always" => V::Bool(true),
+                "format" if !args.is_empty() => {
+                    let parts: Option<Vec<String>> =
+                        args.iter().map(|a| eval(a, st, ctx).render()).collect();
+                    parts
+                        .and_then(|p| format_string(&p[0], &p[1..]))
+                        .map_or(unknown, V::Str)
+                }
                 "contains" | "startswith" | "endswith" if args.len() == 2 => {
                     let a = eval(&args[0], st, ctx).render();
                     let b = eval(&args[1], st, ctx).render();

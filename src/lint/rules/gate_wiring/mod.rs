@@ -12,7 +12,11 @@
 //! turned the apply off. What the rule cannot follow in a deploy workflow (a non-shell
 //! `shell:` that mentions the commands, `eval`, a command name known only at run time, a
 //! script read from a file or stdin, a local action or reusable workflow not in the
-//! repository) is an error, not a pass.
+//! repository) is an error, not a pass; so is what would make a gate's name run another
+//! program or its status not count (PATH and the other protected variables, `hash -p`, a
+//! function named like a builtin, a `trap` not provably harmless), make a gate read
+//! something other than what is applied (flags that replace its inputs, another working
+//! directory), or write step outputs the model cannot read byte for byte.
 //!
 //! It also keeps the static checks: `continue-on-error` or a skippable `if:` on a gate step,
 //! `environment:` (Forgejo ignores it), dispatch inputs pasted into a gate or apply script,
@@ -27,7 +31,7 @@ use crate::lint::source::Source;
 use crate::report::code::code;
 use crate::yaml::Node;
 use cond::{Lookup, Status, V};
-use exec::{St, Val};
+use exec::{How, St, Val};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path as FsPath;
 
@@ -93,6 +97,14 @@ struct Path {
     unknown_out: BTreeSet<String>,
     /// The step running now (its lowercased id).
     step: String,
+    /// The step in which the scope gate passed on this path: from then on that step's
+    /// `stateful` output is the gate's alone.
+    scope_step: Option<String>,
+    /// How each output key was spelled when written: (step id, lowercased key) -> key.
+    spelled: BTreeMap<(String, String), String>,
+    /// Steps whose outputs stay unknown to their end: a program in the background may write
+    /// them after anything the script writes later.
+    wild_out: BTreeSet<String>,
 }
 
 impl Path {
@@ -107,6 +119,9 @@ impl Path {
             outputs: BTreeMap::new(),
             unknown_out: BTreeSet::new(),
             step: String::new(),
+            scope_step: None,
+            spelled: BTreeMap::new(),
+            wild_out: BTreeSet::new(),
         }
     }
 }
@@ -281,20 +296,123 @@ struct StepHost<'h, 'a, 'd> {
     an: &'h mut Analysis<'a>,
     doc: Doc<'d>,
     node: &'d Node,
+    /// The step runs in a `working-directory` (its own or a default).
+    workdir: bool,
 }
 
 impl StepHost<'_, '_, '_> {
     fn at(&self, span: Span) -> (usize, usize, String) {
         self.doc.locate(self.node, span.start)
     }
+
+    /// The path after a program that may have written the running step's outputs; in the
+    /// scope gate's step after the gate, that may forge its `stateful` output.
+    fn outputs_unknown(&mut self, user: &Path, span: Span) -> Path {
+        if user.scope_step.as_ref() == Some(&user.step) {
+            self.spoofable(span);
+        }
+        outputs_unknown(user)
+    }
+
+    /// Something after the scope gate in its step may write the step's `stateful` output.
+    fn spoofable(&mut self, span: Span) {
+        let (line, col, at) = self.at(span);
+        let msg = format!(
+            "the `stateful` output of `{}`'s step can be written by something other than the gate ({at}): a forged `false` skips `{}`",
+            self.an.scope_gate, self.an.one_shot_gate
+        );
+        self.an.push(line, col, msg, Some("after the scope gate, write nothing to $GITHUB_OUTPUT in its step and run no program that could"));
+    }
+
+    /// A gate must read what is applied: the runner's own event, the workspace's policy and
+    /// modules, the real clock, and be the gate the runner's PATH finds.
+    fn gate_invocation(&mut self, gate: &str, name: &str, args: &[Val], how: &How, span: Span) {
+        let (line, col, at) = self.at(span);
+        if name.contains('/') {
+            let why = format!(
+                "`{name}` names the gate by a path, which is not provably the installed `{gate}`"
+            );
+            self.an.refuse(line, col, &at, &why);
+        }
+        if how.moved || self.workdir {
+            let why = format!(
+                "`{gate}` runs outside the workspace root (`cd` or `working-directory`), so it reads another `modules/` and `.forgejo/gates.yml`"
+            );
+            self.an.refuse(line, col, &at, &why);
+        }
+        let mut from_event = false;
+        let mut usage_error = false;
+        let mut i = 0;
+        while i < args.len() {
+            let Val::Lit(a) = &args[i] else {
+                let why = format!(
+                    "`{gate}` is given an argument known only at run time, which may replace a dispatch input, the policy or the event"
+                );
+                self.an.refuse(line, col, &at, &why);
+                i += 1;
+                continue;
+            };
+            let (flag, value) = match a.split_once('=') {
+                Some((f, v)) if f.starts_with("--") => (f, Some(v)),
+                _ => (a.as_str(), None),
+            };
+            match flag {
+                "--from-event" => {
+                    let next_is_path = value.is_none()
+                        && match args.get(i + 1) {
+                            Some(Val::Lit(n)) => !n.starts_with('-'),
+                            Some(_) => true,
+                            None => false,
+                        };
+                    if value.is_some_and(|v| !v.is_empty()) || next_is_path {
+                        let why = format!(
+                            "`{gate} --from-event` is given a file: the gates must read the runner's own event"
+                        );
+                        self.an.refuse(line, col, &at, &why);
+                        i += 1;
+                    }
+                    from_event = true;
+                }
+                // Their value is the next argument.
+                "--record" | "--format" | "--plan" if value.is_none() => i += 1,
+                "--record" | "--format" | "--plan" => {}
+                "--module" | "--allow-stateful" | "--backup-ref" | "--stateful-confirm"
+                | "--modules-dir" | "--policy" | "--now" | "--changed-files" => {
+                    let why = format!(
+                        "`{gate} {flag}` replaces what the gate reads (the dispatch, the modules, the policy or the clock) with something other than what is applied"
+                    );
+                    self.an.refuse(line, col, &at, &why);
+                    if value.is_none() && flag != "--allow-stateful" {
+                        i += 1;
+                    }
+                }
+                "--fail-on-blocked" => {}
+                // An option the gate does not have: it stops with a usage error (exit 2)
+                // before reading anything, whatever follows.
+                _ if flag.starts_with('-') => {
+                    usage_error = true;
+                    break;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        if !from_event && !usage_error {
+            let why = format!(
+                "`{gate}` without `--from-event` does not read the dispatch from the runner's event"
+            );
+            self.an.refuse(line, col, &at, &why);
+        }
+    }
 }
 
 impl exec::Host for StepHost<'_, '_, '_> {
     type User = Path;
 
-    fn run(&mut self, user: &Path, argv: &[Val], span: Span, background: bool) -> Vec<(Path, St)> {
+    fn run(&mut self, user: &Path, argv: &[Val], span: Span, how: &How) -> Vec<(Path, St)> {
+        let background = how.background;
         let Val::Lit(name) = &argv[0] else {
-            return vec![(outputs_unknown(user), St::Any)];
+            return vec![(self.outputs_unknown(user, span), St::Any)];
         };
         let base = name.rsplit('/').next().unwrap_or(name);
         let args = &argv[1..];
@@ -314,6 +432,7 @@ impl exec::Host for StepHost<'_, '_, '_> {
                 return vec![(user.clone(), St::Any)];
             }
             let gate = base.to_string();
+            self.gate_invocation(&gate, name, args, how, span);
             self.an.gate_steps.insert(self.an.current);
             self.an
                 .job_gate
@@ -334,6 +453,7 @@ impl exec::Host for StepHost<'_, '_, '_> {
             }
             if scope {
                 ok.scope = true;
+                ok.scope_step = Some(ok.step.clone());
                 for stateful in ["true", "false"] {
                     let mut k = ok.clone();
                     k.outputs
@@ -360,10 +480,14 @@ impl exec::Host for StepHost<'_, '_, '_> {
                 self.an.scope_gate,
                 self.an.one_shot_gate,
             ];
-            let named = args.iter().find_map(|a| match a {
-                Val::Lit(t) => names.into_iter().find(|n| t.contains(n)),
-                _ => None,
-            });
+            let named = args
+                .iter()
+                .filter_map(|a| match a {
+                    Val::Lit(t) => Some(t.as_str()),
+                    _ => None,
+                })
+                .chain(how.text.iter().map(String::as_str))
+                .find_map(|t| names.into_iter().find(|n| t.contains(n)));
             if let Some(n) = named {
                 let why = format!(
                     "`{base}` is given `{n}` and may run it in a way this rule cannot follow"
@@ -377,18 +501,40 @@ impl exec::Host for StepHost<'_, '_, '_> {
         if DATA_ONLY.contains(&base) && (names_known || !matches!(base, "tee" | "cat")) {
             return vec![(user.clone(), St::Any)];
         }
-        // Any other program inherits $GITHUB_OUTPUT and may write this step's outputs.
-        vec![(outputs_unknown(user), St::Any)]
+        // Any other program inherits $GITHUB_OUTPUT and may write this step's outputs; in
+        // the background, at any time until the step ends.
+        let mut after = self.outputs_unknown(user, span);
+        if background {
+            after.wild_out.insert(after.step.clone());
+        }
+        vec![(after, St::Any)]
     }
 
-    fn output(&mut self, user: &mut Path, kv: Option<(String, String)>) {
+    fn output(&mut self, user: &mut Path, kv: Option<(String, String)>, span: Span) {
         let step = user.step.clone();
+        if user.scope_step.as_ref() == Some(&step)
+            && kv
+                .as_ref()
+                .is_none_or(|(k, _)| k.trim().eq_ignore_ascii_case("stateful"))
+        {
+            self.spoofable(span);
+        }
+        // The runner keeps keys as written and `steps.<id>.outputs.<key>` finds one of those
+        // that match ignoring case: two spellings of one key make its value unknown, and so
+        // does anything written after a background program that may still be writing.
+        let key = kv.as_ref().map(|(k, _)| k.clone());
+        let conflict = key.as_ref().is_some_and(|k| {
+            user.spelled
+                .get(&(step.clone(), k.to_ascii_lowercase()))
+                .is_some_and(|old| old != k)
+        });
         match kv {
-            Some((k, v)) => {
-                user.outputs
-                    .insert((step, k.trim().to_ascii_lowercase()), v);
+            Some((k, v)) if !conflict && !user.wild_out.contains(&step) => {
+                let lower = k.to_ascii_lowercase();
+                user.spelled.insert((step.clone(), lower.clone()), k);
+                user.outputs.insert((step, lower), v);
             }
-            None => {
+            _ => {
                 user.outputs.retain(|(s, _), _| *s != step);
                 user.unknown_out.insert(step);
             }
@@ -411,6 +557,36 @@ impl exec::Host for StepHost<'_, '_, '_> {
     }
 }
 
+/// A runner file's variable named other than as `$NAME` or `${NAME}` (`${GITHUB_ENV:-x}`,
+/// `n=GITHUB_ENV; ${!n}`), or any indirect expansion: the interpreter would see only a value
+/// known at run time, not which file is written. Returns the byte offset and why.
+fn hidden_runner_file(text: &str) -> Option<(usize, String)> {
+    let word_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    for name in exec::RUNNER_FILE_VARS {
+        for (at, _) in text.match_indices(name) {
+            let (before, after) = (&text[..at], &text[at + name.len()..]);
+            if before.ends_with(word_char) || after.starts_with(word_char) {
+                continue;
+            }
+            let plain = before.ends_with('$') || (before.ends_with("${") && after.starts_with('}'));
+            if !plain {
+                return Some((
+                    at,
+                    format!(
+                        "`{name}` is named other than as `${name}`: which file the script writes is not followed"
+                    ),
+                ));
+            }
+        }
+    }
+    text.find("${!").map(|at| {
+        (
+            at,
+            "an indirect expansion (`${!name}`) reads a variable chosen at run time".to_string(),
+        )
+    })
+}
+
 /// `continue-on-error` (or any boolean-ish key): `Some(true)` when it can be on.
 fn may_be_on(node: Option<&Node>, p: &Path) -> bool {
     let Some(n) = node else { return false };
@@ -418,27 +594,37 @@ fn may_be_on(node: Option<&Node>, p: &Path) -> bool {
         return false;
     }
     let Some(t) = n.as_str() else { return true };
-    match cond::value_of(t, p) {
-        V::Bool(b) => b,
-        V::Str(s) => !matches!(
-            s.trim(),
-            "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | ""
-        ),
-        v => v.truthy() != Some(false),
+    if t.contains("${{") {
+        // The runner evaluates the expression and takes its truthiness: any non-empty
+        // string, `'false'` and `'no'` included, is on.
+        return cond::value_of(t, p).truthy() != Some(false);
     }
+    // A plain value is read as an expression: only `false`, `0` and nothing are off.
+    !matches!(t.trim(), "false" | "0" | "")
 }
 
 fn shell_of<'n>(step: &'n Node, job: Option<&'n Node>, root: Option<&'n Node>) -> Option<&'n Node> {
-    step.get("shell")
+    default_of("shell", step, job, root)
+}
+
+/// A `run:` setting (`shell`, `working-directory`): the step's, else the job's or the
+/// workflow's `defaults.run`.
+fn default_of<'n>(
+    key: &str,
+    step: &'n Node,
+    job: Option<&'n Node>,
+    root: Option<&'n Node>,
+) -> Option<&'n Node> {
+    step.get(key)
         .or_else(|| {
             job.and_then(|j| j.get("defaults"))
                 .and_then(|d| d.get("run"))
-                .and_then(|r| r.get("shell"))
+                .and_then(|r| r.get(key))
         })
         .or_else(|| {
             root.and_then(|r| r.get("defaults"))
                 .and_then(|d| d.get("run"))
-                .and_then(|r| r.get("shell"))
+                .and_then(|r| r.get(key))
         })
 }
 
@@ -565,6 +751,7 @@ impl Analysis<'_> {
         parsed: &Option<Result<shell::Script, shell::ShellError>>,
         p: Path,
     ) -> Vec<(Path, Option<bool>)> {
+        self.protected_env(fr, step);
         if let Some(run) = step.get("run") {
             let text = run.as_str().unwrap_or("");
             let shell = shell_of(step, fr.job, fr.root).map(|n| n.as_str().unwrap_or("?").trim());
@@ -593,6 +780,10 @@ impl Analysis<'_> {
                 }
                 None => return vec![(p, None)],
             };
+            if let Some((at, why)) = hidden_runner_file(text) {
+                let (line, col, at) = fr.doc.locate(run, at);
+                self.refuse(line, col, &at, &why);
+            }
             let vars = env_of(
                 &[
                     fr.root.and_then(|r| r.get("env")),
@@ -606,8 +797,11 @@ impl Analysis<'_> {
                 an: self,
                 doc: fr.doc,
                 node: run,
+                workdir: default_of("working-directory", step, fr.job, fr.root).is_some(),
             };
-            return exec::run(&mut host, script, start)
+            // Only bash's `echo` leaves backslashes alone; the default shell may be `sh`.
+            let echo_escapes = shell != Some("bash");
+            return exec::run(&mut host, script, start, echo_escapes)
                 .into_iter()
                 .map(|(s, _)| {
                     let ok = match s.status {
@@ -625,7 +819,49 @@ impl Analysis<'_> {
         {
             return self.local_action(fr, uses, target, p);
         }
+        // A remote action is assumed not to apply, unless it is handed the commands' names.
+        if let Some(uses) = step.get("uses")
+            && let Some(with) = step.get("with").and_then(Node::as_map)
+        {
+            for (k, v) in with {
+                if v.as_str().is_some_and(|t| self.mentions(t)) {
+                    let (line, col, at) = fr.doc.locate(k, 0);
+                    let why = format!(
+                        "the action `{}` is given text that names the gates or the apply, and may run it in a way this rule cannot follow",
+                        uses.as_str().unwrap_or("?")
+                    );
+                    self.refuse(line, col, &at, &why);
+                }
+            }
+        }
         vec![(p, None)]
+    }
+
+    /// `env:` of the workflow, the job or the step that sets a variable which decides which
+    /// program a name runs, what a shell runs first, or where the gates read the event.
+    fn protected_env(&mut self, fr: Frame<'_>, step: &Node) {
+        for env in [
+            fr.root.and_then(|r| r.get("env")),
+            fr.job.and_then(|j| j.get("env")),
+            fr.job
+                .and_then(|j| j.get("container"))
+                .and_then(|c| c.get("env")),
+            step.get("env"),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for (k, _) in env.as_map().unwrap_or(&[]) {
+                let Some(name) = k.as_str() else { continue };
+                if exec::protected_var(name) {
+                    let (line, col, at) = fr.doc.locate(k, 0);
+                    let why = format!(
+                        "`env:` sets `{name}`, which changes which programs run or what the gates read"
+                    );
+                    self.refuse(line, col, &at, &why);
+                }
+            }
+        }
     }
 
     /// A local action: composite ones are followed, others refused.
@@ -795,6 +1031,9 @@ fn inherited(p: &Path) -> Path {
         outputs: BTreeMap::new(),
         unknown_out: BTreeSet::new(),
         step: String::new(),
+        scope_step: None,
+        spelled: BTreeMap::new(),
+        wild_out: BTreeSet::new(),
     }
 }
 
@@ -809,6 +1048,9 @@ fn merge(a: &Path, b: &Path) -> Path {
         outputs: BTreeMap::new(),
         unknown_out: BTreeSet::new(),
         step: String::new(),
+        scope_step: None,
+        spelled: BTreeMap::new(),
+        wild_out: BTreeSet::new(),
     }
 }
 
@@ -848,7 +1090,11 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
             .and_then(Node::as_str)
             .is_some_and(|u| u.starts_with("./"))
     });
-    if !(an.mentions(ctx.src.text) || (local_uses && an.includes_mention(ctx))) {
+    if !(an.mentions(ctx.src.text)
+        || an.scripts_spell_a_name(wf)
+        || an.expressions_spell_a_name(ctx.src.text)
+        || (local_uses && an.includes_mention(ctx)))
+    {
         return;
     }
     an.stateful = wf
@@ -965,7 +1211,123 @@ fn check(ctx: &Ctx<'_>, out: &mut Sink<'_>) {
     }
 }
 
+/// Every word of every simple command in a list, command substitutions included, with
+/// whether it is a command name (the first word).
+fn all_words<'l>(l: &'l shell::List, out: &mut Vec<(&'l shell::Word, bool)>) {
+    use shell::{CommandKind as K, Part};
+    fn word<'l>(w: &'l shell::Word, name: bool, out: &mut Vec<(&'l shell::Word, bool)>) {
+        out.push((w, name));
+        for p in &w.parts {
+            match p {
+                Part::Subst(l) | Part::ProcSubst(l) => all_words(l, out),
+                Part::Dynamic(ls) => ls.iter().for_each(|l| all_words(l, out)),
+                _ => {}
+            }
+        }
+    }
+    fn cmd<'l>(c: &'l shell::Command, out: &mut Vec<(&'l shell::Word, bool)>) {
+        for r in &c.redirects {
+            word(&r.target, false, out);
+        }
+        match &c.kind {
+            K::Simple { assigns, words } => {
+                for (_, w) in assigns {
+                    word(w, false, out);
+                }
+                for (i, w) in words.iter().enumerate() {
+                    word(w, i == 0, out);
+                }
+            }
+            K::Brace(l) | K::Subshell(l) => all_words(l, out),
+            K::If {
+                branches,
+                otherwise,
+            } => {
+                for (a, b) in branches {
+                    all_words(a, out);
+                    all_words(b, out);
+                }
+                if let Some(o) = otherwise {
+                    all_words(o, out);
+                }
+            }
+            K::Loop { cond, body, .. } => {
+                all_words(cond, out);
+                all_words(body, out);
+            }
+            K::For { words, body, .. } => {
+                for w in words.iter().flatten() {
+                    word(w, false, out);
+                }
+                all_words(body, out);
+            }
+            K::Case { word: w, arms } => {
+                word(w, false, out);
+                for (_, b) in arms {
+                    all_words(b, out);
+                }
+            }
+            K::Function { body, .. } => cmd(body, out),
+            K::Arith(w) => word(w, false, out),
+            K::Test(ws) => ws.iter().for_each(|w| word(w, false, out)),
+        }
+    }
+    for item in &l.items {
+        for p in std::iter::once(&item.first).chain(item.rest.iter().map(|(_, p)| p)) {
+            for c in &p.cmds {
+                cmd(c, out);
+            }
+        }
+    }
+}
+
 impl Analysis<'_> {
+    /// Whether a script names the apply program or a gate in a way the file's text does not
+    /// show: a word that is one of the names once quotes and escapes are removed
+    /// (`$'\\x70latformctl'`), or a pattern that may match one (`platfor*ctl`): any pattern
+    /// as a command name, elsewhere one with at least four characters that are not pattern
+    /// characters (so that `rm -f *` does not make a deploy workflow).
+    fn scripts_spell_a_name(&self, wf: &Workflow<'_>) -> bool {
+        let names = [self.program.as_str(), self.scope_gate, self.one_shot_gate];
+        wf.jobs.iter().flat_map(|j| &j.steps).any(|step| {
+            let Some(Ok(script)) = step.run_text().map(shell::parse) else {
+                return false;
+            };
+            let mut words = Vec::new();
+            all_words(&script.body, &mut words);
+            words.extend(script.heredocs.iter().map(|w| (w, false)));
+            words.iter().any(|(w, is_name)| {
+                let text: String = w
+                    .parts
+                    .iter()
+                    .filter_map(|p| match p {
+                        shell::Part::Lit(t) => Some(t.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                let base = text.rsplit('/').next().unwrap_or(&text);
+                let specific =
+                    *is_name || base.chars().filter(|c| !"*?[]!".contains(*c)).count() >= 4;
+                names
+                    .iter()
+                    .any(|n| text.contains(n) || (w.glob && specific && exec::glob(base, n)))
+            })
+        })
+    }
+
+    /// Whether an expression of the file whose value is known without any context
+    /// (`${{ format('{0}ctl', 'platform') }}`) names the apply program or a gate.
+    fn expressions_spell_a_name(&self, text: &str) -> bool {
+        let Ok(found) = crate::lint::expr::find_expressions(text) else {
+            return false;
+        };
+        found.iter().filter_map(|e| e.expr.as_ref().ok()).any(|e| {
+            cond::eval(e, Status::OK, &())
+                .render()
+                .is_some_and(|t| self.mentions(&t))
+        })
+    }
+
     /// Whether a local action or reusable workflow the file uses names the gates or the apply.
     fn includes_mention(&self, ctx: &Ctx<'_>) -> bool {
         let Some(repo) = self.repo else {
