@@ -76,6 +76,10 @@ pub struct Observed {
 #[derive(Debug, Default)]
 pub struct LiveHost {
     seen: Mutex<Observed>,
+    /// Manifests already read and parsed, by path: several checks ask for the same module's
+    /// (a sidecar's parent for its restore path and for its backup binding), and a decision
+    /// reads each file once, so every check sees the same text.
+    parsed: Mutex<BTreeMap<String, Result<Manifest, GateError>>>,
 }
 
 impl LiveHost {
@@ -88,16 +92,14 @@ impl LiveHost {
         self.seen.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    fn note(&self, f: impl FnOnce(&mut Observed)) {
-        if let Ok(mut seen) = self.seen.lock() {
-            f(&mut seen);
-        }
-    }
-}
-
-impl Host for LiveHost {
-    fn manifest(&self, modules_dir: &Path, id: &ModuleId) -> Result<Manifest, GateError> {
-        let key = manifest::path_for(modules_dir, id).display().to_string();
+    /// Read and parse a manifest, noting what was read.
+    fn read_manifest(
+        &self,
+        modules_dir: &Path,
+        id: &ModuleId,
+        key: &str,
+    ) -> Result<Manifest, GateError> {
+        let key = key.to_string();
         match manifest::read(modules_dir, id) {
             Ok(text) => {
                 let parsed = manifest::from_text(&text, modules_dir, id);
@@ -125,6 +127,26 @@ impl Host for LiveHost {
                 Err(e)
             }
         }
+    }
+
+    fn note(&self, f: impl FnOnce(&mut Observed)) {
+        if let Ok(mut seen) = self.seen.lock() {
+            f(&mut seen);
+        }
+    }
+}
+
+impl Host for LiveHost {
+    fn manifest(&self, modules_dir: &Path, id: &ModuleId) -> Result<Manifest, GateError> {
+        let key = manifest::path_for(modules_dir, id).display().to_string();
+        if let Some(done) = self.parsed.lock().ok().and_then(|p| p.get(&key).cloned()) {
+            return done;
+        }
+        let result = self.read_manifest(modules_dir, id, &key);
+        if let Ok(mut parsed) = self.parsed.lock() {
+            parsed.insert(key, result.clone());
+        }
+        result
     }
 
     fn is_file(&self, base: &Path, relative: &Path) -> bool {
