@@ -161,6 +161,27 @@ pub fn key(s: &str) -> String {
         .collect()
 }
 
+/// Placeholder words that are never real content, whatever the policy lists: markers of
+/// missing text, which also make a note after a separator a placeholder (`WIP: later`).
+pub const PLACEHOLDER_MARKERS: &[&str] = &[
+    "todo",
+    "tbd",
+    "tba",
+    "tbc",
+    "fixme",
+    "xxx",
+    "wip",
+    "placeholder",
+];
+
+/// Words that say nothing on their own: a block made only of these and [`PLACEHOLDER_MARKERS`] (and the
+/// policy's placeholders) is empty (`n/a`, `None.`, `TBD later`, `T O D O`, `xxx`). In a
+/// sentence they are content (`None of the services restart`).
+pub const EMPTY_WORDS: &[&str] = &[
+    "na", "none", "nil", "null", "later", "soon", "pending", "unknown", "xx", "tk", "lorem",
+    "ipsum",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -173,26 +173,9 @@ fn strip_core<'a>(text: &Shown<'a>, core: &str) -> Option<Shown<'a>> {
     Some(t)
 }
 
-/// Placeholder words that are never real content, whatever the policy lists: markers of
-/// missing text, which also make a note after a separator a placeholder (`WIP: later`).
-pub const MARKERS: &[&str] = &[
-    "todo",
-    "tbd",
-    "tba",
-    "tbc",
-    "fixme",
-    "xxx",
-    "wip",
-    "placeholder",
-];
+pub use crate::folded::PLACEHOLDER_MARKERS as MARKERS;
 
-/// Words that say nothing on their own: a block made only of these and [`MARKERS`] (and the
-/// policy's placeholders) is empty (`n/a`, `None.`, `TBD later`, `T O D O`, `xxx`). In a
-/// sentence they are content (`None of the services restart`).
-pub const EMPTY_WORDS: &[&str] = &[
-    "na", "none", "nil", "null", "later", "soon", "pending", "unknown", "xx", "tk", "lorem",
-    "ipsum",
-];
+pub use crate::folded::EMPTY_WORDS;
 
 /// The placeholders a body is judged with: the policy's ([`placeholder_core`]) and the
 /// built-in [`MARKERS`] for the separator rule, and every one of them plus [`EMPTY_WORDS`]

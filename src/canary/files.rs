@@ -25,20 +25,7 @@ pub fn render_list(files: &[String]) -> Result<String, GateError> {
 
 /// A revision argument for git: not an option, no whitespace or control characters.
 fn check_rev(rev: &str, what: &str) -> Result<(), GateError> {
-    if rev.is_empty()
-        || rev.starts_with('-')
-        || rev.len() > 256
-        || rev.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        return Err(GateError::new(
-            &general::USAGE,
-            format!(
-                "{what} `{}` is not a git revision",
-                rev.chars().take(80).collect::<String>().escape_debug()
-            ),
-        ));
-    }
-    Ok(())
+    crate::model::git::check_revision_named(rev, what)
 }
 
 /// Run git in `dir`, reading at most `limit` bytes of output ([`crate::model::git::run`]).

@@ -428,21 +428,29 @@ pub fn read_at_commit(
 }
 
 /// A revision as the caller may name it: never an option, a second line or an endless string.
-fn check_revision(rev: &str) -> Result<(), GateError> {
+/// `what` names where it came from in the message (`--git-diff`), or is empty.
+pub fn check_revision_named(rev: &str, what: &str) -> Result<(), GateError> {
     if rev.is_empty()
         || rev.starts_with('-')
         || rev.len() > 256
         || rev.chars().any(|c| c.is_whitespace() || c.is_control())
     {
+        let shown = rev.chars().take(80).collect::<String>();
+        let prefix = if what.is_empty() {
+            String::new()
+        } else {
+            format!("{what} ")
+        };
         return Err(GateError::new(
             &general::USAGE,
-            format!(
-                "`{}` is not a git revision",
-                rev.chars().take(80).collect::<String>().escape_debug()
-            ),
+            format!("{prefix}`{}` is not a git revision", shown.escape_debug()),
         ));
     }
     Ok(())
+}
+
+fn check_revision(rev: &str) -> Result<(), GateError> {
+    check_revision_named(rev, "")
 }
 
 /// What a tree entry is, by its mode as git reads it (`canon_mode`: the file type bits

@@ -24,28 +24,6 @@ pub struct Exception {
 /// is not dated in any sense that matters, so beyond this it does not apply.
 pub const MAX_DAYS_AHEAD: i64 = 366;
 
-/// Words that say nothing when they are all a reason says.
-const EMPTY_WORDS: &[&str] = &[
-    "todo",
-    "tbd",
-    "tba",
-    "tbc",
-    "fixme",
-    "xxx",
-    "wip",
-    "na",
-    "n/a",
-    "none",
-    "later",
-    "pending",
-    "placeholder",
-    "reason",
-    "because",
-    "temp",
-    "temporary",
-    "test",
-];
-
 impl Exception {
     /// Whether the exception applies on `today`: not expired, and not dated further ahead than
     /// [`MAX_DAYS_AHEAD`].
@@ -62,11 +40,14 @@ impl Exception {
 /// Why a reason explains nothing, if it does not: it must hold two different words of two or
 /// more letters or digits that are not placeholders, and ten such characters in all.
 fn empty_reason(reason: &str) -> Option<&'static str> {
+    use crate::folded::{EMPTY_WORDS, PLACEHOLDER_MARKERS};
     let words: Vec<String> = reason
-        .split(|c: char| !(c.is_alphanumeric() || c == '/'))
-        .map(|w| w.trim_matches('/').to_lowercase())
-        .filter(|w| w.chars().filter(|c| c.is_alphanumeric()).count() >= 2)
-        .filter(|w| !EMPTY_WORDS.contains(&w.as_str()))
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .filter(|w| w.chars().count() >= 2)
+        .filter(|w| {
+            !PLACEHOLDER_MARKERS.contains(&w.as_str()) && !EMPTY_WORDS.contains(&w.as_str())
+        })
         .collect();
     let letters: usize = words
         .iter()
