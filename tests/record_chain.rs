@@ -540,3 +540,99 @@ fn an_error_replayed_to_another_error_is_different() {
         out.stdout
     );
 }
+
+#[test]
+fn a_log_whose_last_line_lost_its_newline_is_not_extended() {
+    // Appending glued the new line onto the cut one: the gate exited 0 while its record
+    // broke the chain, and every later run failed.
+    let p = Platform::new();
+    let log = log_of(&p, 2);
+    let mut text = std::fs::read(&log).unwrap();
+    text.pop();
+    std::fs::write(&log, &text).unwrap();
+    let out = p.scope(&["--module", "web-app", "--record", log.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.all().contains("record.write_failed"), "{}", out.all());
+    assert!(out.all().contains("has no newline"), "{}", out.all());
+    assert_eq!(
+        std::fs::read(&log).unwrap(),
+        text,
+        "the log was left as it was"
+    );
+}
+
+#[test]
+fn the_record_log_is_never_opened_through_a_link() {
+    use std::os::unix::fs::symlink;
+    let p = Platform::new();
+    // A dangling link: the gate created the file it pointed at.
+    let target = p.tmp.path().join("elsewhere.conf");
+    let log = p.tmp.path().join("decisions.log");
+    symlink(&target, &log).unwrap();
+    let out = p.scope(&["--module", "web-app", "--record", log.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(!target.exists(), "the link's target was created");
+    // A link to an existing file: the gate appended to it.
+    std::fs::write(&target, "keep\n").unwrap();
+    let out = p.scope(&["--module", "web-app", "--record", log.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep\n");
+    // replay does not read through one either.
+    let real = log_of(&Platform::new(), 1);
+    let linked = p.tmp.path().join("linked.log");
+    symlink(&real, &linked).unwrap();
+    let out = decision_log(&["replay", linked.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{}", out.all());
+}
+
+#[test]
+fn a_broken_line_is_described_without_quoting_it() {
+    // serde's message quoted the line's strings: a log path linked to a secret printed it.
+    let p = Platform::new();
+    let log = p.tmp.path().join("decisions.log");
+    std::fs::write(&log, "\"ghp_SECRETTOKEN0123456789abcdef\"\n").unwrap();
+    let out = p.scope(&["--module", "web-app", "--record", log.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(!out.all().contains("SECRETTOKEN"), "{}", out.all());
+    std::fs::write(&log, "{\"seq\":\"s3cr3t-db-password\"}\n").unwrap();
+    let out = decision_log(&["verify", log.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(!out.all().contains("s3cr3t"), "{}", out.all());
+}
+
+#[test]
+fn a_record_written_as_an_array_is_not_a_record() {
+    // serde reads a struct from an array too; no other JSON reader sees a record there.
+    let p = Platform::new();
+    let log = log_of(&p, 1);
+    let line = lines(&log).remove(0);
+    let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let as_array = serde_json::json!([
+        value["format"],
+        value["seq"],
+        value["prev_sha256"],
+        value["decision"],
+        value["replay"]
+    ]);
+    write_lines(&log, &[as_array.to_string()]);
+    assert_eq!(broken_at(&log), 1);
+}
+
+#[test]
+fn the_largest_sequence_number_is_not_extended() {
+    // seq + 1 overflowed: a panic in a debug build, a wrapped 0 that breaks the chain in a
+    // release one.
+    let p = Platform::new();
+    let log = log_of(&p, 1);
+    let line = lines(&log).remove(0);
+    let max = line.replacen("\"seq\":0", &format!("\"seq\":{}", u64::MAX), 1);
+    assert_ne!(max, line);
+    write_lines(&log, &[max]);
+    let out = p.scope(&["--module", "web-app", "--record", log.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.all().contains("largest sequence number"),
+        "{}",
+        out.all()
+    );
+}

@@ -17,6 +17,7 @@ use crate::report::{GateError, general};
 use serde::{Deserialize, Serialize};
 use std::fs::OpenOptions;
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -65,14 +66,39 @@ pub fn append_with(
             format!("{what} {}: {e}", path.display()),
         )
     };
+    // Never through a link: a link planted at the log's path made a gate running as root
+    // create or extend the file it points to.
     let mut file = OpenOptions::new()
         .read(true)
         .append(true)
         .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
-        .map_err(|e| fail("cannot open the record log", e))?;
+        .map_err(|e| fail("cannot open the record log (a link is not followed)", e))?;
+    let is_file = file
+        .metadata()
+        .map_err(|e| fail("cannot stat the record log", e))?
+        .is_file();
+    if !is_file {
+        return Err(GateError::new(
+            &general::RECORD_FAILED,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
     file.lock()
         .map_err(|e| fail("cannot lock the record log", e))?;
+    // A log whose last line has no newline was cut or edited: appending would glue the new
+    // line onto it, and the gate would act on a decision the log no longer holds readably.
+    if !ends_with_newline(&mut file).map_err(|e| fail("cannot read the record log", e))? {
+        return Err(GateError::new(
+            &general::RECORD_FAILED,
+            format!(
+                "the last line of {} has no newline (a write was cut short, or the line was edited); refusing to extend a damaged chain",
+                path.display()
+            ),
+        ));
+    }
     let (seq, prev) = match last_line(&mut file)
         .map_err(|e| fail("cannot read the record log", e))?
     {
@@ -87,7 +113,16 @@ pub fn append_with(
                     ),
                 )
             })?;
-            (parsed.seq + 1, sha256_hex(&line))
+            let seq = parsed.seq.checked_add(1).ok_or_else(|| {
+                GateError::new(
+                    &general::RECORD_FAILED,
+                    format!(
+                        "the last line of {} has the largest sequence number; refusing to extend the chain",
+                        path.display()
+                    ),
+                )
+            })?;
+            (seq, sha256_hex(&line))
         }
     };
     let record = RecordLine {
@@ -114,11 +149,35 @@ pub fn parse_line(line: &[u8]) -> Result<RecordLine, String> {
     if line.len() > MAX_LINE_BYTES {
         return Err(format!("longer than {MAX_LINE_BYTES} bytes"));
     }
-    let record: RecordLine = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+    // A line is a JSON object (serde also takes an array for a struct, which no other reader
+    // reads as the same record). serde's message can quote a string of the line, which may be
+    // anything a link pointed at: only its position is said.
+    if line.first() != Some(&b'{') {
+        return Err("not a JSON object".into());
+    }
+    let record: RecordLine = serde_json::from_slice(line).map_err(|e| {
+        format!(
+            "not a record of this format (line {}, column {})",
+            e.line(),
+            e.column()
+        )
+    })?;
     if !FORMATS.contains(&record.format.as_str()) {
         return Err(format!("unknown record format {:?}", record.format));
     }
     Ok(record)
+}
+
+/// Whether the file is empty or its last byte is a newline.
+fn ends_with_newline(file: &mut std::fs::File) -> std::io::Result<bool> {
+    let len = file.seek(SeekFrom::End(0))?;
+    if len == 0 {
+        return Ok(true);
+    }
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::Start(len - 1))?;
+    file.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
 }
 
 /// The last non-empty line of the file, read backwards in chunks (the log may be large).

@@ -27,20 +27,49 @@ pub fn check(file: &Path, head: Option<&str>) -> Result<Checked, String> {
 }
 
 /// Read the records of an intact log (a broken chain is refused: a tampered log is not
-/// replayed).
+/// replayed). The file is read once, and the bytes checked are the bytes parsed: opening it
+/// again after the check let another file take its place in between.
 pub fn records(file: &Path) -> Result<Vec<RecordLine>, String> {
-    let checked = check(file, None)?;
+    let text = read_once(file)?;
+    let checked = super::verify_reader(text.as_slice(), None)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     if let Verification::Broken { line, why } = checked.verification {
         return Err(format!(
             "{}: the chain is broken at line {line} ({why}); a tampered log is not replayed",
             file.display()
         ));
     }
-    let text = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     text.split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
         .map(super::parse_line)
         .collect()
+}
+
+/// The whole log, from one open, without following a link, refusing what is not a regular
+/// file (a FIFO could answer a second read differently).
+fn read_once(file: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(file)
+        .map_err(|e| {
+            format!(
+                "cannot read {} (a link is not followed): {e}",
+                file.display()
+            )
+        })?;
+    let meta = f
+        .metadata()
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{} is not a regular file", file.display()));
+    }
+    let mut text = Vec::new();
+    f.read_to_end(&mut text)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    Ok(text)
 }
 
 /// The log has `lines` lines and no line `line`.
