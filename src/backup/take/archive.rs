@@ -224,7 +224,37 @@ fn append_file(builder: &mut Builder, file: File, path: &Path, name: &Path) -> R
             path.display()
         ));
     }
+    // Written while it was read (same size or not): the member may mix old and new bytes, a
+    // state the file never had. The change and status times say so, as GNU tar reads them.
+    let after = reader
+        .file
+        .metadata()
+        .map_err(|e| format!("cannot stat {}: {e}", path.display()))?;
+    if changed(&meta, &after) {
+        return Err(format!(
+            "{} changed while it was archived (its size or modification time moved): the copy could mix old and new bytes; take the backup again with the module stopped or quiet",
+            path.display()
+        ));
+    }
     Ok(size)
+}
+
+/// Whether a file's size, modification or status-change time differs between two looks.
+fn changed(before: &fs::Metadata, after: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (
+        before.len(),
+        before.mtime(),
+        before.mtime_nsec(),
+        before.ctime(),
+        before.ctime_nsec(),
+    ) != (
+        after.len(),
+        after.mtime(),
+        after.mtime_nsec(),
+        after.ctime(),
+        after.ctime_nsec(),
+    )
 }
 
 /// Reads exactly `left` bytes of the file (a file that grew is cut at its size when opened).
@@ -372,5 +402,37 @@ mod tests {
         let mut sink = Vec::new();
         assert!(write_tar(&[dir.path().join("l").display().to_string()], &mut sink).is_err());
         assert!(write_tar(&[dir.path().join("none").display().to_string()], &mut sink).is_err());
+    }
+
+    #[test]
+    fn a_file_written_while_it_is_archived_fails_the_archive() {
+        // Rewritten in place at the same size, it was archived as a mix of old and new bytes
+        // that the file never held, and the take, the gate and the drill all passed.
+        use std::os::unix::fs::FileExt;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("data");
+        fs::create_dir(&root).unwrap();
+        let big = root.join("big");
+        // Sparse: reading it takes a while, writing it takes nothing.
+        fs::File::create(&big).unwrap().set_len(256 << 20).unwrap();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let writer = {
+            let (stop, big) = (stop.clone(), big.clone());
+            std::thread::spawn(move || {
+                let file = fs::OpenOptions::new().write(true).open(&big).unwrap();
+                while !stop.load(Ordering::Relaxed) {
+                    file.write_at(b"new", 0).unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            })
+        };
+        let result = write_tar(&[root.display().to_string()], &mut io::sink());
+        stop.store(true, Ordering::Relaxed);
+        writer.join().unwrap();
+        let err = result.expect_err("a file written while it was read must fail the archive");
+        assert!(err.contains("changed while it was archived"), "{err}");
+        // Left alone, the same file archives.
+        write_tar(&[root.display().to_string()], &mut io::sink()).unwrap();
     }
 }
