@@ -195,18 +195,14 @@ pub const PROTECTED_VARS: &[&str] = &[
     "LD_LIBRARY_PATH",
     "GITHUB_EVENT_PATH",
     "FORGEJO_EVENT_PATH",
-    "GITHUB_OUTPUT",
-    "FORGEJO_OUTPUT",
-    "GITHUB_ENV",
-    "FORGEJO_ENV",
-    "GITHUB_PATH",
-    "FORGEJO_PATH",
 ];
 
-/// Whether a script or an `env:` may not set `name` (see [`PROTECTED_VARS`]; exported
-/// functions, `BASH_FUNC_<name>%%`, too).
+/// Whether a script or an `env:` may not set `name` (see [`PROTECTED_VARS`], the runner's
+/// files of [`RUNNER_FILE_VARS`]; exported functions, `BASH_FUNC_<name>%%`, too).
 pub fn protected_var(name: &str) -> bool {
-    PROTECTED_VARS.contains(&name) || name.starts_with("BASH_FUNC_")
+    PROTECTED_VARS.contains(&name)
+        || RUNNER_FILE_VARS.contains(&name)
+        || name.starts_with("BASH_FUNC_")
 }
 
 /// The variables that hold the paths of the runner's files (outputs, environment, PATH).
