@@ -852,14 +852,18 @@ fn the_inventory_counts_with_postgres_own_count_whatever_the_database_s_search_p
 fn a_database_s_own_statement_timeout_does_not_cancel_the_inventory_s_counts() {
     let cluster = Cluster::start();
     cluster.sql("postgres", "CREATE DATABASE app");
+    // The timeout must let pg_dump's own first queries through (it clears the timeout only
+    // after them: at 1 ms a loaded machine cancelled pg_dumpall itself, and the test failed
+    // for pg_dump's sake), and still cancel a count that kept it: 5,000,000 rows take a
+    // single-worker count well past 100 ms.
     cluster.sql(
         "app",
-        "CREATE TABLE items (id int); INSERT INTO items SELECT generate_series(1, 1000000);",
+        "CREATE TABLE items (id int); INSERT INTO items SELECT generate_series(1, 5000000);",
     );
     cluster.sql(
         "postgres",
-        "ALTER DATABASE app SET statement_timeout = '1ms'; \
-         ALTER DATABASE app SET lock_timeout = '1ms'",
+        "ALTER DATABASE app SET statement_timeout = '100ms'; \
+         ALTER DATABASE app SET lock_timeout = '100ms'",
     );
     let setup = pg_dumpall_setup(&cluster);
     let databases = postgres_inventory(&take(&setup, &fixtures(), "postgres"));
@@ -869,7 +873,7 @@ fn a_database_s_own_statement_timeout_does_not_cancel_the_inventory_s_counts() {
         .iter()
         .map(|t| (t.schema.as_str(), t.name.as_str(), t.rows))
         .collect();
-    assert_eq!(items, [("public", "items", 1_000_000)]);
+    assert_eq!(items, [("public", "items", 5_000_000)]);
 }
 
 /// A database's name is data: quotes, backslashes, newlines, a leading `-`, psql's own
